@@ -1,0 +1,89 @@
+"""A DuckDB connection over the lake: one view per table, deduplicated by key, plus the SQL views.
+
+The SQL in ``analytics/sql`` is written once, in the subset of SQL that DuckDB and Athena (Trino)
+share: no QUALIFY, no DuckDB-only functions. Each file defines one view named after the file.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from lake.schemas import TABLES, TableSpec
+from lake.settings import Settings
+from lake.store import LakeStore
+
+if TYPE_CHECKING:
+    import duckdb
+
+
+def dedupe_sql(spec: TableSpec, source: str) -> str:
+    """Portable SQL keeping the latest row per natural key of ``spec`` from ``source``."""
+    keys = ", ".join(spec.key)
+    cols = ", ".join([*spec.columns, "month"])
+    return (
+        f"SELECT {cols} FROM (SELECT *, row_number() OVER (PARTITION BY {keys} "
+        f"ORDER BY {spec.order_by} DESC, recorded_at DESC) AS rn__ FROM {source}) WHERE rn__ = 1"
+    )
+
+
+def view_sql() -> dict[str, str]:
+    """The analytics views, name -> SELECT, in file-name order (prefix with NN_ to order)."""
+    files = sorted(f for f in resources.files("analytics.sql").iterdir() if f.name.endswith(".sql"))
+    views = {}
+    for f in files:
+        name = f.name.removesuffix(".sql").split("_", 1)[1] if f.name[:2].isdigit() else \
+            f.name.removesuffix(".sql")
+        views[name] = f.read_text()
+    return views
+
+
+def _load_httpfs(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    import duckdb
+    import duckdb_extension_httpfs
+
+    from pathlib import Path
+
+    ext = (Path(duckdb_extension_httpfs.__file__).parent / "extensions"
+           / f"v{duckdb.__version__}" / "httpfs.duckdb_extension")
+    con.execute(f"LOAD '{ext}'")  # the wheel's binary: nothing is downloaded, nothing is written
+    opts = settings.s3
+    parts = ["TYPE s3", f"REGION '{opts.region}'"]
+    if opts.access_key and opts.secret_key:
+        parts += [f"KEY_ID '{opts.access_key}'", f"SECRET '{opts.secret_key}'"]
+    else:
+        parts += ["PROVIDER credential_chain"]
+    if opts.endpoint_url:
+        scheme, _, host = opts.endpoint_url.partition("://")
+        parts += [f"ENDPOINT '{host}'", "URL_STYLE 'path'", f"USE_SSL {str(scheme == 'https').lower()}"]
+    con.execute(f"CREATE OR REPLACE SECRET seqledger_s3 ({', '.join(parts)})")
+
+
+def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with ``raw_<table>``, ``<table>`` (deduplicated) and every SQL view."""
+    import duckdb
+
+    store = store or LakeStore(settings)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    if settings.lake_is_s3:
+        _load_httpfs(con, settings)
+    for name, spec in TABLES.items():
+        if store.files(name):
+            src = (f"read_parquet('{store.table_uri(name)}/**/*.parquet', "
+                   "hive_partitioning = true, union_by_name = true)")
+        else:
+            empty = spec.schema.empty_table().append_column("month", _empty_str())
+            con.register(f"__empty_{name}", empty)
+            src = f"__empty_{name}"
+        con.execute(f"CREATE VIEW raw_{name} AS SELECT * FROM {src}")
+        con.execute(f"CREATE VIEW {name} AS {dedupe_sql(spec, f'raw_{name}')}")
+    for name, sql in view_sql().items():
+        con.execute(f"CREATE VIEW {name} AS {sql}")
+    return con
+
+
+def _empty_str():
+    import pyarrow as pa
+
+    return pa.array([], type=pa.string())

@@ -1,0 +1,77 @@
+"""Settings, read once at the edge (``Settings.from_env``) and passed down.
+
+The lake location decides the back end: a folder path means the local file system, an
+``s3://bucket/prefix`` URI means S3 (or an S3-compatible server given by an endpoint).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lake.errors import ConfigError
+
+DEFAULT_LAKE = ".seqledger/lake"
+LAKE_ENV = "SEQLEDGER_LAKE"
+
+
+@dataclass(frozen=True, slots=True)
+class S3Options:
+    """How to reach S3: region and an optional endpoint for S3-compatible servers."""
+
+    region: str = "us-east-1"
+    endpoint_url: str | None = None  # e.g. http://127.0.0.1:8333 for SeaweedFS
+    access_key: str | None = None
+    secret_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable, with the embedded default for each field."""
+
+    lake_uri: str = DEFAULT_LAKE
+    s3: S3Options = field(default_factory=S3Options)
+    query_engine: str = "duckdb"  # or "athena"
+    athena_workgroup: str = "seqledger"
+    athena_database: str = "seqledger"
+
+    @property
+    def lake_is_s3(self) -> bool:
+        return self.lake_uri.startswith("s3://")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from environment variables; the only reader of ``os.environ``."""
+        env = os.environ if environ is None else environ
+        lake_uri = env.get(LAKE_ENV, DEFAULT_LAKE).strip()
+        if not lake_uri:
+            raise ConfigError(f"{LAKE_ENV} is set but empty; give a folder or s3://bucket/prefix")
+        if lake_uri.startswith("s3://"):
+            if len(lake_uri) <= len("s3://") or lake_uri[len("s3://") :].startswith("/"):
+                raise ConfigError(f"{LAKE_ENV}={lake_uri!r} has no bucket name")
+            lake_uri = lake_uri.rstrip("/")
+        elif "://" in lake_uri:
+            raise ConfigError(f"{LAKE_ENV}={lake_uri!r}: only folders and s3:// URIs are supported")
+        else:
+            lake_uri = str(Path(lake_uri).expanduser().resolve())
+        engine = env.get("SEQLEDGER_QUERY_ENGINE", "duckdb")
+        if engine not in ("duckdb", "athena"):
+            raise ConfigError(f"SEQLEDGER_QUERY_ENGINE={engine!r}: expected duckdb or athena")
+        s3 = S3Options(
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+            # pyarrow ignores AWS_ENDPOINT_URL*, so read it here and pass it on explicitly.
+            endpoint_url=env.get("SEQLEDGER_S3_ENDPOINT")
+            or env.get("AWS_ENDPOINT_URL_S3")
+            or env.get("AWS_ENDPOINT_URL"),
+            access_key=env.get("AWS_ACCESS_KEY_ID"),
+            secret_key=env.get("AWS_SECRET_ACCESS_KEY"),
+        )
+        return cls(
+            lake_uri=lake_uri,
+            s3=s3,
+            query_engine=engine,
+            athena_workgroup=env.get("SEQLEDGER_ATHENA_WORKGROUP", "seqledger"),
+            athena_database=env.get("SEQLEDGER_ATHENA_DATABASE", "seqledger"),
+        )

@@ -1,0 +1,224 @@
+"""The lake store: Hive-partitioned Parquet on a local folder or on S3, one code path.
+
+Writes are append-only and atomic, and their file names are derived from the rows' natural keys,
+so writing the same rows again is a no-op. Readers and views deduplicate by key, which also makes
+compaction safe while readers are running.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from lake.errors import LakeWriteError, SchemaError
+from lake.schemas import SCHEMA_VERSION, TableSpec, table
+from lake.settings import Settings
+
+ROW_GROUP_ROWS = 1_000_000  # large row groups scan fast (stack-findings §6)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What one write did: files created, files that already existed, rows written."""
+
+    table: str
+    files_written: tuple[str, ...]
+    files_existing: tuple[str, ...]
+    rows_written: int
+
+
+def filesystem(settings: Settings) -> tuple[pafs.FileSystem, str]:
+    """The pyarrow filesystem and root path for the configured lake."""
+    if settings.lake_is_s3:
+        opts = settings.s3
+        kwargs: dict[str, Any] = {"region": opts.region}
+        if opts.endpoint_url:
+            scheme, _, host = opts.endpoint_url.partition("://")
+            kwargs.update(endpoint_override=host or scheme, scheme=scheme if host else "https")
+        if opts.access_key and opts.secret_key:
+            kwargs.update(access_key=opts.access_key, secret_key=opts.secret_key)
+        return pafs.S3FileSystem(**kwargs), settings.lake_uri[len("s3://") :]
+    return pafs.LocalFileSystem(), settings.lake_uri
+
+
+def month_of(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m")
+
+
+def to_table(spec: TableSpec, rows: Sequence[Mapping[str, Any]] | pa.Table,
+             recorded_at: datetime | None = None) -> pa.Table:
+    """Rows (dicts or an Arrow table) as a table of ``spec``'s schema, with the common columns.
+
+    Raises:
+        SchemaError: a column is unknown, a required value is missing, or a value has the wrong type.
+    """
+    recorded_at = recorded_at or datetime.now(UTC)
+    if isinstance(rows, pa.Table):
+        data = {name: rows.column(name).to_pylist() for name in rows.column_names}
+        n = rows.num_rows
+    else:
+        n = len(rows)
+        unknown = {k for r in rows for k in r} - set(spec.columns)
+        if unknown:
+            raise SchemaError(f"{spec.name}: unknown column(s) {sorted(unknown)}")
+        data = {name: [r.get(name) for r in rows] for name in spec.columns}
+    data.setdefault("schema_version", [SCHEMA_VERSION] * n)
+    data["schema_version"] = [v if v is not None else SCHEMA_VERSION for v in data["schema_version"]]
+    data["recorded_at"] = [v or recorded_at for v in data.get("recorded_at", [None] * n)]
+    arrays = []
+    for f in spec.schema:
+        values = data.get(f.name, [None] * n)
+        if not f.nullable:
+            missing = [i for i, v in enumerate(values) if v is None]
+            if missing:
+                raise SchemaError(f"{spec.name}: column {f.name!r} is required but missing in "
+                                  f"row {missing[0]} ({len(missing)} row(s))")
+        try:
+            arrays.append(pa.array(values, type=f.type))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as e:
+            raise SchemaError(f"{spec.name}: column {f.name!r}: {e}") from e
+    return pa.Table.from_arrays(arrays, schema=spec.schema)
+
+
+def key_digest(tbl: pa.Table, key: Iterable[str]) -> str:
+    """A name for a set of rows that depends only on their keys, not their order."""
+    cols = [tbl.column(k).to_pylist() for k in key]
+    keys = sorted("\x1f".join("" if v is None else str(v) for v in row) for row in zip(*cols, strict=True))
+    h = hashlib.sha256()
+    for k in keys:
+        h.update(k.encode())
+        h.update(b"\x1e")
+    return h.hexdigest()[:24]
+
+
+class LakeStore:
+    """Reads and writes the lake's tables through one pyarrow filesystem."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.fs, self.root = filesystem(settings)
+
+    # -- paths ---------------------------------------------------------------------------------
+    def table_path(self, name: str) -> str:
+        return f"{self.root}/{table(name).name}"
+
+    def table_uri(self, name: str) -> str:
+        """The table's location as DuckDB and Athena name it (folder path or s3:// URI)."""
+        prefix = "s3://" if self.settings.lake_is_s3 else ""
+        return f"{prefix}{self.table_path(name)}"
+
+    def files(self, name: str) -> list[str]:
+        """Data files of a table (paths inside the filesystem), sorted."""
+        selector = pafs.FileSelector(self.table_path(name), recursive=True, allow_not_found=True)
+        infos = self.fs.get_file_info(selector)
+        return sorted(i.path for i in infos
+                      if i.type == pafs.FileType.File and i.base_name.endswith(".parquet")
+                      and not i.base_name.startswith("."))
+
+    # -- writing -------------------------------------------------------------------------------
+    def write(self, name: str, rows: Sequence[Mapping[str, Any]] | pa.Table,
+              recorded_at: datetime | None = None) -> WriteResult:
+        """Append rows to a table: one file per month touched, named by the rows' keys.
+
+        A write that repeats earlier keys exactly creates nothing. A file becomes visible
+        whole or not at all (rename on a local disk; a completed PUT on S3).
+        """
+        spec = table(name)
+        if len(rows) == 0:
+            return WriteResult(name, (), (), 0)
+        tbl = to_table(spec, rows, recorded_at)
+        months = pc.strftime(tbl.column(spec.time_column), format="%Y-%m", locale="C")
+        written, existing, n_written = [], [], 0
+        for month in sorted(set(months.to_pylist())):
+            part = tbl.filter(pc.equal(months, month))
+            part = part.sort_by([(k, "ascending") for k in spec.key])
+            path = f"{self.table_path(name)}/month={month}/part-{key_digest(part, spec.key)}.parquet"
+            if self.fs.get_file_info(path).type == pafs.FileType.File:
+                existing.append(path)
+                continue
+            self._write_atomic(part, path)
+            written.append(path)
+            n_written += part.num_rows
+        return WriteResult(name, tuple(written), tuple(existing), n_written)
+
+    def _write_atomic(self, tbl: pa.Table, path: str) -> None:
+        directory, _, base = path.rpartition("/")
+        try:
+            self.fs.create_dir(directory, recursive=True)
+            if self.settings.lake_is_s3:
+                # An S3 object appears only when its upload completes: no temporary name needed.
+                with self.fs.open_output_stream(path) as out:
+                    pq.write_table(tbl, out, row_group_size=ROW_GROUP_ROWS, compression="zstd")
+                return
+            tmp = f"{directory}/.{base}.{uuid.uuid4().hex}.partial"
+            try:
+                with self.fs.open_output_stream(tmp) as out:
+                    pq.write_table(tbl, out, row_group_size=ROW_GROUP_ROWS, compression="zstd")
+                self.fs.move(tmp, path)
+            finally:
+                if self.fs.get_file_info(tmp).type == pafs.FileType.File:
+                    self.fs.delete_file(tmp)
+        except OSError as e:
+            raise LakeWriteError(f"could not write {path}: {e}") from e
+
+    # -- reading -------------------------------------------------------------------------------
+    def read(self, name: str, *, dedupe: bool = True, month: str | None = None) -> pa.Table:
+        """A table's rows (optionally one month); deduplicated by key, latest row winning."""
+        spec = table(name)
+        files = self.files(name)
+        if month is not None:
+            files = [f for f in files if f"/month={month}/" in f]
+        if not files:
+            return spec.schema.empty_table()
+        dataset = ds.dataset(files, schema=spec.schema, format="parquet", filesystem=self.fs)
+        tbl = dataset.to_table()
+        return latest_by_key(tbl, spec) if dedupe else tbl
+
+    # -- maintenance ---------------------------------------------------------------------------
+    def compact(self, name: str, month: str) -> tuple[int, int]:
+        """Rewrite one month of a table into one file of unique keys; returns (files before, after).
+
+        The new file is written before the old ones are deleted, so a reader in between sees
+        duplicates (which every view removes), never a gap.
+        """
+        spec = table(name)
+        files = [f for f in self.files(name) if f"/month={month}/" in f]
+        if len(files) <= 1:
+            return len(files), len(files)
+        tbl = self.read(name, month=month)
+        tbl = tbl.sort_by([(k, "ascending") for k in spec.key])
+        path = f"{self.table_path(name)}/month={month}/part-{key_digest(tbl, spec.key)}.parquet"
+        if path not in files:
+            self._write_atomic(tbl, path)
+        for f in files:
+            if f != path:
+                self.fs.delete_file(f)
+        return len(files), 1
+
+
+def latest_by_key(tbl: pa.Table, spec: TableSpec) -> pa.Table:
+    """Keep one row per natural key: the one with the largest ``order_by`` (then ``recorded_at``)."""
+    if tbl.num_rows == 0:
+        return tbl
+    idx = pa.array(range(tbl.num_rows), type=pa.int64())
+    ranked = tbl.append_column("__i", idx).sort_by(
+        [(k, "ascending") for k in spec.key]
+        + [(spec.order_by, "descending"), ("recorded_at", "descending"), ("__i", "descending")]
+    )
+    keys = [ranked.column(k).to_pylist() for k in spec.key]
+    keep, last = [], None
+    for i, row in enumerate(zip(*keys, strict=True)):
+        if row != last:
+            keep.append(i)
+            last = row
+    return ranked.take(pa.array(keep, type=pa.int64())).drop_columns(["__i"])

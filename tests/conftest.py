@@ -1,0 +1,71 @@
+"""Shared fixtures: an isolated environment, a temporary lake, and the real servers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from lake.settings import S3Options, Settings
+
+REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference-data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Never reach outside loopback: no instance metadata, fake credentials, no usage stats.
+    os.environ.update(AWS_EC2_METADATA_DISABLED="true", AWS_DEFAULT_REGION="us-east-1",
+                      AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    for var in ("SEQLEDGER_LAKE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
+        os.environ.pop(var, None)
+
+
+@pytest.fixture(scope="session")
+def reference() -> Path:
+    """The shared real reference files (DRAGEN metrics, AWS events, billing exports)."""
+    if not REFERENCE.is_dir():
+        pytest.fail(f"reference data not found at {REFERENCE}")
+    return REFERENCE
+
+
+@pytest.fixture
+def lake_settings(tmp_path: Path) -> Settings:
+    """Settings for an empty local lake in a temporary folder."""
+    return Settings(lake_uri=str(tmp_path / "lake"))
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory):
+    """A real S3 server (SeaweedFS) on 127.0.0.1, with a bucket named ``lake``."""
+    from tests.servers import start_seaweed
+
+    server = start_seaweed(tmp_path_factory.mktemp("seaweed"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_settings(seaweed, request: pytest.FixtureRequest) -> Settings:
+    """Settings for an empty lake under a unique prefix of the SeaweedFS bucket."""
+    from tests.servers import ACCESS_KEY, SECRET_KEY
+
+    prefix = request.node.name.replace("[", "-").replace("]", "").replace("/", "-")[:60]
+    return Settings(
+        lake_uri=f"s3://lake/{prefix}-{os.urandom(3).hex()}",
+        s3=S3Options(region="us-east-1", endpoint_url=seaweed.endpoint,
+                     access_key=ACCESS_KEY, secret_key=SECRET_KEY),
+    )
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """moto's server on 127.0.0.1, for AWS APIs with no local server (Batch, Glue, SNS, …)."""
+    from moto.server import ThreadedMotoServer
+
+    from tests.servers import free_port
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()

@@ -1,0 +1,91 @@
+from datetime import UTC, datetime
+
+import pyarrow.parquet as pq
+import pytest
+
+from lake.errors import SchemaError
+from lake.store import LakeStore
+
+
+def _runs(n: int, month: int = 1):
+    return [
+        {"run_id": f"r{i}", "sample_id": f"S{i}", "status": "DISPATCHED",
+         "status_at": datetime(2026, month, 1 + i % 28, tzinfo=UTC)}
+        for i in range(n)
+    ]
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request, lake_settings) -> LakeStore:
+    settings = lake_settings if request.param == "local" else request.getfixturevalue("s3_settings")
+    return LakeStore(settings)
+
+
+@pytest.mark.integration
+def test_write_partitions_by_month_and_reads_back(store):
+    rows = _runs(3, month=1) + _runs(2, month=2)
+    rows[3]["run_id"], rows[4]["run_id"] = "r10", "r11"
+    result = store.write("runs", rows)
+    assert result.rows_written == 5
+    assert sorted(p.split("/")[-2] for p in result.files_written) == ["month=2026-01", "month=2026-02"]
+    back = store.read("runs")
+    assert sorted(back.column("run_id").to_pylist()) == ["r0", "r1", "r10", "r11", "r2"]
+    assert set(back.column("schema_version").to_pylist()) == {1}
+
+
+@pytest.mark.integration
+def test_repeated_write_is_a_noop_whatever_the_row_order(store):
+    rows = _runs(4)
+    first = store.write("runs", rows)
+    again = store.write("runs", list(reversed(rows)))
+    assert again.files_written == () and again.files_existing == first.files_written
+    assert again.rows_written == 0
+    assert len(store.files("runs")) == 1
+    assert store.read("runs", dedupe=False).num_rows == 4
+
+
+@pytest.mark.integration
+def test_overlapping_writes_are_deduplicated_on_read(store):
+    store.write("runs", _runs(3))
+    store.write("runs", _runs(5))
+    assert store.read("runs", dedupe=False).num_rows == 8
+    assert store.read("runs").num_rows == 5
+
+
+@pytest.mark.integration
+def test_compaction_leaves_one_file_with_unique_keys(store):
+    store.write("runs", _runs(3))
+    store.write("runs", _runs(5))
+    assert store.compact("runs", "2026-01") == (2, 1)
+    (only,) = store.files("runs")
+    assert pq.read_metadata(only, filesystem=store.fs).num_rows == 5
+    assert store.compact("runs", "2026-01") == (1, 1)
+
+
+def test_missing_required_value_is_refused_and_nothing_written(lake_settings):
+    store = LakeStore(lake_settings)
+    rows = _runs(2)
+    del rows[1]["status"]
+    with pytest.raises(SchemaError, match=r"runs: column 'status' is required but missing in row 1"):
+        store.write("runs", rows)
+    assert store.files("runs") == []
+
+
+def test_unknown_column_is_refused(lake_settings):
+    with pytest.raises(SchemaError, match="unknown column"):
+        LakeStore(lake_settings).write("runs", [{**_runs(1)[0], "colour": "red"}])
+
+
+def test_no_partial_file_is_left_when_a_write_fails(lake_settings, monkeypatch):
+    store = LakeStore(lake_settings)
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pq, "write_table", boom)
+    with pytest.raises(Exception, match="disk full"):
+        store.write("runs", _runs(2))
+    leftovers = [p for p in (store.fs.get_file_info(
+        __import__("pyarrow.fs").fs.FileSelector(store.root, recursive=True, allow_not_found=True)))
+        if p.type.name == "File"]
+    assert leftovers == []
