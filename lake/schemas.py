@@ -276,3 +276,8 @@ def table(name: str) -> TableSpec:
         return TABLES[name]
     except KeyError:
         raise KeyError(f"unknown lake table {name!r}; known: {', '.join(sorted(TABLES))}") from None
+
+
+# Tables defined beside this module register themselves on import; importing them here keeps one
+# registry (TABLES) for the store, the views, the Glue catalog and the docs.
+from lake import schemas_cost, schemas_dragen  # noqa: E402, F401

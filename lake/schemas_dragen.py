@@ -1,0 +1,1 @@
+"""Tables added by this area (registered into lake.schemas.TABLES)."""
