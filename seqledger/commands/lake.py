@@ -1,7 +1,77 @@
-"""Commands of this area (not written yet)."""
+"""``seqledger lake …``: list tables, run SQL, compact partitions."""
 
 from __future__ import annotations
 
+import click
 
-def register(groups) -> None:
-    """Attach this area's commands to the CLI groups."""
+from seqledger.cli import Groups, handle_errors, settings_from
+
+
+def register(groups: Groups) -> None:
+    groups.lake.add_command(tables)
+    groups.lake.add_command(query)
+    groups.lake.add_command(compact)
+
+
+@click.command()
+@click.option("--markdown", is_flag=True, help="Print every table's columns as Markdown.")
+@click.pass_context
+@handle_errors
+def tables(ctx: click.Context, markdown: bool) -> None:
+    """List the lake's tables with their row and file counts."""
+    from lake.docs import tables_markdown
+    from lake.schemas import TABLES
+    from lake.store import LakeStore
+
+    if markdown:
+        click.echo(tables_markdown())
+        return
+    store = LakeStore(settings_from(ctx))
+    click.echo(f"lake: {store.settings.lake_uri}")
+    for name in TABLES:
+        files = store.files(name)
+        rows = store.read(name).num_rows if files else 0
+        click.echo(f"  {name:<22} {rows:>9,} rows  {len(files):>5} files")
+
+
+@click.command()
+@click.argument("sql")
+@click.option("--limit", default=200, show_default=True, help="Rows to print at most.")
+@click.pass_context
+@handle_errors
+def query(ctx: click.Context, sql: str, limit: int) -> None:
+    """Run SQL over the lake's tables and views with DuckDB and print the result."""
+    from analytics.engine import connect
+    from seqledger.render import render_table
+
+    import duckdb
+
+    from lake.errors import TerminalError
+
+    con = connect(settings_from(ctx))
+    try:
+        result = con.sql(sql)
+        rows = result.fetchmany(limit) if result is not None else []
+    except duckdb.Error as e:
+        raise TerminalError(f"query failed: {e}") from e
+    if result is not None:
+        click.echo(render_table(result.columns, rows))
+
+
+@click.command()
+@click.option("--table", "names", multiple=True, help="Table to compact (default: all).")
+@click.option("--month", default=None, help="Month YYYY-MM (default: every month).")
+@click.pass_context
+@handle_errors
+def compact(ctx: click.Context, names: tuple[str, ...], month: str | None) -> None:
+    """Rewrite each month of each table into one file of unique keys."""
+    from lake.schemas import TABLES
+    from lake.store import LakeStore
+
+    store = LakeStore(settings_from(ctx))
+    for name in names or tuple(TABLES):
+        months = sorted({f.split("/month=")[1].split("/")[0] for f in store.files(name)})
+        for m in [month] if month else months:
+            before, after = store.compact(name, m)
+            if before != after:
+                click.echo(f"{name} {m}: {before} files -> {after}")
