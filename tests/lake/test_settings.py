@@ -1,0 +1,36 @@
+from pathlib import Path
+
+import pytest
+
+from lake.errors import ConfigError
+from lake.settings import DEFAULT_LAKE, Settings
+
+
+def test_default_lake_is_a_local_folder_resolved_to_absolute():
+    s = Settings.from_env({})
+    assert s.lake_uri == str(Path(DEFAULT_LAKE).resolve())
+    assert not s.lake_is_s3
+
+
+def test_s3_lake_keeps_the_uri_and_reads_the_endpoint_for_pyarrow():
+    s = Settings.from_env({"SEQLEDGER_LAKE": "s3://bucket/prefix/", "AWS_ENDPOINT_URL_S3":
+                           "http://127.0.0.1:8333", "AWS_DEFAULT_REGION": "eu-west-2"})
+    assert s.lake_uri == "s3://bucket/prefix"
+    assert s.lake_is_s3
+    assert s.s3.endpoint_url == "http://127.0.0.1:8333"
+    assert s.s3.region == "eu-west-2"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [(" ", "is set but empty"), ("s3://", "no bucket"), ("gs://b/p", "only folders and s3://")],
+)
+def test_bad_lake_setting_names_the_variable(value, message):
+    with pytest.raises(ConfigError, match=message) as e:
+        Settings.from_env({"SEQLEDGER_LAKE": value})
+    assert "SEQLEDGER_LAKE" in str(e.value)
+
+
+def test_unknown_query_engine_is_refused():
+    with pytest.raises(ConfigError, match="SEQLEDGER_QUERY_ENGINE"):
+        Settings.from_env({"SEQLEDGER_QUERY_ENGINE": "spark"})
