@@ -1,0 +1,127 @@
+"""What an arriving object is, from its key alone: an input, a sample sheet, or not an input.
+
+Key layout convention::
+
+    [prefix/…/]<project>/<sample_id>/<file>
+
+When the file has at least two folders above it, the project and the sample are those two
+folders (``runs/2024/PRJ7/NA12878/NA12878_S1_L001_R1_001.fastq.gz`` -> project ``PRJ7``, sample
+``NA12878``). Otherwise the project is None and the sample comes from the file name, with the
+sample number (``_S1``), lane (``_L001``), mate, chunk (``_001``) and extension stripped
+(``incoming/NA12878_S1_L001_R1_001.fastq.gz`` -> sample ``NA12878``).
+
+Inputs recognised (extensions case-insensitive):
+
+* FASTQ ``.fastq.gz .fq.gz .fastq .fq`` and ORA ``.fastq.ora .fq.ora``, paired: the mate must be
+  in the name, in one of the usual namings — Illumina ``S_S1_L001_R1_001``, ``S_S1_R1_001``,
+  ``S_L001_R1``, ``S_R1``, ``S.R1``, ``S_1`` / ``S_2``, ``S.1``. Index reads (``_I1``) and FASTQ
+  without a mate are not inputs (single-end runs are not supported).
+* BAM ``.bam`` and CRAM ``.cram`` (re-analysis); their indexes ``.bai .crai`` are not inputs.
+* Sample sheets: ``SampleSheet.csv`` or any ``.csv`` whose name contains "samplesheet"
+  (also ``sample_sheet``, ``sample-sheet``).
+
+Anything else is kind "unknown" with the reason, so it can be reported rather than dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from ingest.records import Classified
+
+# Illumina BCL Convert / bcl2fastq: <sample>_S<n>[_L<lane>]_<R1|R2|I1|I2>_<chunk>
+_ILLUMINA = re.compile(r"^(?P<sample>.+?)_S\d+(?:_L(?P<lane>\d{3}))?_(?P<read>[RI]\d)_\d{3}$",
+                       re.IGNORECASE)
+# <sample>[_L<lane>][_.]<R1|R2|I1|I2>[_<chunk>]
+_NAMED = re.compile(r"^(?P<sample>.*?)(?:_L(?P<lane>\d{3}))?[._](?P<read>[RI]\d)(?:_\d{3})?$",
+                    re.IGNORECASE)
+# <sample>[_L<lane>][_.]<1|2> (SRA / ENA style)
+_NUMBERED = re.compile(r"^(?P<sample>.+?)(?:_L(?P<lane>\d{3}))?[._](?P<read>[12])$")
+# the whole name is the mate (R1.fastq.gz in a sample folder)
+_BARE = re.compile(r"^(?P<sample>)(?P<lane>)(?P<read>R[12])$", re.IGNORECASE)
+_MATE_PATTERNS = (_ILLUMINA, _NAMED, _NUMBERED, _BARE)
+
+_SAMPLE_NUMBER = re.compile(r"_S\d+$")
+_FASTQ = re.compile(r"^(?P<stem>.+?)\.(?:fastq|fq)(?:\.(?P<comp>[a-z0-9]+))?$", re.IGNORECASE)
+_SAMPLE_SHEET = re.compile(r"sample[_-]?sheet", re.IGNORECASE)
+
+# Extensions that are known not to be inputs, and what they are (longest first).
+_NOT_INPUTS: tuple[tuple[str, str], ...] = (
+    (".bam.bai", "index file, not an input"),
+    (".cram.crai", "index file, not an input"),
+    (".bai", "index file, not an input"),
+    (".crai", "index file, not an input"),
+    (".csi", "index file, not an input"),
+    (".tbi", "index file, not an input"),
+    (".fai", "index file, not an input"),
+    (".md5", "not a sequencing input: .md5 checksum"),
+    (".md5sum", "not a sequencing input: .md5sum checksum"),
+    (".sha256", "not a sequencing input: .sha256 checksum"),
+    (".sha1", "not a sequencing input: .sha1 checksum"),
+    (".vcf.gz", "not a sequencing input: VCF (an analysis output)"),
+    (".vcf", "not a sequencing input: VCF (an analysis output)"),
+    (".sam", "not a sequencing input: SAM text alignments (convert to BAM or CRAM)"),
+    (".bcl", "not a sequencing input: raw BCL (convert to FASTQ first)"),
+    (".cbcl", "not a sequencing input: raw BCL (convert to FASTQ first)"),
+)
+
+
+def classify(key: str) -> Classified:
+    """Kind, mate, lane, project and sample of the object at ``key`` (URL-decoded), or why not."""
+    if not key:
+        return Classified("unknown", reason="empty key")
+    if key.endswith("/"):
+        return Classified("unknown", reason="folder marker, not an object")
+    *folders, name = [part for part in key.split("/") if part]
+    project, folder_sample = (folders[-2], folders[-1]) if len(folders) >= 2 else (None, None)
+    lower = name.lower()
+
+    def unknown(reason: str) -> Classified:
+        return Classified("unknown", project=project, sample_id=folder_sample, reason=reason)
+
+    if name.startswith("."):
+        return unknown("hidden file, not an input")
+    if lower.endswith(".csv") and _SAMPLE_SHEET.search(lower):
+        return Classified("sample_sheet", project=project, sample_id=folder_sample)
+    for ext, reason in _NOT_INPUTS:
+        if lower.endswith(ext):
+            return unknown(reason)
+    if fastq := _FASTQ.match(name):
+        comp = (fastq["comp"] or "").lower()
+        if comp not in ("", "gz", "ora"):
+            return unknown(f"FASTQ compressed with .{comp}, not supported (gzip or ORA only)")
+        return _paired(fastq["stem"], "ora" if comp == "ora" else "fastq", project, folder_sample,
+                       unknown)
+    for ext, kind in ((".bam", "bam"), (".cram", "cram")):
+        if lower.endswith(ext):
+            # DRAGEN and most aligners name the file <sample>[.<anything>].bam
+            sample = folder_sample or name.split(".", 1)[0]
+            if not sample:
+                return unknown(f"{kind.upper()} without a sample name")
+            return Classified(kind, project=project, sample_id=sample)
+    if "." not in name.strip("."):
+        return unknown("not a sequencing input: no file extension")
+    return unknown(f"not a sequencing input: unrecognised extension .{name.rsplit('.', 1)[1]}")
+
+
+def _paired(stem: str, kind: str, project: str | None, folder_sample: str | None,
+            unknown: Callable[[str], Classified]) -> Classified:
+    label = "ORA" if kind == "ora" else "FASTQ"
+    for pattern in _MATE_PATTERNS:
+        if m := pattern.match(stem):
+            break
+    else:
+        return unknown(f"{label} without a mate marker (R1/R2, _1/_2): single-end input is not "
+                       "supported")
+    read = m["read"].upper()
+    if not read.startswith("R"):
+        read = f"R{read}" if read in ("1", "2") else read
+    if read not in ("R1", "R2"):
+        what = "index read" if read.startswith("I") else "read"
+        return unknown(f"{label} {what} {read}, not an R1/R2 mate")
+    sample = folder_sample or _SAMPLE_NUMBER.sub("", m["sample"])
+    if not sample:
+        return unknown(f"{label} without a sample name (no sample folder, nothing before the mate)")
+    lane = f"L{m['lane']}" if m["lane"] else None
+    return Classified(kind, mate=read, project=project, sample_id=sample, lane=lane)
