@@ -69,12 +69,12 @@ def parse_event_text(text: str | bytes, source: str) -> dict[str, Any]:
         except UnicodeDecodeError as exc:
             raise InvalidEvent(source, None, f"not UTF-8 text: {exc.reason} at byte {exc.start}") \
                 from None
-    return _json_object(text.removeprefix("\ufeff"), source, "event")
+    return json_object(text.removeprefix("\ufeff"), source, "event")
 
 
-def _json_object(text: Any, where: str, what: str) -> dict[str, Any]:
+def json_object(text: Any, where: str, what: str) -> dict[str, Any]:
     if not isinstance(text, str):
-        raise InvalidEvent(where, None, f"{what} must be a JSON string, got {_type(text)}")
+        raise InvalidEvent(where, None, f"{what} must be a JSON string, got {type_name(text)}")
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -83,11 +83,11 @@ def _json_object(text: Any, where: str, what: str) -> dict[str, Any]:
     except RecursionError:
         raise InvalidEvent(where, None, f"{what} is JSON nested too deeply") from None
     if not isinstance(doc, dict):
-        raise InvalidEvent(where, None, f"{what} must be a JSON object, got {_type(doc)}")
+        raise InvalidEvent(where, None, f"{what} must be a JSON object, got {type_name(doc)}")
     return doc
 
 
-def _type(value: Any) -> str:
+def type_name(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean",
             type(None): "null", int: "a number", float: "a number"}.get(type(value),
                                                                           type(value).__name__)
@@ -96,7 +96,8 @@ def _type(value: Any) -> str:
 def iso_utc(value: Any, where: str, name: str) -> datetime:
     """An ISO-8601 timestamp with a zone (``...Z``) as an aware UTC datetime."""
     if not isinstance(value, str):
-        raise InvalidEvent(where, None, f"{name} must be an ISO-8601 string, got {_type(value)}")
+        raise InvalidEvent(where, None,
+                           f"{name} must be an ISO-8601 string, got {type_name(value)}")
     try:
         at = datetime.fromisoformat(value)
     except ValueError:
@@ -110,7 +111,7 @@ def iso_utc(value: Any, where: str, name: str) -> datetime:
 def _text(obj: Mapping[str, Any], name: str, where: str) -> str:
     value = obj.get(name)
     if not isinstance(value, str) or not value:
-        got = "missing" if name not in obj else "empty" if value == "" else _type(value)
+        got = "missing" if name not in obj else "empty" if value == "" else type_name(value)
         raise InvalidEvent(where, None, f"{name} must be a non-empty string, got {got}")
     return value
 
@@ -122,7 +123,7 @@ def _optional_text(obj: Mapping[str, Any], name: str, where: str) -> str | None:
 def _mapping(obj: Mapping[str, Any], name: str, where: str) -> Mapping[str, Any]:
     value = obj.get(name)
     if not isinstance(value, dict):
-        got = "missing" if name not in obj else _type(value)
+        got = "missing" if name not in obj else type_name(value)
         raise InvalidEvent(where, None, f"{name} must be an object, got {got}")
     return value
 
@@ -132,7 +133,8 @@ def _size(value: Any, where: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or \
             (isinstance(value, float) and (not math.isfinite(value) or not value.is_integer())):
-        raise InvalidEvent(where, None, f"object size must be a whole number, got {_type(value)}")
+        raise InvalidEvent(where, None,
+                           f"object size must be a whole number, got {type_name(value)}")
     if value < 0:
         raise InvalidEvent(where, None, f"object size is negative: {value}")
     return int(value)
@@ -142,7 +144,7 @@ def _etag(value: Any, where: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InvalidEvent(where, None, f"eTag must be a string, got {_type(value)}")
+        raise InvalidEvent(where, None, f"eTag must be a string, got {type_name(value)}")
     # S3 APIs quote ETags ("abc"), notifications do not; store one form.
     return value.strip('"') or None
 
@@ -157,11 +159,11 @@ def unwrap_record(record: Mapping[str, Any], where: str) -> tuple[str, dict[str,
     """
     if "Sns" in record:
         sns = _mapping(record, "Sns", where)
-        return "sns", _json_object(sns.get("Message"), where, "Sns.Message")
+        return "sns", json_object(sns.get("Message"), where, "Sns.Message")
     if "body" in record:
-        body = _json_object(record.get("body"), where, "SQS body")
+        body = json_object(record.get("body"), where, "SQS body")
         if body.get("Type") == "Notification" and "Message" in body and "TopicArn" in body:
-            return "sqs-sns", _json_object(body.get("Message"), where, "SNS Message in SQS body")
+            return "sqs-sns", json_object(body.get("Message"), where, "SNS Message in SQS body")
         return "sqs", body
     raise InvalidEvent(where, None, "record is neither an S3, an SNS nor an SQS record "
                        f"(keys: {', '.join(sorted(map(str, record))[:8]) or 'none'})")
@@ -170,7 +172,7 @@ def unwrap_record(record: Mapping[str, Any], where: str) -> tuple[str, dict[str,
 def _records(payload: Mapping[str, Any], where: str) -> list[Any]:
     records = payload.get("Records")
     if not isinstance(records, list):
-        raise InvalidEvent(where, None, f"Records must be a list, got {_type(records)}")
+        raise InvalidEvent(where, None, f"Records must be a list, got {type_name(records)}")
     if not records:
         raise InvalidEvent(where, None, "Records is empty")
     return records
@@ -185,7 +187,7 @@ def read_s3_events(payload: Any, source: str) -> S3Events:
     envelope, a Batch event). Problems of single records of a batch are returned in ``invalid``.
     """
     if not isinstance(payload, dict):
-        raise InvalidEvent(source, None, f"event must be a JSON object, got {_type(payload)}")
+        raise InvalidEvent(source, None, f"event must be a JSON object, got {type_name(payload)}")
     out = S3Events()
     _document(payload, source, None, 0, out)
     return out
@@ -223,7 +225,7 @@ def _document(doc: Mapping[str, Any], where: str, via: str | None, depth: int,
         at = f"{where}#Records[{i}]" if depth == 0 else f"{where}/Records[{i}]"
         try:
             if not isinstance(record, dict):
-                raise InvalidEvent(at, None, f"record must be an object, got {_type(record)}")
+                raise InvalidEvent(at, None, f"record must be an object, got {type_name(record)}")
             if "s3" in record:
                 _s3_record(record, at, via or "s3", out)
                 continue
@@ -280,7 +282,8 @@ def _eventbridge(doc: Mapping[str, Any], where: str, out: S3Events) -> None:
         raise InvalidEvent(where, None, _not_s3_reason(doc) if detect_kind(doc) == "batch" else
                            f"EventBridge event {detail_type!r} from {origin!r} is not an S3 event")
     if not isinstance(detail_type, str):
-        raise InvalidEvent(where, None, f"detail-type must be a string, got {_type(detail_type)}")
+        raise InvalidEvent(where, None,
+                           f"detail-type must be a string, got {type_name(detail_type)}")
     if detail_type != "Object Created":
         out.skipped.append(SkippedEvent(where, detail_type, "not an object-created event"))
         return
