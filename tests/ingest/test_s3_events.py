@@ -107,7 +107,7 @@ def test_sqs_body_may_use_either_signing_cert_spelling(reference):
 
 @pytest.mark.parametrize(("encoded", "decoded"), [
     ("red+flower.jpg", "red flower.jpg"),
-    ("PRJ-1/NA12878/NA12878_S1_L001_R1_001.fastq.gz", "PRJ-1/NA12878/NA12878_S1_L001_R1_001.fastq.gz"),
+    ("P-1/NA12878/NA12878_S1_L001_R1_001.fastq.gz", "P-1/NA12878/NA12878_S1_L001_R1_001.fastq.gz"),
     ("runs/2024%3A01/sample+A/a%2Bb_R1.fq.gz", "runs/2024:01/sample A/a+b_R1.fq.gz"),
     ("caf%C3%A9.bam", "café.bam"),
 ])
