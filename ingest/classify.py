@@ -18,7 +18,7 @@ Inputs recognised (extensions case-insensitive):
   without a mate are not inputs (single-end runs are not supported).
 * BAM ``.bam`` and CRAM ``.cram`` (re-analysis); their indexes ``.bai .crai`` are not inputs.
 * Sample sheets: ``SampleSheet.csv`` or any ``.csv`` whose name contains "samplesheet"
-  (also ``sample_sheet``, ``sample-sheet``).
+  (also ``sample_sheet``, ``sample-sheet``). They get no project or sample: a sheet lists many.
 
 Anything else is kind "unknown" with the reason, so it can be reported rather than dropped.
 """
@@ -83,7 +83,8 @@ def classify(key: str) -> Classified:
     if name.startswith("."):
         return unknown("hidden file, not an input")
     if lower.endswith(".csv") and _SAMPLE_SHEET.search(lower):
-        return Classified("sample_sheet", project=project, sample_id=folder_sample)
+        # A sheet lists many samples; its folders name a run, not a project and sample.
+        return Classified("sample_sheet")
     for ext, reason in _NOT_INPUTS:
         if lower.endswith(ext):
             return unknown(reason)
