@@ -1,0 +1,500 @@
+"""The cost model: an attempt and a price book in, rows of the lake's ``costs`` table out.
+
+Rules (stated once, applied everywhere):
+
+- **Compute** is billed per second with a 60 s minimum (EC2 Linux On-Demand and Spot), from the
+  container's start to its stop. An interrupted Spot attempt costs the seconds it ran.
+- **Spot** uses the Spot price in effect second by second (piecewise over the dated history);
+  **On-Demand** the list price in effect when the attempt started.
+- **Packing share**: when Batch packs several jobs on one instance, an attempt pays
+  ``(9 x its vCPUs + its memory GiB) / (9 x instance vCPUs + instance memory GiB)`` of the instance:
+  the 9:1 CPU:memory weighting of AWS split cost allocation data. Using AWS's own rule makes the
+  estimate directly comparable with the billed split cost. Capacity no job reserved (the instance's
+  unused share) is not charged to attempts; the reconciliation reports it separately. An attempt
+  without vCPU/memory figures is charged the whole instance.
+- **DRAGEN licence**: input gigabases x the configured $/Gbase, on every attempt that started
+  (the licence is metered per analysis run; a retried analysis is metered again: an assumption).
+- **Scratch** (EBS): GB x $/GB-month, prorated over 730 h a month, for the billable seconds.
+- A price that is missing (instance type, date, Spot history) gives a row with ``cost_usd`` NULL
+  and ``price_status`` ``unpriced``, whose ``price_source`` says what was missing. Never a zero.
+
+A compute row's ``quantity`` is the attempt's share of instance-hours (``instance-h``) and its
+``usage_end_at`` is the end of the billable window (start + billable seconds), so the share can be
+recovered in SQL as ``quantity x 3600 / seconds(usage_start_at, usage_end_at)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from pipeline_runner.prices import DEFAULT_REGION, InstanceSpec, Price, PriceBook
+
+CPU_WEIGHT = 9.0  # AWS split cost allocation data: vCPU-hour weight
+MEMORY_WEIGHT = 1.0  # … and GiB-hour weight
+MIN_BILLABLE_S = 60
+HOURS_PER_MONTH = 730  # AWS's convention for prorating GB-month prices (EBS)
+MIB_PER_GIB = 1024
+
+COMPUTE, LICENCE, SCRATCH = "compute", "licence", "scratch_storage"
+
+TAG_KEYS = (
+    "project",
+    "sample_id",
+    "run_id",
+    "workflow",
+    "pipeline_release",
+    "requested_by",
+    "cost_centre",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptUsage:
+    """What one attempt used: where, how long, how much of the instance, how much input."""
+
+    job_id: str
+    attempt: int
+    tags: Mapping[str, str]
+    capacity: str | None  # "spot" | "on-demand"
+    instance_type: str | None
+    started_at: datetime | None
+    stopped_at: datetime | None  # None: still running or never reported; the compute is unpriced
+    vcpus: int | None = None  # reserved by the job
+    memory_mib: int | None = None
+    instance_vcpus: int | None = None  # None: from the price book's instance table
+    instance_memory_mib: int | None = None
+    input_bases: int | None = None  # for the DRAGEN licence; None with licensed=True → unpriced
+    licensed: bool = True  # a DRAGEN run (False for helper jobs that pay no licence)
+    scratch_gb: float = 0.0
+    scratch_volume: str = "gp3"
+    region: str = DEFAULT_REGION
+    instance_id: str | None = None
+
+    @classmethod
+    def from_attempt_rows(
+        cls,
+        rows: list[Mapping[str, Any]],
+        *,
+        input_bases: int | None = None,
+        scratch_gb: float = 0.0,
+        licensed: bool = True,
+    ) -> AttemptUsage:
+        """One attempt from its ``job_attempts`` rows (any order; the latest value of each wins)."""
+        if not rows:
+            raise ValueError("an attempt needs at least one job_attempts row")
+        ordered = sorted(rows, key=lambda r: r["status_at"])
+
+        def last(name: str) -> Any:
+            return next((r[name] for r in reversed(ordered) if r.get(name) is not None), None)
+
+        first = ordered[0]
+        return cls(
+            job_id=first["job_id"],
+            attempt=int(first["attempt"]),
+            tags={k: v for k in TAG_KEYS if (v := last(k)) is not None},
+            capacity=last("capacity"),
+            instance_type=last("instance_type"),
+            started_at=last("started_at"),
+            stopped_at=last("stopped_at"),
+            vcpus=last("vcpus"),
+            memory_mib=last("memory_mib"),
+            input_bases=input_bases,
+            licensed=licensed,
+            scratch_gb=scratch_gb,
+            instance_id=last("instance_id"),
+        )
+
+
+def billable_seconds(started_at: datetime, stopped_at: datetime) -> int:
+    """Whole seconds billed for [started, stopped): rounded up, at least 60."""
+    return max(MIN_BILLABLE_S, math.ceil((stopped_at - started_at).total_seconds()))
+
+
+def packing_share(
+    vcpus: float | None, memory_mib: float | None, instance: InstanceSpec | None
+) -> float | None:
+    """The attempt's share of its instance by the 9:1 vCPU:memory rule; 1 when it reserved nothing.
+
+    None when the attempt reserved resources but the instance's size is unknown.
+    """
+    if not vcpus and not memory_mib:
+        return 1.0
+    if instance is None:
+        return None
+    used = CPU_WEIGHT * (vcpus or 0) + MEMORY_WEIGHT * (memory_mib or 0) / MIB_PER_GIB
+    total = CPU_WEIGHT * instance.vcpus + MEMORY_WEIGHT * instance.memory_gib
+    return min(1.0, used / total)
+
+
+def _status(prices: list[Price]) -> str:
+    return "approximate" if any(p.status != "list" for p in prices) else "list"
+
+
+def _row(
+    a: AttemptUsage,
+    component: str,
+    *,
+    start: datetime,
+    end: datetime | None,
+    quantity: float | None,
+    unit: str,
+    rate: float | None,
+    cost: float | None,
+    source: str,
+    status: str,
+) -> dict[str, Any]:
+    row: dict[str, Any] = {k: a.tags.get(k) for k in TAG_KEYS}
+    row.update(
+        job_id=a.job_id,
+        attempt=a.attempt,
+        component=component,
+        usage_start_at=start,
+        usage_end_at=end,
+        quantity=quantity,
+        quantity_unit=unit,
+        rate_usd=rate,
+        cost_usd=cost,
+        capacity=a.capacity,
+        instance_type=a.instance_type,
+        price_source=source,
+        price_status=status,
+    )
+    return row
+
+
+def _unpriced(
+    a: AttemptUsage,
+    component: str,
+    start: datetime,
+    end: datetime | None,
+    unit: str,
+    reason: str,
+    quantity: float | None = None,
+) -> dict[str, Any]:
+    return _row(
+        a,
+        component,
+        start=start,
+        end=end,
+        quantity=quantity,
+        unit=unit,
+        rate=None,
+        cost=None,
+        source=f"unpriced: {reason}",
+        status="unpriced",
+    )
+
+
+def _instance(a: AttemptUsage, prices: PriceBook) -> InstanceSpec | None:
+    if a.instance_vcpus and a.instance_memory_mib:
+        return InstanceSpec(
+            a.instance_type or "?", a.instance_vcpus, a.instance_memory_mib / MIB_PER_GIB
+        )
+    return prices.instance(a.instance_type) if a.instance_type else None
+
+
+def compute_row(a: AttemptUsage, prices: PriceBook) -> dict[str, Any]:
+    """The compute cost row of a started attempt (priced, or unpriced with the reason)."""
+    start = a.started_at
+    if start is None:
+        raise ValueError(f"attempt {a.job_id}#{a.attempt} never started: it has no compute cost")
+    if a.stopped_at is None:
+        return _unpriced(a, COMPUTE, start, None, "instance-h", "attempt has no stop time")
+    if a.stopped_at < start:
+        return _unpriced(
+            a,
+            COMPUTE,
+            start,
+            a.stopped_at,
+            "instance-h",
+            f"stopped_at {a.stopped_at.isoformat()} is before started_at",
+        )
+    seconds = billable_seconds(start, a.stopped_at)
+    end = start + timedelta(seconds=seconds)
+    if not a.instance_type:
+        return _unpriced(a, COMPUTE, start, end, "instance-h", "no instance type")
+    share = packing_share(a.vcpus, a.memory_mib, _instance(a, prices))
+    if share is None:
+        return _unpriced(
+            a,
+            COMPUTE,
+            start,
+            end,
+            "instance-h",
+            f"instance type {a.instance_type} has no vCPU/memory size for the share",
+        )
+    inst_hours = share * seconds / 3600
+    if a.capacity == "spot":
+        pieces = prices.spot_segments(a.instance_type, start, end, a.region)
+        if pieces is None:
+            return _unpriced(
+                a,
+                COMPUTE,
+                start,
+                end,
+                "instance-h",
+                f"no Spot price for {a.instance_type} in {a.region} over "
+                f"{start:%Y-%m-%dT%H:%M}..{end:%Y-%m-%dT%H:%M}Z",
+                quantity=inst_hours,
+            )
+        full = sum(p.usd * (t1 - t0).total_seconds() / 3600 for t0, t1, p in pieces)
+        cost = share * full
+        used = [p for _, _, p in pieces]
+        refs = used[0].ref + (
+            f" (+{len({p.ref for p in used}) - 1} later)" if len(used) > 1 else ""
+        )
+        rate = full / (seconds / 3600)  # the instance's average $/h over the window
+    elif a.capacity == "on-demand":
+        price = prices.on_demand(a.instance_type, start, a.region)
+        if price is None:
+            return _unpriced(
+                a,
+                COMPUTE,
+                start,
+                end,
+                "instance-h",
+                f"no On-Demand price for {a.instance_type} in {a.region} on {start:%Y-%m-%d}",
+                quantity=inst_hours,
+            )
+        used, refs, rate = [price], price.ref, price.usd
+        cost = inst_hours * price.usd
+    else:
+        return _unpriced(
+            a,
+            COMPUTE,
+            start,
+            end,
+            "instance-h",
+            f"capacity {a.capacity!r} is neither spot nor on-demand",
+        )
+    return _row(
+        a,
+        COMPUTE,
+        start=start,
+        end=end,
+        quantity=inst_hours,
+        unit="instance-h",
+        rate=rate,
+        cost=cost,
+        source=f"{refs}; share {share:.4f} (9:1 vCPU:GiB)",
+        status=_status(used),
+    )
+
+
+def licence_row(a: AttemptUsage, prices: PriceBook) -> dict[str, Any] | None:
+    """The DRAGEN licence row of a started, licensed attempt."""
+    if not a.licensed or a.started_at is None:
+        return None
+    start, end = a.started_at, a.stopped_at
+    if a.input_bases is None:
+        return _unpriced(a, LICENCE, start, end, "Gbase", "input bases unknown")
+    price = prices.service("dragen-licence", start, a.region)
+    gbases = a.input_bases / 1e9
+    if price is None:
+        return _unpriced(
+            a, LICENCE, start, end, "Gbase", "no DRAGEN licence rate configured", quantity=gbases
+        )
+    return _row(
+        a,
+        LICENCE,
+        start=start,
+        end=end,
+        quantity=gbases,
+        unit="Gbase",
+        rate=price.usd,
+        cost=gbases * price.usd,
+        source=price.ref,
+        status=_status([price]),
+    )
+
+
+def scratch_row(a: AttemptUsage, prices: PriceBook) -> dict[str, Any] | None:
+    """The scratch volume row of a started attempt with scratch, prorated per second."""
+    if a.scratch_gb <= 0 or a.started_at is None:
+        return None
+    start = a.started_at
+    if a.stopped_at is None or a.stopped_at < start:
+        return _unpriced(
+            a, SCRATCH, start, a.stopped_at, "GB-month", "attempt has no valid stop time"
+        )
+    seconds = billable_seconds(start, a.stopped_at)
+    gb_month = a.scratch_gb * seconds / (HOURS_PER_MONTH * 3600)
+    price = prices.service(f"ebs-{a.scratch_volume}", start, a.region)
+    end = start + timedelta(seconds=seconds)
+    if price is None:
+        return _unpriced(
+            a,
+            SCRATCH,
+            start,
+            end,
+            "GB-month",
+            f"no price for EBS {a.scratch_volume}",
+            quantity=gb_month,
+        )
+    return _row(
+        a,
+        SCRATCH,
+        start=start,
+        end=end,
+        quantity=gb_month,
+        unit="GB-month",
+        rate=price.usd,
+        cost=gb_month * price.usd,
+        source=price.ref,
+        status=_status([price]),
+    )
+
+
+def estimate_attempt_cost(attempt: AttemptUsage, prices: PriceBook) -> list[dict[str, Any]]:
+    """Rows for the ``costs`` table: compute, licence and scratch of one finished attempt.
+
+    An attempt that never started (no ``started_at``) ran nothing and has no rows.
+    """
+    if attempt.started_at is None:
+        return []
+    rows = [
+        compute_row(attempt, prices),
+        licence_row(attempt, prices),
+        scratch_row(attempt, prices),
+    ]
+    return [r for r in rows if r is not None]
+
+
+# -- queries and automation --------------------------------------------------------------------
+
+MB = 2**20
+TB = 2**40
+ATHENA_MIN_BYTES = 10 * MB
+
+
+@dataclass(frozen=True, slots=True)
+class CostLine:
+    """A modelled monthly cost (not tied to an attempt): what, how much, at what price."""
+
+    item: str
+    quantity: float
+    unit: str
+    rate_usd: float | None
+    cost_usd: float | None
+    price_status: str
+    price_source: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "item": self.item,
+            "quantity": self.quantity,
+            "unit": self.unit,
+            "rate_usd": self.rate_usd,
+            "cost_usd": self.cost_usd,
+            "price_status": self.price_status,
+            "price_source": self.price_source,
+        }
+
+
+def athena_billed_bytes(bytes_scanned: int) -> int:
+    """Bytes Athena bills for one query: rounded up to the MB, at least 10 MB."""
+    return max(ATHENA_MIN_BYTES, math.ceil(max(0, bytes_scanned) / MB) * MB)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryLoad:
+    """A query the dashboards or reports run: bytes it scans and how often a month."""
+
+    name: str
+    bytes_scanned: int
+    runs_per_month: float
+
+
+def athena_monthly_cost(
+    queries: list[QueryLoad], prices: PriceBook, at: datetime, region: str = DEFAULT_REGION
+) -> list[CostLine]:
+    """Athena's monthly cost of each query at 5 $/TB scanned with the 10 MB minimum."""
+    price = prices.service("athena-scanned", at, region)
+    out = []
+    for q in queries:
+        tb = athena_billed_bytes(q.bytes_scanned) * q.runs_per_month / TB
+        if price is None:
+            out.append(
+                CostLine(
+                    f"athena:{q.name}",
+                    tb,
+                    "TB",
+                    None,
+                    None,
+                    "unpriced",
+                    "unpriced: no Athena price",
+                )
+            )
+        else:
+            out.append(
+                CostLine(
+                    f"athena:{q.name}", tb, "TB", price.usd, tb * price.usd, price.status, price.ref
+                )
+            )
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class AutomationVolume:
+    """The event volume of the S3 → SNS → Lambda → Batch and EventBridge → Lambda automation.
+
+    Defaults follow DESIGN.md: about 500,000 Batch jobs and up to 4,000 WGS samples a month.
+    """
+
+    batch_jobs_per_month: int = 500_000
+    state_changes_per_job: int = (
+        6  # SUBMITTED … RUNNING, SUCCEEDED|FAILED, each an EventBridge event
+    )
+    samples_per_month: int = 4_000
+    input_objects_per_sample: int = 10  # FASTQ pairs per lane, sample sheet
+    lambda_memory_mb: int = 256
+    lambda_avg_ms: float = 200.0
+    custom_events_per_month: int = 0  # events seqledger puts on a bus itself (none by default)
+    free_tier: bool = False  # Lambda and SNS free tiers (per account, so off by default)
+
+    @property
+    def object_events(self) -> int:
+        return self.samples_per_month * self.input_objects_per_sample
+
+    @property
+    def job_events(self) -> int:
+        return self.batch_jobs_per_month * self.state_changes_per_job
+
+
+def automation_monthly_cost(
+    volume: AutomationVolume, prices: PriceBook, at: datetime, region: str = DEFAULT_REGION
+) -> list[CostLine]:
+    """Lambda, SNS and EventBridge cost a month at ``volume`` (per-request prices)."""
+    invocations = volume.object_events + volume.job_events
+    gb_s = invocations * volume.lambda_memory_mb / 1024 * volume.lambda_avg_ms / 1000
+    publishes = volume.object_events
+    if volume.free_tier:
+        invocations_billed = max(0, invocations - 1_000_000)
+        gb_s_billed = max(0.0, gb_s - 400_000)
+        publishes_billed = max(0, publishes - 1_000_000)
+    else:
+        invocations_billed, gb_s_billed, publishes_billed = invocations, gb_s, publishes
+    items = [
+        ("lambda-requests", invocations_billed / 1e6, "1M requests"),
+        ("lambda-duration", gb_s_billed, "GB-s"),
+        ("sns-publish", publishes_billed / 1e6, "1M requests"),
+        ("sns-lambda-delivery", publishes / 1e6, "1M requests"),
+        ("eventbridge-aws-event", volume.job_events / 1e6, "1M events"),
+        ("eventbridge-custom-event", volume.custom_events_per_month / 1e6, "1M events"),
+    ]
+    out = []
+    for item, qty, unit in items:
+        price = prices.service(item, at, region)
+        if price is None:
+            out.append(
+                CostLine(item, qty, unit, None, None, "unpriced", f"unpriced: no price for {item}")
+            )
+        else:
+            out.append(
+                CostLine(item, qty, unit, price.usd, qty * price.usd, price.status, price.ref)
+            )
+    return out
