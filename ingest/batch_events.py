@@ -54,6 +54,7 @@ _INSTANCE_IN_REASON = re.compile(r"\(instance (i-[0-9a-f]{8,17})\)")
 # Epoch milliseconds below this are before 1973: almost surely seconds sent by mistake.
 _MIN_EPOCH_MS = 100_000_000_000
 _MAX_EPOCH_MS = 32_503_680_000_000  # year 3000
+_INT32 = 2**31
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +257,8 @@ def _int(obj: Mapping[str, Any], name: str, where: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidEvent(where, None, f"{name} must be a whole number, got {type_name(value)}")
+    if not -_INT32 <= value < _INT32:  # the lake's int32 columns
+        raise InvalidEvent(where, None, f"{name} is out of range: {value}")
     return value
 
 
@@ -289,7 +292,7 @@ def _resources(container: Mapping[str, Any], where: str) -> tuple[int | None, in
         except (TypeError, ValueError):
             raise InvalidEvent(where, None, f"resourceRequirements {kind} value must be a "
                                f"number, got {str(value)[:20]!r}") from None
-        if not math.isfinite(amount) or amount < 0:
+        if not math.isfinite(amount) or not 0 <= amount < _INT32:
             raise InvalidEvent(where, None, f"resourceRequirements {kind} value {value!r} is "
                                "not a size")
         if kind == "VCPU":

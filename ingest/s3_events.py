@@ -37,6 +37,7 @@ from lake.errors import InvalidEvent
 
 Kind = Literal["s3", "batch", "unknown"]
 
+MAX_SIZE_BYTES = 2**63 - 1  # the lake's int64; S3 objects stop at 5 TiB
 # How deep string-encoded JSON may nest (S3 in SNS in SQS is 2); more is not an AWS envelope.
 MAX_WRAPPING = 3
 
@@ -105,7 +106,10 @@ def iso_utc(value: Any, where: str, name: str) -> datetime:
     if at.tzinfo is None:
         # AWS always sends UTC with "Z"; guessing a zone would shift every duration we compute.
         raise InvalidEvent(where, None, f"{name} has no time zone: {value[:40]!r}")
-    return at.astimezone(UTC)
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        raise InvalidEvent(where, None, f"{name} is out of range: {value[:40]!r}") from None
 
 
 def _text(obj: Mapping[str, Any], name: str, where: str) -> str:
@@ -135,8 +139,8 @@ def _size(value: Any, where: str) -> int | None:
             (isinstance(value, float) and (not math.isfinite(value) or not value.is_integer())):
         raise InvalidEvent(where, None,
                            f"object size must be a whole number, got {type_name(value)}")
-    if value < 0:
-        raise InvalidEvent(where, None, f"object size is negative: {value}")
+    if not 0 <= value <= MAX_SIZE_BYTES:
+        raise InvalidEvent(where, None, f"object size is out of range: {value}")
     return int(value)
 
 

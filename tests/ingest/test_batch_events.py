@@ -259,6 +259,7 @@ def test_s3_payload_is_not_a_batch_event(reference):
     (("detail", "container", "exitCode"), "0", "exitCode must be a whole number"),
     (("detail", "container"), ["x"], "container must be an object, got a list"),
     (("detail", "container", "vcpus"), -1, "vcpus must not be negative"),
+    (("detail", "container", "exitCode"), 2**40, "exitCode is out of range"),
     (("detail", "tags"), {"project": 5}, "tags must be an object of strings"),
     (("detail",), None, "detail must be an object, got null"),
     (("time",), "2017-10-27 04:28", "time has no time zone"),
