@@ -1,0 +1,105 @@
+"""``<prefix>-replay.json``: how DRAGEN was run (version, command line, inputs, configuration).
+
+Keys (FORMAT-NOTES §14): ``command_line`` (a string), ``dragen_config`` (a list of
+``{"name", "value"}``, all strings), ``inputs`` (a list; ``size_in_bytes`` is a string) and
+``system`` (``dragen_version``, ``nodename``, ``kernel_release``). Everything becomes a metric row
+(sections ``REPLAY``, ``REPLAY SYSTEM``, ``REPLAY INPUTS`` with the input path as read group,
+``REPLAY CONFIG``); the version and the tumour/normal sample names are also returned as facts
+for the rest of the run's rows.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from ingest.dragen.records import FileParse, Metric
+from ingest.dragen.text import check_bytes
+from ingest.dragen.values import number
+from lake.errors import ParseError
+
+_TUMOR_FLAGS = ("--RGSM-tumor", "--RGID-tumor", "--vc-tumor-sample-name")
+_NORMAL_FLAGS = ("--RGSM", "--RGID", "--vc-sample-name")
+
+
+def sample_names(command_line: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(tumour names, normal names) given on a DRAGEN command line; no normals without a tumour."""
+    try:
+        tokens = shlex.split(command_line)
+    except ValueError:
+        tokens = command_line.split()
+    values: dict[str, list[str]] = {}
+    for i, token in enumerate(tokens):
+        flag, eq, value = token.partition("=")
+        if not eq:
+            value = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if flag in _TUMOR_FLAGS or flag in _NORMAL_FLAGS:
+            values.setdefault(flag, []).append(value)
+    tumour = frozenset(v for f in _TUMOR_FLAGS for v in values.get(f, ()) if v)
+    normal = frozenset(v for f in _NORMAL_FLAGS for v in values.get(f, ()) if v) if tumour \
+        else frozenset()
+    return tumour, normal - tumour
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def parse_replay(source: str, data: bytes, *, family: str, file_type: str,
+                 phenotype: str | None = None) -> FileParse:
+    """Metrics and facts of a replay file.
+
+    Raises:
+        ParseError: not UTF-8 JSON, or not an object with the replay keys.
+    """
+    data = check_bytes(source, data)
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ParseError(source, data.count(b"\n", 0, e.start) + 1, "invalid UTF-8") from None
+    except json.JSONDecodeError as e:
+        raise ParseError(source, e.lineno, f"not JSON: {e.msg} (column {e.colno})") from None
+    except RecursionError:
+        raise ParseError(source, None, "JSON nested too deeply") from None
+    if not isinstance(doc, dict) or not ({"command_line", "system", "inputs", "dragen_config"}
+                                         & doc.keys()):
+        raise ParseError(source, 1, "not a DRAGEN replay: expected an object with command_line, "
+                                    "dragen_config, inputs or system")
+    out = FileParse(source, family, file_type, phenotype)
+    metrics = out.metrics
+    command = doc.get("command_line")
+    if command is not None:
+        command = _text(command)
+        metrics.append(Metric(None, "REPLAY", "", "command_line", None, None, command, "text"))
+        tumour, normal = sample_names(command)
+        out.facts.update(tumour_names=tumour, normal_names=normal)
+    system = doc.get("system")
+    if isinstance(system, dict):
+        for key, value in system.items():
+            metrics.append(Metric(None, "REPLAY SYSTEM", "", str(key), None, None, _text(value),
+                                  "text"))
+        if isinstance(system.get("dragen_version"), str) and system["dragen_version"].strip():
+            out.facts["dragen_version"] = system["dragen_version"].strip()
+    seen: set[tuple[str, str]] = set()
+    inputs = doc.get("inputs")
+    for i, item in enumerate(inputs if isinstance(inputs, list) else ()):
+        if not isinstance(item, dict):
+            continue
+        path = _text(item.get("path", f"#{i}"))
+        for key, value in item.items():
+            if key == "path" or (path, str(key)) in seen:
+                continue
+            seen.add((path, str(key)))
+            text = _text(value)
+            metrics.append(Metric(None, "REPLAY INPUTS", path, str(key), number(text), None, text,
+                                  None))
+    config = doc.get("dragen_config")
+    names: set[str] = set()
+    for item in config if isinstance(config, list) else ():
+        if isinstance(item, dict) and isinstance(item.get("name"), str) \
+                and item["name"] not in names:
+            names.add(item["name"])
+            text = _text(item.get("value"))
+            metrics.append(Metric(None, "REPLAY CONFIG", "", item["name"], number(text), None,
+                                  text, None))
+    return out

@@ -1,0 +1,352 @@
+"""A run's DRAGEN output into lake rows: ``parse_run_files`` (pure) and ``ingest_folder`` (I/O).
+
+``parse_run_files`` takes file name -> bytes and returns the rows of ``qc_metrics``,
+``qc_histograms`` and ``qc_contig_coverage`` as Arrow tables, plus quarantine rows for every file
+or line that could not be read. It adds what no single file knows: the sample and run, the DRAGEN
+version (from the replay file), catalogue ids, and the phenotype of rows keyed by a sample name
+that the replay's command line names as tumour or normal.
+
+``ingest_folder`` reads a folder, writes each table once (the store names files by the rows'
+keys, so loading the same folder twice writes nothing new), and returns what it did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+import lake.schemas_dragen  # noqa: F401  (registers qc_histograms and qc_contig_coverage)
+from ingest.dragen.catalogue import Catalogue, default_catalogue
+from ingest.dragen.records import FileParse
+from ingest.dragen.registry import METRIC_SUFFIXES, recognise
+from ingest.dragen.text import MAX_FILE_BYTES, Problem
+from lake.errors import ParseError
+from lake.quarantine import quarantine_row
+from lake.schemas import table
+
+if TYPE_CHECKING:
+    from lake.store import LakeStore, WriteResult
+
+STAGE = "ingest.dragen"
+MAX_PROBLEMS_PER_FILE = 100  # beyond this, one summary quarantine row for the rest
+TABLES = ("qc_metrics", "qc_histograms", "qc_contig_coverage")
+
+
+@dataclass(frozen=True, slots=True)
+class FileOutcome:
+    """What happened to one file: its family and row count, or why it was skipped or refused."""
+
+    name: str
+    family: str | None
+    file_type: str | None
+    rows: int = 0
+    problems: int = 0
+    skipped: str | None = None  # not a metric file (bam_list.csv, a BAM, …)
+    error: str | None = None  # a metric file that could not be read at all
+
+
+@dataclass(frozen=True)
+class ParsedRun:
+    """The rows of one run's metric files, by table, and what could not be read."""
+
+    sample_id: str
+    run_id: str
+    run_at: datetime
+    dragen_version: str | None
+    tables: dict[str, pa.Table]
+    quarantine: list[dict[str, Any]]
+    files: list[FileOutcome]
+
+    def rows(self, name: str) -> list[dict[str, Any]]:
+        """The rows of one table as dicts (for tests and small callers)."""
+        tbl = self.tables.get(name)
+        return [] if tbl is None else tbl.to_pylist()
+
+    @property
+    def row_counts(self) -> dict[str, int]:
+        return {name: tbl.num_rows for name, tbl in self.tables.items()}
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    """What ``ingest_folder`` did."""
+
+    folder: str
+    sample_id: str
+    run_id: str
+    run_at: datetime
+    dragen_version: str | None
+    rows: dict[str, int]  # rows parsed per table (written or already present)
+    rows_written: dict[str, int]  # rows in files this call created (0 when loaded before)
+    quarantined: int
+    files: list[FileOutcome] = field(default_factory=list)
+
+    @property
+    def files_loaded(self) -> int:
+        return sum(1 for f in self.files if f.family and not f.error)
+
+
+# --- pure -----------------------------------------------------------------------------------------
+
+
+def parse_run_files(files: Mapping[str, bytes], *, sample_id: str, run_id: str, run_at: datetime,
+                    catalogue: Catalogue | None = None,
+                    source_root: str | None = None) -> ParsedRun:
+    """Parse one run's DRAGEN files (name -> content) into lake rows. No I/O.
+
+    Args:
+        files: file name (relative to the run folder) -> bytes.
+        source_root: how quarantine rows name the folder (default: the run id).
+    """
+    catalogue = catalogue or default_catalogue()
+    run_at = run_at.astimezone(UTC) if run_at.tzinfo else run_at.replace(tzinfo=UTC)
+    root = source_root or run_id
+    parses: list[FileParse] = []
+    outcomes: list[FileOutcome] = []
+    quarantine: list[dict[str, Any]] = []
+
+    def refuse(name: str, error: ParseError, payload: bytes | str | None, family, file_type):
+        outcomes.append(FileOutcome(name, family, file_type, error=error.reason))
+        quarantine.append(quarantine_row(STAGE, f"{root}/{name}", error, payload=payload,
+                                         at=run_at))
+
+    for name in sorted(files):
+        data = files[name]
+        found = recognise(name, data[:4096])
+        if isinstance(found, str):
+            outcomes.append(FileOutcome(name, None, None, skipped=found))
+            continue
+        try:
+            parsed = found.parser(name, data, family=found.family, file_type=found.file_type,
+                                  phenotype=found.phenotype)
+        except ParseError as e:
+            refuse(name, e, _line_payload(data, e.line), found.family, found.file_type)
+            continue
+        parses.append(parsed)
+
+    facts: dict[str, Any] = {}
+    for parsed in parses:
+        if parsed.family == "replay":
+            facts.update(parsed.facts)
+    version = facts.get("dragen_version")
+    phenotype_of = _phenotypes(facts)
+
+    columns = {name: _Columns(name) for name in TABLES}
+    for parsed in parses:
+        problems = list(parsed.problems)
+        count = _add_metrics(columns["qc_metrics"], parsed, catalogue, phenotype_of, problems)
+        count += _add_bins(columns["qc_histograms"], parsed, phenotype_of)
+        count += _add_contigs(columns["qc_contig_coverage"], parsed)
+        for c in columns.values():
+            c.close_file(parsed, sample_id, run_id, run_at, version)
+        problems.sort(key=lambda p: p.error.line or 0)
+        quarantine.extend(_problem_rows(root, parsed.source, problems, run_at))
+        outcomes.append(FileOutcome(parsed.source, parsed.family, parsed.file_type, count,
+                                    len(problems)))
+    tables = {name: c.table() for name, c in columns.items() if c.n}
+    outcomes.sort(key=lambda o: o.name)
+    return ParsedRun(sample_id, run_id, run_at, version, tables, quarantine, outcomes)
+
+
+def _line_payload(data: bytes, line: int | None) -> bytes:
+    if line is None or line < 1:
+        return data[:4096]
+    start = 0
+    for _ in range(line - 1):
+        start = data.find(b"\n", start) + 1
+        if start == 0:
+            return b""
+    end = data.find(b"\n", start)
+    return data[start:end if end >= 0 else None][:4096]
+
+
+def _phenotypes(facts: Mapping[str, Any]) -> dict[str, str]:
+    """Sample name -> tumor/normal, from the replay's command line (tumour/normal runs only)."""
+    out = {name: "normal" for name in facts.get("normal_names", ())}
+    out.update({name: "tumor" for name in facts.get("tumour_names", ())})
+    return out
+
+
+def _problem_rows(root: str, source: str, problems: list[Problem], at: datetime):
+    for p in problems[:MAX_PROBLEMS_PER_FILE]:
+        yield quarantine_row(STAGE, f"{root}/{source}", p.error, payload=p.payload, at=at)
+    if len(problems) > MAX_PROBLEMS_PER_FILE:
+        rest = problems[MAX_PROBLEMS_PER_FILE:]
+        error = ParseError(source, rest[0].error.line,
+                           f"{len(rest)} more unreadable lines (lines {rest[0].error.line}-"
+                           f"{rest[-1].error.line}); first: {rest[0].error.reason}")
+        yield quarantine_row(STAGE, f"{root}/{source}", error, payload=rest[0].payload, at=at)
+
+
+class _Columns:
+    """Column lists for one table, filled file by file; per-file constants added once per file."""
+
+    def __init__(self, name: str) -> None:
+        self.spec = table(name)
+        self.data: dict[str, list[Any]] = {}
+        self.consts: list[tuple[int, tuple[Any, ...]]] = []  # (rows in file, constants)
+        self.n = 0
+        self._mark = 0
+
+    def col(self, name: str) -> list[Any]:
+        return self.data.setdefault(name, [])
+
+    def close_file(self, parsed: FileParse, sample_id: str, run_id: str, run_at: datetime,
+                   version: str | None) -> None:
+        rows = self.n - self._mark
+        if rows:
+            self.consts.append((rows, (sample_id, run_id, run_at, parsed.source, parsed.file_type,
+                                       version)))
+        self._mark = self.n
+
+    def table(self) -> pa.Table:
+        names = ("sample_id", "run_id", "run_at", "source_file", "file_type", "dragen_version")
+        arrays: dict[str, pa.Array] = {}
+        for i, name in enumerate(names):
+            field_type = self.spec.schema.field(name).type
+            chunks = [pa.repeat(pa.scalar(c[i], type=field_type), rows) for rows, c in self.consts]
+            arrays[name] = pa.concat_arrays(chunks)
+        for name, values in self.data.items():
+            arrays[name] = pa.array(values, type=self.spec.schema.field(name).type)
+        fields = [f for f in self.spec.schema if f.name in arrays]
+        return pa.Table.from_arrays([arrays[f.name] for f in fields], schema=pa.schema(fields))
+
+
+def _add_metrics(cols: _Columns, parsed: FileParse, catalogue: Catalogue,
+                 phenotype_of: Mapping[str, str], problems: list[Problem]) -> int:
+    if not parsed.metrics:
+        return 0
+    line, section, rg, name = cols.col("line"), cols.col("section"), cols.col("read_group"), \
+        cols.col("metric_name")
+    value, pct, text, unit = cols.col("value"), cols.col("value_pct"), cols.col("value_text"), \
+        cols.col("unit")
+    metric_id, phenotype = cols.col("metric_id"), cols.col("phenotype")
+    ga4gh = cols.col("ga4gh_id") if "ga4gh_id" in cols.spec.columns else None
+    file_phenotype = parsed.phenotype
+    lookup = catalogue.lookup
+    added = 0
+    for m in parsed.metrics:
+        entry = lookup(m.section, m.metric_name)
+        if entry is not None and m.value is None and m.unit == "text" and entry.unit != "text":
+            problems.append(Problem(ParseError(
+                parsed.source, m.line, f"{m.metric_name}: expected a number ({entry.unit}), "
+                                       f"found {m.value_text!r}"),
+                f"{m.section},{m.read_group},{m.metric_name},{m.value_text}"))
+            continue
+        line.append(m.line)
+        section.append(m.section)
+        rg.append(m.read_group)
+        name.append(m.metric_name)
+        value.append(m.value)
+        pct.append(m.value_pct)
+        text.append(m.value_text)
+        phenotype.append(m.phenotype or file_phenotype or phenotype_of.get(m.read_group))
+        if entry is None:
+            metric_id.append(None)
+            unit.append(m.unit)
+            if ga4gh is not None:
+                ga4gh.append(None)
+        else:
+            metric_id.append(entry.metric_id)
+            unit.append(entry.unit)
+            if ga4gh is not None:
+                ga4gh.append(entry.ga4gh_id)
+        added += 1
+    cols.n += added
+    return added
+
+
+def _add_bins(cols: _Columns, parsed: FileParse, phenotype_of: Mapping[str, str]) -> int:
+    bins = parsed.bins
+    if not bins:
+        return 0
+    fields = ("line", "histogram", "section", "read_group", "series", "label", "x", "x_end",
+              "value", "value_text", "unit")
+    for name, values in zip(fields, zip(*bins, strict=True), strict=True):
+        cols.col(name).extend(values)
+    phenotype = parsed.phenotype
+    if phenotype is None and phenotype_of:
+        cols.col("phenotype").extend(phenotype_of.get(b.series) for b in bins)
+    else:
+        cols.col("phenotype").extend([phenotype] * len(bins))
+    cols.n += len(bins)
+    return len(bins)
+
+
+def _add_contigs(cols: _Columns, parsed: FileParse) -> int:
+    contigs = parsed.contigs
+    if not contigs:
+        return 0
+    fields = ("line", "contig", "contig_kind", "aligned_bases", "mean_coverage_x")
+    for name, values in zip(fields, zip(*contigs, strict=True), strict=True):
+        cols.col(name).extend(values)
+    cols.col("phenotype").extend([parsed.phenotype] * len(contigs))
+    cols.n += len(contigs)
+    return len(contigs)
+
+
+# --- I/O ------------------------------------------------------------------------------------------
+
+
+def read_folder(folder: str | Path) -> tuple[dict[str, bytes], list[FileOutcome], datetime | None]:
+    """The candidate metric files of a run folder (name -> bytes), the files not read, newest mtime.
+
+    Only names that can hold metrics (``.csv``, ``.tab``, ``.json``) and are not larger than a
+    metric file can be are read: a DRAGEN folder also holds BAMs and VCFs.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise ParseError(str(folder), None, "not a folder")
+    files: dict[str, bytes] = {}
+    skipped: list[FileOutcome] = []
+    newest: float | None = None
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        name = path.relative_to(root).as_posix()
+        stat = path.stat()
+        if not name.endswith(METRIC_SUFFIXES):
+            skipped.append(FileOutcome(name, None, None, skipped="not a DRAGEN metric file name"))
+            continue
+        if stat.st_size > MAX_FILE_BYTES:
+            skipped.append(FileOutcome(name, None, None, skipped=f"{stat.st_size} bytes: larger "
+                                                                  "than any metric file"))
+            continue
+        files[name] = path.read_bytes()
+        newest = stat.st_mtime if newest is None else max(newest, stat.st_mtime)
+    when = datetime.fromtimestamp(newest, UTC) if newest is not None else None
+    return files, skipped, when
+
+
+def write_run(store: LakeStore, parsed: ParsedRun) -> dict[str, WriteResult]:
+    """Write each table of a parsed run once, then its quarantine rows."""
+    results = {name: store.write(name, tbl) for name, tbl in parsed.tables.items()}
+    if parsed.quarantine:
+        results["quarantine"] = store.write("quarantine", parsed.quarantine)
+    return results
+
+
+def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_id: str,
+                  run_at: datetime | None = None) -> IngestSummary:
+    """Load a run's DRAGEN output folder into the lake.
+
+    ``run_at`` defaults to the newest modification time of the metric files read (when DRAGEN
+    finished writing them), or now when the folder has none. Loading the same folder again
+    writes nothing new: the rows and their keys are the same.
+    """
+    files, skipped, newest = read_folder(folder)
+    when = run_at or newest or datetime.now(UTC)
+    parsed = parse_run_files(files, sample_id=sample_id, run_id=run_id, run_at=when,
+                             source_root=str(folder))
+    results = write_run(store, parsed)
+    return IngestSummary(
+        folder=str(folder), sample_id=sample_id, run_id=run_id, run_at=parsed.run_at,
+        dragen_version=parsed.dragen_version, rows=parsed.row_counts,
+        rows_written={name: r.rows_written for name, r in results.items() if name != "quarantine"},
+        quarantined=len(parsed.quarantine),
+        files=sorted([*parsed.files, *skipped], key=lambda f: f.name),
+    )
+
