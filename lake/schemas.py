@@ -88,12 +88,13 @@ ARRIVALS = _spec(
         _f("size_bytes", pa.int64(), "Object size"),
         _f("event_at", TS, "When the object was created (from the event)", nullable=False),
         _f("event_id", pa.string(), "Id of the event that reported it"),
-        _f("envelope", pa.string(), "s3 | sns | sqs-sns | eventbridge | local"),
+        _f("envelope", pa.string(), "s3 | sns | sqs-sns | eventbridge | local (direct S3→SQS is s3)"),
         _f("input_kind", pa.string(), "fastq | ora | bam | cram | sample_sheet | unknown"),
         _f("mate", pa.string(), "R1 | R2 for FASTQ/ORA pairs, else null"),
         _f("project", pa.string(), "Project parsed from the key"),
         _f("sample_id", pa.string(), "Sample parsed from the key"),
         _f("reason", pa.string(), "Why an object is unknown or ignored"),
+        _f("lane", pa.string(), "Sequencing lane (L001…) when the name gives one"),
     ],
 )
 

@@ -91,13 +91,14 @@ def sqs_sns_message(payload: dict, at: datetime) -> dict:
 
 def eventbridge_object_created(bucket: str, key: str, size: int, etag: str, at: datetime,
                                sequencer: str) -> dict:
-    """S3 → EventBridge "Object Created" (key not URL-encoded, lower-case etag field)."""
+    """S3 → EventBridge "Object Created" (URL-encoded key, lower-case etag field)."""
     return {
         "version": "0", "id": _id("eb", bucket, key, etag), "detail-type": "Object Created",
         "source": "aws.s3", "account": ACCOUNT, "time": _iso(at, millis=False), "region": REGION,
         "resources": [f"arn:aws:s3:::{bucket}"],
         "detail": {"version": "0", "bucket": {"name": bucket},
-                   "object": {"key": key, "size": size, "etag": etag, "sequencer": sequencer},
+                   "object": {"key": quote_plus(key, safe="/"), "size": size, "etag": etag,
+                              "sequencer": sequencer},
                    "request-id": sequencer[:16], "requester": ACCOUNT,
                    "source-ip-address": "10.0.0.1", "reason": "PutObject"},
     }
