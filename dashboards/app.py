@@ -1,0 +1,36 @@
+"""The seqledger dashboard: ``streamlit run dashboards/app.py`` (or ``seqledger dashboard``).
+
+Every page is a script in ``dashboards/pages/`` that reads the lake only through
+``dashboards.data``. To add one (cost, QC trends, releases), write ``pages/<name>.py`` and add an
+``st.Page`` to the section it belongs to in ``SECTIONS``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from dashboards import data
+
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+
+SECTIONS = {
+    "Operations": [
+        st.Page(PAGES_DIR / "overview.py", title="Overview", icon=":material/monitoring:",
+                default=True),
+    ],
+    # "Cost": [st.Page(PAGES_DIR / "cost.py", title="Cost", icon=":material/payments:")],
+    # "Quality": [st.Page(PAGES_DIR / "qc_trends.py", title="QC trends")],
+    # "Releases": [st.Page(PAGES_DIR / "releases.py", title="Releases", icon=":material/rule:")],
+}
+
+st.set_page_config(page_title="seqledger", page_icon=":material/genetics:", layout="wide")
+page = st.navigation(SECTIONS)
+
+with st.sidebar:
+    st.caption(f"Lake: `{data.lake_uri()}`")
+    if st.button("Refresh", icon=":material/refresh:", help="Read the lake again now"):
+        data.refresh()
+
+page.run()
