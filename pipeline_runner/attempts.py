@@ -1,0 +1,210 @@
+"""The per-attempt state machine: Batch job-state changes in, ``job_attempts`` rows out.
+
+Batch delivers job events at least once and in no guaranteed order, and may skip states
+(RUNNABLE -> FAILED). The machine is built so that any order and any number of copies of the same
+events give the same rows and the same final history:
+
+- The attempt's state never goes backwards. Its current status is the furthest one seen; a
+  terminal state (SUCCEEDED, FAILED) is final, and the first terminal state seen wins: a SUCCEEDED
+  arriving after a FAILED for the same job is ignored. Batch never moves a finished job to another
+  terminal state (a Batch-internal retry goes back to RUNNABLE, not through FAILED, and we submit
+  with one Batch attempt), so a contradicting terminal event is a stale or bogus one; and by the
+  time it arrives the policy has already acted on the FAILED (recorded a decision, perhaps
+  submitted the next attempt), which a late SUCCEEDED must not undo.
+- Each status is recorded once, as one row keyed (job_id, attempt, status). A copy of an event
+  already recorded changes nothing.
+- An event for an earlier state that arrives after a later one does not move the attempt back;
+  it is still written as the row of that status, with its own (earlier) time. Dropping it would
+  make the lake's rows depend on delivery order, and its row is what measures queue wait and
+  start-up time. Its information (startedAt, the instance) is merged into the history.
+
+Row contents come only from the event of that status and from the attempt's submission context,
+never from what happened to arrive before, which is what makes them order-independent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from lake.errors import InvalidEvent
+from pipeline_runner.policy import AttemptOutcome
+from pipeline_runner.records import JOB_STATES, REQUIRED_TAGS, TERMINAL_STATES, JobStateChange
+
+# Both terminal states share the top rank: neither follows the other.
+RANK = {s: min(i, JOB_STATES.index("SUCCEEDED")) for i, s in enumerate(JOB_STATES)}
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptContext:
+    """What the runner knows about a job from submitting it: attempt, capacity, tags, resources."""
+
+    attempt: int
+    capacity: str | None
+    tags: Mapping[str, str]
+    job_queue: str | None = None
+    vcpus: int | None = None
+    memory_mib: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptHistory:
+    """Everything known about one attempt (one Batch job), folded from its state changes."""
+
+    job_id: str
+    job_name: str
+    attempt: int
+    capacity: str | None
+    tags: Mapping[str, str]
+    job_queue: str | None
+    vcpus: int | None
+    memory_mib: int | None
+    statuses: frozenset[str] = frozenset()
+    status: str | None = None
+    status_at: datetime | None = None
+    status_reason: str | None = None  # of the terminal state
+    exit_code: int | None = None  # of the terminal state
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
+    instance_id: str | None = None
+    instance_type: str | None = None
+    # the status whose event gave the instance (a later state's event is more reliable)
+    instance_from: str | None = field(default=None, compare=False)
+    times: Mapping[str, datetime] = field(default_factory=dict)
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATES
+
+    @property
+    def submitted_at(self) -> datetime | None:
+        return self.times.get("SUBMITTED")
+
+    def outcome(self) -> AttemptOutcome:
+        """The attempt as the retry policy sees it."""
+        return AttemptOutcome(
+            job_id=self.job_id, attempt=self.attempt, capacity=self.capacity or "spot",
+            status=self.status or "SUBMITTED", status_reason=self.status_reason,
+            exit_code=self.exit_code, started_at=self.started_at, stopped_at=self.stopped_at,
+            instance_type=self.instance_type,
+        )
+
+
+def _utc(ts: datetime | None) -> datetime | None:
+    if ts is None:
+        return None
+    if ts.tzinfo is None:
+        raise ValueError(f"naive timestamp {ts!r}: state changes carry UTC times")
+    return ts.astimezone(UTC)
+
+
+def is_conflicting_terminal(history: AttemptHistory | None, change: JobStateChange) -> bool:
+    """True for a terminal state contradicting the one already recorded (ignored, see module)."""
+    return (history is not None and history.is_terminal and change.status in TERMINAL_STATES
+            and change.status != history.status)
+
+
+def apply(history: AttemptHistory | None, change: JobStateChange,
+          run_ctx: AttemptContext) -> tuple[AttemptHistory, list[dict[str, Any]]]:
+    """Fold one state change into an attempt's history; the ``job_attempts`` rows it adds.
+
+    Pure: the same history and change always give the same result.
+
+    Raises:
+        InvalidEvent: the status is not a Batch job state.
+        ValueError: the change belongs to another job.
+    """
+    if change.status not in RANK:
+        raise InvalidEvent(change.event_id or change.job_id, None,
+                           f"job {change.job_id}: unknown status {change.status!r}; "
+                           f"expected one of {', '.join(JOB_STATES)}")
+    if history is None:
+        history = AttemptHistory(
+            job_id=change.job_id, job_name=change.job_name, attempt=run_ctx.attempt,
+            capacity=run_ctx.capacity,
+            tags={k: run_ctx.tags[k] for k in REQUIRED_TAGS if k in run_ctx.tags}
+            or {k: change.tags[k] for k in REQUIRED_TAGS if k in change.tags},
+            job_queue=run_ctx.job_queue or change.job_queue,
+            vcpus=run_ctx.vcpus if run_ctx.vcpus is not None else change.vcpus,
+            memory_mib=run_ctx.memory_mib if run_ctx.memory_mib is not None else change.memory_mib,
+        )
+    elif history.job_id != change.job_id:
+        raise ValueError(f"change for job {change.job_id} applied to the history of "
+                         f"{history.job_id}")
+    if change.status in history.statuses or is_conflicting_terminal(history, change):
+        return history, []
+
+    status_at = _utc(change.status_at)
+    started, stopped = _utc(change.started_at), _utc(change.stopped_at)
+    updates: dict[str, Any] = {
+        "statuses": history.statuses | {change.status},
+        "times": {**history.times, change.status: status_at},
+        "started_at": min((t for t in (history.started_at, started) if t), default=None),
+        "stopped_at": max((t for t in (history.stopped_at, stopped) if t), default=None),
+    }
+    if (change.instance_id or change.instance_type) and (
+            history.instance_from is None or RANK[change.status] > RANK[history.instance_from]):
+        updates.update(instance_id=change.instance_id or history.instance_id,
+                       instance_type=change.instance_type or history.instance_type,
+                       instance_from=change.status)
+    if not history.is_terminal and (history.status is None
+                                    or RANK[change.status] > RANK[history.status]):
+        updates.update(status=change.status, status_at=status_at)
+        if change.status in TERMINAL_STATES:
+            updates.update(status_reason=change.status_reason, exit_code=change.exit_code)
+    new = replace(history, **updates)
+    return new, [_row(new, change)]
+
+
+def _row(history: AttemptHistory, change: JobStateChange) -> dict[str, Any]:
+    row: dict[str, Any] = {k: history.tags.get(k) for k in REQUIRED_TAGS}
+    row.update(
+        job_id=history.job_id,
+        job_name=history.job_name,
+        attempt=history.attempt,
+        status=change.status,
+        status_at=_utc(change.status_at),
+        status_reason=change.status_reason,
+        exit_code=change.exit_code,
+        job_queue=history.job_queue,
+        capacity=history.capacity,
+        instance_type=change.instance_type,
+        instance_id=change.instance_id,
+        vcpus=history.vcpus,
+        memory_mib=history.memory_mib,
+        started_at=_utc(change.started_at),
+        stopped_at=_utc(change.stopped_at),
+        event_id=change.event_id,
+    )
+    return row
+
+
+def change_from_row(row: Mapping[str, Any]) -> JobStateChange:
+    """The state change a ``job_attempts`` row records (to rebuild a history from the lake)."""
+    return JobStateChange(
+        job_id=row["job_id"], job_name=row.get("job_name") or "", status=row["status"],
+        status_at=row["status_at"], job_queue=row.get("job_queue"),
+        status_reason=row.get("status_reason"), exit_code=row.get("exit_code"),
+        started_at=row.get("started_at"), stopped_at=row.get("stopped_at"),
+        instance_id=row.get("instance_id"), instance_type=row.get("instance_type"),
+        tags={k: row[k] for k in REQUIRED_TAGS if row.get(k) is not None},
+        event_id=row.get("event_id"), vcpus=row.get("vcpus"), memory_mib=row.get("memory_mib"),
+    )
+
+
+def context_from_row(row: Mapping[str, Any]) -> AttemptContext:
+    return AttemptContext(
+        attempt=int(row["attempt"]), capacity=row.get("capacity"),
+        tags={k: row[k] for k in REQUIRED_TAGS if row.get(k) is not None},
+        job_queue=row.get("job_queue"), vcpus=row.get("vcpus"), memory_mib=row.get("memory_mib"),
+    )
+
+
+def history_from_rows(rows: Iterable[Mapping[str, Any]]) -> AttemptHistory | None:
+    """Rebuild one job's history from its ``job_attempts`` rows (any order)."""
+    history = None
+    for row in rows:
+        history, _ = apply(history, change_from_row(row), context_from_row(row))
+    return history

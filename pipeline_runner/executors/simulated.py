@@ -1,0 +1,305 @@
+"""A simulated AWS Batch on Spot, in compressed time: for demos, load tests and what-ifs.
+
+Each submitted job gets a fate drawn from a random generator seeded by (seed, job name), so a
+run of the simulator is reproducible whatever order jobs are submitted in:
+
+- RUNNABLE a few seconds after submission, then a queue wait while an instance is found
+  (Spot: ~5 min median, sometimes an hour when capacity is short; On-Demand: ~4 min);
+- STARTING on an F1 or F2 instance (one of the spec's instance types), RUNNING after the
+  image pull (1-4 min);
+- RUNNING for staging (inputs in, reference loaded, outputs out) plus DRAGEN's own runtime,
+  about 2 h for a 30x genome on F1, scaled by input size, a quarter less on F2;
+- then SUCCEEDED (exit 0), or FAILED because
+  - Spot reclaimed the host: ``Host EC2 (instance i-…) terminated.``, exit code 143 or none;
+  - the application failed (exit 1, "Essential container in task exited"); decided per run,
+    so a bad input fails every attempt, as real deterministic errors do;
+  - an infrastructure error with no exit code (CannotPullContainerError,
+    ResourceInitializationError at start; CannotInspectContainerError at the end).
+
+Batch delivers events at least once and in no guaranteed order: ``duplicate_rate`` delivers
+an event twice, ``reorder_rate`` delivers an event after the one that followed it.
+
+On success the DRAGEN metric files (``dragen_outputs``) are written to the job's
+``SEQLEDGER_OUTPUT`` folder before the SUCCEEDED event is delivered, as a real job uploads its
+outputs before it exits.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import shlex
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from lake.errors import ConfigError
+from pipeline_runner import dragen_outputs
+from pipeline_runner.executors.base import batch_event
+from pipeline_runner.records import JobSpec
+from pipeline_runner.tags import validate_tags
+from pipeline_runner.workflows import sequenced_coverage_x
+
+INFRA_AT_START = (
+    "CannotPullContainerError: failed to copy: httpReadSeeker: failed open: unexpected status "
+    "code: 429 Too Many Requests",
+    "ResourceInitializationError: unable to pull secrets or registry auth: execution resource "
+    "retrieval failed: unable to retrieve ecr registry auth: RequestError: send request failed",
+)
+INSPECT_ERROR = ("CannotInspectContainerError: Could not transition to inspecting; timed out "
+                 "after waiting 30s")
+EXITED = "Essential container in task exited"
+
+Writer = Callable[[str, dict[str, str]], None]
+
+
+def write_local(folder: str, files: dict[str, str]) -> None:
+    """Write files into a local folder (a path or a file:// URI)."""
+    path = Path(folder.removeprefix("file://"))
+    path.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        tmp = path / f".{name}.partial"
+        tmp.write_text(text)
+        tmp.replace(path / name)
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedJob:
+    """What the simulator decided for one job (for tests and what-if reports)."""
+
+    job_id: str
+    spec: JobSpec
+    created_at: datetime
+    instance_type: str
+    instance_id: str
+    outcome: str  # succeeded | spot_reclaim | application_error | infrastructure
+    ends_at: datetime
+    running_s: float  # time spent RUNNING (0 if it never ran)
+    sequenced_coverage_x: float
+
+
+class SimulatedBatch:
+    """Batch on Spot, simulated. ``submit`` jobs, then ``advance`` the clock to get events."""
+
+    name = "simulated"
+
+    def __init__(self, seed: int = 0, clock_start: datetime | None = None, *,
+                 spot_reclaim_rate: float = 0.08, app_failure_rate: float = 0.02,
+                 infra_failure_rate: float = 0.01, duplicate_rate: float = 0.0,
+                 reorder_rate: float = 0.0, capacity_shortage_rate: float = 0.05,
+                 region: str = "us-east-1", account: str = "123456789012",
+                 image: str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/dragen:4.2.4",
+                 write_outputs: bool = True, writer: Writer | None = None) -> None:
+        for name, rate in (("spot_reclaim_rate", spot_reclaim_rate),
+                           ("app_failure_rate", app_failure_rate),
+                           ("infra_failure_rate", infra_failure_rate),
+                           ("duplicate_rate", duplicate_rate), ("reorder_rate", reorder_rate),
+                           ("capacity_shortage_rate", capacity_shortage_rate)):
+            if not 0.0 <= rate <= 1.0:
+                raise ConfigError(f"SimulatedBatch {name}={rate}: a rate is between 0 and 1")
+        self.seed = seed
+        self.now = (clock_start or datetime(2026, 1, 5, 8, 0, tzinfo=UTC)).astimezone(UTC)
+        self.spot_reclaim_rate = spot_reclaim_rate
+        self.app_failure_rate = app_failure_rate
+        self.infra_failure_rate = infra_failure_rate
+        self.duplicate_rate = duplicate_rate
+        self.reorder_rate = reorder_rate
+        self.capacity_shortage_rate = capacity_shortage_rate
+        self.region, self.account, self.image = region, account, image
+        self.write_outputs = write_outputs
+        self.writer = writer
+        self.jobs: dict[str, SimulatedJob] = {}
+        self._outputs: dict[str, tuple[str, dict[str, str]]] = {}  # job id -> (folder, files)
+        self._written: set[str] = set()
+        self._heap: list[tuple[datetime, int, str, dict[str, Any]]] = []
+        self._seq = 0
+        self._names: dict[str, int] = {}
+
+    # -- submission ----------------------------------------------------------------------------
+    def submit(self, spec: JobSpec) -> str:
+        """Accept a job at the simulator's clock; schedule its events. Returns the job id."""
+        validate_tags(spec.tags, spec.job_name)
+        out = spec.environment.get("SEQLEDGER_OUTPUT")
+        if self.write_outputs and self.writer is None and out and "://" in out \
+                and not out.startswith("file://"):
+            raise ConfigError(f"job {spec.job_name}: output {out} is not a local folder; give "
+                              "SimulatedBatch a writer for it")
+        n = self._names.get(spec.job_name, 0)
+        self._names[spec.job_name] = n + 1
+        rng = random.Random(f"sim:{self.seed}:{spec.job_name}:{n}")
+        job_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        job, timeline = self._plan(spec, job_id, rng)
+        self.jobs[job_id] = job
+        self._schedule(job, timeline, rng)
+        return job_id
+
+    def _plan(self, spec: JobSpec, job_id: str, rng: random.Random):
+        created = self.now
+        kind = spec.environment.get("SEQLEDGER_INPUT_KIND", "fastq")
+        size = int(spec.environment.get("SEQLEDGER_INPUT_BYTES", "0") or 0)
+        instance_type = rng.choice(spec.instance_types or ("f1.4xlarge",))
+        instance_id = "i-" + f"{rng.getrandbits(68):017x}"[:17]
+        depth = sequenced_coverage_x(kind, size) if size > 0 else None
+        release = spec.tags.get("pipeline_release", "")
+        profile = dragen_outputs.profile_for(
+            spec.tags["sample_id"], self.seed, sequenced_coverage_x=depth,
+            dragen_version=dragen_outputs.dragen_version_for(release), workflow=spec.workflow,
+            instance_type=instance_type)
+        depth = profile.sequenced_coverage_x
+
+        runnable = created + timedelta(seconds=rng.uniform(1, 8))
+        if spec.capacity == "spot":
+            wait = rng.lognormvariate(math.log(300), 0.7)
+            if rng.random() < self.capacity_shortage_rate:
+                wait += rng.uniform(20, 90) * 60
+        else:
+            wait = rng.lognormvariate(math.log(240), 0.5)
+        starting = runnable + timedelta(seconds=wait)
+        running = starting + timedelta(seconds=rng.uniform(60, 240))
+        staging = size / rng.uniform(250e6, 400e6) + rng.uniform(60, 180) + rng.uniform(120, 300)
+        runtime = profile.total_runtime_s
+        succeeded_at = running + timedelta(seconds=staging + runtime)
+
+        # candidate endings; the earliest one happens
+        endings: list[tuple[datetime, str, dict[str, Any]]] = [
+            (succeeded_at, "succeeded", {"exit_code": 0, "status_reason": EXITED})]
+        run_rng = random.Random(f"sim-run:{self.seed}:{spec.tags.get('run_id')}")
+        if run_rng.random() < self.app_failure_rate:  # the same input fails every attempt
+            at = running + timedelta(seconds=run_rng.uniform(120, 1500))
+            endings.append((at, "application_error", {"exit_code": 1, "status_reason": EXITED}))
+        if rng.random() < self.infra_failure_rate:
+            if rng.random() < 0.6:
+                at = starting + (running - starting) * rng.uniform(0.2, 0.9)
+                reason = rng.choice(INFRA_AT_START)
+                endings.append((at, "infrastructure", {"status_reason": reason,
+                                                       "container_reason": reason}))
+            else:
+                endings.append((succeeded_at, "infrastructure",
+                                {"status_reason": EXITED, "container_reason": INSPECT_ERROR}))
+        if spec.capacity == "spot" and rng.random() < self.spot_reclaim_rate:
+            at = starting + (succeeded_at - starting) * rng.random()
+            code = 143 if at > running and rng.random() < 0.7 else None
+            reason = f"Host EC2 (instance {instance_id}) terminated."
+            endings.append((at, "spot_reclaim", {"exit_code": code, "status_reason": reason}))
+        ends_at, outcome, end = min(endings, key=lambda e: (e[0], e[1] != "succeeded"))
+
+        timeline: list[tuple[str, datetime, dict[str, Any]]] = [("RUNNABLE", runnable, {})]
+        placed = {"instance_type": instance_type}
+        if ends_at > starting:
+            timeline.append(("STARTING", starting, placed))
+        ran = ends_at > running and not end.get("status_reason", "").startswith(INFRA_AT_START)
+        if ran:
+            timeline.append(("RUNNING", running, {**placed, "started_at": running}))
+        final = {**placed, **end, "stopped_at": ends_at}
+        if ran:
+            final["started_at"] = running
+        timeline.append(("SUCCEEDED" if outcome == "succeeded" else "FAILED", ends_at, final))
+
+        if outcome == "succeeded" and self.write_outputs and "SEQLEDGER_OUTPUT" in spec.environment:
+            profile = replace(profile, command_line=shlex.join(spec.command),
+                              inputs=_inputs(spec, size),
+                              nodename=f"ip-10-0-{int(instance_id[2:4], 16)}-"
+                                       f"{int(instance_id[4:6], 16)}.ec2.internal")
+            files = dragen_outputs.render_metrics(profile.sample_id, profile)
+            self._outputs[job_id] = (spec.environment["SEQLEDGER_OUTPUT"], files)
+        job = SimulatedJob(job_id, spec, created, instance_type, instance_id, outcome, ends_at,
+                           (ends_at - running).total_seconds() if ran else 0.0, depth)
+        return job, timeline
+
+    def _schedule(self, job: SimulatedJob, timeline, rng: random.Random) -> None:
+        spec = job.spec
+        suffix = job.job_id.split("-")[0]
+        ecs = f"arn:aws:ecs:{self.region}:{self.account}"
+        cluster = f"dragen-{spec.capacity}"
+        container_instance = f"{ecs}:container-instance/{cluster}/{job.instance_id[2:]}"
+        task = f"{ecs}:task/{cluster}/{suffix}{job.instance_id[-8:]}"
+        log_stream = f"{spec.workflow}/default/{suffix}"
+        deliveries: list[tuple[datetime, dict[str, Any]]] = []
+        for status, at, extra in timeline:
+            placed = status != "RUNNABLE"
+            event = batch_event(
+                event_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), at=at,
+                region=self.region, account=self.account, spec=spec, job_id=job.job_id,
+                status=status, created_at=job.created_at,
+                job_definition=f"arn:aws:batch:{self.region}:{self.account}:job-definition/"
+                               f"{spec.workflow}:1",
+                image=self.image, started_at=extra.get("started_at"),
+                stopped_at=extra.get("stopped_at"), status_reason=extra.get("status_reason"),
+                exit_code=extra.get("exit_code"), container_reason=extra.get("container_reason"),
+                instance_type=extra.get("instance_type"),
+                container_instance_arn=container_instance if placed else None,
+                task_arn=task if status in ("RUNNING", "SUCCEEDED", "FAILED") else None,
+                log_stream=log_stream if status in ("RUNNING", "SUCCEEDED", "FAILED") else None)
+            deliveries.append((at + timedelta(seconds=rng.uniform(0.2, 2.0)), event))
+        for i in range(1, len(deliveries)):
+            if rng.random() < self.reorder_rate:  # the earlier event is delivered after this one
+                later = deliveries[i][0] + timedelta(seconds=rng.uniform(1, 30))
+                deliveries[i - 1] = (later, deliveries[i - 1][1])
+        for at, event in list(deliveries):
+            if rng.random() < self.duplicate_rate:
+                deliveries.append((at + timedelta(seconds=rng.uniform(1, 120)), event))
+        for at, event in deliveries:
+            self._seq += 1
+            heapq.heappush(self._heap, (at, self._seq, job.job_id, event))
+
+    # -- the clock -----------------------------------------------------------------------------
+    def next_event_at(self) -> datetime | None:
+        """When the next event will be delivered (None when nothing is pending)."""
+        return self._heap[0][0] if self._heap else None
+
+    @property
+    def pending(self) -> int:
+        return len(self._heap)
+
+    def advance(self, until: datetime) -> list[dict[str, Any]]:
+        """Move the clock to ``until``; the events delivered meanwhile, in delivery order."""
+        until = until.astimezone(UTC)
+        events = []
+        while self._heap and self._heap[0][0] <= until:
+            at, _, job_id, event = heapq.heappop(self._heap)
+            self.now = max(self.now, at)
+            if event["detail"]["status"] == "SUCCEEDED":
+                self._write_outputs(job_id)
+            events.append(event)
+        self.now = max(self.now, until)
+        return events
+
+    def poll(self, now: datetime) -> list[dict[str, Any]]:
+        return self.advance(now)
+
+    def run_until_idle(self, on_events: Callable[[list[dict[str, Any]]], object],
+                       until: datetime | None = None) -> int:
+        """Deliver events one instant at a time to ``on_events`` until none are left (or until
+        ``until``); jobs submitted by the handler join in. Returns the number delivered."""
+        delivered = 0
+        while (at := self.next_event_at()) is not None and (until is None or at <= until):
+            events = self.advance(at)
+            delivered += len(events)
+            on_events(events)
+        if until is not None:
+            self.now = max(self.now, until.astimezone(UTC))
+        return delivered
+
+    def _write_outputs(self, job_id: str) -> None:
+        if job_id in self._written or job_id not in self._outputs:
+            return
+        folder, files = self._outputs.pop(job_id)
+        (self.writer or write_local)(folder, files)
+        self._written.add(job_id)
+
+
+def _inputs(spec: JobSpec, size: int) -> tuple[tuple[str, str, int], ...]:
+    cmd = list(spec.command)
+    found = []
+    for flag, kind in (("-1", "fastq1"), ("-2", "fastq2"), ("--cram-input", "cram"),
+                       ("--bam-input", "bam")):
+        if flag in cmd:
+            found.append((kind, cmd[cmd.index(flag) + 1]))
+    if not found:
+        return ()
+    share = [0.47, 0.53] if len(found) == 2 else [1.0]
+    return tuple((kind, path, int(size * s)) for (kind, path), s in zip(found, share, strict=True))

@@ -1,0 +1,144 @@
+"""The retry policy: after each finished attempt, complete, retry, move to On-Demand or give up.
+
+Pure functions of the run's attempts so far, the limits in the configuration and the run's
+estimated spend. Every decision carries a failure kind and a reason a person can read, and
+becomes a row of the ``decisions`` table.
+
+Rules, in order:
+1. success -> ``complete``;
+2. an application error (the container exited non-zero, not because its host went away) is
+   deterministic: the same input fails the same way -> ``give_up``, never retried. So is a job
+   that ran past its timeout (it hung or the input is pathological);
+3. at the attempt limit -> ``give_up``;
+4. at or over the run's spend cap -> ``give_up``;
+5. a Spot reclaim (``Host EC2 (instance i-…) terminated.``, exit code 143 or none) -> ``retry``
+   on Spot until ``max_spot_attempts`` reclaims, then ``retry_on_demand``;
+6. an infrastructure error with no exit code (CannotPullContainerError,
+   CannotInspectContainerError, ResourceInitializationError, a host lost on On-Demand, …) is
+   transient -> ``retry`` on the same capacity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from pipeline_runner.records import REQUIRED_TAGS
+
+if TYPE_CHECKING:  # only for annotations: policy needs the limits, not the workflows
+    from pipeline_runner.workflows import RunnerConfig
+
+RECLAIM_PREFIX = "Host EC2"
+SIGTERM_EXIT = 143  # 128 + SIGTERM: what the container reports when its Spot host is reclaimed
+TIMEOUT_REASON = "Job attempt duration exceeded timeout"
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptOutcome:
+    """One finished (or still open) attempt, as the policy needs it."""
+
+    job_id: str
+    attempt: int
+    capacity: str  # spot | on-demand
+    status: str
+    status_reason: str | None = None
+    exit_code: int | None = None
+    started_at: datetime | None = None
+    stopped_at: datetime | None = None
+    instance_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What to do after an attempt, and why."""
+
+    job_id: str
+    attempt: int
+    action: str  # complete | retry | retry_on_demand | give_up
+    failure_kind: str  # none | spot_reclaim | application_error | infrastructure | timeout
+    reason: str
+    next_capacity: str | None = None  # for retries
+
+    @property
+    def retries(self) -> bool:
+        return self.action in ("retry", "retry_on_demand")
+
+    def row(self, tags: Mapping[str, str], decided_at: datetime) -> dict[str, Any]:
+        """The ``decisions`` table row for this decision."""
+        return {
+            **{k: tags.get(k) for k in REQUIRED_TAGS},
+            "job_id": self.job_id,
+            "attempt": self.attempt,
+            "decided_at": decided_at,
+            "failure_kind": self.failure_kind,
+            "action": self.action,
+            "next_capacity": self.next_capacity,
+            "reason": self.reason,
+        }
+
+
+def failure_kind(outcome: AttemptOutcome) -> str:
+    """Why an attempt ended: none, spot_reclaim, application_error, infrastructure or timeout."""
+    if outcome.status == "SUCCEEDED":
+        return "none"
+    reason = outcome.status_reason or ""
+    if reason.startswith(RECLAIM_PREFIX) and outcome.exit_code in (None, SIGTERM_EXIT):
+        # On On-Demand capacity the same message means the host failed or was retired.
+        return "spot_reclaim" if outcome.capacity == "spot" else "infrastructure"
+    if reason.startswith(TIMEOUT_REASON):
+        return "timeout"
+    if outcome.exit_code is not None and outcome.exit_code != 0:
+        return "application_error"
+    return "infrastructure"
+
+
+def _describe(outcome: AttemptOutcome) -> str:
+    code = "no exit code" if outcome.exit_code is None else f"exit code {outcome.exit_code}"
+    reason = outcome.status_reason or "no status reason"
+    return (f"attempt {outcome.attempt} ({outcome.capacity}) {outcome.status.lower()}: "
+            f"{reason} ({code})")
+
+
+def decide(attempts_so_far: Sequence[AttemptOutcome], config: RunnerConfig,
+           spent_usd: float = 0.0) -> Decision:
+    """Decide on the run's latest attempt (the last of ``attempts_so_far``, in attempt order).
+
+    ``spent_usd`` is the run's estimated spend so far, compared with ``config.spend_cap_usd``.
+    """
+    if not attempts_so_far:
+        raise ValueError("decide needs at least one attempt")
+    last = attempts_so_far[-1]
+    kind = failure_kind(last)
+    what = _describe(last)
+
+    def decision(action: str, reason: str, next_capacity: str | None = None) -> Decision:
+        return Decision(last.job_id, last.attempt, action, kind, reason, next_capacity)
+
+    if kind == "none":
+        return decision("complete", f"attempt {last.attempt} ({last.capacity}) succeeded")
+    if kind == "application_error":
+        return decision("give_up", f"{what}: an application error is deterministic; the same "
+                                   "input would fail the same way, so it is not retried")
+    if kind == "timeout":
+        return decision("give_up", f"{what}: the job ran past its timeout; not retried "
+                                   "automatically (it hung or the input needs a look)")
+    if len(attempts_so_far) >= config.max_attempts:
+        return decision("give_up", f"{what}: {len(attempts_so_far)} of {config.max_attempts} "
+                                   "attempts used")
+    cap = config.spend_cap_usd
+    if cap is not None and spent_usd >= cap:
+        return decision("give_up", f"{what}: estimated spend ${spent_usd:,.2f} reached the run's "
+                                   f"cap of ${cap:,.2f}")
+    if kind == "spot_reclaim":
+        reclaims = sum(1 for a in attempts_so_far if failure_kind(a) == "spot_reclaim")
+        if reclaims < config.max_spot_attempts:
+            return decision("retry", f"{what}: Spot reclaim {reclaims} of "
+                                     f"{config.max_spot_attempts} tolerated; retrying on Spot",
+                            "spot")
+        return decision("retry_on_demand",
+                        f"{what}: Spot reclaimed {reclaims} time(s) (limit "
+                        f"{config.max_spot_attempts}); moving to On-Demand", "on-demand")
+    return decision("retry", f"{what}: infrastructure error, transient; retrying on "
+                             f"{last.capacity}", last.capacity)

@@ -1,0 +1,453 @@
+"""The Runner: dispatches runs, tracks their jobs, applies the retry policy, writes the lake.
+
+The lake is the source of truth (tables ``runs``, ``job_attempts``, ``decisions``). The Runner
+keeps what it has written or read in memory so a long-lived process (the demo, a local server)
+does not re-read the lake for every event; a fresh Runner (a Lambda invocation) reads only the
+rows of the runs and jobs its events name.
+
+Idempotent and order-proof: a run is dispatched once (its id is derived from its inputs); each
+job status is recorded once (``attempts.apply``); each finished job is decided once (a job is
+decided when it is terminal and has no ``decisions`` row, so a redelivered event completes a
+decision that a crash interrupted, and never makes a second one); a retry is not submitted if
+the run already has a job for that attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from lake.errors import InvalidEvent, SeqledgerError, SubmitError, TransientError
+from lake.schemas import table as lake_table
+from lake.store import LakeStore, latest_by_key
+from pipeline_runner.attempts import (
+    AttemptContext,
+    AttemptHistory,
+    apply,
+    context_from_row,
+    history_from_rows,
+    is_conflicting_terminal,
+)
+from pipeline_runner.executors.base import Executor
+from pipeline_runner.policy import Decision, decide
+from pipeline_runner.records import REQUIRED_TAGS, JobSpec, JobStateChange
+from pipeline_runner.tags import validate_tags
+from pipeline_runner.workflows import (
+    RunnerConfig,
+    RunRequest,
+    build_job_spec,
+    job_name,
+    output_uri,
+    parse_job_name,
+)
+
+FINAL_RUN_STATUSES = frozenset({"SUCCEEDED", "FAILED"})
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchResult:
+    """What ``dispatch`` did: submitted the first attempt, or nothing (already dispatched)."""
+
+    run_id: str
+    dispatched: bool
+    job_id: str | None = None
+    job_name: str | None = None
+    reason: str | None = None
+    error: SeqledgerError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptSummary:
+    """One attempt of a run, for cost estimates and reports."""
+
+    job_id: str
+    attempt: int
+    capacity: str | None
+    status: str | None
+    status_reason: str | None
+    exit_code: int | None
+    submitted_at: datetime | None
+    started_at: datetime | None
+    stopped_at: datetime | None
+    instance_type: str | None
+    instance_id: str | None
+    job_queue: str | None
+    vcpus: int | None
+    memory_mib: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedRun:
+    """A run that reached SUCCEEDED or FAILED: where its outputs are and what it took."""
+
+    run_id: str
+    sample_id: str
+    project: str
+    status: str  # SUCCEEDED | FAILED
+    finished_at: datetime
+    output_uri: str  # the folder of the last attempt (the successful one for SUCCEEDED)
+    tags: dict[str, str]
+    attempts: tuple[AttemptSummary, ...]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedJob:
+    run_id: str
+    attempt: int
+    job_id: str
+    job_name: str
+    capacity: str
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoredChange:
+    """A state change that recorded nothing, and why (unknown job, contradicting terminal…)."""
+
+    job_id: str
+    event_id: str | None
+    reason: str
+
+
+@dataclass
+class TrackResult:
+    """What one batch of state changes did."""
+
+    rows_written: dict[str, int] = field(default_factory=dict)
+    decisions: list[Decision] = field(default_factory=list)
+    submitted: list[SubmittedJob] = field(default_factory=list)
+    succeeded_runs: list[FinishedRun] = field(default_factory=list)
+    failed_runs: list[FinishedRun] = field(default_factory=list)
+    ignored: list[IgnoredChange] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # transient: redelivery will retry them
+
+    @property
+    def succeeded_run(self) -> FinishedRun | None:
+        return self.succeeded_runs[0] if self.succeeded_runs else None
+
+
+@dataclass
+class _Run:
+    request: RunRequest
+    executor: str | None
+    statuses: set[str] = field(default_factory=set)
+    jobs: dict[int, str] = field(default_factory=dict)  # attempt -> job id
+
+
+def _submitted_change(spec: JobSpec, job_id: str, at: datetime) -> JobStateChange:
+    return JobStateChange(job_id=job_id, job_name=spec.job_name, status="SUBMITTED", status_at=at,
+                          job_queue=spec.job_queue, tags=dict(spec.tags), vcpus=spec.vcpus,
+                          memory_mib=spec.memory_mib)
+
+
+def _context(spec: JobSpec) -> AttemptContext:
+    return AttemptContext(attempt=spec.attempt, capacity=spec.capacity, tags=spec.tags,
+                          job_queue=spec.job_queue, vcpus=spec.vcpus, memory_mib=spec.memory_mib)
+
+
+class Runner:
+    """Turns run requests into jobs and job state changes into lake rows and decisions."""
+
+    def __init__(self, store: LakeStore, executor: Executor, config: RunnerConfig,
+                 estimate_spend: Callable[[str], float] | None = None, *,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.store = store
+        self.executor = executor
+        self.config = config
+        self.estimate_spend = estimate_spend
+        # when resubmissions happen; by default the time of the event that caused them
+        self.clock = clock
+        self._runs: dict[str, _Run] = {}
+        self._histories: dict[str, AttemptHistory] = {}
+        self._job_run: dict[str, str] = {}
+        self._contexts: dict[str, AttemptContext] = {}
+        self._decided: set[str] = set()
+
+    # -- dispatch ------------------------------------------------------------------------------
+    def dispatch(self, run: RunRequest, now: datetime) -> DispatchResult:
+        """Submit a run's first attempt and record it; nothing if the run was dispatched before.
+
+        Raises:
+            SubmitError: the run's tags are missing or invalid, or the executor refused it.
+            TransientError: the executor could not be reached; dispatching again may work.
+        """
+        result = self.dispatch_many([run], now)[0]
+        if result.error is not None:
+            raise result.error
+        return result
+
+    def dispatch_many(self, runs: Sequence[RunRequest], now: datetime) -> list[DispatchResult]:
+        """Dispatch several runs with one lake read and one write per table.
+
+        A run that cannot be submitted gets a result with its error; the others go on.
+        """
+        now = now.astimezone(UTC)
+        self._load_runs([r.run_id for r in runs])
+        results: list[DispatchResult] = []
+        run_rows: list[dict[str, Any]] = []
+        attempt_rows: list[dict[str, Any]] = []
+        remember: list[tuple[AttemptHistory, str, AttemptContext]] = []
+        for run in runs:
+            if run.run_id in self._runs:
+                results.append(DispatchResult(run.run_id, False, reason="already dispatched"))
+                continue
+            try:
+                validate_tags(run.tags, job_name(run.run_id, 1))
+                spec = build_job_spec(run, 1, self.config.initial_capacity, self.config)
+                job_id = self.executor.submit(spec)
+            except (SubmitError, TransientError) as e:
+                results.append(DispatchResult(run.run_id, False, reason=str(e), error=e))
+                continue
+            state = _Run(run, getattr(self.executor, "name", None), {"DISPATCHED"}, {1: job_id})
+            history, rows = apply(None, _submitted_change(spec, job_id, now), _context(spec))
+            run_rows.append(self._run_row(state, "DISPATCHED", now))
+            attempt_rows += rows
+            self._runs[run.run_id] = state
+            remember.append((history, run.run_id, _context(spec)))
+            results.append(DispatchResult(run.run_id, True, job_id, spec.job_name))
+        # runs first: if the second write fails, the jobs' events still find their runs
+        if run_rows:
+            self.store.write("runs", run_rows)
+            self.store.write("job_attempts", attempt_rows)
+        for item in remember:
+            self._remember(*item)
+        return results
+
+    # -- tracking ------------------------------------------------------------------------------
+    def on_job_state_change(self, change: JobStateChange) -> TrackResult:
+        return self.on_job_state_changes([change])
+
+    def on_job_state_changes(self, changes: Sequence[JobStateChange]) -> TrackResult:
+        """Apply a batch of state changes; each table is written at most once."""
+        result = TrackResult()
+        attempt_rows: list[dict[str, Any]] = []
+        decision_rows: list[dict[str, Any]] = []
+        run_rows: list[dict[str, Any]] = []
+        self._prepare(changes)
+        for change in changes:
+            found = self._locate(change)
+            if isinstance(found, str):
+                result.ignored.append(IgnoredChange(change.job_id, change.event_id, found))
+                continue
+            run, ctx = found
+            old = self._histories.get(change.job_id)
+            if is_conflicting_terminal(old, change):
+                result.ignored.append(IgnoredChange(
+                    change.job_id, change.event_id,
+                    f"{change.status} contradicts the recorded {old.status}; a terminal state "
+                    "is final"))
+                continue
+            try:
+                history, rows = apply(old, change, ctx)
+            except (InvalidEvent, ValueError) as e:
+                result.ignored.append(IgnoredChange(change.job_id, change.event_id, str(e)))
+                continue
+            self._remember(history, run.request.run_id, ctx)
+            attempt_rows += rows
+            if "RUNNING" in history.statuses and "RUNNING" not in run.statuses:
+                run.statuses.add("RUNNING")
+                run_rows.append(self._run_row(run, "RUNNING", history.times["RUNNING"]))
+            if history.is_terminal and history.job_id not in self._decided:
+                self._decide(run, history, result, attempt_rows, decision_rows, run_rows)
+        for name, rows in (("job_attempts", attempt_rows), ("decisions", decision_rows),
+                           ("runs", run_rows)):
+            if rows:
+                result.rows_written[name] = self.store.write(name, rows).rows_written
+        return result
+
+    def _decide(self, run: _Run, history: AttemptHistory, result: TrackResult,
+                attempt_rows: list, decision_rows: list, run_rows: list) -> None:
+        outcomes = [self._histories[j].outcome() for a, j in sorted(run.jobs.items())
+                    if a <= history.attempt and j in self._histories
+                    and self._histories[j].is_terminal]
+        if not outcomes or outcomes[-1].job_id != history.job_id:
+            outcomes.append(history.outcome())
+        spent = float(self.estimate_spend(run.request.run_id)) if self.estimate_spend else 0.0
+        decision = decide(outcomes, self.config, spent)
+        decided_at = history.status_at or datetime.now(UTC)
+        next_attempt = history.attempt + 1
+        run_open = not run.statuses & FINAL_RUN_STATUSES
+        if decision.retries and next_attempt not in run.jobs and run_open:
+            spec = build_job_spec(run.request, next_attempt, decision.next_capacity or "spot",
+                                  self.config)
+            try:
+                job_id = self.executor.submit(spec)
+            except TransientError as e:
+                # no decision row: the job stays undecided, and a redelivered event retries
+                result.errors.append(f"run {run.request.run_id}: resubmitting attempt "
+                                     f"{next_attempt} failed: {e}")
+                return
+            except SubmitError as e:
+                decision = Decision(decision.job_id, decision.attempt, "give_up",
+                                    decision.failure_kind,
+                                    f"{decision.reason}; but the resubmission was refused: {e}")
+            else:
+                at = self.clock() if self.clock else decided_at
+                new, rows = apply(None, _submitted_change(spec, job_id, at), _context(spec))
+                attempt_rows += rows
+                run.jobs[next_attempt] = job_id
+                self._remember(new, run.request.run_id, _context(spec))
+                result.submitted.append(SubmittedJob(run.request.run_id, next_attempt, job_id,
+                                                     spec.job_name, spec.capacity))
+        decision_rows.append(decision.row(history.tags or run.request.tags, decided_at))
+        self._decided.add(history.job_id)
+        result.decisions.append(decision)
+        final = {"complete": "SUCCEEDED", "give_up": "FAILED"}.get(decision.action)
+        if final and not run.statuses & FINAL_RUN_STATUSES:
+            run.statuses.add(final)
+            reason = None if final == "SUCCEEDED" else decision.reason
+            run_rows.append(self._run_row(run, final, decided_at, reason))
+            finished = self._finished(run, history, final, decided_at, decision.reason)
+            (result.succeeded_runs if final == "SUCCEEDED" else result.failed_runs).append(finished)
+
+    # -- state, from memory or the lake --------------------------------------------------------
+    def _remember(self, history: AttemptHistory, run_id: str, ctx: AttemptContext) -> None:
+        self._histories[history.job_id] = history
+        self._job_run[history.job_id] = run_id
+        self._contexts.setdefault(history.job_id, ctx)
+
+    def _prepare(self, changes: Iterable[JobStateChange]) -> None:
+        unknown = {c.job_id for c in changes if c.job_id not in self._job_run}
+        if not unknown:
+            return
+        run_ids = {r["run_id"] for r in self._read_where("job_attempts", "job_id", unknown,
+                                                         columns=["job_id", "run_id"])
+                   if r.get("run_id")}
+        for c in changes:
+            if c.job_id in unknown:
+                parsed = parse_job_name(c.job_name)
+                run_ids.add(c.tags.get("run_id") or (parsed[0] if parsed else ""))
+        self._load_runs(run_ids - {""})
+
+    def _load_runs(self, run_ids: Iterable[str]) -> None:
+        """Read the runs' rows, job attempts and decisions the Runner has not seen yet."""
+        missing = sorted(set(run_ids) - set(self._runs))
+        if not missing:
+            return
+        runs: dict[str, _Run] = {}
+        for row in self._read_where("runs", "run_id", missing):
+            state = runs.get(row["run_id"])
+            if state is None:
+                state = runs[row["run_id"]] = _Run(self._request_from_row(row), row.get("executor"))
+            state.statuses.add(row["status"])
+        if not runs:
+            return
+        by_job: dict[str, list[dict[str, Any]]] = {}
+        for row in self._read_where("job_attempts", "run_id", list(runs)):
+            by_job.setdefault(row["job_id"], []).append(row)
+        for job_id, rows in by_job.items():
+            history = history_from_rows(rows)
+            if history is None:
+                continue
+            run_id = rows[0]["run_id"]
+            runs[run_id].jobs.setdefault(history.attempt, job_id)
+            sub = next((r for r in rows if r["status"] == "SUBMITTED"), rows[0])
+            self._remember(history, run_id, context_from_row(sub))
+        decided = self._read_where("decisions", "run_id", list(runs), columns=["job_id", "run_id"])
+        self._decided.update(r["job_id"] for r in decided)
+        self._runs.update(runs)
+
+    def _read_where(self, name: str, column: str, values: Iterable[str],
+                    columns: list[str] | None = None) -> list[dict[str, Any]]:
+        """Rows of a table whose ``column`` is one of ``values`` (deduplicated by key)."""
+        values = list(values)
+        files = self.store.files(name)
+        if not values or not files:
+            return []
+        spec = lake_table(name)
+        dataset = ds.dataset(files, schema=spec.schema, format="parquet", filesystem=self.store.fs)
+        tbl = dataset.to_table(filter=pc.field(column).isin(values))
+        if columns is None:
+            return latest_by_key(tbl, spec).to_pylist()
+        return tbl.select(columns).to_pylist()
+
+    def _request_from_row(self, row: dict[str, Any]) -> RunRequest:
+        return RunRequest(
+            project=row["project"], sample_id=row["sample_id"], run_id=row["run_id"],
+            input_kind=row["input_kind"], input_uris=tuple(row.get("input_uris") or ()),
+            input_size_bytes=int(row.get("input_size_bytes") or 0),
+            pipeline_release=row["pipeline_release"], requested_by=row["requested_by"],
+            cost_centre=row["cost_centre"],
+            # the runs table has no output prefix: a run rebuilt from the lake uses the runner's
+            output_prefix=self.config.output_prefix)
+
+    def _locate(self, change: JobStateChange) -> tuple[_Run, AttemptContext] | str:
+        """The run and submission context of a change's job, or why there is none."""
+        run_id = self._job_run.get(change.job_id)
+        if run_id is not None:
+            return self._runs[run_id], self._contexts[change.job_id]
+        parsed = parse_job_name(change.job_name)
+        run_id = change.tags.get("run_id") or (parsed[0] if parsed else None)
+        run = self._runs.get(run_id or "")
+        if run is None or parsed is None or parsed[0] != run_id:
+            return (f"job {change.job_id} ({change.job_name or 'no name'}) was not dispatched by "
+                    f"this runner (no run {run_id!r})")
+        attempt = parsed[1]
+        if attempt in run.jobs and run.jobs[attempt] != change.job_id:
+            return (f"job {change.job_id}: attempt {attempt} of run {run_id} is job "
+                    f"{run.jobs[attempt]}")
+        # a job we submitted but never recorded (the write after submit failed): adopt it
+        tags = {k: change.tags[k] for k in REQUIRED_TAGS if change.tags.get(k)}
+        ctx = AttemptContext(attempt=attempt,
+                             capacity=self.config.capacity_of_queue(change.job_queue),
+                             tags=tags if len(tags) == len(REQUIRED_TAGS) else run.request.tags,
+                             job_queue=change.job_queue, vcpus=change.vcpus,
+                             memory_mib=change.memory_mib)
+        run.jobs[attempt] = change.job_id
+        self._job_run[change.job_id] = run_id
+        self._contexts[change.job_id] = ctx
+        return run, ctx
+
+    # -- rows and results ----------------------------------------------------------------------
+    def _run_row(self, run: _Run, status: str, at: datetime, reason: str | None = None
+                 ) -> dict[str, Any]:
+        req = run.request
+        return {
+            **req.tags,
+            "status": status,
+            "status_at": at,
+            "input_kind": req.input_kind,
+            "input_uris": list(req.input_uris),
+            "input_size_bytes": req.input_size_bytes,
+            "input_bases": None,
+            "executor": run.executor,
+            "reason": reason,
+        }
+
+    def _finished(self, run: _Run, last: AttemptHistory, status: str, at: datetime,
+                  reason: str) -> FinishedRun:
+        req = run.request
+        attempts = []
+        for attempt, job_id in sorted(run.jobs.items()):
+            h = self._histories.get(job_id)
+            if h is None:
+                continue
+            attempts.append(AttemptSummary(
+                job_id=job_id, attempt=attempt, capacity=h.capacity, status=h.status,
+                status_reason=h.status_reason, exit_code=h.exit_code, submitted_at=h.submitted_at,
+                started_at=h.started_at, stopped_at=h.stopped_at, instance_type=h.instance_type,
+                instance_id=h.instance_id, job_queue=h.job_queue, vcpus=h.vcpus,
+                memory_mib=h.memory_mib))
+        return FinishedRun(run_id=req.run_id, sample_id=req.sample_id, project=req.project,
+                           status=status, finished_at=at, output_uri=output_uri(req, last.attempt),
+                           tags=dict(req.tags), attempts=tuple(attempts), reason=reason)
+
+    # -- read access for callers ---------------------------------------------------------------
+    def run_status(self, run_id: str) -> str | None:
+        """The run's furthest status known to this Runner (None if unknown)."""
+        self._load_runs([run_id])
+        run = self._runs.get(run_id)
+        if run is None:
+            return None
+        for status in ("SUCCEEDED", "FAILED", "RUNNING", "DISPATCHED"):
+            if status in run.statuses:
+                return status
+        return None
+
+    def history(self, job_id: str) -> AttemptHistory | None:
+        return self._histories.get(job_id)
