@@ -10,8 +10,12 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from ingest.dragen.records import Contig, FileParse
-from ingest.dragen.text import Problem, split_lines
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ingest.dragen import columnar
+from ingest.dragen.records import Block, FileParse, Same
+from ingest.dragen.text import Lines, Problem, split_lines
 from ingest.dragen.values import number
 from lake.errors import ParseError
 
@@ -43,40 +47,79 @@ def contig_kind(name: str) -> str:
 
 def parse_contig_mean_cov(source: str, data: bytes, *, family: str, file_type: str,
                           phenotype: str | None = None) -> FileParse:
-    """One record per contig.
+    """One row per contig (``out.contigs``).
 
     Raises:
         ParseError: the file is unreadable or no line is ``contig,bases,mean``.
     """
     lines = split_lines(source, data)
     out = FileParse(source, family, file_type, phenotype, problems=list(lines.problems))
+    out.contigs = _fast(lines, phenotype)
+    if out.contigs is not None:
+        return out
+    problems = out.problems
     seen: dict[str, int] = {}
-    contigs, problems = out.contigs, out.problems
-    for no, line in lines.numbered():
+    nos: list[int] = []
+    names: list[str] = []
+    bases: list[int] = []
+    means: list[float] = []
+    for no, line in enumerate(lines.text, 1):
+        if not line:
+            continue
         parts = line.rsplit(",", 2)
-        reason = None
-        if len(parts) != 3 or not parts[0]:
-            reason = f"expected contig,aligned_bases,mean_coverage; found {len(parts)} field(s)"
-        else:
+        try:
             name, bases_text, mean_text = parts
-            try:
-                bases = int(bases_text)
-            except ValueError:
-                bases = None
-            mean = number(mean_text)
-            if bases is None or mean is None or "_" in bases_text:
-                reason = (f"{name}: aligned bases {bases_text!r} or mean {mean_text!r} is not a "
-                          "number")
-            elif name in seen:
-                reason = f"contig {name!r} repeats line {seen[name]}"
-        if reason is not None:
-            problems.append(Problem(ParseError(source, no, reason), line))
+            count = int(bases_text)
+            mean = float(mean_text)
+        except ValueError:
+            problems.append(Problem(ParseError(source, no, _why(parts)), line))
+            continue
+        odd = not name or mean - mean != 0.0 or "_" in bases_text or "_" in mean_text
+        if odd and (number(mean_text) is None or not name or "_" in bases_text):
+            problems.append(Problem(ParseError(source, no, _why(parts)), line))
+            continue
+        if name in seen:
+            problems.append(Problem(ParseError(
+                source, no, f"contig {name!r} repeats line {seen[name]}"), line))
             continue
         seen[name] = no
-        contigs.append(Contig(no, name, contig_kind(name), bases, mean))
-    if not contigs:
+        nos.append(no)
+        names.append(name)
+        bases.append(count)
+        means.append(mean)
+    if not names:
         first = problems[len(lines.problems)] if len(problems) > len(lines.problems) else None
         raise ParseError(source, first.error.line if first else None,
                          "no line has the contig,aligned_bases,mean_coverage shape"
                          + (f"; first: {first.error.reason}" if first else ""))
+    out.contigs = Block(len(names), {
+        "line": nos, "contig": names, "contig_kind": [contig_kind(n) for n in names],
+        "aligned_bases": bases, "mean_coverage_x": means, "phenotype": Same(phenotype),
+    })
     return out
+
+
+def _why(parts: list[str]) -> str:
+    if len(parts) != 3 or not parts[0]:
+        return f"expected contig,aligned_bases,mean_coverage; found {len(parts)} field(s)"
+    return f"{parts[0]}: aligned bases {parts[1]!r} or mean {parts[2]!r} is not a number"
+
+
+def _fast(lines: Lines, phenotype: str | None) -> Block | None:
+    """The whole file at once with Arrow compute (columnar.py); None at the first irregularity."""
+    chunk = columnar.clean(lines)
+    cols = columnar.fields(chunk, 3) if chunk else None
+    if cols is None:
+        return None
+    names, bases_text, mean_text = cols
+    bases = columnar.as_number(bases_text, columnar.INT, pa.int64())
+    means = columnar.as_number(mean_text, columnar.FLOAT, pa.float64())
+    if bases is None or means is None or not columnar.unique(names) \
+            or not pc.all(pc.greater(pc.utf8_length(names), 0)).as_py():
+        return None
+    name_list = names.to_pylist()
+    return Block(len(name_list), {
+        "line": columnar.line_numbers(1, len(name_list)), "contig": names,
+        "contig_kind": [contig_kind(n) for n in name_list], "aligned_bases": bases,
+        "mean_coverage_x": means, "phenotype": Same(phenotype),
+    })

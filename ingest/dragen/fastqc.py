@@ -12,9 +12,15 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from ingest.dragen.records import Bin, FileParse
-from ingest.dragen.sections import parse_sections
-from ingest.dragen.values import slug
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ingest.dragen import columnar
+from ingest.dragen.records import Block, FileParse, Same
+from ingest.dragen.sections import raise_no_shape, shape_problem
+from ingest.dragen.text import Lines, Problem, split_lines
+from ingest.dragen.values import number, slug
+from lake.errors import ParseError
 
 _POS = r"ReadPos (?P<x>\d+)(?:-(?P<end>\d+))?"
 # section -> (name pattern, series suffix template, unit)
@@ -52,19 +58,96 @@ def bin_of(section: str, name: str) -> tuple[str, str, float | None, float | Non
     return histogram, "", None, None, None
 
 
+@lru_cache(maxsize=65536)
+def _bin_of_key(key: str) -> tuple[str, str, float | None, float | None, str | None]:
+    section, _, name = key.partition("\x1f")
+    return bin_of(section, name)
+
+
 def parse_fastqc(source: str, data: bytes, *, family: str, file_type: str,
                  phenotype: str | None = None) -> FileParse:
-    """Bins of a FastQC metrics file.
+    """Bins of a FastQC metrics file (``out.bins``).
 
     Raises:
         ParseError: the file is unreadable or not in the SECTION shape.
     """
-    out = parse_sections(source, data, family=family, file_type=file_type, phenotype=phenotype)
-    bins = out.bins
-    for m in out.metrics:
-        histogram, suffix, x, x_end, unit = bin_of(m.section, m.metric_name)
-        series = f"{m.read_group} {suffix}" if suffix else m.read_group
-        bins.append(Bin(m.line, histogram, m.section, m.read_group, series, m.metric_name, x,
-                        x_end, m.value, m.value_text, unit or m.unit))
-    out.metrics = []
+    lines = split_lines(source, data)
+    out = FileParse(source, family, file_type, phenotype, problems=list(lines.problems))
+    out.bins = _fast(lines, phenotype)
+    if out.bins is not None:
+        return out
+    problems = out.problems
+    seen: dict[tuple[str, str, str], int] = {}
+    nos, hists, sections, rgs, series, labels, xs, ends, values, texts, units = \
+        [], [], [], [], [], [], [], [], [], [], []
+    first = True
+    for no, line in lines.numbered():
+        parts = line.split(",")
+        reason = shape_problem(parts, first)
+        first = False
+        if reason is None:
+            section, rg, name = parts[0], parts[1], parts[2]
+            key = (section, rg, name)
+            if key in seen:
+                reason = f"{section},{rg},{name} repeats line {seen[key]}"
+        if reason is not None:
+            problems.append(Problem(ParseError(source, no, reason), line))
+            continue
+        seen[key] = no
+        text = parts[3]
+        value = number(text)
+        histogram, suffix, x, x_end, unit = bin_of(section, name)
+        nos.append(no)
+        hists.append(histogram)
+        sections.append(section)
+        rgs.append(rg)
+        series.append(f"{rg} {suffix}" if suffix else rg)
+        labels.append(name)
+        xs.append(x)
+        ends.append(x_end)
+        values.append(value)
+        texts.append(None if value is not None else text)
+        units.append(unit)
+    if not nos:
+        raise_no_shape(source, problems, len(lines.problems))
+    out.bins = Block(len(nos), {
+        "line": nos, "histogram": hists, "section": sections, "read_group": rgs, "series": series,
+        "label": labels, "x": xs, "x_end": ends, "value": values, "value_text": texts,
+        "unit": units, "phenotype": Same(phenotype),
+    })
     return out
+
+
+def _fast(lines: Lines, phenotype: str | None) -> Block | None:
+    """The whole file at once with Arrow compute (columnar.py); None at the first irregularity."""
+    chunk = columnar.clean(lines)
+    if not chunk or shape_problem(chunk[0].split(","), True) is not None:
+        return None
+    cols = columnar.fields(chunk, 4)
+    if cols is None:
+        return None
+    sections, rgs, names, texts = cols
+    if any(shape_problem([s, "", "name", ""], False) for s in pc.unique(sections).to_pylist()) \
+            or not pc.all(pc.greater(pc.utf8_length(names), 0)).as_py():
+        return None
+    values = columnar.as_number(texts, columnar.FLOAT, pa.float64())
+    keys = pc.binary_join_element_wise(sections, rgs, names, "\x1f")
+    if values is None or not columnar.unique(keys):
+        return None
+    # One bin_of per distinct (section, name): Read1 and Read2 share names.
+    coded = pc.binary_join_element_wise(sections, names, "\x1f").dictionary_encode()
+    hists, suffixes, xs, ends, units = zip(*map(_bin_of_key, coded.dictionary.to_pylist()),
+                                           strict=True)
+    take = coded.indices
+    suffix = pc.take(pa.array(suffixes, pa.string()), take)
+    series = pc.if_else(pc.equal(suffix, ""), rgs,
+                        pc.binary_join_element_wise(rgs, suffix, " "))
+    return Block(len(chunk), {
+        "line": columnar.line_numbers(1, len(chunk)),
+        "histogram": pc.take(pa.array(hists, pa.string()), take), "section": sections,
+        "read_group": rgs, "series": series, "label": names,
+        "x": pc.take(pa.array(xs, pa.float64()), take),
+        "x_end": pc.take(pa.array(ends, pa.float64()), take), "value": values,
+        "value_text": Same(None), "unit": pc.take(pa.array(units, pa.string()), take),
+        "phenotype": Same(phenotype),
+    })

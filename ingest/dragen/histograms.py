@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import re
 
-from ingest.dragen.records import Bin, FileParse
-from ingest.dragen.text import Problem, split_lines
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ingest.dragen import columnar
+from ingest.dragen.records import Block, FileParse, Same
+from ingest.dragen.text import Lines, Problem, split_lines
 from ingest.dragen.values import MISSING, number
 from lake.errors import ParseError
 
@@ -29,12 +33,22 @@ def _integer_bin(label: str) -> tuple[float, float] | None:
 
 
 def _finish(out: FileParse, lines_problems: int, shape: str) -> FileParse:
-    if not out.bins:
+    if out.bins is None or not out.bins.n:
         first = out.problems[lines_problems] if len(out.problems) > lines_problems else None
         raise ParseError(out.source, first.error.line if first else None,
                          f"no line has the {shape} shape" + (f"; first: {first.error.reason}"
                                                              if first else ""))
     return out
+
+
+def _bins(histogram: str, phenotype: str | None, unit: str, nos: list[int],
+          series: list[str] | Same, labels: list[str], xs: list[float], ends: list[float],
+          values: list[float | None], texts: list[str | None] | Same) -> Block:
+    return Block(len(nos), {
+        "line": nos, "histogram": Same(histogram), "section": Same(""), "read_group": Same(""),
+        "series": series, "label": labels, "x": xs, "x_end": ends, "value": values,
+        "value_text": texts, "unit": Same(unit), "phenotype": Same(phenotype),
+    })
 
 
 def parse_fine_hist(source: str, data: bytes, *, family: str, file_type: str,
@@ -46,36 +60,48 @@ def parse_fine_hist(source: str, data: bytes, *, family: str, file_type: str,
     """
     lines = split_lines(source, data)
     out = FileParse(source, family, file_type, phenotype, problems=list(lines.problems))
-    series: list[str] | None = None
-    bins, problems = out.bins, out.problems
+    fast = _fine_hist_fast(lines, phenotype)
+    if fast is not None:
+        out.bins = fast
+        return out
+    problems = out.problems
+    header: list[str] | None = None
     seen: set[str] = set()
+    nos, series, labels, xs, ends, values, texts = [], [], [], [], [], [], []
     for no, line in lines.numbered():
         parts = line.split(",")
-        if series is None:
-            series = [p.strip() for p in parts[1:]]
+        if header is None:
+            header = [p.strip() for p in parts[1:]]
             if len(parts) >= 2 and not parts[0].strip().isdigit():
                 continue  # the header: Depth,Overall[,…]
             problems.append(Problem(ParseError(source, no, "missing the Depth,<series> header; "
                                                            "the series is named Overall"), line))
-            series = ["Overall"] * (len(parts) - 1)
+            header = ["Overall"] * (len(parts) - 1)
         label = parts[0]
         rng = _integer_bin(label)
-        if rng is None or len(parts) != len(series) + 1:
-            reason = f"expected <depth>,{','.join(series)} with a whole-number depth"
+        if rng is None or len(parts) != len(header) + 1:
+            reason = f"expected <depth>,{','.join(header)} with a whole-number depth"
             problems.append(Problem(ParseError(source, no, reason), line))
             continue
         if label in seen:
             problems.append(Problem(ParseError(source, no, f"depth {label} repeats"), line))
             continue
         seen.add(label)
-        for name, text in zip(series, parts[1:], strict=True):
+        for name, text in zip(header, parts[1:], strict=True):
             value = number(text)
             if value is None and text not in MISSING:
                 problems.append(Problem(ParseError(source, no, f"{name} count {text!r} is not a "
                                                                "number"), line))
                 continue
-            bins.append(Bin(no, "coverage_depth", "", "", name, label, rng[0], rng[1], value, text,
-                            "positions"))
+            nos.append(no)
+            series.append(name)
+            labels.append(label)
+            xs.append(rng[0])
+            ends.append(rng[1])
+            values.append(value)
+            texts.append(None if value is not None else text)
+    out.bins = _bins("coverage_depth", phenotype, "positions", nos, series, labels, xs, ends,
+                     values, texts)
     return _finish(out, len(lines.problems), "Depth,<series> / <depth>,<count>")
 
 
@@ -93,6 +119,7 @@ def parse_binned_hist(source: str, data: bytes, *, family: str, file_type: str,
     lines = split_lines(source, data)
     out = FileParse(source, family, file_type, phenotype, problems=list(lines.problems))
     seen: set[str] = set()
+    nos, series, labels, xs, ends, values, texts = [], [], [], [], [], [], []
     for no, line in lines.numbered():
         label, comma, text = line.rpartition(",")
         m = _BINNED.search(label) if comma else None
@@ -106,9 +133,15 @@ def parse_binned_hist(source: str, data: bytes, *, family: str, file_type: str,
             continue
         seen.add(label)
         region = _REGION.search(label)
-        x_end = float(m.group(2)) if m.group(2) else INF
-        out.bins.append(Bin(no, "coverage_depth_binned", "", "", region.group(1) if region else "",
-                            label, float(m.group(1)), x_end, value, text, "pct"))
+        nos.append(no)
+        series.append(region.group(1) if region else "")
+        labels.append(label)
+        xs.append(float(m.group(1)))
+        ends.append(float(m.group(2)) if m.group(2) else INF)
+        values.append(value)
+        texts.append(None if value is not None else text)
+    out.bins = _bins("coverage_depth_binned", phenotype, "pct", nos, series, labels, xs, ends,
+                     values, texts)
     return _finish(out, len(lines.problems), "'<label [Ax:Bx)>, <percent>'")
 
 
@@ -121,29 +154,104 @@ def parse_fragment_length_hist(source: str, data: bytes, *, family: str, file_ty
     """
     lines = split_lines(source, data)
     out = FileParse(source, family, file_type, phenotype, problems=list(lines.problems))
+    fast = _fragment_fast(lines, phenotype)
+    if fast is not None:
+        out.bins = fast
+        return out
+    problems = out.problems
     sample = ""
-    seen: dict[tuple[str, str], int] = {}
-    bins, problems = out.bins, out.problems
-    for no, line in lines.numbered():
-        if line[0] == "#":
-            if line.startswith("#Sample:"):
-                sample = line[len("#Sample:"):].strip()
+    seen: dict[str, set[str]] = {"": set()}
+    in_sample = seen[""]
+    nos, series, labels, xs, values = [], [], [], [], []
+    for no, line in enumerate(lines.text, 1):
+        if not line:
             continue
         label, comma, text = line.partition(",")
-        if label == "FragmentLength":
-            continue
-        x = int(label) if label.isdigit() and label.isascii() else None
-        value = number(text) if x is not None and comma and "," not in text else None
-        if value is None:
+        try:
+            x = int(label)
+            value = float(int(text))
+        except ValueError:
+            if line[0] == "#":
+                if line.startswith("#Sample:"):
+                    sample = line[len("#Sample:"):].strip()
+                    in_sample = seen.setdefault(sample, set())
+                continue
+            if label == "FragmentLength":
+                continue
             problems.append(Problem(ParseError(
                 source, no, "expected <fragment length>,<count> (whole numbers)"), line))
             continue
-        key = (sample, label)
-        if key in seen:
-            problems.append(Problem(ParseError(source, no, f"length {label} of sample {sample!r} "
-                                                           f"repeats line {seen[key]}"), line))
+        if label in in_sample or x < 0 or "_" in line or not label.isdigit():
+            reason = (f"length {label} of sample {sample!r} repeats" if label in in_sample
+                      else "expected <fragment length>,<count> (whole numbers)")
+            problems.append(Problem(ParseError(source, no, reason), line))
             continue
-        seen[key] = no
-        bins.append(Bin(no, "fragment_length", "", "", sample, label, float(x), x + 1.0, value,
-                        text, "fragments"))
+        in_sample.add(label)
+        nos.append(no)
+        series.append(sample)
+        labels.append(label)
+        xs.append(float(x))
+        values.append(value)
+    out.bins = _bins("fragment_length", phenotype, "fragments", nos, series, labels, xs,
+                     [x + 1.0 for x in xs], values, Same(None))
     return _finish(out, len(lines.problems), "#Sample: / FragmentLength,Count")
+
+
+# --- fast paths (see columnar.py): whole-file Arrow compute, None at the first irregularity ------
+
+
+def _fine_hist_fast(lines: Lines, phenotype: str | None) -> Block | None:
+    chunk = columnar.clean(lines)
+    if chunk is None or len(chunk) < 2:
+        return None
+    header = chunk[0].split(",")
+    if len(header) != 2 or header[0].strip().isdigit():
+        return None
+    cols = columnar.fields(chunk[1:], 2)
+    if cols is None:
+        return None
+    labels, counts = cols
+    if not pc.all(pc.match_substring_regex(labels, r"^[0-9]+\+?$")).as_py() \
+            or not columnar.unique(labels):
+        return None
+    values = columnar.as_number(counts, columnar.FLOAT, pa.float64())
+    if values is None:
+        return None
+    open_end = pc.ends_with(labels, "+")
+    xs = pc.cast(pc.replace_substring(labels, "+", ""), pa.float64())
+    ends = pc.if_else(open_end, INF, pc.add(xs, 1.0))
+    return _bins("coverage_depth", phenotype, "positions", columnar.line_numbers(2, len(labels)),
+                 Same(header[1].strip()), labels, xs, ends, values, Same(None))
+
+
+def _fragment_fast(lines: Lines, phenotype: str | None) -> Block | None:
+    chunk = columnar.clean(lines)
+    if chunk is None:
+        return None
+    arr = pa.array(chunk, pa.string())
+    is_sample = pc.starts_with(arr, "#Sample:")
+    is_header = pc.equal(arr, "FragmentLength,Count")
+    is_data = pc.invert(pc.or_(is_sample, is_header))
+    if not chunk[0].startswith("#Sample:") or \
+            pc.any(pc.starts_with(pc.filter(arr, is_data), "#")).as_py():
+        return None
+    samples = [s[len("#Sample:"):].strip() for s in pc.filter(arr, is_sample).to_pylist()]
+    if len(set(samples)) != len(samples):
+        return None
+    block = pc.subtract(pc.cumulative_sum(pc.cast(is_sample, pa.int32())), 1)
+    data = pc.filter(arr, is_data)
+    cols = columnar.fields(data.to_pylist(), 2) if len(data) else None
+    if cols is None:
+        return None
+    labels, counts = cols
+    xs = columnar.as_number(labels, columnar.INT, pa.int64())
+    values = columnar.as_number(counts, columnar.INT, pa.int64())
+    if xs is None or values is None:
+        return None
+    series = pc.take(pa.array(samples, pa.string()), pc.filter(block, is_data))
+    if not columnar.unique(pc.binary_join_element_wise(series, labels, "\x1f")):
+        return None
+    nos = pc.filter(columnar.line_numbers(1, len(chunk)), is_data)
+    xs = pc.cast(xs, pa.float64())
+    return _bins("fragment_length", phenotype, "fragments", nos, series, labels, xs,
+                 pc.add(xs, 1.0), pc.cast(values, pa.float64()), Same(None))

@@ -45,6 +45,33 @@ def looks_like_sections(line: str) -> bool:
     return 4 <= len(parts) <= 5 and _section_problem(parts[0]) is None and bool(parts[2])
 
 
+def shape_problem(parts: list[str], first: bool) -> str | None:
+    """Why the fields of one line are not ``SECTION,RG,METRIC,VALUE[,PCT]``, or None."""
+    n = len(parts)
+    if n != 4 and n != 5:
+        return f"expected 4 or 5 comma-separated fields ({SHAPE}), found {n}"
+    if first and sum(p.strip().lower() in _HEADER_WORDS for p in parts) >= 2:
+        return "a header row where none belongs (DRAGEN metric files have none)"
+    reason = _section_problem(parts[0])
+    if reason is None and not parts[2]:
+        return "the metric name (third field) is empty"
+    return reason
+
+
+def raise_no_shape(source: str, problems: list[Problem], skip: int) -> None:
+    """Raise the file-level error when not one line had the shape.
+
+    Raises:
+        ParseError: always; names the first bad line.
+    """
+    if len(problems) > skip:
+        first = problems[skip]
+        raise ParseError(source, first.error.line,
+                         f"no line has the DRAGEN {SHAPE} shape (wrong delimiter or not a DRAGEN "
+                         f"metrics file?); first: {first.error.reason}")
+    raise ParseError(source, None, "no metric lines")
+
+
 def parse_sections(source: str, data: bytes, *, family: str, file_type: str,
                    phenotype: str | None = None) -> FileParse:
     """Records of a SECTION-shaped file.
@@ -56,13 +83,8 @@ def parse_sections(source: str, data: bytes, *, family: str, file_type: str,
     lines = split_lines(source, data)
     out = FileParse(source, family, file_type, phenotype, problems=list(lines.problems))
     read_metrics(lines, out)
-    if not out.metrics and len(out.problems) > len(lines.problems):
-        first = out.problems[len(lines.problems)]
-        raise ParseError(source, first.error.line,
-                         f"no line has the DRAGEN {SHAPE} shape (wrong delimiter or not a DRAGEN "
-                         f"metrics file?); first: {first.error.reason}")
-    if not out.metrics and not out.problems:
-        raise ParseError(source, None, "no metric lines")
+    if not out.metrics:
+        raise_no_shape(source, out.problems, len(lines.problems))
     return out
 
 
@@ -74,41 +96,20 @@ def read_metrics(lines: Lines, out: FileParse) -> None:
     first = True
     for no, line in lines.numbered():
         parts = line.split(",")
-        n = len(parts)
-        if n == 4:
-            section, rg, name, text = parts
-            pct_text = None
-        elif n == 5:
-            section, rg, name, text, pct_text = parts
-        else:
-            problems.append(Problem(ParseError(
-                source, no, f"expected 4 or 5 comma-separated fields ({SHAPE}), found {n}"), line))
-            first = False
-            continue
-        if first:
-            first = False
-            if sum(p.strip().lower() in _HEADER_WORDS for p in parts) >= 2:
-                problems.append(Problem(ParseError(
-                    source, no, "a header row where none belongs (DRAGEN metric files have none)"),
-                    line))
+        reason = shape_problem(parts, first)
+        first = False
+        if reason is None:
+            key = (parts[0], parts[1], parts[2])
+            if key in seen:
+                reason = f"{parts[0]},{parts[1]},{parts[2]} repeats line {seen[key]}"
+        if reason is None:
+            seen[key] = no
+            record = _record(no, *parts) if len(parts) == 5 else _record(no, *parts, None)
+            if not isinstance(record, str):
+                metrics.append(record)
                 continue
-        reason = _section_problem(section)
-        if reason is None and not name:
-            reason = "the metric name (third field) is empty"
-        if reason is not None:
-            problems.append(Problem(ParseError(source, no, reason), line))
-            continue
-        key = (section, rg, name)
-        if key in seen:
-            problems.append(Problem(ParseError(
-                source, no, f"{section},{rg},{name} repeats line {seen[key]}"), line))
-            continue
-        seen[key] = no
-        record = _record(no, section, rg, name, text, pct_text)
-        if isinstance(record, str):
-            problems.append(Problem(ParseError(source, no, record), line))
-        else:
-            metrics.append(record)
+            reason = record
+        problems.append(Problem(ParseError(source, no, reason), line))
 
 
 def _record(no: int, section: str, rg: str, name: str, text: str,

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 import lake.schemas_dragen  # noqa: F401  (registers qc_histograms and qc_contig_coverage)
 from ingest.dragen.catalogue import Catalogue, default_catalogue
-from ingest.dragen.records import FileParse
+from ingest.dragen.records import Block, FileParse, Same
 from ingest.dragen.registry import METRIC_SUFFIXES, recognise
 from ingest.dragen.text import MAX_FILE_BYTES, Problem
 from lake.errors import ParseError
@@ -136,21 +137,28 @@ def parse_run_files(files: Mapping[str, bytes], *, sample_id: str, run_id: str, 
     version = facts.get("dragen_version")
     phenotype_of = _phenotypes(facts)
 
-    columns = {name: _Columns(name) for name in TABLES}
+    tables = {name: _Table(name) for name in TABLES}
+    with_ga4gh = "ga4gh_id" in tables["qc_metrics"].spec.columns
     for parsed in parses:
+        file_values = (sample_id, run_id, run_at, parsed.source, parsed.file_type, version)
         problems = list(parsed.problems)
-        count = _add_metrics(columns["qc_metrics"], parsed, catalogue, phenotype_of, problems)
-        count += _add_bins(columns["qc_histograms"], parsed, phenotype_of)
-        count += _add_contigs(columns["qc_contig_coverage"], parsed)
-        for c in columns.values():
-            c.close_file(parsed, sample_id, run_id, run_at, version)
+        n, columns = _metric_columns(parsed, catalogue, phenotype_of, problems, with_ga4gh)
+        tables["qc_metrics"].add(n, columns, file_values)
+        count = n
+        if parsed.bins is not None:
+            bins = _with_phenotypes(parsed.bins, "series", phenotype_of)
+            tables["qc_histograms"].add(bins.n, bins.columns, file_values)
+            count += bins.n
+        if parsed.contigs is not None:
+            tables["qc_contig_coverage"].add(parsed.contigs.n, parsed.contigs.columns, file_values)
+            count += parsed.contigs.n
         problems.sort(key=lambda p: p.error.line or 0)
         quarantine.extend(_problem_rows(root, parsed.source, problems, run_at))
         outcomes.append(FileOutcome(parsed.source, parsed.family, parsed.file_type, count,
                                     len(problems)))
-    tables = {name: c.table() for name, c in columns.items() if c.n}
     outcomes.sort(key=lambda o: o.name)
-    return ParsedRun(sample_id, run_id, run_at, version, tables, quarantine, outcomes)
+    return ParsedRun(sample_id, run_id, run_at, version,
+                     {name: t.table() for name, t in tables.items() if t.n}, quarantine, outcomes)
 
 
 def _line_payload(data: bytes, line: int | None) -> bytes:
@@ -183,53 +191,50 @@ def _problem_rows(root: str, source: str, problems: list[Problem], at: datetime)
         yield quarantine_row(STAGE, f"{root}/{source}", error, payload=rest[0].payload, at=at)
 
 
-class _Columns:
-    """Column lists for one table, filled file by file; per-file constants added once per file."""
+_FILE_COLUMNS = ("sample_id", "run_id", "run_at", "source_file", "file_type", "dragen_version")
+
+
+class _Table:
+    """One table's rows from all files of a run, kept as Arrow chunks (one or more per file)."""
 
     def __init__(self, name: str) -> None:
         self.spec = table(name)
-        self.data: dict[str, list[Any]] = {}
-        self.consts: list[tuple[int, tuple[Any, ...]]] = []  # (rows in file, constants)
+        self.chunks: dict[str, list[pa.Array]] = {f.name: [] for f in self.spec.schema}
         self.n = 0
-        self._mark = 0
 
-    def col(self, name: str) -> list[Any]:
-        return self.data.setdefault(name, [])
+    def _array(self, name: str, column: list[Any] | Same, n: int) -> pa.Array:
+        field_type = self.spec.schema.field(name).type
+        if isinstance(column, Same):
+            return pa.repeat(pa.scalar(column.value, type=field_type), n)
+        if isinstance(column, pa.Array):
+            return column if column.type == field_type else column.cast(field_type)
+        return pa.array(column, type=field_type)
 
-    def close_file(self, parsed: FileParse, sample_id: str, run_id: str, run_at: datetime,
-                   version: str | None) -> None:
-        rows = self.n - self._mark
-        if rows:
-            self.consts.append((rows, (sample_id, run_id, run_at, parsed.source, parsed.file_type,
-                                       version)))
-        self._mark = self.n
+    def add(self, n: int, columns: Mapping[str, list[Any] | Same], file_values: tuple) -> None:
+        """Append ``n`` rows: ``columns`` plus the per-file constants (sample, run, file, …)."""
+        if not n:
+            return
+        merged = {**dict(zip(_FILE_COLUMNS, map(Same, file_values), strict=True)), **columns}
+        for name, chunks in self.chunks.items():
+            column = merged.get(name)
+            if column is not None:
+                chunks.append(self._array(name, column, n))
+            elif name not in ("schema_version", "recorded_at"):
+                chunks.append(pa.nulls(n, self.spec.schema.field(name).type))
+        self.n += n
 
     def table(self) -> pa.Table:
-        names = ("sample_id", "run_id", "run_at", "source_file", "file_type", "dragen_version")
-        arrays: dict[str, pa.Array] = {}
-        for i, name in enumerate(names):
-            field_type = self.spec.schema.field(name).type
-            chunks = [pa.repeat(pa.scalar(c[i], type=field_type), rows) for rows, c in self.consts]
-            arrays[name] = pa.concat_arrays(chunks)
-        for name, values in self.data.items():
-            arrays[name] = pa.array(values, type=self.spec.schema.field(name).type)
-        fields = [f for f in self.spec.schema if f.name in arrays]
-        return pa.Table.from_arrays([arrays[f.name] for f in fields], schema=pa.schema(fields))
+        fields = [f for f in self.spec.schema if self.chunks[f.name]]
+        return pa.Table.from_arrays([pa.concat_arrays(self.chunks[f.name]) for f in fields],
+                                    schema=pa.schema(fields))
 
 
-def _add_metrics(cols: _Columns, parsed: FileParse, catalogue: Catalogue,
-                 phenotype_of: Mapping[str, str], problems: list[Problem]) -> int:
-    if not parsed.metrics:
-        return 0
-    line, section, rg, name = cols.col("line"), cols.col("section"), cols.col("read_group"), \
-        cols.col("metric_name")
-    value, pct, text, unit = cols.col("value"), cols.col("value_pct"), cols.col("value_text"), \
-        cols.col("unit")
-    metric_id, phenotype = cols.col("metric_id"), cols.col("phenotype")
-    ga4gh = cols.col("ga4gh_id") if "ga4gh_id" in cols.spec.columns else None
+def _metric_columns(parsed: FileParse, catalogue: Catalogue, phenotype_of: Mapping[str, str],
+                    problems: list[Problem], with_ga4gh: bool) -> tuple[int, dict[str, list]]:
+    line, section, rg, name, value, pct, text, unit, metric_id, phenotype, ga4gh = \
+        [], [], [], [], [], [], [], [], [], [], []
     file_phenotype = parsed.phenotype
     lookup = catalogue.lookup
-    added = 0
     for m in parsed.metrics:
         entry = lookup(m.section, m.metric_name)
         if entry is not None and m.value is None and m.unit == "text" and entry.unit != "text":
@@ -249,45 +254,34 @@ def _add_metrics(cols: _Columns, parsed: FileParse, catalogue: Catalogue,
         if entry is None:
             metric_id.append(None)
             unit.append(m.unit)
-            if ga4gh is not None:
-                ga4gh.append(None)
+            ga4gh.append(None)
         else:
             metric_id.append(entry.metric_id)
             unit.append(entry.unit)
-            if ga4gh is not None:
-                ga4gh.append(entry.ga4gh_id)
-        added += 1
-    cols.n += added
-    return added
+            ga4gh.append(entry.ga4gh_id)
+    columns = {"line": line, "section": section, "read_group": rg, "metric_name": name,
+               "value": value, "value_pct": pct, "value_text": text, "unit": unit,
+               "metric_id": metric_id, "phenotype": phenotype}
+    if with_ga4gh:
+        columns["ga4gh_id"] = ga4gh
+    return len(line), columns
 
 
-def _add_bins(cols: _Columns, parsed: FileParse, phenotype_of: Mapping[str, str]) -> int:
-    bins = parsed.bins
-    if not bins:
-        return 0
-    fields = ("line", "histogram", "section", "read_group", "series", "label", "x", "x_end",
-              "value", "value_text", "unit")
-    for name, values in zip(fields, zip(*bins, strict=True), strict=True):
-        cols.col(name).extend(values)
-    phenotype = parsed.phenotype
-    if phenotype is None and phenotype_of:
-        cols.col("phenotype").extend(phenotype_of.get(b.series) for b in bins)
+def _with_phenotypes(block: Block, key: str, phenotype_of: Mapping[str, str]) -> Block:
+    """Fill a block's missing phenotype from the replay's sample names (``key`` holds the name)."""
+    current = block.columns.get("phenotype")
+    if not phenotype_of or not (isinstance(current, Same) and current.value is None):
+        return block
+    names = block.columns[key]
+    if isinstance(names, Same):
+        phenotype: Any = Same(phenotype_of.get(names.value))
+    elif isinstance(names, pa.Array):
+        coded = names.dictionary_encode()
+        known = pa.array([phenotype_of.get(v) for v in coded.dictionary.to_pylist()], pa.string())
+        phenotype = pc.take(known, coded.indices)
     else:
-        cols.col("phenotype").extend([phenotype] * len(bins))
-    cols.n += len(bins)
-    return len(bins)
-
-
-def _add_contigs(cols: _Columns, parsed: FileParse) -> int:
-    contigs = parsed.contigs
-    if not contigs:
-        return 0
-    fields = ("line", "contig", "contig_kind", "aligned_bases", "mean_coverage_x")
-    for name, values in zip(fields, zip(*contigs, strict=True), strict=True):
-        cols.col(name).extend(values)
-    cols.col("phenotype").extend([parsed.phenotype] * len(contigs))
-    cols.n += len(contigs)
-    return len(contigs)
+        phenotype = [phenotype_of.get(v) for v in names]
+    return Block(block.n, {**block.columns, "phenotype": phenotype})
 
 
 # --- I/O ------------------------------------------------------------------------------------------

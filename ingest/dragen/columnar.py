@@ -1,0 +1,55 @@
+"""Vectorised reading of the large, regular files (histograms, contigs, FastQC) with Arrow compute.
+
+A month holds tens of millions of histogram lines; a Python loop per line is the bottleneck. These
+helpers read a whole file's lines at once and return None at the first irregularity (a blank or
+unreadable line, a wrong field count, a value that is not a plain number). The caller then falls
+back to its line-by-line parser, which names every bad line: the fast path is only ever taken for
+files the slow path would read without a single problem, and gives the same rows.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ingest.dragen.text import Lines
+
+INT = r"^[0-9]+$"
+FLOAT = r"^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$"
+
+
+def clean(lines: Lines, start: int = 0, stop: int | None = None) -> list[str] | None:
+    """The lines ``start:stop`` when all are readable and non-blank, else None."""
+    if lines.problems:
+        return None
+    chunk = lines.text[start:stop]
+    if not all(chunk):  # a None (unreadable) or '' (blank) line
+        return None
+    return chunk  # type: ignore[return-value]
+
+
+def fields(chunk: list[str], n: int, sep: str = ",") -> list[pa.Array] | None:
+    """The ``n`` fields of every line as string arrays, or None if a line has another count."""
+    parts = pc.split_pattern(pa.array(chunk, pa.string()), sep)
+    if pc.min(pc.list_value_length(parts)).as_py() != n or \
+            pc.max(pc.list_value_length(parts)).as_py() != n:
+        return None
+    return [pc.list_element(parts, i) for i in range(n)]
+
+
+def as_number(strings: pa.Array, pattern: str, type_: pa.DataType) -> pa.Array | None:
+    """``strings`` cast to ``type_`` when every one matches ``pattern``, else None."""
+    if not pc.all(pc.match_substring_regex(strings, pattern)).as_py():
+        return None
+    return pc.cast(strings, type_)
+
+
+def unique(strings: pa.Array) -> bool:
+    """Whether no value repeats."""
+    return pc.count_distinct(strings).as_py() == len(strings)
+
+
+def line_numbers(start: int, n: int) -> pa.Array:
+    """Line numbers ``start .. start + n - 1`` as int32."""
+    ones = pa.repeat(pa.scalar(1, pa.int32()), n)
+    return pc.add(pc.cumulative_sum(ones), pa.scalar(start - 1, pa.int32()))
