@@ -1,7 +1,466 @@
-"""Commands of this area (not written yet)."""
+"""Cost commands: ``ingest cur|prices``; ``report cost|savings|reconcile|untagged|automation``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
 
-def register(groups) -> None:
-    """Attach this area's commands to the CLI groups."""
+import click
+
+from seqledger.cli import Groups, handle_errors, settings_from
+
+APPROX_NOTE = (
+    "~ includes approximate prices (secondary, derived or assumed; see "
+    "pipeline_runner/prices/README.md)"
+)
+
+
+def register(groups: Groups) -> None:
+    groups.ingest.add_command(cur)
+    groups.ingest.add_command(prices)
+    for command in (cost, savings, reconcile, untagged, automation):
+        groups.report.add_command(command)
+
+
+# -- formatting ------------------------------------------------------------------------------------
+
+
+def usd(value: float | None, approximate: bool = False) -> str:
+    """Dollars for a table cell: cents for sums, more digits for tiny amounts, '' when unknown."""
+    if value is None:
+        return ""
+    mark = "~" if approximate else ""
+    if value == 0 or abs(value) >= 0.01:
+        return f"{mark}{value:,.2f}"
+    return f"{mark}{value:.6f}"
+
+
+def pct(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.1f}%"
+
+
+def table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], right: set[int] | None = None
+) -> str:
+    """An aligned plain-text table; columns in ``right`` are right-aligned (numbers)."""
+    right = right or set()
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            v.rjust(w) if i in right else v.ljust(w)
+            for i, (v, w) in enumerate(zip(values, widths, strict=True))
+        ).rstrip()
+
+    return "\n".join([line(headers), "  ".join("-" * w for w in widths), *map(line, cells)])
+
+
+def _footnotes(rows: Sequence[dict[str, Any]]) -> None:
+    if any((r.get("approximate_rows") or 0) > 0 for r in rows):
+        click.echo(APPROX_NOTE)
+    unpriced = int(sum(r.get("unpriced_rows") or 0 for r in rows))
+    if unpriced:
+        click.echo(
+            f"! {unpriced} unpriced row(s): a price was missing, so their cost is unknown "
+            "and left out of the sums"
+        )
+
+
+# -- ingest ----------------------------------------------------------------------------------------
+
+
+@click.command("cur")
+@click.argument("files", nargs=-1, required=True)
+@click.pass_context
+@handle_errors
+def cur(ctx: click.Context, files: tuple[str, ...]) -> None:
+    """Load AWS billing exports (legacy CUR or CUR 2.0 Parquet, or CUR CSV) into billed_costs.
+
+    Loading a file again adds nothing. Rows that do not parse go to quarantine (file and row);
+    a file that is not a billing export is refused and the others still load.
+    """
+    from ingest.cur import load_cur_files
+    from lake.store import LakeStore
+
+    store = LakeStore(settings_from(ctx))
+    results = load_cur_files(list(files), store)
+    rows = [
+        [
+            r.source,
+            r.export_format or "",
+            f"{r.rows_read:,}",
+            f"{r.rows_loaded:,}",
+            f"{r.quarantined:,}",
+            usd(r.unblended_cost_usd),
+            r.error or "",
+        ]
+        for r in results
+    ]
+    click.echo(
+        table(
+            ["file", "format", "rows", "new", "quarantined", "unblended_usd", "error"],
+            rows,
+            right={2, 3, 4, 5},
+        )
+    )
+    for r in results:
+        if r.unknown_columns:
+            click.echo(f"{r.source}: unknown column(s) ignored: {', '.join(r.unknown_columns)}")
+    if any(r.error for r in results):
+        ctx.exit(1)
+
+
+@click.command("prices")
+@click.option(
+    "--folder",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="Price tables to load instead of the shipped ones.",
+)
+@click.option(
+    "--licence-usd-per-gbase",
+    type=float,
+    default=None,
+    help="Your DRAGEN licence rate per gigabase (the shipped one is an assumption).",
+)
+@click.pass_context
+@handle_errors
+def prices(ctx: click.Context, folder: str | None, licence_usd_per_gbase: float | None) -> None:
+    """Write the dated price tables into the lake's prices table (used for savings baselines)."""
+    from pathlib import Path
+
+    from lake.store import LakeStore
+    from pipeline_runner.prices import PriceBook
+
+    book = PriceBook.load(Path(folder)) if folder else PriceBook.load_default()
+    if licence_usd_per_gbase is not None:
+        book = book.with_licence_rate(licence_usd_per_gbase)
+    rows = book.rows()
+    written = LakeStore(settings_from(ctx)).write("prices", rows)
+    approx = sum(1 for r in rows if r["price_status"] == "approximate")
+    click.echo(f"prices: {len(rows):,} rows ({approx:,} approximate), {written.rows_written:,} new")
+
+
+# -- reports ---------------------------------------------------------------------------------------
+
+
+def _connect(ctx: click.Context):
+    from analytics.engine import connect
+
+    return connect(settings_from(ctx))
+
+
+@click.command("cost")
+@click.option(
+    "--by",
+    "by",
+    default="project",
+    show_default=True,
+    help="Comma-separated columns: tags (project, sample_id, run_id, workflow, "
+    "pipeline_release, requested_by, cost_centre), month, cost_kind, component, "
+    "capacity, instance_type, price_status.",
+)
+@click.option("--month", default=None, help="Only this month, YYYY-MM.")
+@click.pass_context
+@handle_errors
+def cost(ctx: click.Context, by: str, month: str | None) -> None:
+    """Estimated and billed cost grouped by tags (and month, kind, capacity…)."""
+    from analytics.cost import cost_by
+
+    keys = [b.strip() for b in by.split(",") if b.strip()]
+    rows = cost_by(_connect(ctx), keys, month)
+    out = [
+        [
+            *(r[k] for k in keys),
+            usd(r["estimated_usd"], (r["approximate_rows"] or 0) > 0),
+            usd(r["billed_usd"]),
+            f"{r['line_count'] or 0:,}",
+            f"{r['unpriced_rows'] or 0:,}",
+        ]
+        for r in rows
+    ]
+    n = len(keys)
+    click.echo(
+        table(
+            [*keys, "estimated_usd", "billed_usd", "lines", "unpriced"],
+            out,
+            right={n, n + 1, n + 2, n + 3},
+        )
+    )
+    total_est = sum(r["estimated_usd"] or 0 for r in rows)
+    total_bil = sum(r["billed_usd"] or 0 for r in rows)
+    click.echo(f"total: estimated {usd(total_est)}  billed {usd(total_bil)}")
+    _footnotes(rows)
+
+
+@click.command("savings")
+@click.option("--by-month", is_flag=True, help="One line per scenario and month.")
+@click.pass_context
+@handle_errors
+def savings(ctx: click.Context, by_month: bool) -> None:
+    """Savings: Spot against On-Demand (estimated and billed); archival against all-Standard."""
+    from analytics.cost import savings as savings_rows
+
+    con = _connect(ctx)
+    rows = savings_rows(con, by_month)
+    lead = ["scenario", "month"] if by_month else ["scenario"]
+    out = [
+        [
+            *(r[k] for k in lead),
+            usd(r["actual_usd"], (r["approximate_rows"] or 0) > 0),
+            usd(r["baseline_usd"]),
+            usd(r["saving_usd"]),
+            pct(r["saving_share"]),
+            f"{r['unpriced_rows'] or 0:,}",
+        ]
+        for r in rows
+    ]
+    n = len(lead)
+    click.echo(
+        table(
+            [*lead, "actual_usd", "baseline_usd", "saving_usd", "saving", "unpriced"],
+            out,
+            right=set(range(n, n + 5)),
+        )
+    )
+    if not con.execute("SELECT count(*) FROM prices").fetchone()[0]:
+        click.echo(
+            "note: the lake has no price tables, so no baselines; run `seqledger ingest prices`"
+        )
+    _footnotes(rows)
+
+
+@click.command("reconcile")
+@click.option("--month", default=None, help="Only this month, YYYY-MM.")
+@click.option("--attempts", is_flag=True, help="One line per attempt instead of per project.")
+@click.option(
+    "--min-residual-share",
+    type=float,
+    default=None,
+    help="With --attempts: only attempts whose residual is at least this share "
+    "(e.g. 0.05), or that have no billed cost.",
+)
+@click.pass_context
+@handle_errors
+def reconcile(
+    ctx: click.Context, month: str | None, attempts: bool, min_residual_share: float | None
+) -> None:
+    """Estimated against billed per month and project (or attempt): residual, unused, untagged."""
+    from analytics.cost import reconcile as by_month
+    from analytics.cost import reconcile_attempts
+
+    con = _connect(ctx)
+    if attempts:
+        rows = reconcile_attempts(con, month, min_residual_share)
+        out = [
+            [
+                r["job_id"],
+                r["attempt"],
+                r["capacity"] or "",
+                r["instance_id"] or "",
+                f"{r['share']:.3f}" if r["share"] is not None else "",
+                usd(r["estimated_compute_usd"], (r["approximate_rows"] or 0) > 0),
+                usd(r["billed_compute_usd"]),
+                r["billed_basis"] or "no billing",
+                usd(r["residual_usd"]),
+                pct(r["residual_share"]),
+                usd(r["unused_capacity_usd"]),
+            ]
+            for r in rows
+        ]
+        click.echo(
+            table(
+                [
+                    "job_id",
+                    "attempt",
+                    "capacity",
+                    "instance",
+                    "share",
+                    "estimated_usd",
+                    "billed_usd",
+                    "basis",
+                    "residual_usd",
+                    "residual",
+                    "unused_usd",
+                ],
+                out,
+                right={1, 4, 5, 6, 8, 9, 10},
+            )
+        )
+    else:
+        rows = by_month(con, month)
+        out = [
+            [
+                r["month"],
+                r["project"],
+                usd(r["estimated_usd"], (r["approximate_rows"] or 0) > 0),
+                usd(r["billed_usd"]),
+                usd(r["residual_usd"]),
+                pct(r["residual_share"]),
+                usd(r["unused_capacity_usd"]),
+                usd(r["untagged_usd"]),
+                f"{r['unpriced_rows'] or 0:,}",
+            ]
+            for r in rows
+        ]
+        click.echo(
+            table(
+                [
+                    "month",
+                    "project",
+                    "estimated_usd",
+                    "billed_usd",
+                    "residual_usd",
+                    "residual",
+                    "unused_usd",
+                    "untagged_usd",
+                    "unpriced",
+                ],
+                out,
+                right=set(range(2, 9)),
+            )
+        )
+    _footnotes(rows)
+
+
+@click.command("untagged")
+@click.option("--month", default=None, help="Only this month, YYYY-MM.")
+@click.pass_context
+@handle_errors
+def untagged(ctx: click.Context, month: str | None) -> None:
+    """Billed spend without a project or cost-centre tag, by month and service."""
+    from analytics.cost import untagged_spend
+
+    rows = untagged_spend(_connect(ctx), month)
+    out = [
+        [
+            r["month"],
+            r["tag_status"],
+            r["product_code"] or "",
+            usd(r["cost_usd"]),
+            f"{r['line_count']:,}",
+        ]
+        for r in rows
+    ]
+    click.echo(table(["month", "tags", "service", "cost_usd", "lines"], out, right={3, 4}))
+    click.echo(f"total untagged or partially tagged: {usd(sum(r['cost_usd'] or 0 for r in rows))}")
+
+
+@click.command("automation")
+@click.option(
+    "--jobs", "jobs", type=int, default=500_000, show_default=True, help="Batch jobs a month."
+)
+@click.option("--samples", type=int, default=4_000, show_default=True, help="WGS samples a month.")
+@click.option(
+    "--lambda-ms",
+    type=float,
+    default=200.0,
+    show_default=True,
+    help="Average Lambda run time per event.",
+)
+@click.option("--free-tier", is_flag=True, help="Subtract the Lambda and SNS monthly free tiers.")
+@click.option(
+    "--dashboard-refreshes",
+    type=int,
+    default=720,
+    show_default=True,
+    help="Times a month each cost view is queried (hourly = 720).",
+)
+@click.pass_context
+@handle_errors
+def automation(
+    ctx: click.Context,
+    jobs: int,
+    samples: int,
+    lambda_ms: float,
+    free_tier: bool,
+    dashboard_refreshes: int,
+) -> None:
+    """Monthly cost of the automation (Lambda, SNS, EventBridge) and of Athena for cost views."""
+    from datetime import UTC, datetime
+
+    from analytics.engine import view_sql
+    from lake.store import LakeStore
+    from pipeline_runner.cost import (
+        AutomationVolume,
+        QueryLoad,
+        athena_monthly_cost,
+        automation_monthly_cost,
+    )
+    from pipeline_runner.prices import PriceBook
+
+    book = PriceBook.load_default()
+    now = datetime.now(UTC)
+    volume = AutomationVolume(
+        batch_jobs_per_month=jobs,
+        samples_per_month=samples,
+        lambda_avg_ms=lambda_ms,
+        free_tier=free_tier,
+    )
+    lines = automation_monthly_cost(volume, book, now)
+    store = LakeStore(settings_from(ctx))
+    views = view_sql()
+    queries = [
+        QueryLoad(name, scanned_bytes(name, views, store), dashboard_refreshes)
+        for name in views
+        if _is_cost_view(name)
+    ]
+    lines += athena_monthly_cost(queries, book, now)
+    out = [
+        [
+            x.item,
+            f"{x.quantity:,.4f}",
+            x.unit,
+            "" if x.rate_usd is None else f"{x.rate_usd:g}",
+            usd(x.cost_usd, x.price_status == "approximate"),
+        ]
+        for x in lines
+    ]
+    click.echo(table(["item", "quantity", "unit", "rate_usd", "cost_usd"], out, right={1, 3, 4}))
+    total = sum(x.cost_usd or 0 for x in lines)
+    click.echo(
+        f"total a month: {usd(total)} ({volume.job_events:,} job events, "
+        f"{volume.object_events:,} object events; Athena bytes are an upper bound: "
+        "the Parquet files of the tables each view reads)"
+    )
+    _footnotes(
+        [
+            {
+                "approximate_rows": sum(x.price_status == "approximate" for x in lines),
+                "unpriced_rows": sum(x.cost_usd is None for x in lines),
+            }
+        ]
+    )
+
+
+_COST_VIEWS = ("cost_", "billed_", "savings", "reconcile_", "untagged_")
+
+
+def _is_cost_view(name: str) -> bool:
+    return name.startswith(_COST_VIEWS)
+
+
+def scanned_bytes(view: str, views: dict[str, str], store: Any) -> int:
+    """Upper bound of what a view scans: the Parquet bytes of every table it reads, transitively."""
+    import re
+
+    from lake.schemas import TABLES
+
+    seen: set[str] = set()
+    tables: set[str] = set()
+    todo = [view]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        words = set(re.findall(r"[a-z_][a-z0-9_]*", views.get(name, "").lower()))
+        tables |= {w for w in words if w in TABLES}
+        todo += [w for w in words if w in views and w not in seen]
+    total = 0
+    for t in tables:
+        files = store.files(t)
+        if files:
+            total += sum(info.size for info in store.fs.get_file_info(files))
+    return total

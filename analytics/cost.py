@@ -1,0 +1,213 @@
+"""Typed cost queries over the cost views (``analytics/sql/40_*``…``49_*``): CLI and dashboards.
+
+Each function takes a connection from ``analytics.engine.connect`` and returns a list of dicts
+(one per row, columns as named in the view). They all work on an empty lake. Money is USD;
+``approximate_rows`` counts rows priced with an approximate price and ``unpriced_rows`` rows whose
+price was missing (cost NULL, never counted as zero).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lake.errors import ConfigError
+from lake.schemas import TAG_COLUMNS
+
+if TYPE_CHECKING:
+    import duckdb
+
+NONE = "(none)"  # the group of rows without a value for a grouping column
+
+# Columns `cost_by` can group estimated costs by, and those the billed side has too.
+ESTIMATE_GROUPS = (
+    *TAG_COLUMNS,
+    "month",
+    "cost_kind",
+    "component",
+    "capacity",
+    "instance_type",
+    "price_status",
+)
+BILLED_GROUPS = (*TAG_COLUMNS, "month", "capacity", "instance_type")
+
+
+def _rows(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
+) -> list[dict[str, Any]]:
+    cur = con.execute(sql, list(params))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def _check_month(month: str | None) -> None:
+    if month is not None and (
+        len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit()
+    ):
+        raise ConfigError(f"month {month!r}: expected YYYY-MM")
+
+
+def cost_by(
+    con: duckdb.DuckDBPyConnection, by: Sequence[str], month: str | None = None
+) -> list[dict[str, Any]]:
+    """Estimated and billed cost grouped by ``by`` (tags, month, …), optionally for one month.
+
+    Billed is the allocated spend (split rows, plain lines; unused capacity is excluded and shown
+    by ``reconcile``). It is None when a grouping column does not exist on the billed side
+    (e.g. ``cost_kind``). Groups missing a value are shown as ``(none)``.
+    """
+    by = [b.strip() for b in by if b.strip()]
+    if not by:
+        raise ConfigError("give at least one column to group by")
+    bad = [b for b in by if b not in ESTIMATE_GROUPS]
+    if bad:
+        raise ConfigError(f"cannot group cost by {bad}; choose from {', '.join(ESTIMATE_GROUPS)}")
+    _check_month(month)
+    keys = ", ".join(f"coalesce(CAST({b} AS VARCHAR), '{NONE}') AS {b}" for b in by)
+    groups = ", ".join(f"coalesce(CAST({b} AS VARCHAR), '{NONE}')" for b in by)
+    where = "WHERE month = ?" if month else ""
+    params = [month] if month else []
+    est = (
+        f"SELECT {keys}, sum(cost_usd) AS estimated_usd, count(*) AS line_count, "
+        f"sum(unpriced_rows) AS unpriced_rows, sum(approximate_rows) AS approximate_rows "
+        f"FROM cost_lines {where} GROUP BY {groups}"
+    )
+    cols = ", ".join(by)
+    if all(b in BILLED_GROUPS for b in by):
+        bwhere = "WHERE allocation <> 'unused'" + (" AND month = ?" if month else "")
+        bil = (
+            f"SELECT {keys}, sum(cost_usd) AS billed_usd FROM billed_allocated {bwhere} "
+            f"GROUP BY {groups}"
+        )
+        on = " AND ".join(f"e.{b} = b.{b}" for b in by)
+        sel = ", ".join(f"coalesce(e.{b}, b.{b}) AS {b}" for b in by)
+        sql = (
+            f"SELECT {sel}, e.estimated_usd, b.billed_usd, "
+            f"coalesce(e.line_count, 0) AS line_count, "
+            f"coalesce(e.unpriced_rows, 0) AS unpriced_rows, "
+            f"coalesce(e.approximate_rows, 0) AS approximate_rows "
+            f"FROM ({est}) e FULL OUTER JOIN ({bil}) b ON {on} ORDER BY {cols}"
+        )
+        params = params + params
+    else:
+        sql = (
+            f"SELECT {cols}, estimated_usd, CAST(NULL AS DOUBLE) AS billed_usd, line_count, "
+            f"unpriced_rows, approximate_rows FROM ({est}) e ORDER BY {cols}"
+        )
+    return _rows(con, sql, params)
+
+
+def cost_trend(con: duckdb.DuckDBPyConnection, project: str | None = None) -> list[dict[str, Any]]:
+    """Estimated cost by month (and kind), optionally for one project: the monthly trend."""
+    where, params = ("WHERE project = ?", [project]) if project else ("", [])
+    return _rows(
+        con,
+        f"""
+        SELECT month, cost_kind, sum(estimated_usd) AS estimated_usd,
+               sum(unpriced_rows) AS unpriced_rows, sum(approximate_rows) AS approximate_rows
+        FROM cost_by_month {where} GROUP BY month, cost_kind ORDER BY month, cost_kind""",
+        params,
+    )
+
+
+def cost_per_sample(
+    con: duckdb.DuckDBPyConnection, project: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Cost per sample and per gigabase (estimated and billed), costliest first."""
+    where, params = ("WHERE project = ?", [project]) if project else ("", [])
+    lim = f" LIMIT {int(limit)}" if limit else ""
+    return _rows(
+        con,
+        f"SELECT * FROM cost_per_sample {where} "
+        f"ORDER BY estimated_usd DESC NULLS LAST, sample_id{lim}",
+        params,
+    )
+
+
+def savings(con: duckdb.DuckDBPyConnection, by_month: bool = False) -> list[dict[str, Any]]:
+    """Spot against On-Demand and archival against all-Standard: actual, baseline and saving."""
+    month = "month, " if by_month else ""
+    return _rows(
+        con,
+        f"""
+        SELECT scenario, {month}sum(actual_usd) AS actual_usd, sum(baseline_usd) AS baseline_usd,
+               sum(saving_usd) AS saving_usd,
+               sum(saving_usd) / nullif(sum(baseline_usd), 0) AS saving_share,
+               sum(line_count) AS line_count, sum(unpriced_rows) AS unpriced_rows,
+               sum(approximate_rows) AS approximate_rows
+        FROM savings GROUP BY scenario{", month" if by_month else ""}
+        ORDER BY scenario{", month" if by_month else ""}""",
+    )
+
+
+def reconcile(con: duckdb.DuckDBPyConnection, month: str | None = None) -> list[dict[str, Any]]:
+    """Estimated against billed per month and project (residual, unused capacity, untagged)."""
+    _check_month(month)
+    where, params = ("WHERE month = ?", [month]) if month else ("", [])
+    return _rows(con, f"SELECT * FROM reconcile_months {where} ORDER BY month, project", params)
+
+
+def reconcile_attempts(
+    con: duckdb.DuckDBPyConnection,
+    month: str | None = None,
+    min_residual_share: float | None = None,
+) -> list[dict[str, Any]]:
+    """Estimated against billed compute per attempt; optionally only residuals beyond a share."""
+    _check_month(month)
+    conds, params = [], []
+    if month:
+        conds.append("month = ?")
+        params.append(month)
+    if min_residual_share is not None:
+        conds.append("(abs(residual_share) >= ? OR billed_compute_usd IS NULL)")
+        params.append(min_residual_share)
+    where = f"WHERE {' AND '.join(conds)}" if conds else ""
+    return _rows(
+        con,
+        f"SELECT * FROM reconcile_attempts {where} ORDER BY started_at, job_id, attempt",
+        params,
+    )
+
+
+def untagged_spend(
+    con: duckdb.DuckDBPyConnection, month: str | None = None
+) -> list[dict[str, Any]]:
+    """Billed spend without a project (or cost centre) tag, largest first."""
+    _check_month(month)
+    where, params = ("WHERE month = ?", [month]) if month else ("", [])
+    return _rows(
+        con,
+        f"""
+        SELECT month, tag_status, product_code, sum(cost_usd) AS cost_usd,
+               sum(line_count) AS line_count
+        FROM untagged_spend {where}
+        GROUP BY month, tag_status, product_code
+        ORDER BY month, cost_usd DESC, product_code""",
+        params,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CostTotals:
+    """Headline figures of the cost views."""
+
+    estimated_usd: float
+    billed_usd: float
+    unpriced_rows: int
+    approximate_rows: int
+    untagged_usd: float
+    unused_capacity_usd: float
+
+
+def totals(con: duckdb.DuckDBPyConnection, month: str | None = None) -> CostTotals:
+    """Totals of estimated and billed cost, unpriced and approximate rows, untagged and unused."""
+    rows = reconcile(con, month)
+    return CostTotals(
+        estimated_usd=sum(r["estimated_usd"] or 0 for r in rows),
+        billed_usd=sum(r["billed_usd"] or 0 for r in rows),
+        unpriced_rows=int(sum(r["unpriced_rows"] or 0 for r in rows)),
+        approximate_rows=int(sum(r["approximate_rows"] or 0 for r in rows)),
+        untagged_usd=sum(r["untagged_usd"] or 0 for r in rows),
+        unused_capacity_usd=sum(r["unused_capacity_usd"] or 0 for r in rows),
+    )

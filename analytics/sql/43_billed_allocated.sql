@@ -1,0 +1,42 @@
+-- Billed spend with every dollar counted once and attributed to tags. A split row's split cost
+-- goes to its task's tags. An instance-hour with split rows adds only what they left over (unused
+-- capacity), under the instance's own tags. Every other line counts as billed. The total equals
+-- the sum of line_item_unblended_cost over the rows that are not split rows.
+WITH split_totals AS (
+    SELECT split_parent_resource_id AS parent_id, usage_start_at AS hour_at,
+           sum(coalesce(split_cost_usd, 0)) AS split_usd
+    FROM billed_lines
+    WHERE line_role = 'split'
+    GROUP BY split_parent_resource_id, usage_start_at
+),
+parent_totals AS (
+    SELECT resource_id, usage_start_at, max(month) AS month, max(product_code) AS product_code,
+           max(usage_type) AS usage_type, max(capacity) AS capacity,
+           max(instance_type) AS instance_type, max(project) AS project,
+           max(sample_id) AS sample_id, max(run_id) AS run_id, max(workflow) AS workflow,
+           max(pipeline_release) AS pipeline_release, max(requested_by) AS requested_by,
+           max(cost_centre) AS cost_centre, sum(unblended_cost_usd) AS cost_usd
+    FROM billed_lines
+    WHERE line_role = 'split_parent'
+    GROUP BY resource_id, usage_start_at
+)
+SELECT month, usage_start_at, 'split' AS allocation, product_code, usage_type, resource_id,
+       split_parent_resource_id AS instance_id, capacity, instance_type, project, sample_id,
+       run_id, workflow, pipeline_release, requested_by, cost_centre,
+       coalesce(split_cost_usd, 0) AS cost_usd
+FROM billed_lines
+WHERE line_role = 'split'
+UNION ALL
+SELECT month, usage_start_at, 'line' AS allocation, product_code, usage_type, resource_id,
+       CASE WHEN resource_id LIKE 'i-%' THEN resource_id END AS instance_id, capacity,
+       instance_type, project, sample_id, run_id, workflow, pipeline_release, requested_by,
+       cost_centre, unblended_cost_usd AS cost_usd
+FROM billed_lines
+WHERE line_role = 'line'
+UNION ALL
+SELECT p.month, p.usage_start_at, 'unused' AS allocation, p.product_code, p.usage_type,
+       p.resource_id, p.resource_id AS instance_id, p.capacity, p.instance_type, p.project,
+       p.sample_id, p.run_id, p.workflow, p.pipeline_release, p.requested_by, p.cost_centre,
+       p.cost_usd - s.split_usd AS cost_usd
+FROM parent_totals p
+JOIN split_totals s ON s.parent_id = p.resource_id AND s.hour_at = p.usage_start_at
