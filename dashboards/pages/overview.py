@@ -50,7 +50,8 @@ with left:
         st.altair_chart(
             alt.Chart(done).mark_bar().encode(
                 x=alt.X("period:O", title=grain),
-                y=alt.Y("sum(runs):Q", title="finished runs"),
+                y=alt.Y("sum(runs):Q", title="finished runs",
+                        axis=alt.Axis(tickMinStep=1, format="d")),
                 color=alt.Color("status:N", scale=STATUS_COLOURS, title=None),
                 tooltip=["period", "status", "runs"],
             ),
@@ -64,7 +65,7 @@ with right:
     else:
         st.altair_chart(
             alt.Chart(cost).mark_bar().encode(
-                x=alt.X("cost_usd:Q", title="estimated cost (USD)"),
+                x=alt.X("cost_usd:Q", title="estimated cost (USD)", axis=alt.Axis(format="$,.0f")),
                 y=alt.Y("project:N", sort="-x", title=None),
                 tooltip=["project", alt.Tooltip("cost_usd:Q", format="$,.2f"), "unpriced_rows"],
             ),
@@ -79,4 +80,5 @@ by_kind.caption("Failed attempts by kind")
 by_kind.dataframe(data.attempt_failures(), hide_index=True, width="stretch")
 st.caption("Latest failed runs")
 st.dataframe(data.recent_failures(), hide_index=True, width="stretch",
-             column_config={"failed_at": st.column_config.DatetimeColumn("failed at (UTC)")})
+             column_config={"failed_at": st.column_config.DatetimeColumn(
+                 "failed at (UTC)", format="YYYY-MM-DD HH:mm")})
