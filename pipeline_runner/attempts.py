@@ -70,8 +70,8 @@ class AttemptHistory:
     stopped_at: datetime | None = None
     instance_id: str | None = None
     instance_type: str | None = None
-    # the status whose event gave the instance (a later state's event is more reliable)
-    instance_from: str | None = field(default=None, compare=False)
+    # the status whose event gave each instance field (a later state's event is more reliable)
+    instance_from: Mapping[str, str] = field(default_factory=dict, compare=False)
     times: Mapping[str, datetime] = field(default_factory=dict)
 
     @property
@@ -144,11 +144,13 @@ def apply(history: AttemptHistory | None, change: JobStateChange,
         "started_at": min((t for t in (history.started_at, started) if t), default=None),
         "stopped_at": max((t for t in (history.stopped_at, stopped) if t), default=None),
     }
-    if (change.instance_id or change.instance_type) and (
-            history.instance_from is None or RANK[change.status] > RANK[history.instance_from]):
-        updates.update(instance_id=change.instance_id or history.instance_id,
-                       instance_type=change.instance_type or history.instance_type,
-                       instance_from=change.status)
+    sources = dict(history.instance_from)
+    for name in ("instance_id", "instance_type"):
+        value, source = getattr(change, name), sources.get(name)
+        if value and (source is None or RANK[change.status] > RANK[source]):
+            updates[name] = value
+            sources[name] = change.status
+    updates["instance_from"] = sources
     if not history.is_terminal and (history.status is None
                                     or RANK[change.status] > RANK[history.status]):
         updates.update(status=change.status, status_at=status_at)

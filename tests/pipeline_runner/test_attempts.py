@@ -1,0 +1,158 @@
+"""The attempt state machine: never backwards, duplicates and delivery order change nothing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lake.errors import InvalidEvent
+from lake.schemas import table
+from pipeline_runner.attempts import (
+    RANK,
+    AttemptContext,
+    apply,
+    history_from_rows,
+    is_conflicting_terminal,
+)
+from pipeline_runner.records import JOB_STATES, JobStateChange
+
+T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+TAGS = {"project": "allofus-wgs", "sample_id": "S1", "run_id": "S1-abc", "workflow":
+        "dragen-germline-wgs", "pipeline_release": "dragen-4.2.4", "requested_by": "jdoe",
+        "cost_centre": "CC-1"}
+CTX = AttemptContext(attempt=2, capacity="spot", tags=TAGS, job_queue="dragen-spot", vcpus=16,
+                     memory_mib=234496)
+
+
+def change(status: str, minutes: float, **kw) -> JobStateChange:
+    return JobStateChange(job_id="job-1", job_name="S1-abc-a2", status=status,
+                          status_at=T0 + timedelta(minutes=minutes),
+                          event_id=f"ev-{status}", **kw)
+
+
+def fold(changes):
+    history, rows = None, []
+    for c in changes:
+        history, new = apply(history, c, CTX)
+        rows += new
+    return history, rows
+
+
+def key(row: dict) -> tuple:
+    return tuple(sorted((k, str(v)) for k, v in row.items()))
+
+
+@st.composite
+def lifecycles(draw):
+    """One job's real-looking state changes, in the order Batch makes them."""
+    middle = sorted(draw(st.lists(st.sampled_from(["PENDING", "RUNNABLE", "STARTING", "RUNNING"]),
+                                  unique=True)), key=JOB_STATES.index)
+    statuses = (["SUBMITTED"] if draw(st.booleans()) else []) + middle
+    statuses.append(draw(st.sampled_from(["SUCCEEDED", "FAILED"])))
+    gaps = draw(st.lists(st.integers(1, 7200), min_size=len(statuses), max_size=len(statuses)))
+    minute, changes, started = 0.0, [], None
+    for status, gap in zip(statuses, gaps, strict=True):
+        minute += gap / 60
+        kw = {}
+        if status == "RUNNING":
+            started = T0 + timedelta(minutes=minute)
+            kw = {"started_at": started, "instance_type": "f2.6xlarge"}
+        elif status in ("STARTING",):
+            kw = {"instance_type": "f2.6xlarge"}
+        elif status == "SUCCEEDED":
+            kw = {"started_at": started, "stopped_at": T0 + timedelta(minutes=minute),
+                  "exit_code": 0, "status_reason": "Essential container in task exited",
+                  "instance_type": "f2.6xlarge"}
+        elif status == "FAILED":
+            kw = {"started_at": started, "stopped_at": T0 + timedelta(minutes=minute),
+                  "exit_code": draw(st.sampled_from([None, 1, 143])),
+                  "status_reason": "Host EC2 (instance i-0abc123def4567890) terminated.",
+                  "instance_id": "i-0abc123def4567890"}
+        changes.append(change(status, minute, **kw))
+    return changes
+
+
+@settings(max_examples=300, deadline=None)
+@given(lifecycles(), st.data())
+def test_any_order_and_any_copies_give_the_same_rows_and_history(changes, data):
+    expected_history, expected_rows = fold(changes)
+    copies = data.draw(st.lists(st.sampled_from(changes), max_size=12))
+    delivered = data.draw(st.permutations(changes + copies))
+
+    history, rows, ranks = None, [], []
+    for c in delivered:
+        before = history
+        history, new = apply(history, c, CTX)
+        rows += new
+        # never backwards: the current status only moves forward, a terminal one never moves
+        if before is not None and before.status is not None:
+            assert RANK[history.status] >= RANK[before.status]
+            if before.is_terminal:
+                assert history.status == before.status
+        ranks.append(RANK[history.status])
+
+    assert history == expected_history
+    assert sorted(map(key, rows)) == sorted(map(key, expected_rows))
+    assert len(rows) == len({c.status for c in changes})  # one row per status, copies add none
+    assert history.status == changes[-1].status
+    assert history_from_rows(reversed(rows)) == expected_history
+
+
+def test_rows_have_the_job_attempts_columns_and_the_context():
+    _, rows = fold([change("RUNNABLE", 1),
+                    change("RUNNING", 9, started_at=T0, instance_type="f1.4xlarge")])
+    assert set(rows[0]) <= set(table("job_attempts").columns)
+    assert rows[1]["status"] == "RUNNING" and rows[1]["instance_type"] == "f1.4xlarge"
+    assert rows[1]["attempt"] == 2 and rows[1]["capacity"] == "spot" and rows[1]["vcpus"] == 16
+    assert rows[1]["run_id"] == "S1-abc" and rows[1]["job_queue"] == "dragen-spot"
+
+
+def test_a_duplicate_changes_nothing():
+    history, rows = fold([change("RUNNABLE", 1), change("RUNNING", 5)])
+    again, new = apply(history, change("RUNNING", 5), CTX)
+    assert new == [] and again is history
+
+
+def test_skipped_states_are_allowed():
+    history, rows = fold([change("RUNNABLE", 1), change("FAILED", 30, status_reason="x")])
+    assert [r["status"] for r in rows] == ["RUNNABLE", "FAILED"]
+    assert history.is_terminal and history.status_reason == "x"
+
+
+def test_a_late_earlier_state_keeps_its_information_but_not_the_attempt():
+    done, _ = fold([change("SUCCEEDED", 130, exit_code=0, stopped_at=T0 + timedelta(minutes=130))])
+    started = T0 + timedelta(minutes=10)
+    late, rows = apply(done, change("RUNNING", 10, started_at=started, instance_type="f1.4xlarge"),
+                       CTX)
+    assert late.status == "SUCCEEDED" and late.status_at == T0 + timedelta(minutes=130)
+    assert late.started_at == started and late.instance_type == "f1.4xlarge"
+    assert [r["status"] for r in rows] == ["RUNNING"]
+    assert rows[0]["status_at"] < late.status_at  # its own, earlier time: history, not regress
+
+
+def test_succeeded_after_failed_for_the_same_job_is_ignored():
+    reclaimed = change("FAILED", 60, exit_code=143,
+                       status_reason="Host EC2 (instance i-1) terminated.")
+    failed, _ = fold([change("RUNNING", 5), reclaimed])
+    late = change("SUCCEEDED", 61, exit_code=0)
+    assert is_conflicting_terminal(failed, late)
+    after, rows = apply(failed, late, CTX)
+    assert rows == [] and after is failed and after.status == "FAILED" and after.exit_code == 143
+
+
+def test_unknown_status_and_foreign_job_are_refused():
+    with pytest.raises(InvalidEvent, match="unknown status 'DONE'"):
+        apply(None, change("DONE", 1), CTX)
+    history, _ = fold([change("RUNNABLE", 1)])
+    other = JobStateChange(job_id="job-2", job_name="x", status="RUNNING", status_at=T0)
+    with pytest.raises(ValueError, match="job-2"):
+        apply(history, other, CTX)
+
+
+def test_naive_times_are_refused():
+    with pytest.raises(ValueError, match="naive"):
+        apply(None, JobStateChange(job_id="j", job_name="n", status="RUNNABLE",
+                                   status_at=datetime(2026, 1, 5)), CTX)
