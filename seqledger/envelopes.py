@@ -19,8 +19,11 @@ REGION = "us-east-1"
 
 def _iso(ts: datetime, millis: bool = True) -> str:
     ts = ts.astimezone(UTC)
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z" if millis \
+    return (
+        ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+        if millis
         else ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
 
 
 def _id(*parts: object) -> str:
@@ -42,70 +45,123 @@ def s3_record(bucket: str, key: str, size: int, etag: str, at: datetime, sequenc
         "s3": {
             "s3SchemaVersion": "1.0",
             "configurationId": "seqledger-input",
-            "bucket": {"name": bucket, "ownerIdentity": {"principalId": "EXAMPLE"},
-                       "arn": f"arn:aws:s3:::{bucket}"},
-            "object": {"key": quote_plus(key, safe="/"), "size": size, "eTag": etag,
-                       "sequencer": sequencer},
+            "bucket": {
+                "name": bucket,
+                "ownerIdentity": {"principalId": "EXAMPLE"},
+                "arn": f"arn:aws:s3:::{bucket}",
+            },
+            "object": {
+                "key": quote_plus(key, safe="/"),
+                "size": size,
+                "eTag": etag,
+                "sequencer": sequencer,
+            },
         },
     }
 
 
-def s3_notification(bucket: str, key: str, size: int, etag: str, at: datetime,
-                    sequencer: str) -> dict:
+def s3_notification(
+    bucket: str, key: str, size: int, etag: str, at: datetime, sequencer: str
+) -> dict:
     return {"Records": [s3_record(bucket, key, size, etag, at, sequencer)]}
 
 
 def sns_message(payload: dict, at: datetime) -> dict:
     """SNS → Lambda: the S3 event is a JSON string in ``Sns.Message``."""
     topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:seqledger-input"
-    return {"Records": [{
-        "EventSource": "aws:sns", "EventVersion": "1.0",
-        "EventSubscriptionArn": f"{topic}:{_id('sub', topic)}",
-        "Sns": {"Type": "Notification", "MessageId": _id("sns", json.dumps(payload)),
-                "TopicArn": topic, "Subject": "Amazon S3 Notification",
-                "Message": json.dumps(payload), "Timestamp": _iso(at),
-                "SignatureVersion": "1", "Signature": "EXAMPLE",
-                "SigningCertUrl": "https://sns.example/cert.pem",
-                "UnsubscribeUrl": "https://sns.example/unsubscribe", "MessageAttributes": {}},
-    }]}
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"{topic}:{_id('sub', topic)}",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": _id("sns", json.dumps(payload)),
+                    "TopicArn": topic,
+                    "Subject": "Amazon S3 Notification",
+                    "Message": json.dumps(payload),
+                    "Timestamp": _iso(at),
+                    "SignatureVersion": "1",
+                    "Signature": "EXAMPLE",
+                    "SigningCertUrl": "https://sns.example/cert.pem",
+                    "UnsubscribeUrl": "https://sns.example/unsubscribe",
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }
 
 
 def sqs_sns_message(payload: dict, at: datetime) -> dict:
     """S3 → SNS → SQS → Lambda: an SQS body holding the SNS JSON holding the S3 event."""
     topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:seqledger-input"
-    sns = {"Type": "Notification", "MessageId": _id("sns", json.dumps(payload)), "TopicArn": topic,
-           "Subject": "Amazon S3 Notification", "Message": json.dumps(payload),
-           "Timestamp": _iso(at), "SignatureVersion": "1", "Signature": "EXAMPLE",
-           "SigningCertURL": "https://sns.example/cert.pem",
-           "UnsubscribeURL": "https://sns.example/unsubscribe"}
+    sns = {
+        "Type": "Notification",
+        "MessageId": _id("sns", json.dumps(payload)),
+        "TopicArn": topic,
+        "Subject": "Amazon S3 Notification",
+        "Message": json.dumps(payload),
+        "Timestamp": _iso(at),
+        "SignatureVersion": "1",
+        "Signature": "EXAMPLE",
+        "SigningCertURL": "https://sns.example/cert.pem",
+        "UnsubscribeURL": "https://sns.example/unsubscribe",
+    }
     body = json.dumps(sns, separators=(", ", " : "))
-    return {"Records": [{
-        "messageId": _id("sqs", body), "receiptHandle": "EXAMPLE", "body": body,
-        "attributes": {"ApproximateReceiveCount": "1",
-                       "SentTimestamp": str(int(at.timestamp() * 1000))},
-        "messageAttributes": {}, "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324
-        "eventSource": "aws:sqs", "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:seqledger-input",
-        "awsRegion": REGION,
-    }]}
-
-
-def eventbridge_object_created(bucket: str, key: str, size: int, etag: str, at: datetime,
-                               sequencer: str) -> dict:
-    """S3 → EventBridge "Object Created" (URL-encoded key, lower-case etag field)."""
     return {
-        "version": "0", "id": _id("eb", bucket, key, etag), "detail-type": "Object Created",
-        "source": "aws.s3", "account": ACCOUNT, "time": _iso(at, millis=False), "region": REGION,
-        "resources": [f"arn:aws:s3:::{bucket}"],
-        "detail": {"version": "0", "bucket": {"name": bucket},
-                   "object": {"key": quote_plus(key, safe="/"), "size": size, "etag": etag,
-                              "sequencer": sequencer},
-                   "request-id": sequencer[:16], "requester": ACCOUNT,
-                   "source-ip-address": "10.0.0.1", "reason": "PutObject"},
+        "Records": [
+            {
+                "messageId": _id("sqs", body),
+                "receiptHandle": "EXAMPLE",
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": str(int(at.timestamp() * 1000)),
+                },
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT}:seqledger-input",
+                "awsRegion": REGION,
+            }
+        ]
     }
 
 
-def object_created(envelope: str, bucket: str, key: str, size: int, etag: str,
-                   at: datetime, sequencer: str) -> dict:
+def eventbridge_object_created(
+    bucket: str, key: str, size: int, etag: str, at: datetime, sequencer: str
+) -> dict:
+    """S3 → EventBridge "Object Created" (URL-encoded key, lower-case etag field)."""
+    return {
+        "version": "0",
+        "id": _id("eb", bucket, key, etag),
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": ACCOUNT,
+        "time": _iso(at, millis=False),
+        "region": REGION,
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": {
+                "key": quote_plus(key, safe="/"),
+                "size": size,
+                "etag": etag,
+                "sequencer": sequencer,
+            },
+            "request-id": sequencer[:16],
+            "requester": ACCOUNT,
+            "source-ip-address": "10.0.0.1",
+            "reason": "PutObject",
+        },
+    }
+
+
+def object_created(
+    envelope: str, bucket: str, key: str, size: int, etag: str, at: datetime, sequencer: str
+) -> dict:
     """An object-created event for ``key`` in the named envelope."""
     if envelope == "eventbridge":
         return eventbridge_object_created(bucket, key, size, etag, at, sequencer)

@@ -1,7 +1,84 @@
-"""Commands of this area (not written yet)."""
+"""``seqledger demo``: play a small production month on the embedded default."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 
-def register(groups) -> None:
-    """Attach this area's commands to the CLI groups."""
+import click
+
+from seqledger.cli import Groups, handle_errors, settings_from
+
+
+def register(groups: Groups) -> None:
+    groups.main.add_command(demo)
+
+
+@click.command()
+@click.option("--samples", default=50, show_default=True, help="Samples arriving in the month.")
+@click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same month).")
+@click.option("--month", default="2026-10", show_default=True, help="Month to play (YYYY-MM).")
+@click.option(
+    "--keep",
+    is_flag=True,
+    help="Keep what the lake already holds (default: a local demo lake starts empty).",
+)
+@click.pass_context
+@handle_errors
+def demo(ctx: click.Context, samples: int, seed: int, month: str, keep: bool) -> None:
+    """Play a production month: arrivals → Batch on Spot (simulated) → QC → cost → lake."""
+    from seqledger.demo import play
+    from seqledger.render import render_table
+
+    settings = settings_from(ctx)
+    workdir = Path(".seqledger")
+    if not settings.lake_is_s3 and not keep and Path(settings.lake_uri).exists():
+        shutil.rmtree(settings.lake_uri)
+    click.echo(f"lake: {settings.lake_uri}  (set SEQLEDGER_LAKE to change)")
+    with click.progressbar(
+        length=1, label="playing the month", show_pos=True, item_show_func=lambda s: s
+    ) as bar:
+
+        def progress(now: str, done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos, now)
+
+        result = play(
+            settings, samples=samples, seed=seed, month=month, workdir=workdir, progress=progress
+        )
+    s = result.summary
+    click.echo(
+        f"\nplayed {result.payloads} event payloads ({result.batch_events} Batch "
+        f"job-state events) in {result.elapsed_s:.1f} s\n"
+    )
+    lines = [
+        ("samples arrived", s["samples_arrived"]),
+        ("objects that are not inputs", s["objects_not_inputs"]),
+        ("runs", s["runs"]),
+        ("  succeeded", s["runs_succeeded"]),
+        ("  failed", s["runs_failed"]),
+        ("job attempts", s["attempts"]),
+        ("Spot reclaims", s["spot_reclaims"]),
+        ("retries (of which moved to On-Demand)", f"{s['retries']} ({s['moved_to_on_demand']})"),
+        ("application errors (not retried)", s["application_errors"]),
+        ("QC pass / review / fail", f"{s['qc_pass']} / {s['qc_review']} / {s['qc_fail']}"),
+        ("quarantined inputs", s["quarantined"]),
+        ("estimated cost", f"${s['cost_usd']:,.2f}"),
+    ]
+    width = max(len(k) for k, _ in lines)
+    for k, v in lines:
+        click.echo(f"  {k:<{width}}  {v}")
+    rows = [
+        (r["project"], r["runs"], r["cost_usd"], r["usd_per_run"]) for r in s["cost_by_project"]
+    ]
+    click.echo(
+        "\ncost by project\n" + render_table(["project", "runs", "cost_usd", "usd_per_run"], rows)
+    )
+    before, after = s["files_compacted"]
+    click.echo(f"\ncompacted the lake: {before} files -> {after}")
+    click.echo(f"replayable event files: {result.events_dir}/")
+    click.echo(
+        "\nnext:\n  seqledger dashboard                  # open the dashboard over this lake"
+        "\n  seqledger report cost --by project   # cost reports"
+        '\n  seqledger lake query "SELECT * FROM run_latest LIMIT 5"'
+    )

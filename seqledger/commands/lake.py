@@ -41,12 +41,11 @@ def tables(ctx: click.Context, markdown: bool) -> None:
 @handle_errors
 def query(ctx: click.Context, sql: str, limit: int) -> None:
     """Run SQL over the lake's tables and views with DuckDB and print the result."""
-    from analytics.engine import connect
-    from seqledger.render import render_table
-
     import duckdb
 
+    from analytics.engine import connect
     from lake.errors import TerminalError
+    from seqledger.render import render_table
 
     con = connect(settings_from(ctx))
     try:

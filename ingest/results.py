@@ -1,0 +1,85 @@
+"""What happens when a run finishes: its attempts are priced and its DRAGEN metrics loaded.
+
+The QC gate runs after this, from ``expectations`` (which ``ingest`` may not import): in AWS as a
+step after the recorder, here from the command line and the demo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from lake.store import LakeStore
+from pipeline_runner.cost import AttemptUsage, estimate_attempt_cost
+from pipeline_runner.prices import PriceBook
+from pipeline_runner.service import AttemptSummary, FinishedRun
+from pipeline_runner.workflows import BYTES_PER_BASE
+
+# DRAGEN reads and writes on the instance's NVMe; the EBS root and scratch volume each job gets.
+SCRATCH_GB = 500.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunResults:
+    run_id: str
+    status: str
+    cost_rows: list[dict[str, Any]]
+    metric_rows: int = 0
+    quarantined: int = 0
+    dragen_version: str | None = None
+
+
+def input_bases(input_kind: str | None, input_size_bytes: int | None) -> int | None:
+    """Sequenced bases of a run's inputs, estimated from their compressed size."""
+    if input_kind not in BYTES_PER_BASE or not input_size_bytes:
+        return None
+    return int(input_size_bytes / BYTES_PER_BASE[input_kind])
+
+
+def attempt_usage(run: FinishedRun, a: AttemptSummary, bases: int | None) -> AttemptUsage:
+    return AttemptUsage(
+        job_id=a.job_id, attempt=a.attempt, tags=run.tags, capacity=a.capacity,
+        instance_type=a.instance_type, started_at=a.started_at, stopped_at=a.stopped_at,
+        vcpus=a.vcpus, memory_mib=a.memory_mib, input_bases=bases, scratch_gb=SCRATCH_GB,
+        instance_id=a.instance_id,
+    )
+
+
+def cost_rows(run: FinishedRun, prices: PriceBook, bases: int | None) -> list[dict[str, Any]]:
+    """The estimated cost components of every attempt of a finished run.
+
+    Attempts that never started (failed while RUNNABLE) cost nothing and are skipped; a reclaimed
+    Spot attempt costs what it ran.
+    """
+    rows: list[dict[str, Any]] = []
+    for a in run.attempts:
+        if a.started_at is None:
+            continue
+        rows += estimate_attempt_cost(attempt_usage(run, a, bases), prices)
+    return rows
+
+
+def finish_runs(store: LakeStore, runs: list[FinishedRun], prices: PriceBook,
+                inputs: dict[str, tuple[str | None, int | None]]) -> list[RunResults]:
+    """Price every finished run, load the metrics of the successful ones, write costs once.
+
+    ``inputs`` maps run id to (input kind, input size) for the licence estimate.
+    """
+    from ingest.dragen.service import ingest_folder
+
+    results, all_costs = [], []
+    for run in runs:
+        bases = input_bases(*inputs.get(run.run_id, (None, None)))
+        costs = cost_rows(run, prices, bases)
+        all_costs += costs
+        if run.status != "SUCCEEDED":
+            results.append(RunResults(run.run_id, run.status, costs))
+            continue
+        summary = ingest_folder(store, run.output_uri, sample_id=run.sample_id, run_id=run.run_id,
+                                run_at=run.finished_at)
+        results.append(RunResults(run.run_id, run.status, costs,
+                                  metric_rows=sum(summary.rows.values()),
+                                  quarantined=summary.quarantined,
+                                  dragen_version=summary.dragen_version))
+    store.write("costs", all_costs)
+    return results

@@ -1,0 +1,181 @@
+"""The event path: S3 arrivals and Batch job-state changes in, lake rows and jobs out.
+
+One function serves the Lambda handlers, ``seqledger ingest event`` and the demo. A batch of
+payloads is processed together: each table is written once per batch, and one bad payload or
+record is quarantined without stopping the others.
+
+1. S3 object-created events (any envelope) → classified ``arrivals`` rows; samples whose inputs
+   are complete are dispatched (once: the run id comes from the inputs).
+2. Batch job-state changes (any shape) → the Runner's state machine and retry policy.
+3. Runs that finished → their attempts priced (``costs``), their DRAGEN metrics loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow.compute as pc
+
+from ingest.arrivals import SampleInputs, arrival_row, ready_samples
+from ingest.batch_events import job_state_changes
+from ingest.classify import classify
+from ingest.results import RunResults, finish_runs
+from ingest.s3_events import SkippedEvent, detect_kind, parse_event_text, read_s3_events
+from lake.errors import InvalidEvent, SeqledgerError, TerminalError
+from lake.quarantine import quarantine_row
+from lake.store import LakeStore
+from pipeline_runner.prices import PriceBook
+from pipeline_runner.projects import ProjectRegistry
+from pipeline_runner.records import JobStateChange
+from pipeline_runner.service import DispatchResult, Runner, TrackResult
+from pipeline_runner.workflows import RunRequest
+
+
+@dataclass
+class EventOutcome:
+    """What one batch of payloads did."""
+
+    payloads: int = 0
+    objects: int = 0
+    arrivals_written: int = 0
+    skipped: list[SkippedEvent] = field(default_factory=list)
+    dispatched: list[DispatchResult] = field(default_factory=list)
+    job_changes: int = 0
+    track: TrackResult | None = None
+    finished: list[RunResults] = field(default_factory=list)
+    quarantine: list[dict[str, Any]] = field(default_factory=list)
+    transient: list[str] = field(default_factory=list)  # errors a retry may fix
+
+    @property
+    def runs_dispatched(self) -> list[str]:
+        return [d.run_id for d in self.dispatched if d.dispatched]
+
+
+@dataclass
+class EventService:
+    """Wires the event normalizers to the Runner and the results stage."""
+
+    store: LakeStore
+    runner: Runner
+    projects: ProjectRegistry
+    prices: PriceBook
+    output_prefix: str
+    pipeline_release: str
+
+    def process(self, payloads: Iterable[tuple[str, Any]], now: datetime | None = None
+                ) -> EventOutcome:
+        """Process (source name, payload) pairs; a payload is raw bytes/text or parsed JSON."""
+        out = EventOutcome()
+        objects, changes = [], []
+        for source, payload in payloads:
+            out.payloads += 1
+            try:
+                doc = parse_event_text(payload, source) if isinstance(payload, str | bytes) \
+                    else payload
+                kind = detect_kind(doc)
+                if kind == "s3":
+                    events = read_s3_events(doc, source)
+                    objects += events.created
+                    out.skipped += events.skipped
+                    out.quarantine += [_quarantine("ingest.event", e, doc) for e in events.invalid]
+                elif kind == "batch":
+                    batch = job_state_changes(doc, source)
+                    changes += batch.changes
+                    out.quarantine += [_quarantine("ingest.event", e, doc) for e in batch.invalid]
+                else:
+                    raise InvalidEvent(source, None, "neither an S3 object-created event nor a "
+                                       "Batch job-state change (in any envelope)")
+            except SeqledgerError as e:
+                out.quarantine.append(_quarantine("ingest.event", e, payload))
+        out.objects = len(objects)
+        now = now or datetime.now(UTC)
+        if objects:
+            self._arrivals(objects, out, now)
+        if changes:
+            self._changes(changes, out)
+        if out.quarantine:
+            self.store.write("quarantine", out.quarantine)
+        return out
+
+    # -- arrivals and dispatch -----------------------------------------------------------------
+    def _arrivals(self, objects: list, out: EventOutcome, now: datetime) -> None:
+        rows = []
+        for obj in objects:
+            c = classify(obj.key)
+            rows.append(arrival_row(obj, c))
+            if c.kind == "unknown":
+                out.quarantine.append(quarantine_row(
+                    "ingest.classify", obj.uri, TerminalError(c.reason or "unknown object"),
+                    payload=obj.key))
+        out.arrivals_written = self.store.write("arrivals", rows).rows_written
+        touched = {r["sample_id"] for r in rows if r["sample_id"] and r["input_kind"] != "unknown"}
+        if not touched:
+            return
+        known = self.store.read("arrivals")
+        known = known.filter(pc.is_in(known.column("sample_id"),
+                                      value_set=_str_array(sorted(touched)))).to_pylist()
+        ready = [s for s in ready_samples([*known, *rows]) if s.sample_id in touched]
+        requests = []
+        for sample in ready:
+            try:
+                requests.append(self._request(sample))
+            except SeqledgerError as e:
+                out.quarantine.append(quarantine_row("dispatch", f"sample {sample.sample_id}", e,
+                                                     payload=" ".join(sample.input_uris)))
+        for result in self.runner.dispatch_many(requests, now):
+            out.dispatched.append(result)
+            if result.error is not None:
+                out.quarantine.append(quarantine_row("dispatch", f"run {result.run_id}",
+                                                     result.error))
+
+    def _request(self, s: SampleInputs) -> RunRequest:
+        tags = self.projects.tags_for(s.project, s.sample_id)
+        return RunRequest(
+            project=s.project or "", sample_id=s.sample_id, run_id=s.run_id,
+            input_kind=s.input_kind, input_uris=s.input_uris,
+            input_size_bytes=s.input_size_bytes or 0,
+            pipeline_release=tags.pipeline_release or self.pipeline_release,
+            requested_by=tags.requested_by, cost_centre=tags.cost_centre,
+            output_prefix=self.output_prefix,
+        )
+
+    # -- job-state changes and results ---------------------------------------------------------
+    def _changes(self, changes: Sequence[JobStateChange], out: EventOutcome) -> None:
+        out.job_changes = len(changes)
+        track = self.runner.on_job_state_changes(sorted(changes, key=lambda c: c.status_at))
+        out.track = track
+        out.transient += track.errors
+        finished = [*track.succeeded_runs, *track.failed_runs]
+        if finished:
+            inputs = self._run_inputs([r.run_id for r in finished])
+            out.finished = finish_runs(self.store, finished, self.prices, inputs)
+
+    def _run_inputs(self, run_ids: list[str]) -> dict[str, tuple[str | None, int | None]]:
+        runs = self.store.read("runs")
+        runs = runs.filter(pc.is_in(runs.column("run_id"), value_set=_str_array(run_ids)))
+        return {r["run_id"]: (r["input_kind"], r["input_size_bytes"])
+                for r in runs.select(["run_id", "input_kind", "input_size_bytes"]).to_pylist()}
+
+
+def _str_array(values: list[str]):
+    import pyarrow as pa
+
+    return pa.array(values, type=pa.string())
+
+
+def _quarantine(stage: str, error: SeqledgerError, payload: Any) -> dict[str, Any]:
+    source = getattr(error, "source", None) or "event"
+    text = payload if isinstance(payload, str | bytes) else _json(payload)
+    return quarantine_row(stage, source, error, payload=text)
+
+
+def _json(payload: Any) -> str:
+    import json
+
+    try:
+        return json.dumps(payload)[:4096]
+    except (TypeError, ValueError):
+        return repr(payload)[:4096]

@@ -1,0 +1,62 @@
+"""Who pays for a project's runs: the registry that fills the requester and cost-centre tags.
+
+Kept as reviewed data (a TOML file, ``SEQLEDGER_PROJECTS``), because a run whose spend nobody
+owns is refused at submission rather than priced to "unassigned".
+
+    [projects.cardio-wgs]
+    cost_centre = "CC-1001"
+    requested_by = "a.lee"
+    pipeline_release = "dragen-4.2.4"   # optional, overrides the runner's default
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+
+from lake.errors import ConfigError, SubmitError
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectTags:
+    cost_centre: str
+    requested_by: str
+    pipeline_release: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectRegistry:
+    projects: dict[str, ProjectTags]
+
+    def tags_for(self, project: str | None, sample_id: str) -> ProjectTags:
+        """The project's tags; ``SubmitError`` naming the sample when it has none."""
+        if project is None:
+            raise SubmitError(f"sample {sample_id}: no project in the object key "
+                              "(expected <project>/<sample>/<file>), so nobody pays for it")
+        try:
+            return self.projects[project]
+        except KeyError:
+            raise SubmitError(f"sample {sample_id}: project {project!r} is not in the project "
+                              "registry (SEQLEDGER_PROJECTS): add its cost_centre and "
+                              "requested_by") from None
+
+
+def parse_projects(text: str, source: str) -> ProjectRegistry:
+    """A registry from TOML text; ``ConfigError`` naming ``source`` when it is malformed."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{source}: not valid TOML: {e}") from e
+    projects = {}
+    for name, entry in (data.get("projects") or {}).items():
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{source}: [projects.{name}] must be a table")
+        missing = [k for k in ("cost_centre", "requested_by") if not entry.get(k)]
+        if missing:
+            raise ConfigError(f"{source}: [projects.{name}] lacks {', '.join(missing)}")
+        unknown = set(entry) - {"cost_centre", "requested_by", "pipeline_release"}
+        if unknown:
+            raise ConfigError(f"{source}: [projects.{name}] has unknown key(s) {sorted(unknown)}")
+        projects[name] = ProjectTags(str(entry["cost_centre"]), str(entry["requested_by"]),
+                                     entry.get("pipeline_release"))
+    return ProjectRegistry(projects)

@@ -1,0 +1,283 @@
+"""``seqledger demo``: a small production month played through the real event path.
+
+About 50 samples in 3 projects arrive as FASTQ pairs (a few CRAMs for re-analysis, a few files that
+are not inputs, one sample whose project nobody pays for, one redelivered event and one broken
+event file). Each arrival becomes an S3 event in one of the four envelopes AWS uses; events go
+through the same service as the Lambda handlers; dispatch goes to a simulated AWS Batch on Spot
+that answers with Batch-shaped job-state events and writes DRAGEN-format metric files; runs are
+tracked, retried by policy, priced, their metrics loaded and gated on clinical QC thresholds.
+Everything lands in the lake; the summary is read back from it with SQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from lake.settings import Settings
+from lake.store import LakeStore
+from seqledger.envelopes import ENVELOPES, object_created
+
+INPUT_BUCKET = "seqledger-demo-input"
+PROJECTS = {  # project: (cost centre, requested by, share of samples)
+    "cardio-wgs": ("CC-1001", "a.lee", 0.45),
+    "onco-germline": ("CC-2040", "m.okafor", 0.35),
+    "rare-disease": ("CC-3300", "j.santos", 0.20),
+}
+PIPELINE_RELEASE = "dragen-4.2.4"
+STEP = timedelta(hours=2)  # events are processed in batches of this much simulated time
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    at: datetime
+    key: str
+    size_bytes: int
+    envelope: str
+
+    @property
+    def etag(self) -> str:
+        return hashlib.md5(f"{self.key}:{self.size_bytes}".encode()).hexdigest()  # noqa: S324
+
+    def event(self, n: int) -> dict[str, Any]:
+        sequencer = f"{int(self.at.timestamp() * 1000):016X}{n:04X}"
+        return object_created(
+            self.envelope, INPUT_BUCKET, self.key, self.size_bytes, self.etag, self.at, sequencer
+        )
+
+
+@dataclass
+class DemoPlan:
+    month_start: datetime
+    arrivals: list[Arrival] = field(default_factory=list)
+    samples: int = 0
+
+
+def plan_month(samples: int, seed: int, month_start: datetime) -> DemoPlan:
+    """The objects that arrive during the month, deterministic for a seed."""
+    from pipeline_runner.workflows import input_size_for_coverage
+
+    rng = random.Random(seed)
+    plan = DemoPlan(month_start)
+    names = list(PROJECTS)
+    weights = [PROJECTS[p][2] for p in names]
+    n_cram = max(1, samples // 12)
+    days = 27 * 24 * 3600
+    for i in range(samples):
+        project = rng.choices(names, weights)[0]
+        sample = f"{project.split('-')[0][:4].upper()}{seed:02d}{i:04d}"
+        at = month_start + timedelta(seconds=rng.randrange(days))
+        envelope = ENVELOPES[i % len(ENVELOPES)]
+        if i < n_cram:  # re-analysis of an earlier alignment
+            size = input_size_for_coverage("cram", rng.uniform(32, 40))
+            plan.arrivals.append(Arrival(at, f"{project}/{sample}/{sample}.cram", size, envelope))
+            plan.arrivals.append(
+                Arrival(
+                    at + timedelta(seconds=5),
+                    f"{project}/{sample}/{sample}.cram.crai",
+                    2_000_000,
+                    envelope,
+                )
+            )
+        else:
+            coverage = rng.gauss(36, 4)
+            half = input_size_for_coverage("fastq", coverage) // 2
+            for mate, delay in (("R1", 0), ("R2", rng.randrange(60, 1800))):
+                key = f"{project}/{sample}/{sample}_S{i % 96 + 1}_L001_{mate}_001.fastq.gz"
+                plan.arrivals.append(
+                    Arrival(
+                        at + timedelta(seconds=delay), key, half + rng.randrange(10**6), envelope
+                    )
+                )
+            if i % 10 == 3:  # checksums travel with the data; they are not inputs
+                plan.arrivals.append(
+                    Arrival(
+                        at + timedelta(seconds=2000),
+                        f"{project}/{sample}/{sample}.md5",
+                        120,
+                        envelope,
+                    )
+                )
+        plan.samples += 1
+    last = month_start + timedelta(days=27)
+    plan.arrivals += [
+        Arrival(month_start + timedelta(hours=1), "cardio-wgs/SampleSheet.csv", 4_096, "s3"),
+        # one mate only: never complete, never dispatched
+        Arrival(
+            last,
+            "rare-disease/RARE_ORPHAN/RARE_ORPHAN_S1_L001_R1_001.fastq.gz",
+            input_size_for_coverage("fastq", 35) // 2,
+            "sns",
+        ),
+        # a project nobody pays for: refused by the tag policy at dispatch
+        *[
+            Arrival(
+                last + timedelta(minutes=m),
+                f"unfunded-pilot/PILOT0001/PILOT0001_{mate}.fastq.gz",
+                input_size_for_coverage("fastq", 35) // 2,
+                "eventbridge",
+            )
+            for m, mate in ((0, "R1"), (3, "R2"))
+        ],
+    ]
+    plan.samples += 2
+    plan.arrivals.sort(key=lambda a: (a.at, a.key))
+    return plan
+
+
+@dataclass
+class DemoResult:
+    lake_uri: str
+    events_dir: Path
+    payloads: int = 0
+    batch_events: int = 0
+    quarantined: int = 0
+    elapsed_s: float = 0.0
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def play(
+    settings: Settings,
+    *,
+    samples: int = 50,
+    seed: int = 7,
+    month: str = "2026-10",
+    workdir: Path,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> DemoResult:
+    """Play the month into the lake of ``settings``; returns what happened, read from the lake."""
+    import time
+
+    from expectations.sample_qc import run_gate
+    from ingest.service import EventService
+    from pipeline_runner.executors.simulated import SimulatedBatch
+    from pipeline_runner.prices import PriceBook
+    from pipeline_runner.projects import ProjectRegistry, ProjectTags
+    from pipeline_runner.service import Runner
+    from pipeline_runner.workflows import RunnerConfig
+
+    started = time.perf_counter()
+    month_start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    plan = plan_month(samples, seed, month_start)
+    events_dir = workdir / "demo-events"
+    outputs = workdir / "outputs"
+    shutil.rmtree(events_dir, ignore_errors=True)
+    events_dir.mkdir(parents=True)
+
+    store = LakeStore(settings)
+    config = RunnerConfig(output_prefix=str(outputs.resolve()), pipeline_release=PIPELINE_RELEASE)
+    sim = SimulatedBatch(seed=seed, clock_start=month_start, duplicate_rate=0.05, reorder_rate=0.05)
+    runner = Runner(store, sim, config)
+    projects = ProjectRegistry({p: ProjectTags(cc, who) for p, (cc, who, _) in PROJECTS.items()})
+    service = EventService(
+        store,
+        runner,
+        projects,
+        PriceBook.load_default(),
+        output_prefix=config.output_prefix,
+        pipeline_release=PIPELINE_RELEASE,
+    )
+    result = DemoResult(settings.lake_uri, events_dir)
+
+    def handle(batch: list[tuple[str, Any]], now: datetime) -> None:
+        if batch:
+            out = service.process(batch, now=now)
+            result.payloads += out.payloads
+            result.quarantined += len(out.quarantine)
+
+    # Arrival events, written as files too, so `seqledger ingest event` can replay any of them.
+    arrival_events: list[tuple[datetime, str, Any]] = []
+    for n, a in enumerate(plan.arrivals):
+        payload = a.event(n)
+        path = events_dir / f"{n:04d}-{a.envelope}.json"
+        path.write_text(json.dumps(payload, indent=2))
+        arrival_events.append((a.at, path.name, payload))
+    # S3 delivers at least once: redeliver one event; and one event file arrives broken.
+    redelivered = arrival_events[len(arrival_events) // 3]
+    arrival_events.append(
+        (redelivered[0] + timedelta(minutes=7), redelivered[1] + "#redelivery", redelivered[2])
+    )
+    broken = events_dir / "9999-truncated.json"
+    broken.write_text(json.dumps(arrival_events[0][2])[:150])
+    arrival_events.append((month_start + timedelta(days=3), broken.name, broken.read_bytes()))
+    arrival_events.sort(key=lambda e: e[0])
+
+    clock = month_start
+    i, total = 0, len(arrival_events)
+    while i < total or sim.pending:
+        clock += STEP
+        batch_events = sim.advance(clock)
+        result.batch_events += len(batch_events)
+        handle([(f"batch:{e['id']}", e) for e in batch_events], clock)
+        arrived = []
+        while i < total and arrival_events[i][0] <= clock:
+            arrived.append((arrival_events[i][1], arrival_events[i][2]))
+            i += 1
+        handle(arrived, clock)
+        if progress:
+            progress(clock.strftime("%Y-%m-%d %H:%M"), i, total)
+    gate = run_gate(store, settings)
+    compacted = compact_all(store)
+    result.elapsed_s = time.perf_counter() - started
+    result.summary = summarize(settings, store)
+    result.summary["qc_gated_now"] = len(gate.verdicts)
+    result.summary["files_compacted"] = compacted
+    return result
+
+
+def compact_all(store: LakeStore) -> tuple[int, int]:
+    """Compact every month of every table; (files before, files after)."""
+    from lake.schemas import TABLES
+
+    before = after = 0
+    for name in TABLES:
+        for m in sorted({f.split("/month=")[1].split("/")[0] for f in store.files(name)}):
+            b, a = store.compact(name, m)
+            before, after = before + b, after + a
+    return before, after
+
+
+_VERDICTS = "SELECT count(*) FROM qc_results WHERE check_id = 'overall' AND verdict = "
+SUMMARY_SQL = {
+    "samples_arrived": "SELECT count(DISTINCT sample_id) FROM arrivals "
+    "WHERE input_kind <> 'unknown' AND sample_id IS NOT NULL",
+    "objects_not_inputs": "SELECT count(*) FROM arrivals "
+    "WHERE input_kind IN ('unknown', 'sample_sheet')",
+    "runs": "SELECT count(*) FROM run_latest",
+    "runs_succeeded": "SELECT count(*) FROM run_latest WHERE status = 'SUCCEEDED'",
+    "runs_failed": "SELECT count(*) FROM run_latest WHERE status = 'FAILED'",
+    "attempts": "SELECT count(DISTINCT job_id) FROM job_attempts",
+    "spot_reclaims": "SELECT count(*) FROM decisions WHERE failure_kind = 'spot_reclaim'",
+    "retries": "SELECT count(*) FROM decisions WHERE action IN ('retry', 'retry_on_demand')",
+    "moved_to_on_demand": "SELECT count(*) FROM decisions WHERE action = 'retry_on_demand'",
+    "application_errors": "SELECT count(*) FROM decisions "
+    "WHERE failure_kind = 'application_error'",
+    "qc_pass": _VERDICTS + "'pass'",
+    "qc_review": _VERDICTS + "'review'",
+    "qc_fail": _VERDICTS + "'fail'",
+    "quarantined": "SELECT count(*) FROM quarantine",
+    "cost_usd": "SELECT coalesce(sum(cost_usd), 0) FROM costs",
+}
+COST_BY_PROJECT_SQL = """
+    SELECT project, count(DISTINCT run_id) AS runs, round(sum(cost_usd), 2) AS cost_usd,
+           round(sum(cost_usd) / count(DISTINCT run_id), 2) AS usd_per_run
+    FROM costs GROUP BY project ORDER BY project
+"""
+
+
+def summarize(settings: Settings, store: LakeStore) -> dict[str, Any]:
+    """The month's figures, read back from the lake with SQL (DuckDB views)."""
+    from analytics.engine import connect
+
+    con = connect(settings, store)
+    out: dict[str, Any] = {k: con.sql(q).fetchall()[0][0] for k, q in SUMMARY_SQL.items()}
+    rel = con.sql(COST_BY_PROJECT_SQL)
+    out["cost_by_project"] = [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
+    return out
