@@ -11,7 +11,7 @@ from typing import Any
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 ROOT_TEMPLATE = INFRA / "seqledger.yaml"
-TEMPLATES = (ROOT_TEMPLATE, INFRA / "batch.yaml", INFRA / "generated" / "glue-tables.json")
+TEMPLATES = (ROOT_TEMPLATE, INFRA / "generated" / "glue-tables.json")
 
 Upload = Callable[[str, bytes], str]  # (key, body) -> bucket the object went to
 

@@ -1,0 +1,368 @@
+"""Static checks of the CloudFormation templates: lint, least privilege, tags and settings.
+
+These cover every resource, including the ones moto's CloudFormation cannot create (bucket
+policies, lifecycle and public-access settings, alarms, the Athena workgroup, Glue tables);
+test_moto_deploy.py deploys the stack and checks what moto does create.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import seqledger.cli  # noqa: F401  (loads the command modules in order)
+from seqledger.commands import infra as infra_commands
+from tests.infra.cfn import ROOT_TEMPLATE, TEMPLATES, load, statements
+
+COST_TAGS = ("project", "cost_centre")
+ARCHIVE_TAG = {"Key": "seqledger:archive", "Value": "true"}
+
+
+@pytest.fixture(scope="module")
+def root() -> dict:
+    return load(ROOT_TEMPLATE)
+
+
+def _of_type(template: dict, type_: str) -> dict[str, dict]:
+    return {k: r["Properties"] for k, r in template["Resources"].items() if r["Type"] == type_}
+
+
+def _ref(name: str) -> dict:
+    return {"Ref": name}
+
+
+def _arn(name: str) -> dict:
+    return {"Fn::GetAtt": [name, "Arn"]}
+
+
+# -- lint ------------------------------------------------------------------------------------
+
+def test_cfn_lint_is_clean():
+    exe = Path(sys.executable).with_name("cfn-lint")
+    result = subprocess.run([str(exe), *map(str, TEMPLATES)], capture_output=True, text=True,
+                            timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == ""
+
+
+def test_only_the_package_warning_is_ignored_and_it_says_why():
+    text = ROOT_TEMPLATE.read_text()
+    assert load(ROOT_TEMPLATE)["Metadata"]["cfn-lint"]["config"]["ignore_checks"] == ["W3002"]
+    assert "aws cloudformation package" in text.split("- W3002")[0].rsplit("ignore_checks", 1)[1]
+
+
+# -- least privilege -----------------------------------------------------------------------------
+
+def _as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def wildcard_grants(template: dict) -> list[str]:
+    """Allow statements granting a whole service (or everything) on every resource."""
+    found = []
+    for holder, s in statements(template):
+        if s.get("Effect") != "Allow" or "*" not in _as_list(s.get("Resource", [])):
+            continue
+        found += [f"{holder}: {action} on *" for action in _as_list(s.get("Action", []))
+                  if isinstance(action, str) and (action == "*" or action.endswith(":*"))]
+    return found
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_no_statement_allows_a_wildcard_action_on_every_resource(path):
+    template = load(path)
+    assert wildcard_grants(template) == []
+
+
+def test_the_wildcard_check_finds_one():
+    template = {"Resources": {"Bad": {"Type": "AWS::IAM::Policy", "Properties": {
+        "PolicyDocument": {"Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "*"], "Resource": "*"},
+            {"Effect": "Allow", "Action": "batch:*", "Resource": ["*"]},
+            {"Effect": "Deny", "Action": "*", "Resource": "*"}]}}}}}
+    assert wildcard_grants(template) == ["Bad: * on *", "Bad: batch:* on *"]
+
+
+def test_the_statements_checked_include_every_policy(root):
+    holders = {holder for holder, _ in statements(root)}
+    expected = set(_of_type(root, "AWS::IAM::Policy")) | set(_of_type(root, "AWS::IAM::Role"))
+    expected |= set(_of_type(root, "AWS::S3::BucketPolicy")) | {"DataKey"}
+    expected |= set(_of_type(root, "AWS::SNS::TopicPolicy"))
+    expected |= set(_of_type(root, "AWS::SQS::QueuePolicy"))
+    assert expected <= holders
+
+
+def test_one_role_per_function_and_per_job(root):
+    roles = _of_type(root, "AWS::IAM::Role")
+    functions = _of_type(root, "AWS::Lambda::Function")
+    assert len({f["Role"]["Fn::GetAtt"][0] for f in functions.values()}) == len(functions) == 3
+    job_role = _of_type(root, "AWS::Batch::JobDefinition")["DragenJobDefinition"][
+        "ContainerProperties"]["JobRoleArn"]
+    assert job_role == _arn("DragenJobRole")
+    principals = {k: r["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+                  for k, r in roles.items()}
+    assert principals["DragenJobRole"] == {"Service": "ecs-tasks.amazonaws.com"}
+    assert all(principals[f["Role"]["Fn::GetAtt"][0]] == {"Service": "lambda.amazonaws.com"}
+               for f in functions.values())
+
+
+def test_key_policy_lets_only_seqledger_roles_use_the_key(root):
+    policy = root["Resources"]["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
+    by_sid = {s["Sid"]: s for s in policy}
+    users = by_sid["UseBySeqledgerRoles"]["Principal"]["AWS"]
+    assert users == [_arn(r) for r in ("DispatcherRole", "RecorderRole", "CompactorRole",
+                                       "DragenJobRole", "LakeReaderRole")]
+    admin = by_sid["KeyAdministration"]["Action"]
+    assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:*"} & set(admin)
+    for s in policy:  # services only from this account
+        if "Service" in s["Principal"]:
+            cond = s["Condition"]
+            assert "aws:SourceAccount" in cond.get("StringEquals", {}) or "ArnLike" in cond
+
+
+# -- cost-allocation tags --------------------------------------------------------------------
+
+def _tags(props: dict) -> dict[str, object]:
+    tags = props.get("Tags", {})
+    if isinstance(tags, list):
+        return {t.get("Key"): t.get("Value") for t in tags}
+    return dict(tags)
+
+
+@pytest.mark.parametrize("path", TEMPLATES, ids=lambda p: p.name)
+def test_every_taggable_resource_carries_the_cost_allocation_tags(path):
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    template = load(path)
+    untagged = []
+    for name, resource in template["Resources"].items():
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", resource["Type"]).schema
+        props = resource.get("Properties", {})
+        if "Tags" in schema.get("properties", {}):
+            tags = _tags(props)
+        elif "TagSpecifications" in schema.get("properties", {}):
+            tags = {t["Key"]: t["Value"] for spec in props.get("TagSpecifications", [])
+                    for t in spec["Tags"]}
+        else:
+            continue  # Glue tables, policies, permissions … take no tags
+        if [t for t in COST_TAGS if tags.get(t) != _ref({"project": "Project",
+                                                          "cost_centre": "CostCentre"}[t])]:
+            untagged.append(name)
+    assert untagged == []
+
+
+def test_batch_instances_and_volumes_are_tagged_too(root):
+    ce = _of_type(root, "AWS::Batch::ComputeEnvironment")
+    for props in ce.values():
+        assert {t: props["ComputeResources"]["Tags"][t] for t in COST_TAGS} == {
+            "project": _ref("Project"), "cost_centre": _ref("CostCentre")}
+    data = root["Resources"]["HostLaunchTemplate"]["Properties"]["LaunchTemplateData"]
+    volume_tags = {t["Key"] for t in data["TagSpecifications"][0]["Tags"]}
+    assert set(COST_TAGS) <= volume_tags
+
+
+def test_jobs_propagate_their_tags(root):
+    jd = root["Resources"]["DragenJobDefinition"]["Properties"]
+    assert jd["PropagateTags"] is True
+
+
+# -- buckets --------------------------------------------------------------------------------------
+
+DATA_BUCKETS = ("InputBucket", "ResultsBucket", "LakeBucket")
+
+
+def test_data_buckets_are_private_encrypted_versioned_and_logged(root):
+    buckets = _of_type(root, "AWS::S3::Bucket")
+    assert set(buckets) == {*DATA_BUCKETS, "AccessLogsBucket"}
+    for name, props in buckets.items():
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True, "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True, "RestrictPublicBuckets": True}, name
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}, name
+        assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    for name in DATA_BUCKETS:
+        sse = buckets[name]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+        assert sse["ServerSideEncryptionByDefault"] == {
+            "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": _arn("DataKey")}
+        assert sse["BucketKeyEnabled"] is True
+        logging = buckets[name]["LoggingConfiguration"]
+        assert logging["DestinationBucketName"] == _ref("AccessLogsBucket")
+
+
+def test_every_bucket_denies_requests_without_tls(root):
+    policies = {p["Bucket"]["Ref"]: p["PolicyDocument"]["Statement"]
+                for p in _of_type(root, "AWS::S3::BucketPolicy").values()}
+    assert set(policies) == set(_of_type(root, "AWS::S3::Bucket"))
+    for bucket, stmts in policies.items():
+        deny = [s for s in stmts if s["Effect"] == "Deny"]
+        assert deny == [{
+            "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [{"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::${{{bucket}}}"},
+                         {"Fn::Sub": f"arn:${{AWS::Partition}}:s3:::${{{bucket}}}/*"}],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}], bucket
+
+
+def test_tagged_objects_go_to_deep_archive_after_the_parameter(root):
+    buckets = _of_type(root, "AWS::S3::Bucket")
+    assert root["Parameters"]["ArchiveAfterDays"]["Default"] == 30
+    for name in ("InputBucket", "ResultsBucket"):
+        rules = {r["Id"]: r for r in buckets[name]["LifecycleConfiguration"]["Rules"]}
+        assert rules["archive-tagged"]["TagFilters"] == [ARCHIVE_TAG]
+        assert rules["archive-tagged"]["Transitions"] == [
+            {"StorageClass": "DEEP_ARCHIVE", "TransitionInDays": _ref("ArchiveAfterDays")}]
+        # Only tagged objects move: no rule transitions current versions without a tag filter.
+        untagged_moves = [r["Id"] for r in rules.values()
+                          if r.get("Transitions") and not r.get("TagFilters")]
+        assert untagged_moves == []
+
+
+def test_the_lake_stays_in_standard(root):
+    rules = root["Resources"]["LakeBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert [r for r in rules if "Transitions" in r or "NoncurrentVersionTransitions" in r] == []
+    expiring = {r.get("Prefix") for r in rules if "ExpirationInDays" in r}
+    assert expiring == {"athena-results/"}  # lake data never expires; query results do
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "pipeline_runner/storage.py tags outputs lifecycle=archive|keep; the brief and this template "
+    "use seqledger:archive=true with seqledger:data-class. One of them must change (see report)."))
+def test_the_runner_tags_alignments_with_the_archive_filter_tag():
+    storage = pytest.importorskip("pipeline_runner.storage")
+    assert storage.lifecycle_tags("S1/S1.cram").get(ARCHIVE_TAG["Key"]) == ARCHIVE_TAG["Value"]
+    assert storage.lifecycle_tags("S1/S1.hard-filtered.vcf.gz").get(ARCHIVE_TAG["Key"]) != "true"
+
+
+# -- events ---------------------------------------------------------------------------------------
+
+def test_input_bucket_events_reach_the_dispatcher_through_sns_and_sqs(root):
+    res = root["Resources"]
+    notify = res["InputBucket"]["Properties"]["NotificationConfiguration"]
+    assert notify["TopicConfigurations"] == [
+        {"Event": "s3:ObjectCreated:*", "Topic": _ref("InputEventsTopic")}]
+    assert res["InputEventsTopic"]["Properties"]["Subscription"] == [
+        {"Protocol": "sqs", "Endpoint": _arn("InputEventsQueue")}]
+    queue = res["InputEventsQueue"]["Properties"]
+    assert queue["RedrivePolicy"] == {"deadLetterTargetArn": _arn("DispatcherDLQ"),
+                                      "maxReceiveCount": 5}
+    esm = res["DispatcherEventSource"]["Properties"]
+    assert esm["EventSourceArn"] == _arn("InputEventsQueue")
+    assert esm["FunctionName"] == _ref("DispatcherFunction")
+    assert esm["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # The bucket may only be configured once the topic lets S3 publish.
+    assert "InputEventsTopicPolicy" in res["InputBucket"]["DependsOn"]
+
+
+def test_job_state_changes_of_our_queues_reach_the_recorder_with_retries(root):
+    rule = root["Resources"]["JobStateRule"]["Properties"]
+    assert rule["EventPattern"] == {
+        "source": ["aws.batch"], "detail-type": ["Batch Job State Change"],
+        "detail": {"jobQueue": [_ref("SpotQueue"), _ref("OnDemandQueue")]}}
+    (target,) = rule["Targets"]
+    assert target["Arn"] == _arn("RecorderFunction")
+    assert target["DeadLetterConfig"] == {"Arn": _arn("RecorderDLQ")}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+
+
+def test_compaction_runs_on_a_schedule_with_a_dead_letter_queue(root):
+    rule = root["Resources"]["CompactionRule"]["Properties"]
+    assert rule["ScheduleExpression"] == _ref("CompactionSchedule")
+    assert root["Parameters"]["CompactionSchedule"]["Default"].startswith("cron(")
+    (target,) = rule["Targets"]
+    assert target["Arn"] == _arn("CompactorFunction")
+    assert target["DeadLetterConfig"] == {"Arn": _arn("CompactionDLQ")}
+
+
+def test_every_function_has_a_dead_letter_queue_and_the_documented_entry_point(root):
+    functions = _of_type(root, "AWS::Lambda::Function")
+    handlers = {k: f["Handler"] for k, f in functions.items()}
+    assert handlers == {"DispatcherFunction": infra_commands.HANDLERS["dispatcher"],
+                        "RecorderFunction": infra_commands.HANDLERS["recorder"],
+                        "CompactorFunction": infra_commands.HANDLERS["compactor"]}
+    for name, f in functions.items():
+        assert f["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0].endswith("DLQ"), name
+        assert f["Runtime"] == "python3.11"
+        assert f["Layers"] == [_ref("SdkPandasLayerArn")]
+        assert f["Code"] == "../" + infra_commands.LAMBDA_ZIP.as_posix()
+        assert f["Environment"]["Variables"]["SEQLEDGER_LAKE"] == {"Fn::Sub": "s3://${LakeBucket}/lake"}
+    env = functions["DispatcherFunction"]["Environment"]["Variables"]
+    assert env["SEQLEDGER_SPOT_QUEUE"] == _ref("SpotQueue")
+    assert env["SEQLEDGER_ONDEMAND_QUEUE"] == _ref("OnDemandQueue")
+    assert env["SEQLEDGER_JOB_DEFINITION"] == _ref("DragenJobDefinition")
+    assert functions["CompactorFunction"]["ReservedConcurrentExecutions"] == 1
+
+
+def test_layer_default_is_the_sdk_for_pandas_python311_layer(root):
+    default = root["Parameters"]["SdkPandasLayerArn"]["Default"]
+    assert default.startswith("arn:aws:lambda:us-east-1:336392948345:layer:AWSSDKPandas-Python311:")
+
+
+# -- batch ----------------------------------------------------------------------------------------
+
+def test_spot_and_on_demand_environments_and_queues(root):
+    ce = _of_type(root, "AWS::Batch::ComputeEnvironment")
+    spot = ce["SpotEnvironment"]["ComputeResources"]
+    od = ce["OnDemandEnvironment"]["ComputeResources"]
+    assert (spot["Type"], spot["AllocationStrategy"]) == ("SPOT", "SPOT_PRICE_CAPACITY_OPTIMIZED")
+    assert od["Type"] == "EC2"
+    assert spot["InstanceTypes"] == od["InstanceTypes"] == _ref("DragenInstanceTypes")
+    assert root["Parameters"]["DragenInstanceTypes"]["Default"] == "f2"
+    queues = _of_type(root, "AWS::Batch::JobQueue")
+    assert queues["SpotQueue"]["ComputeEnvironmentOrder"] == [
+        {"Order": 1, "ComputeEnvironment": _ref("SpotEnvironment")}]
+    assert queues["OnDemandQueue"]["ComputeEnvironmentOrder"] == [
+        {"Order": 1, "ComputeEnvironment": _ref("OnDemandEnvironment")}]
+
+
+def test_dragen_retries_host_loss_and_exits_on_application_errors(root):
+    retry = root["Resources"]["DragenJobDefinition"]["Properties"]["RetryStrategy"]
+    assert retry["EvaluateOnExit"] == [
+        {"OnStatusReason": "Host EC2*", "Action": "RETRY"},
+        {"OnExitCode": "*", "Action": "EXIT"}]
+    assert retry["Attempts"] == _ref("JobAttempts")
+
+
+# -- queries and alarms --------------------------------------------------------------------------
+
+def test_athena_workgroup_caps_scans_and_encrypts_results(root):
+    wg = root["Resources"]["AthenaWorkGroup"]["Properties"]["WorkGroupConfiguration"]
+    assert wg["BytesScannedCutoffPerQuery"] == _ref("AthenaBytesScannedCutoff")
+    assert wg["EnforceWorkGroupConfiguration"] is True
+    assert wg["ResultConfiguration"]["EncryptionConfiguration"] == {
+        "EncryptionOption": "SSE_KMS", "KmsKey": _arn("DataKey")}
+
+
+def test_catalog_is_the_generated_nested_stack(root):
+    stack = root["Resources"]["CatalogStack"]["Properties"]
+    assert (ROOT_TEMPLATE.parent / stack["TemplateURL"]).resolve() == (
+        ROOT_TEMPLATE.parent / "generated" / "glue-tables.json").resolve()
+    assert stack["Parameters"]["LakeBucket"] == _ref("LakeBucket")
+
+
+def test_alarms_cover_failures_dead_letters_errors_and_throttles(root):
+    alarms = _of_type(root, "AWS::CloudWatch::Alarm").values()
+    def subject(alarm: dict) -> str:
+        value = alarm["Dimensions"][0]["Value"]
+        return value["Ref"] if "Ref" in value else value["Fn::GetAtt"][0]
+
+    simple = {(a["Namespace"], a["MetricName"], subject(a)) for a in alarms if "MetricName" in a}
+    for fn in ("DispatcherFunction", "RecorderFunction", "CompactorFunction"):
+        assert ("AWS/Lambda", "Errors", fn) in simple
+        assert ("AWS/Lambda", "Throttles", fn) in simple
+    for dlq in ("DispatcherDLQ", "RecorderDLQ", "CompactionDLQ"):
+        assert ("AWS/SQS", "ApproximateNumberOfMessagesVisible", dlq) in simple
+    (rate,) = [a for a in alarms if "Metrics" in a]
+    rules = {m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
+             for m in rate["Metrics"] if "MetricStat" in m}
+    assert rules == {"JobFailedRule", "JobSucceededRule"}
+    assert rate["Threshold"] == _ref("JobFailureRateAlarmPct")
+    assert all(a["AlarmActions"] == [_ref("AlarmTopic")] for a in alarms)
+
+
+# -- the deploy command ------------------------------------------------------------------------
+
+def test_deploy_command_lists_exactly_the_required_parameters(root):
+    required = {k for k, p in root["Parameters"].items() if "Default" not in p}
+    assert required == set(infra_commands.REQUIRED_PARAMETERS)
