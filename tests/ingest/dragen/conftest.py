@@ -42,8 +42,18 @@ def parsed(dragen_ref: Path):
     return get
 
 
+_ROWS: dict[tuple[int, str], dict[str, list[dict]]] = {}
+
+
 def rows_of(run: ParsedRun, table: str, source_file: str) -> list[dict]:
-    return [r for r in run.rows(table) if r["source_file"] == source_file]
+    """The rows of one table that came from one file (grouped once per run and table)."""
+    key = (id(run), table)
+    if key not in _ROWS:
+        grouped: dict[str, list[dict]] = {}
+        for row in run.rows(table):
+            grouped.setdefault(row["source_file"], []).append(row)
+        _ROWS[key] = grouped
+    return _ROWS[key].get(source_file, [])
 
 
 def metric(run: ParsedRun, source_file: str, section: str, name: str, read_group: str = "") -> dict:
