@@ -64,6 +64,11 @@ class EventService:
     prices: PriceBook
     output_prefix: str
     pipeline_release: str
+    # What this service has read or written, so a long-lived process (the demo, a local server)
+    # reads the lake once; a Lambda invocation starts empty and reads only what it needs.
+    _arrivals_by_sample: dict[str, list[dict[str, Any]]] | None = field(default=None, repr=False)
+    _run_inputs_cache: dict[str, tuple[str | None, int | None]] = field(default_factory=dict,
+                                                                       repr=False)
 
     def process(self, payloads: Iterable[tuple[str, Any]], now: datetime | None = None
                 ) -> EventOutcome:
@@ -112,12 +117,12 @@ class EventService:
                     payload=obj.key))
         out.arrivals_written = self.store.write("arrivals", rows).rows_written
         touched = {r["sample_id"] for r in rows if r["sample_id"] and r["input_kind"] != "unknown"}
+        by_sample = self._known_arrivals()
+        for r in rows:
+            by_sample.setdefault(r["sample_id"], []).append(r)
         if not touched:
             return
-        known = self.store.read("arrivals")
-        known = known.filter(pc.is_in(known.column("sample_id"),
-                                      value_set=_str_array(sorted(touched)))).to_pylist()
-        ready = [s for s in ready_samples([*known, *rows]) if s.sample_id in touched]
+        ready = [s for s in ready_samples([r for t in touched for r in by_sample.get(t, [])])]
         requests = []
         for sample in ready:
             try:
@@ -125,11 +130,20 @@ class EventService:
             except SeqledgerError as e:
                 out.quarantine.append(quarantine_row("dispatch", f"sample {sample.sample_id}", e,
                                                      payload=" ".join(sample.input_uris)))
+        for r in requests:
+            self._run_inputs_cache[r.run_id] = (r.input_kind, r.input_size_bytes)
         for result in self.runner.dispatch_many(requests, now):
             out.dispatched.append(result)
             if result.error is not None:
                 out.quarantine.append(quarantine_row("dispatch", f"run {result.run_id}",
                                                      result.error))
+
+    def _known_arrivals(self) -> dict[str, list[dict[str, Any]]]:
+        if self._arrivals_by_sample is None:
+            self._arrivals_by_sample = {}
+            for r in self.store.read("arrivals").to_pylist():
+                self._arrivals_by_sample.setdefault(r["sample_id"], []).append(r)
+        return self._arrivals_by_sample
 
     def _request(self, s: SampleInputs) -> RunRequest:
         tags = self.projects.tags_for(s.project, s.sample_id)
@@ -154,10 +168,13 @@ class EventService:
             out.finished = finish_runs(self.store, finished, self.prices, inputs)
 
     def _run_inputs(self, run_ids: list[str]) -> dict[str, tuple[str | None, int | None]]:
-        runs = self.store.read("runs")
-        runs = runs.filter(pc.is_in(runs.column("run_id"), value_set=_str_array(run_ids)))
-        return {r["run_id"]: (r["input_kind"], r["input_size_bytes"])
-                for r in runs.select(["run_id", "input_kind", "input_size_bytes"]).to_pylist()}
+        missing = [r for r in run_ids if r not in self._run_inputs_cache]
+        if missing:
+            runs = self.store.read("runs")
+            runs = runs.filter(pc.is_in(runs.column("run_id"), value_set=_str_array(missing)))
+            for r in runs.select(["run_id", "input_kind", "input_size_bytes"]).to_pylist():
+                self._run_inputs_cache[r["run_id"]] = (r["input_kind"], r["input_size_bytes"])
+        return {r: self._run_inputs_cache[r] for r in run_ids if r in self._run_inputs_cache}
 
 
 def _str_array(values: list[str]):
