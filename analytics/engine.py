@@ -32,20 +32,27 @@ def view_sql() -> dict[str, str]:
     files = sorted(f for f in resources.files("analytics.sql").iterdir() if f.name.endswith(".sql"))
     views = {}
     for f in files:
-        name = f.name.removesuffix(".sql").split("_", 1)[1] if f.name[:2].isdigit() else \
-            f.name.removesuffix(".sql")
+        name = (
+            f.name.removesuffix(".sql").split("_", 1)[1]
+            if f.name[:2].isdigit()
+            else f.name.removesuffix(".sql")
+        )
         views[name] = f.read_text()
     return views
 
 
 def _load_httpfs(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
+    from pathlib import Path
+
     import duckdb
     import duckdb_extension_httpfs
 
-    from pathlib import Path
-
-    ext = (Path(duckdb_extension_httpfs.__file__).parent / "extensions"
-           / f"v{duckdb.__version__}" / "httpfs.duckdb_extension")
+    ext = (
+        Path(duckdb_extension_httpfs.__file__).parent
+        / "extensions"
+        / f"v{duckdb.__version__}"
+        / "httpfs.duckdb_extension"
+    )
     con.execute(f"LOAD '{ext}'")  # the wheel's binary: nothing is downloaded, nothing is written
     opts = settings.s3
     parts = ["TYPE s3", f"REGION '{opts.region}'"]
@@ -55,7 +62,11 @@ def _load_httpfs(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         parts += ["PROVIDER credential_chain"]
     if opts.endpoint_url:
         scheme, _, host = opts.endpoint_url.partition("://")
-        parts += [f"ENDPOINT '{host}'", "URL_STYLE 'path'", f"USE_SSL {str(scheme == 'https').lower()}"]
+        parts += [
+            f"ENDPOINT '{host}'",
+            "URL_STYLE 'path'",
+            f"USE_SSL {str(scheme == 'https').lower()}",
+        ]
     con.execute(f"CREATE OR REPLACE SECRET seqledger_s3 ({', '.join(parts)})")
 
 
@@ -70,8 +81,10 @@ def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDB
         _load_httpfs(con, settings)
     for name, spec in TABLES.items():
         if store.files(name):
-            src = (f"read_parquet('{store.table_uri(name)}/**/*.parquet', "
-                   "hive_partitioning = true, union_by_name = true)")
+            src = (
+                f"read_parquet('{store.table_uri(name)}/**/*.parquet', "
+                "hive_partitioning = true, union_by_name = true)"
+            )
         else:
             empty = spec.schema.empty_table().append_column("month", _empty_str())
             con.register(f"__empty_{name}", empty)

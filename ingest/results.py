@@ -38,9 +38,17 @@ def input_bases(input_kind: str | None, input_size_bytes: int | None) -> int | N
 
 def attempt_usage(run: FinishedRun, a: AttemptSummary, bases: int | None) -> AttemptUsage:
     return AttemptUsage(
-        job_id=a.job_id, attempt=a.attempt, tags=run.tags, capacity=a.capacity,
-        instance_type=a.instance_type, started_at=a.started_at, stopped_at=a.stopped_at,
-        vcpus=a.vcpus, memory_mib=a.memory_mib, input_bases=bases, scratch_gb=SCRATCH_GB,
+        job_id=a.job_id,
+        attempt=a.attempt,
+        tags=run.tags,
+        capacity=a.capacity,
+        instance_type=a.instance_type,
+        started_at=a.started_at,
+        stopped_at=a.stopped_at,
+        vcpus=a.vcpus,
+        memory_mib=a.memory_mib,
+        input_bases=bases,
+        scratch_gb=SCRATCH_GB,
         instance_id=a.instance_id,
     )
 
@@ -59,8 +67,12 @@ def cost_rows(run: FinishedRun, prices: PriceBook, bases: int | None) -> list[di
     return rows
 
 
-def finish_runs(store: LakeStore, runs: list[FinishedRun], prices: PriceBook,
-                inputs: dict[str, tuple[str | None, int | None]]) -> list[RunResults]:
+def finish_runs(
+    store: LakeStore,
+    runs: list[FinishedRun],
+    prices: PriceBook,
+    inputs: dict[str, tuple[str | None, int | None]],
+) -> list[RunResults]:
     """Price every finished run, load the metrics of the successful ones, write costs once.
 
     ``inputs`` maps run id to (input kind, input size) for the licence estimate.
@@ -75,11 +87,22 @@ def finish_runs(store: LakeStore, runs: list[FinishedRun], prices: PriceBook,
         if run.status != "SUCCEEDED":
             results.append(RunResults(run.run_id, run.status, costs))
             continue
-        summary = ingest_folder(store, run.output_uri, sample_id=run.sample_id, run_id=run.run_id,
-                                run_at=run.finished_at)
-        results.append(RunResults(run.run_id, run.status, costs,
-                                  metric_rows=sum(summary.rows.values()),
-                                  quarantined=summary.quarantined,
-                                  dragen_version=summary.dragen_version))
+        summary = ingest_folder(
+            store,
+            run.output_uri,
+            sample_id=run.sample_id,
+            run_id=run.run_id,
+            run_at=run.finished_at,
+        )
+        results.append(
+            RunResults(
+                run.run_id,
+                run.status,
+                costs,
+                metric_rows=sum(summary.rows.values()),
+                quarantined=summary.quarantined,
+                dragen_version=summary.dragen_version,
+            )
+        )
     store.write("costs", all_costs)
     return results

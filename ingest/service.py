@@ -67,19 +67,24 @@ class EventService:
     # What this service has read or written, so a long-lived process (the demo, a local server)
     # reads the lake once; a Lambda invocation starts empty and reads only what it needs.
     _arrivals_by_sample: dict[str, list[dict[str, Any]]] | None = field(default=None, repr=False)
-    _run_inputs_cache: dict[str, tuple[str | None, int | None]] = field(default_factory=dict,
-                                                                       repr=False)
+    _run_inputs_cache: dict[str, tuple[str | None, int | None]] = field(
+        default_factory=dict, repr=False
+    )
 
-    def process(self, payloads: Iterable[tuple[str, Any]], now: datetime | None = None
-                ) -> EventOutcome:
+    def process(
+        self, payloads: Iterable[tuple[str, Any]], now: datetime | None = None
+    ) -> EventOutcome:
         """Process (source name, payload) pairs; a payload is raw bytes/text or parsed JSON."""
         out = EventOutcome()
         objects, changes = [], []
         for source, payload in payloads:
             out.payloads += 1
             try:
-                doc = parse_event_text(payload, source) if isinstance(payload, str | bytes) \
+                doc = (
+                    parse_event_text(payload, source)
+                    if isinstance(payload, str | bytes)
                     else payload
+                )
                 kind = detect_kind(doc)
                 if kind == "s3":
                     events = read_s3_events(doc, source)
@@ -91,8 +96,12 @@ class EventService:
                     changes += batch.changes
                     out.quarantine += [_quarantine("ingest.event", e, doc) for e in batch.invalid]
                 else:
-                    raise InvalidEvent(source, None, "neither an S3 object-created event nor a "
-                                       "Batch job-state change (in any envelope)")
+                    raise InvalidEvent(
+                        source,
+                        None,
+                        "neither an S3 object-created event nor a "
+                        "Batch job-state change (in any envelope)",
+                    )
             except SeqledgerError as e:
                 out.quarantine.append(_quarantine("ingest.event", e, payload))
         out.objects = len(objects)
@@ -112,9 +121,14 @@ class EventService:
             c = classify(obj.key)
             rows.append(arrival_row(obj, c))
             if c.kind == "unknown":
-                out.quarantine.append(quarantine_row(
-                    "ingest.classify", obj.uri, TerminalError(c.reason or "unknown object"),
-                    payload=obj.key))
+                out.quarantine.append(
+                    quarantine_row(
+                        "ingest.classify",
+                        obj.uri,
+                        TerminalError(c.reason or "unknown object"),
+                        payload=obj.key,
+                    )
+                )
         out.arrivals_written = self.store.write("arrivals", rows).rows_written
         touched = {r["sample_id"] for r in rows if r["sample_id"] and r["input_kind"] != "unknown"}
         by_sample = self._known_arrivals()
@@ -128,15 +142,22 @@ class EventService:
             try:
                 requests.append(self._request(sample))
             except SeqledgerError as e:
-                out.quarantine.append(quarantine_row("dispatch", f"sample {sample.sample_id}", e,
-                                                     payload=" ".join(sample.input_uris)))
+                out.quarantine.append(
+                    quarantine_row(
+                        "dispatch",
+                        f"sample {sample.sample_id}",
+                        e,
+                        payload=" ".join(sample.input_uris),
+                    )
+                )
         for r in requests:
             self._run_inputs_cache[r.run_id] = (r.input_kind, r.input_size_bytes)
         for result in self.runner.dispatch_many(requests, now):
             out.dispatched.append(result)
             if result.error is not None:
-                out.quarantine.append(quarantine_row("dispatch", f"run {result.run_id}",
-                                                     result.error))
+                out.quarantine.append(
+                    quarantine_row("dispatch", f"run {result.run_id}", result.error)
+                )
 
     def _known_arrivals(self) -> dict[str, list[dict[str, Any]]]:
         if self._arrivals_by_sample is None:
@@ -148,11 +169,15 @@ class EventService:
     def _request(self, s: SampleInputs) -> RunRequest:
         tags = self.projects.tags_for(s.project, s.sample_id)
         return RunRequest(
-            project=s.project or "", sample_id=s.sample_id, run_id=s.run_id,
-            input_kind=s.input_kind, input_uris=s.input_uris,
+            project=s.project or "",
+            sample_id=s.sample_id,
+            run_id=s.run_id,
+            input_kind=s.input_kind,
+            input_uris=s.input_uris,
             input_size_bytes=s.input_size_bytes or 0,
             pipeline_release=tags.pipeline_release or self.pipeline_release,
-            requested_by=tags.requested_by, cost_centre=tags.cost_centre,
+            requested_by=tags.requested_by,
+            cost_centre=tags.cost_centre,
             output_prefix=self.output_prefix,
         )
 

@@ -21,7 +21,9 @@ def tables_markdown() -> str:
     for spec in TABLES.values():
         out.append(f"#### `{spec.name}`\n")
         out.append(f"{spec.schema.metadata[b'doc'].decode()}  ")
-        out.append(f"Key: `({', '.join(spec.key)})`; partitioned by `month` of `{spec.time_column}`.\n")
+        out.append(
+            f"Key: `({', '.join(spec.key)})`; partitioned by `month` of `{spec.time_column}`.\n"
+        )
         out.append("| column | type | meaning |\n|---|---|---|")
         for f in spec.schema:
             doc = (f.metadata or {}).get(b"doc", b"").decode()

@@ -11,8 +11,15 @@ from lake.errors import ParseError, SeqledgerError
 PAYLOAD_LIMIT = 4096
 
 
-def quarantine_row(stage: str, source: str, error: BaseException, *, payload: str | bytes | None = None,
-                   line: int | None = None, at: datetime | None = None) -> dict[str, Any]:
+def quarantine_row(
+    stage: str,
+    source: str,
+    error: BaseException,
+    *,
+    payload: str | bytes | None = None,
+    line: int | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
     """A ``quarantine`` table row for ``error`` raised while processing ``source``."""
     if isinstance(error, ParseError):
         reason, line = error.reason, error.line if line is None else line
@@ -31,7 +38,8 @@ def quarantine_row(stage: str, source: str, error: BaseException, *, payload: st
         "line": line,
         "error_type": type(error).__name__,
         "reason": reason,
-        "retryable": bool(getattr(error, "retryable", False)) if isinstance(error, SeqledgerError)
+        "retryable": bool(getattr(error, "retryable", False))
+        if isinstance(error, SeqledgerError)
         else False,
         "payload": payload,
     }

@@ -50,8 +50,14 @@ class TableSpec:
         return self.schema.names
 
 
-def _spec(name: str, doc: str, key: tuple[str, ...], time_column: str, fields: list[pa.Field],
-          order_by: str = "recorded_at") -> TableSpec:
+def _spec(
+    name: str,
+    doc: str,
+    key: tuple[str, ...],
+    time_column: str,
+    fields: list[pa.Field],
+    order_by: str = "recorded_at",
+) -> TableSpec:
     common = [
         _f("schema_version", pa.int16(), "Schema version of the row", nullable=False),
         _f("recorded_at", TS, "When seqledger wrote the row (UTC)", nullable=False),
@@ -81,14 +87,23 @@ ARRIVALS = _spec(
     order_by="event_at",
     fields=[
         _f("arrival_id", pa.string(), "Hash of object_uri and etag", nullable=False),
-        _f("object_uri", pa.string(), "s3://bucket/key or file:// path of the object", nullable=False),
+        _f(
+            "object_uri",
+            pa.string(),
+            "s3://bucket/key or file:// path of the object",
+            nullable=False,
+        ),
         _f("bucket", pa.string(), "Bucket (or input folder) name"),
         _f("object_key", pa.string(), "Object key, URL-decoded"),
         _f("etag", pa.string(), "Object ETag (content hash for local files)", nullable=False),
         _f("size_bytes", pa.int64(), "Object size"),
         _f("event_at", TS, "When the object was created (from the event)", nullable=False),
         _f("event_id", pa.string(), "Id of the event that reported it"),
-        _f("envelope", pa.string(), "s3 | sns | sqs-sns | eventbridge | local (direct S3→SQS is s3)"),
+        _f(
+            "envelope",
+            pa.string(),
+            "s3 | sns | sqs-sns | eventbridge | local (direct S3→SQS is s3)",
+        ),
         _f("input_kind", pa.string(), "fastq | ora | bam | cram | sample_sheet | unknown"),
         _f("mate", pa.string(), "R1 | R2 for FASTQ/ORA pairs, else null"),
         _f("project", pa.string(), "Project parsed from the key"),
@@ -128,10 +143,18 @@ JOB_ATTEMPTS = _spec(
         _f("job_id", pa.string(), "Batch job id (a new job per resubmission)", nullable=False),
         _f("job_name", pa.string(), "Batch job name"),
         _f("attempt", pa.int32(), "Attempt number of the run, from 1", nullable=False),
-        _f("status", pa.string(), "SUBMITTED | PENDING | RUNNABLE | STARTING | RUNNING | "
-           "SUCCEEDED | FAILED", nullable=False),
+        _f(
+            "status",
+            pa.string(),
+            "SUBMITTED | PENDING | RUNNABLE | STARTING | RUNNING | SUCCEEDED | FAILED",
+            nullable=False,
+        ),
         _f("status_at", TS, "When the attempt reached this status", nullable=False),
-        _f("status_reason", pa.string(), "Batch statusReason, e.g. Host EC2 (instance i-…) terminated."),
+        _f(
+            "status_reason",
+            pa.string(),
+            "Batch statusReason, e.g. Host EC2 (instance i-…) terminated.",
+        ),
         _f("exit_code", pa.int32(), "Container exit code, null when Batch gives none"),
         _f("job_queue", pa.string(), "Queue the job was submitted to"),
         _f("capacity", pa.string(), "spot | on-demand"),
@@ -176,10 +199,18 @@ QC_METRICS = _spec(
         _f("source_file", pa.string(), "File name the metric came from", nullable=False),
         _f("file_type", pa.string(), "mapping_metrics | wgs_coverage_metrics | vc_metrics | …"),
         _f("line", pa.int32(), "Line number in the source file"),
-        _f("section", pa.string(), "Section as written, e.g. MAPPING/ALIGNING SUMMARY",
-           nullable=False),
-        _f("read_group", pa.string(), "Second column as written: read group or sample, '' if none",
-           nullable=False),
+        _f(
+            "section",
+            pa.string(),
+            "Section as written, e.g. MAPPING/ALIGNING SUMMARY",
+            nullable=False,
+        ),
+        _f(
+            "read_group",
+            pa.string(),
+            "Second column as written: read group or sample, '' if none",
+            nullable=False,
+        ),
         _f("phenotype", pa.string(), "tumor | normal | null"),
         _f("metric_name", pa.string(), "Metric name exactly as written", nullable=False),
         _f("metric_id", pa.string(), "Normalized id, stable across DRAGEN versions"),

@@ -14,7 +14,10 @@ from pathlib import Path
 from lake.errors import ConfigError
 
 DEFAULT_LAKE = ".seqledger/lake"
+DEFAULT_PROJECTS = ".seqledger/projects.toml"
+DEFAULT_OUTPUTS = ".seqledger/outputs"
 LAKE_ENV = "SEQLEDGER_LAKE"
+EXECUTORS = ("simulated", "local", "batch")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,15 @@ class Settings:
     query_engine: str = "duckdb"  # or "athena"
     athena_workgroup: str = "seqledger"
     athena_database: str = "seqledger"
+    # The runner: where jobs go and who pays for them.
+    executor: str = "simulated"  # simulated | local | batch
+    spot_queue: str = "dragen-spot"
+    on_demand_queue: str = "dragen-on-demand"
+    job_definition: str = "seqledger-dragen"
+    projects_file: str = DEFAULT_PROJECTS
+    output_prefix: str = DEFAULT_OUTPUTS
+    pipeline_release: str = "dragen-4.2.4"
+    local_command: str | None = None  # command template for the local executor
 
     @property
     def lake_is_s3(self) -> bool:
@@ -68,10 +80,24 @@ class Settings:
             access_key=env.get("AWS_ACCESS_KEY_ID"),
             secret_key=env.get("AWS_SECRET_ACCESS_KEY"),
         )
+        executor = env.get("SEQLEDGER_EXECUTOR", "simulated")
+        if executor not in EXECUTORS:
+            raise ConfigError(f"SEQLEDGER_EXECUTOR={executor!r}: expected one of {EXECUTORS}")
+        outputs = env.get("SEQLEDGER_OUTPUT_PREFIX", DEFAULT_OUTPUTS)
+        if "://" not in outputs:
+            outputs = str(Path(outputs).expanduser().resolve())
         return cls(
             lake_uri=lake_uri,
             s3=s3,
             query_engine=engine,
             athena_workgroup=env.get("SEQLEDGER_ATHENA_WORKGROUP", "seqledger"),
             athena_database=env.get("SEQLEDGER_ATHENA_DATABASE", "seqledger"),
+            executor=executor,
+            spot_queue=env.get("SEQLEDGER_SPOT_QUEUE", "dragen-spot"),
+            on_demand_queue=env.get("SEQLEDGER_ONDEMAND_QUEUE", "dragen-on-demand"),
+            job_definition=env.get("SEQLEDGER_JOB_DEFINITION", "seqledger-dragen"),
+            projects_file=env.get("SEQLEDGER_PROJECTS", DEFAULT_PROJECTS),
+            output_prefix=outputs,
+            pipeline_release=env.get("SEQLEDGER_PIPELINE_RELEASE", "dragen-4.2.4"),
+            local_command=env.get("SEQLEDGER_LOCAL_COMMAND"),
         )

@@ -51,16 +51,31 @@ def filesystem(settings: Settings) -> tuple[pafs.FileSystem, str]:
     return pafs.LocalFileSystem(), settings.lake_uri
 
 
+def read_text(settings: Settings, location: str) -> str:
+    """A small text file from a folder path or an ``s3://`` URI (same credentials as the lake)."""
+    if location.startswith("s3://"):
+        fs, _ = filesystem(Settings(lake_uri=location, s3=settings.s3))
+        path = location[len("s3://") :]
+    else:
+        fs, path = pafs.LocalFileSystem(), location
+    with fs.open_input_stream(path) as f:
+        return f.read().decode("utf-8")
+
+
 def month_of(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m")
 
 
-def to_table(spec: TableSpec, rows: Sequence[Mapping[str, Any]] | pa.Table,
-             recorded_at: datetime | None = None) -> pa.Table:
+def to_table(
+    spec: TableSpec,
+    rows: Sequence[Mapping[str, Any]] | pa.Table,
+    recorded_at: datetime | None = None,
+) -> pa.Table:
     """Rows (dicts or an Arrow table) as a table of ``spec``'s schema, with the common columns.
 
     Raises:
-        SchemaError: a column is unknown, a required value is missing, or a value has the wrong type.
+        SchemaError: a column is unknown, a required value is missing, or a value has the
+            wrong type.
     """
     recorded_at = recorded_at or datetime.now(UTC)
     if isinstance(rows, pa.Table):
@@ -73,7 +88,9 @@ def to_table(spec: TableSpec, rows: Sequence[Mapping[str, Any]] | pa.Table,
             raise SchemaError(f"{spec.name}: unknown column(s) {sorted(unknown)}")
         data = {name: [r.get(name) for r in rows] for name in spec.columns}
     data.setdefault("schema_version", [SCHEMA_VERSION] * n)
-    data["schema_version"] = [v if v is not None else SCHEMA_VERSION for v in data["schema_version"]]
+    data["schema_version"] = [
+        v if v is not None else SCHEMA_VERSION for v in data["schema_version"]
+    ]
     data["recorded_at"] = [v or recorded_at for v in data.get("recorded_at", [None] * n)]
     arrays = []
     for f in spec.schema:
@@ -81,8 +98,10 @@ def to_table(spec: TableSpec, rows: Sequence[Mapping[str, Any]] | pa.Table,
         if not f.nullable:
             missing = [i for i, v in enumerate(values) if v is None]
             if missing:
-                raise SchemaError(f"{spec.name}: column {f.name!r} is required but missing in "
-                                  f"row {missing[0]} ({len(missing)} row(s))")
+                raise SchemaError(
+                    f"{spec.name}: column {f.name!r} is required but missing in "
+                    f"row {missing[0]} ({len(missing)} row(s))"
+                )
         try:
             arrays.append(pa.array(values, type=f.type))
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as e:
@@ -93,7 +112,9 @@ def to_table(spec: TableSpec, rows: Sequence[Mapping[str, Any]] | pa.Table,
 def key_digest(tbl: pa.Table, key: Iterable[str]) -> str:
     """A name for a set of rows that depends only on their keys, not their order."""
     cols = [tbl.column(k).to_pylist() for k in key]
-    keys = sorted("\x1f".join("" if v is None else str(v) for v in row) for row in zip(*cols, strict=True))
+    keys = sorted(
+        "\x1f".join("" if v is None else str(v) for v in row) for row in zip(*cols, strict=True)
+    )
     h = hashlib.sha256()
     for k in keys:
         h.update(k.encode())
@@ -121,13 +142,21 @@ class LakeStore:
         """Data files of a table (paths inside the filesystem), sorted."""
         selector = pafs.FileSelector(self.table_path(name), recursive=True, allow_not_found=True)
         infos = self.fs.get_file_info(selector)
-        return sorted(i.path for i in infos
-                      if i.type == pafs.FileType.File and i.base_name.endswith(".parquet")
-                      and not i.base_name.startswith("."))
+        return sorted(
+            i.path
+            for i in infos
+            if i.type == pafs.FileType.File
+            and i.base_name.endswith(".parquet")
+            and not i.base_name.startswith(".")
+        )
 
     # -- writing -------------------------------------------------------------------------------
-    def write(self, name: str, rows: Sequence[Mapping[str, Any]] | pa.Table,
-              recorded_at: datetime | None = None) -> WriteResult:
+    def write(
+        self,
+        name: str,
+        rows: Sequence[Mapping[str, Any]] | pa.Table,
+        recorded_at: datetime | None = None,
+    ) -> WriteResult:
         """Append rows to a table: one file per month touched, named by the rows' keys.
 
         A write that repeats earlier keys exactly creates nothing. A file becomes visible
@@ -142,7 +171,9 @@ class LakeStore:
         for month in sorted(set(months.to_pylist())):
             part = tbl.filter(pc.equal(months, month))
             part = part.sort_by([(k, "ascending") for k in spec.key])
-            path = f"{self.table_path(name)}/month={month}/part-{key_digest(part, spec.key)}.parquet"
+            path = (
+                f"{self.table_path(name)}/month={month}/part-{key_digest(part, spec.key)}.parquet"
+            )
             if self.fs.get_file_info(path).type == pafs.FileType.File:
                 existing.append(path)
                 continue
@@ -207,7 +238,7 @@ class LakeStore:
 
 
 def latest_by_key(tbl: pa.Table, spec: TableSpec) -> pa.Table:
-    """Keep one row per natural key: the one with the largest ``order_by`` (then ``recorded_at``)."""
+    """One row per natural key: the one with the largest ``order_by``, then ``recorded_at``."""
     if tbl.num_rows == 0:
         return tbl
     idx = pa.array(range(tbl.num_rows), type=pa.int64())

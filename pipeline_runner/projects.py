@@ -31,14 +31,18 @@ class ProjectRegistry:
     def tags_for(self, project: str | None, sample_id: str) -> ProjectTags:
         """The project's tags; ``SubmitError`` naming the sample when it has none."""
         if project is None:
-            raise SubmitError(f"sample {sample_id}: no project in the object key "
-                              "(expected <project>/<sample>/<file>), so nobody pays for it")
+            raise SubmitError(
+                f"sample {sample_id}: no project in the object key "
+                "(expected <project>/<sample>/<file>), so nobody pays for it"
+            )
         try:
             return self.projects[project]
         except KeyError:
-            raise SubmitError(f"sample {sample_id}: project {project!r} is not in the project "
-                              "registry (SEQLEDGER_PROJECTS): add its cost_centre and "
-                              "requested_by") from None
+            raise SubmitError(
+                f"sample {sample_id}: project {project!r} is not in the project "
+                "registry (SEQLEDGER_PROJECTS): add its cost_centre and "
+                "requested_by"
+            ) from None
 
 
 def parse_projects(text: str, source: str) -> ProjectRegistry:
@@ -57,6 +61,7 @@ def parse_projects(text: str, source: str) -> ProjectRegistry:
         unknown = set(entry) - {"cost_centre", "requested_by", "pipeline_release"}
         if unknown:
             raise ConfigError(f"{source}: [projects.{name}] has unknown key(s) {sorted(unknown)}")
-        projects[name] = ProjectTags(str(entry["cost_centre"]), str(entry["requested_by"]),
-                                     entry.get("pipeline_release"))
+        projects[name] = ProjectTags(
+            str(entry["cost_centre"]), str(entry["requested_by"]), entry.get("pipeline_release")
+        )
     return ProjectRegistry(projects)

@@ -1,0 +1,67 @@
+"""Build the event service from settings: the one place that picks implementations.
+
+Choosing local or AWS is configuration (``SEQLEDGER_EXECUTOR``, ``SEQLEDGER_LAKE``), never a
+check of where the code runs.
+"""
+
+from __future__ import annotations
+
+import shlex
+from datetime import datetime
+
+from lake.errors import ConfigError
+from lake.settings import Settings
+from lake.store import LakeStore, read_text
+from pipeline_runner.projects import ProjectRegistry, parse_projects
+from pipeline_runner.service import Runner
+from pipeline_runner.workflows import RunnerConfig
+
+
+def load_projects(settings: Settings) -> ProjectRegistry:
+    """The project registry; an empty one (every dispatch refused) when the file is missing."""
+    try:
+        text = read_text(settings, settings.projects_file)
+    except FileNotFoundError:
+        return ProjectRegistry({})
+    except OSError as e:
+        raise ConfigError(f"SEQLEDGER_PROJECTS={settings.projects_file}: cannot read: {e}") from e
+    return parse_projects(text, settings.projects_file)
+
+
+def make_executor(settings: Settings, now: datetime | None = None):
+    """The executor ``settings.executor`` names."""
+    if settings.executor == "batch":
+        from pipeline_runner.executors.batch import BatchExecutor
+
+        return BatchExecutor.create(settings.job_definition, region=settings.s3.region)
+    if settings.executor == "local":
+        from pipeline_runner.executors.local import LocalExecutor
+
+        template = shlex.split(settings.local_command) if settings.local_command else None
+        return LocalExecutor(template)
+    from pipeline_runner.executors.simulated import SimulatedBatch
+
+    return SimulatedBatch(seed=0, clock_start=now)
+
+
+def build_event_service(settings: Settings, executor=None, now: datetime | None = None):
+    """An EventService over the configured lake, executor, projects and prices."""
+    from ingest.service import EventService
+    from pipeline_runner.prices import PriceBook
+
+    store = LakeStore(settings)
+    config = RunnerConfig(
+        spot_queue=settings.spot_queue,
+        on_demand_queue=settings.on_demand_queue,
+        output_prefix=settings.output_prefix,
+        pipeline_release=settings.pipeline_release,
+    )
+    runner = Runner(store, executor or make_executor(settings, now), config)
+    return EventService(
+        store,
+        runner,
+        load_projects(settings),
+        PriceBook.load_default(),
+        output_prefix=settings.output_prefix,
+        pipeline_release=settings.pipeline_release,
+    )
