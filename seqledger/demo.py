@@ -132,6 +132,15 @@ def plan_month(samples: int, seed: int, month_start: datetime) -> DemoPlan:
     return plan
 
 
+def projects_toml() -> str:
+    """The demo's project registry in the SEQLEDGER_PROJECTS file format."""
+    lines = ["# Who pays for each project's runs (seqledger demo)."]
+    for project, (cost_centre, requested_by, _) in PROJECTS.items():
+        lines += ["", f"[projects.{project}]", f'cost_centre = "{cost_centre}"',
+                  f'requested_by = "{requested_by}"']
+    return "\n".join(lines) + "\n"
+
+
 @dataclass
 class DemoResult:
     lake_uri: str
@@ -176,6 +185,8 @@ def play(
     sim = SimulatedBatch(seed=seed, clock_start=month_start, duplicate_rate=0.05, reorder_rate=0.05)
     runner = Runner(store, sim, config)
     projects = ProjectRegistry({p: ProjectTags(cc, who) for p, (cc, who, _) in PROJECTS.items()})
+    # The same registry as a file, so `seqledger ingest event` can replay the demo's events.
+    (workdir / "projects.toml").write_text(projects_toml())
     service = EventService(
         store,
         runner,
