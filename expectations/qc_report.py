@@ -30,8 +30,9 @@ def _e(value: Any) -> str:
 
 
 def _observed(row: dict[str, Any]) -> str:
-    if row["observed_value"] is not None:
-        return f"{row['observed_value']:g}"
+    v = row["observed_value"]
+    if v is not None:
+        return f"{v:,.0f}" if abs(v) >= 1e6 and v == int(v) else f"{v:g}"
     return _e(row["observed_text"])
 
 
