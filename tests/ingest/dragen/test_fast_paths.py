@@ -1,0 +1,36 @@
+"""The vectorised fast paths give exactly the rows of the line-by-line parsers."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.dragen import columnar
+from tests.ingest.dragen.conftest import parse_folder
+
+
+@pytest.mark.parametrize("folder", ["TEST", "T_SRR7890936_50pc", "NA12878_NFE_B_A04_NS2000"])
+def test_fast_and_line_parsers_agree_on_the_reference_files(dragen_ref, monkeypatch,
+                                                            folder: str) -> None:
+    fast = parse_folder(dragen_ref / folder)
+    monkeypatch.setattr(columnar, "clean", lambda *a, **k: None)  # every file takes the slow path
+    slow = parse_folder(dragen_ref / folder)
+    assert fast.tables.keys() == slow.tables.keys()
+    for name in fast.tables:
+        assert fast.tables[name].equals(slow.tables[name]), (folder, name)
+    assert fast.quarantine == slow.quarantine == []
+
+
+def test_fast_path_declines_anything_irregular(dragen_ref) -> None:
+    from ingest.dragen.text import split_lines
+
+    data = (dragen_ref / "TEST" / "TEST.wgs_fine_hist.csv").read_bytes()
+    assert columnar.clean(split_lines("x", data)) is not None
+    assert columnar.clean(split_lines("x", data.replace(b"\n3,", b"\n\n3,"))) is None  # blank
+    assert columnar.clean(split_lines("x", data.replace(b"\n3,", b"\n\xff3,"))) is None  # UTF-8
+    body = ["1,2", "3,4,5"]
+    assert columnar.fields(body, 2) is None
+    ints = columnar.fields(["1,2", "3,4"], 2)
+    assert ints is not None and columnar.as_number(ints[0], columnar.INT, columnar.pa.int64()) \
+        .to_pylist() == [1, 3]
+    odd = columnar.fields(["+1,2", "3,4"], 2)
+    assert columnar.as_number(odd[0], columnar.INT, columnar.pa.int64()) is None
