@@ -134,7 +134,9 @@ class SimulatedBatch:
         job_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         job, timeline = self._plan(spec, job_id, rng)
         self.jobs[job_id] = job
-        self._schedule(job, timeline, rng)
+        # delivery (latency, copies, order) has its own generator: asking for duplicates or
+        # reordering changes how events arrive, never what happens to the jobs
+        self._schedule(job, timeline, rng, random.Random(f"sim-delivery:{self.seed}:{job_id}"))
         return job_id
 
     def _plan(self, spec: JobSpec, job_id: str, rng: random.Random):
@@ -210,7 +212,8 @@ class SimulatedBatch:
                            (ends_at - running).total_seconds() if ran else 0.0, depth)
         return job, timeline
 
-    def _schedule(self, job: SimulatedJob, timeline, rng: random.Random) -> None:
+    def _schedule(self, job: SimulatedJob, timeline, rng: random.Random,
+                  delivery: random.Random) -> None:
         spec = job.spec
         suffix = job.job_id.split("-")[0]
         ecs = f"arn:aws:ecs:{self.region}:{self.account}"
@@ -234,14 +237,14 @@ class SimulatedBatch:
                 container_instance_arn=container_instance if placed else None,
                 task_arn=task if status in ("RUNNING", "SUCCEEDED", "FAILED") else None,
                 log_stream=log_stream if status in ("RUNNING", "SUCCEEDED", "FAILED") else None)
-            deliveries.append((at + timedelta(seconds=rng.uniform(0.2, 2.0)), event))
+            deliveries.append((at + timedelta(seconds=delivery.uniform(0.2, 2.0)), event))
         for i in range(1, len(deliveries)):
-            if rng.random() < self.reorder_rate:  # the earlier event is delivered after this one
-                later = deliveries[i][0] + timedelta(seconds=rng.uniform(1, 30))
+            if delivery.random() < self.reorder_rate:  # the earlier event arrives after this one
+                later = deliveries[i][0] + timedelta(seconds=delivery.uniform(1, 30))
                 deliveries[i - 1] = (later, deliveries[i - 1][1])
         for at, event in list(deliveries):
-            if rng.random() < self.duplicate_rate:
-                deliveries.append((at + timedelta(seconds=rng.uniform(1, 120)), event))
+            if delivery.random() < self.duplicate_rate:
+                deliveries.append((at + timedelta(seconds=delivery.uniform(1, 120)), event))
         for at, event in deliveries:
             self._seq += 1
             heapq.heappush(self._heap, (at, self._seq, job.job_id, event))
@@ -272,12 +275,18 @@ class SimulatedBatch:
         return self.advance(now)
 
     def run_until_idle(self, on_events: Callable[[list[dict[str, Any]]], object],
-                       until: datetime | None = None) -> int:
-        """Deliver events one instant at a time to ``on_events`` until none are left (or until
-        ``until``); jobs submitted by the handler join in. Returns the number delivered."""
+                       until: datetime | None = None, window: timedelta | None = None) -> int:
+        """Deliver events to ``on_events`` until none are left (or until ``until``); jobs the
+        handler submits join in. Returns the number delivered.
+
+        Events go one delivery instant at a time, or, with ``window``, everything delivered
+        within ``window`` of the next event at once (fewer, larger lake writes; a resubmission
+        then starts at the end of the window).
+        """
         delivered = 0
         while (at := self.next_event_at()) is not None and (until is None or at <= until):
-            events = self.advance(at)
+            end = at + window if window else at
+            events = self.advance(min(end, until) if until else end)
             delivered += len(events)
             on_events(events)
         if until is not None:
