@@ -187,6 +187,16 @@ class EventService:
         track = self.runner.on_job_state_changes(sorted(changes, key=lambda c: c.status_at))
         out.track = track
         out.transient += track.errors
+        # Not ours, or contradicting what is recorded: kept with the reason, never dropped.
+        out.quarantine += [
+            quarantine_row(
+                "track",
+                ig.event_id or f"job {ig.job_id}",
+                TerminalError(ig.reason),
+                payload=f"job {ig.job_id}",
+            )
+            for ig in track.ignored
+        ]
         finished = [*track.succeeded_runs, *track.failed_runs]
         if finished:
             inputs = self._run_inputs([r.run_id for r in finished])
