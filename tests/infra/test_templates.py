@@ -287,11 +287,36 @@ def test_every_function_has_a_dead_letter_queue_and_the_documented_entry_point(r
         assert f["Layers"] == [_ref("SdkPandasLayerArn")]
         assert f["Code"] == "../" + infra_commands.LAMBDA_ZIP.as_posix()
         assert f["Environment"]["Variables"]["SEQLEDGER_LAKE"] == {"Fn::Sub": "s3://${LakeBucket}/lake"}
+        assert f["TracingConfig"] == {"Mode": "Active"}
     env = functions["DispatcherFunction"]["Environment"]["Variables"]
     assert env["SEQLEDGER_SPOT_QUEUE"] == _ref("SpotQueue")
     assert env["SEQLEDGER_ONDEMAND_QUEUE"] == _ref("OnDemandQueue")
     assert env["SEQLEDGER_JOB_DEFINITION"] == _ref("DragenJobDefinition")
     assert functions["CompactorFunction"]["ReservedConcurrentExecutions"] == 1
+
+
+def test_log_groups_are_encrypted_and_kept(root):
+    groups = _of_type(root, "AWS::Logs::LogGroup")
+    assert len(groups) == 5  # three functions, the DRAGEN jobs, the job outcomes
+    for props in groups.values():
+        assert props["KmsKeyId"] == _arn("DataKey")
+        assert props["RetentionInDays"] == _ref("LogRetentionDays")
+    assert root["Parameters"]["LogRetentionDays"]["Default"] == 365
+
+
+def test_only_our_sources_may_publish_and_deliver(root):
+    res = root["Resources"]
+    (publish,) = res["InputEventsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert publish["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert publish["Condition"]["ArnLike"]["aws:SourceArn"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:s3:::${Prefix}-input-${AWS::AccountId}-${AWS::Region}"}
+    assert res["InputBucket"]["Properties"]["BucketName"] == {
+        "Fn::Sub": "${Prefix}-input-${AWS::AccountId}-${AWS::Region}"}
+    (deliver,) = res["InputEventsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert deliver["Condition"] == {"ArnEquals": {"aws:SourceArn": _ref("InputEventsTopic")}}
+    (dead,) = res["EventRuleDLQPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert dead["Condition"]["ArnEquals"]["aws:SourceArn"] == [_arn("JobStateRule"),
+                                                              _arn("CompactionRule")]
 
 
 def test_layer_default_is_the_sdk_for_pandas_python311_layer(root):
