@@ -254,11 +254,30 @@ class Runner:
                 run_rows.append(self._run_row(run, "RUNNING", history.times["RUNNING"]))
             if history.is_terminal and history.job_id not in self._decided:
                 self._decide(run, history, result, attempt_rows, decision_rows, run_rows)
+        self._write(result, attempt_rows, decision_rows, run_rows)
+        return result
+
+    def resume_undecided(self) -> TrackResult:
+        """Decide the finished jobs left undecided because a resubmission hit a transient error
+        (``TrackResult.errors``); a redelivered event for the job does the same."""
+        result = TrackResult()
+        attempt_rows: list[dict[str, Any]] = []
+        decision_rows: list[dict[str, Any]] = []
+        run_rows: list[dict[str, Any]] = []
+        for job_id, history in list(self._histories.items()):
+            if history.is_terminal and job_id not in self._decided:
+                run = self._runs[self._job_run[job_id]]
+                self._decide(run, history, result, attempt_rows, decision_rows, run_rows)
+        self._write(result, attempt_rows, decision_rows, run_rows)
+        return result
+
+    def _write(self, result: TrackResult, attempt_rows: list, decision_rows: list,
+               run_rows: list) -> None:
+        # job attempts first: a decision or run status is never visible before its cause
         for name, rows in (("job_attempts", attempt_rows), ("decisions", decision_rows),
                            ("runs", run_rows)):
             if rows:
                 result.rows_written[name] = self.store.write(name, rows).rows_written
-        return result
 
     def _decide(self, run: _Run, history: AttemptHistory, result: TrackResult,
                 attempt_rows: list, decision_rows: list, run_rows: list) -> None:

@@ -204,3 +204,40 @@ def test_a_job_recorded_nowhere_is_adopted_from_its_name(tmp_path, make_run):
     rows = [r for r in store.read("job_attempts").to_pylist() if r["job_id"] == orphan]
     assert {r["attempt"] for r in rows} == {2} and {r["capacity"] for r in rows} == {"on-demand"}
     assert result.succeeded_run is not None and result.succeeded_run.run_id == run.run_id
+
+
+class _Flaky:
+    """An executor whose next submissions fail transiently (Batch throttling)."""
+
+    name = "simulated"
+
+    def __init__(self, inner, failures: int):
+        self.inner, self.failures = inner, failures
+
+    def submit(self, spec):
+        from lake.errors import TransientError
+
+        if spec.attempt > 1 and self.failures > 0:
+            self.failures -= 1
+            raise TransientError("TooManyRequestsException: slow down")
+        return self.inner.submit(spec)
+
+
+def test_a_transient_resubmission_failure_leaves_the_job_undecided(tmp_path, make_run):
+    store = LakeStore(Settings(lake_uri=str(tmp_path / "lake")))
+    sim = SimulatedBatch(seed=3, clock_start=T0, spot_reclaim_rate=1.0, app_failure_rate=0,
+                         infra_failure_rate=0, write_outputs=False)
+    runner = Runner(store, _Flaky(sim, failures=2), RunnerConfig(), clock=lambda: sim.now)
+    runner.dispatch(make_run("S-flaky"), T0)
+    events = sim.advance(T0 + timedelta(days=1))
+    result = runner.on_job_state_changes([to_change(e) for e in events])
+    assert "TooManyRequestsException" in result.errors[0] and result.decisions == []
+    assert store.read("decisions").num_rows == 0
+    assert store.read("job_attempts").num_rows == 1 + len(events)  # the FAILED is recorded
+    # a redelivered terminal event tries again (and fails again), then resume succeeds
+    terminal = [to_change(e) for e in events if e["detail"]["status"] == "FAILED"]
+    assert runner.on_job_state_changes(terminal).errors
+    resumed = runner.resume_undecided()
+    assert [d.action for d in resumed.decisions] == ["retry"] and len(resumed.submitted) == 1
+    assert resumed.submitted[0].attempt == 2 and store.read("decisions").num_rows == 1
+    assert runner.resume_undecided().decisions == []
