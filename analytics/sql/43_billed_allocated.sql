@@ -1,7 +1,8 @@
 -- Billed spend with every dollar counted once and attributed to tags. A split row's split cost
--- goes to its task's tags. An instance-hour with split rows adds only what they left over (unused
--- capacity), under the instance's own tags. Every other line counts as billed. The total equals
--- the sum of line_item_unblended_cost over the rows that are not split rows.
+-- goes to its task's tags. An instance-hour with split rows adds only what they left over, and an
+-- hour of a task host with no task at all adds its whole cost: both are unused capacity, under the
+-- instance's own tags. Every other line counts as billed. The total equals the sum of
+-- line_item_unblended_cost over the rows that are not split rows.
 WITH split_totals AS (
     SELECT split_parent_resource_id AS parent_id, usage_start_at AS hour_at,
            sum(coalesce(split_cost_usd, 0)) AS split_usd
@@ -40,3 +41,9 @@ SELECT p.month, p.usage_start_at, 'unused' AS allocation, p.product_code, p.usag
        p.cost_usd - s.split_usd AS cost_usd
 FROM parent_totals p
 JOIN split_totals s ON s.parent_id = p.resource_id AND s.hour_at = p.usage_start_at
+UNION ALL
+SELECT month, usage_start_at, 'unused' AS allocation, product_code, usage_type, resource_id,
+       resource_id AS instance_id, capacity, instance_type, project, sample_id, run_id, workflow,
+       pipeline_release, requested_by, cost_centre, unblended_cost_usd AS cost_usd
+FROM billed_lines
+WHERE line_role = 'idle_host'

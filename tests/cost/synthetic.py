@@ -16,21 +16,39 @@ from __future__ import annotations
 import csv
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
 
 TS = pa.timestamp("ms")
-GLUE = {"string": pa.string(), "double": pa.float64(), "timestamp": TS,
-        "map<string,string>": pa.map_(pa.string(), pa.string()),
-        "map<string,double>": pa.map_(pa.string(), pa.float64())}
-NUMERIC_HINTS = ("_cost", "_amount", "_rate", "_factor", "_usage", "_ratio", "_fee", "_units",
-                 "_quantity", "_value", "_discount", "_commitment")
+GLUE = {
+    "string": pa.string(),
+    "double": pa.float64(),
+    "timestamp": TS,
+    "map<string,string>": pa.map_(pa.string(), pa.string()),
+    "map<string,double>": pa.map_(pa.string(), pa.float64()),
+}
+NUMERIC_HINTS = (
+    "_cost",
+    "_amount",
+    "_rate",
+    "_factor",
+    "_usage",
+    "_ratio",
+    "_fee",
+    "_units",
+    "_quantity",
+    "_value",
+    "_discount",
+    "_commitment",
+)
 
 
 def cur2_schema(reference: Path) -> pa.Schema:
-    rows = list(csv.DictReader((reference / "aws-cur" / "cur2-columns_cid-data-exports.csv").open()))
+    rows = list(
+        csv.DictReader((reference / "aws-cur" / "cur2-columns_cid-data-exports.csv").open())
+    )
     fields = []
     for r in rows:
         t = GLUE.get(r["glue_type_in_cid_cur2_table"])
@@ -63,6 +81,7 @@ def interval(start: datetime, end: datetime) -> str:
 
 
 # -- a simulated day ------------------------------------------------------------------------------
+
 
 @dataclass
 class Instance:
@@ -101,38 +120,54 @@ def overlap_s(a0, a1, b0, b1) -> float:
     return max(0.0, (min(a1, b1) - max(a0, b0)).total_seconds())
 
 
-def hourly_instance_cost(inst: Instance, price_at, h0: datetime, h1: datetime) -> tuple[float, float]:
+def hourly_instance_cost(
+    inst: Instance, price_at, h0: datetime, h1: datetime
+) -> tuple[float, float]:
     """(hours the instance ran in [h0, h1), what they cost): prices change only on the hour."""
     ran = overlap_s(inst.start, inst.end, h0, h1) / 3600
     return ran, ran * price_at(inst, h0)
 
 
-def billing_rows(instances: list[Instance], jobs: list[Job], price_at, split: bool = True) -> list[dict]:
+def billing_rows(
+    instances: list[Instance], jobs: list[Job], price_at, split: bool = True
+) -> list[dict]:
     """CUR 2.0 rows: instance-hours, and per task-hour a vCPU and a memory split row."""
     rows = []
     for inst in instances:
         family = "SpotUsage" if inst.capacity == "spot" else "BoxUsage"
         for h0, h1 in hours(inst.start, inst.end):
             ran, cost = hourly_instance_cost(inst, price_at, h0, h1)
-            rows.append({
-                "identity_line_item_id": line_id(inst.instance_id, h0),
-                "identity_time_interval": interval(h0, h1),
-                "line_item_usage_start_date": h0, "line_item_usage_end_date": h1,
-                "bill_billing_period_start_date": h0.replace(day=1, hour=0),
-                "line_item_line_item_type": "Usage", "line_item_product_code": "AmazonEC2",
-                "line_item_usage_type": f"USE1-{family}:{inst.instance_type}",
-                "line_item_operation": "RunInstances", "line_item_resource_id": inst.instance_id,
-                "line_item_usage_amount": ran, "line_item_unblended_rate": cost / ran,
-                "line_item_unblended_cost": cost, "line_item_net_unblended_cost": cost,
-                "line_item_currency_code": "USD", "pricing_unit": "Hrs",
-                "product_instance_type": inst.instance_type, "product_region_code": "us-east-1",
-                "product": {"region": "us-east-1", "instance_type": inst.instance_type},
-                "resource_tags": {f"user_{k}": v for k, v in inst.tags.items()},
-            })
+            rows.append(
+                {
+                    "identity_line_item_id": line_id(inst.instance_id, h0),
+                    "identity_time_interval": interval(h0, h1),
+                    "line_item_usage_start_date": h0,
+                    "line_item_usage_end_date": h1,
+                    "bill_billing_period_start_date": h0.replace(day=1, hour=0),
+                    "line_item_line_item_type": "Usage",
+                    "line_item_product_code": "AmazonEC2",
+                    "line_item_usage_type": f"USE1-{family}:{inst.instance_type}",
+                    "line_item_operation": "RunInstances",
+                    "line_item_resource_id": inst.instance_id,
+                    "line_item_usage_amount": ran,
+                    "line_item_unblended_rate": cost / ran,
+                    "line_item_unblended_cost": cost,
+                    "line_item_net_unblended_cost": cost,
+                    "line_item_currency_code": "USD",
+                    "pricing_unit": "Hrs",
+                    "product_instance_type": inst.instance_type,
+                    "product_region_code": "us-east-1",
+                    "product": {"region": "us-east-1", "instance_type": inst.instance_type},
+                    "resource_tags": {f"user_{k}": v for k, v in inst.tags.items()},
+                }
+            )
             if not split:
                 continue
-            tasks = [(j, overlap_s(j.started_at, j.stopped_at, h0, h1)) for j in jobs
-                     if j.instance is inst]
+            tasks = [
+                (j, overlap_s(j.started_at, j.stopped_at, h0, h1))
+                for j in jobs
+                if j.instance is inst
+            ]
             tasks = [(j, s) for j, s in tasks if s > 0]
             if not tasks:
                 continue
@@ -146,41 +181,66 @@ def billing_rows(instances: list[Instance], jobs: list[Job], price_at, split: bo
             unused = cost - total_split
             for j, vcpu_h, gb_h, cpu_cost, mem_cost in splits:
                 arn = f"arn:aws:ecs:us-east-1:123456789012:task/batch/{j.job_id}"
-                for kind, used, avail, part in (("vCPU-Hours", vcpu_h, inst.vcpus * ran, cpu_cost),
-                                                ("GB-Hours", gb_h, inst.memory_gib * ran, mem_cost)):
-                    rows.append({
-                        "identity_line_item_id": line_id(arn, kind, h0),
-                        "identity_time_interval": interval(h0, h1),
-                        "line_item_usage_start_date": h0, "line_item_usage_end_date": h1,
-                        "line_item_line_item_type": "Usage", "line_item_product_code": "AmazonECS",
-                        "line_item_usage_type": f"USE1-ECS-EC2-{kind}",
-                        "line_item_resource_id": arn, "line_item_usage_amount": used,
-                        "line_item_unblended_cost": 0.0, "line_item_currency_code": "USD",
-                        "product_region_code": "us-east-1",
-                        "resource_tags": {f"user_{k}": v for k, v in j.tags.items()},
-                        "split_line_item_parent_resource_id": inst.instance_id,
-                        "split_line_item_split_usage": used,
-                        "split_line_item_reserved_usage": used,
-                        "split_line_item_split_usage_ratio": used / avail,
-                        "split_line_item_split_cost": part,
-                        "split_line_item_unused_cost": unused * part / total_split,
-                        "split_line_item_public_on_demand_split_cost": part,
-                    })
+                for kind, used, avail, part in (
+                    ("vCPU-Hours", vcpu_h, inst.vcpus * ran, cpu_cost),
+                    ("GB-Hours", gb_h, inst.memory_gib * ran, mem_cost),
+                ):
+                    rows.append(
+                        {
+                            "identity_line_item_id": line_id(arn, kind, h0),
+                            "identity_time_interval": interval(h0, h1),
+                            "line_item_usage_start_date": h0,
+                            "line_item_usage_end_date": h1,
+                            "line_item_line_item_type": "Usage",
+                            "line_item_product_code": "AmazonECS",
+                            "line_item_usage_type": f"USE1-ECS-EC2-{kind}",
+                            "line_item_resource_id": arn,
+                            "line_item_usage_amount": used,
+                            "line_item_unblended_cost": 0.0,
+                            "line_item_currency_code": "USD",
+                            "product_region_code": "us-east-1",
+                            "resource_tags": {f"user_{k}": v for k, v in j.tags.items()},
+                            "split_line_item_parent_resource_id": inst.instance_id,
+                            "split_line_item_split_usage": used,
+                            "split_line_item_reserved_usage": used,
+                            "split_line_item_split_usage_ratio": used / avail,
+                            "split_line_item_split_cost": part,
+                            "split_line_item_unused_cost": unused * part / total_split,
+                            "split_line_item_public_on_demand_split_cost": part,
+                        }
+                    )
     return rows
 
 
 def attempt_rows(job: Job) -> list[dict]:
     """The job_attempts rows the runner records for one attempt."""
-    common = {**job.tags, "job_id": job.job_id, "attempt": job.attempt, "capacity": job.instance.capacity,
-              "instance_type": job.instance.instance_type, "vcpus": job.vcpus,
-              "memory_mib": job.memory_mib}
+    common = {
+        **job.tags,
+        "job_id": job.job_id,
+        "attempt": job.attempt,
+        "capacity": job.instance.capacity,
+        "instance_type": job.instance.instance_type,
+        "vcpus": job.vcpus,
+        "memory_mib": job.memory_mib,
+    }
     return [
         {**common, "status": "RUNNABLE", "status_at": job.started_at - timedelta(minutes=3)},
-        {**common, "status": "RUNNING", "status_at": job.started_at, "started_at": job.started_at,
-         "instance_id": job.instance.instance_id},
-        {**common, "status": job.status, "status_at": job.stopped_at, "started_at": job.started_at,
-         "stopped_at": job.stopped_at, "instance_id": job.instance.instance_id,
-         "status_reason": job.reason},
+        {
+            **common,
+            "status": "RUNNING",
+            "status_at": job.started_at,
+            "started_at": job.started_at,
+            "instance_id": job.instance.instance_id,
+        },
+        {
+            **common,
+            "status": job.status,
+            "status_at": job.stopped_at,
+            "started_at": job.started_at,
+            "stopped_at": job.stopped_at,
+            "instance_id": job.instance.instance_id,
+            "status_reason": job.reason,
+        },
     ]
 
 
@@ -188,27 +248,61 @@ def day(t0: datetime) -> tuple[list[Instance], list[Job]]:
     """Instances and jobs of the simulated day starting at ``t0`` (a whole hour, UTC)."""
     m = timedelta(minutes=1)
     ce = {"cost_centre": "CC-PLATFORM"}
-    f1_spot = Instance("i-0spot00000000001", "f1.2xlarge", "spot", 8, 122, t0 - 2 * m, t0 + 83 * m, ce)
-    f1_od = Instance("i-0ondemand0000002", "f1.2xlarge", "on-demand", 8, 122, t0 + 88 * m,
-                     t0 + 215 * m, ce)
-    c5 = Instance("i-0packed000000003", "c5.9xlarge", "on-demand", 36, 72, t0 - 3 * m, t0 + 195 * m, ce)
-    f2 = Instance("i-0f2spot000000004", "f2.6xlarge", "spot", 24, 256, t0 + 10 * m, t0 + 150 * m, ce)
+    f1_spot = Instance(
+        "i-0spot00000000001", "f1.2xlarge", "spot", 8, 122, t0 - 2 * m, t0 + 83 * m, ce
+    )
+    f1_od = Instance(
+        "i-0ondemand0000002", "f1.2xlarge", "on-demand", 8, 122, t0 + 88 * m, t0 + 215 * m, ce
+    )
+    c5 = Instance(
+        "i-0packed000000003", "c5.9xlarge", "on-demand", 36, 72, t0 - 3 * m, t0 + 195 * m, ce
+    )
+    f2 = Instance(
+        "i-0f2spot000000004", "f2.6xlarge", "spot", 24, 256, t0 + 10 * m, t0 + 150 * m, ce
+    )
 
     def tags(sample, run, project="NIH-AOU"):
-        return {"project": project, "sample_id": sample, "run_id": run, "workflow": "dragen-germline",
-                "pipeline_release": "4.3.6", "requested_by": "svc-runner", "cost_centre": "CC-7"}
+        return {
+            "project": project,
+            "sample_id": sample,
+            "run_id": run,
+            "workflow": "dragen-germline",
+            "pipeline_release": "4.3.6",
+            "requested_by": "svc-runner",
+            "cost_centre": "CC-7",
+        }
 
     jobs = [
         # Spot reclaim after 80 minutes, then an On-Demand retry of the same run.
-        Job("job-a1", 1, f1_spot, 8, 120 * 1024, t0, t0 + 80 * m, tags("S1", "R1"), "FAILED",
-            "Host EC2 (instance i-0spot00000000001) terminated."),
+        Job(
+            "job-a1",
+            1,
+            f1_spot,
+            8,
+            120 * 1024,
+            t0,
+            t0 + 80 * m,
+            tags("S1", "R1"),
+            "FAILED",
+            "Host EC2 (instance i-0spot00000000001) terminated.",
+        ),
         Job("job-a2", 2, f1_od, 8, 120 * 1024, t0 + 90 * m, t0 + 212 * m, tags("S1", "R1")),
         # Two jobs packed on one c5.9xlarge, overlapping for 45 minutes, from two projects.
         Job("job-b1", 1, c5, 16, 32 * 1024, t0, t0 + 90 * m, tags("S2", "R2")),
         Job("job-c1", 1, c5, 16, 30 * 1024, t0 + 45 * m, t0 + 190 * m, tags("S3", "R3", "GREGOR")),
         # A job that fails in 30 s on the packed instance: billed for 30 s, estimated for 60 s.
-        Job("job-d1", 1, c5, 2, 4 * 1024, t0 + 100 * m, t0 + 100 * m + timedelta(seconds=30),
-            tags("S4", "R4", "GREGOR"), "FAILED", "Essential container in task exited"),
+        Job(
+            "job-d1",
+            1,
+            c5,
+            2,
+            4 * 1024,
+            t0 + 100 * m,
+            t0 + 100 * m + timedelta(seconds=30),
+            tags("S4", "R4", "GREGOR"),
+            "FAILED",
+            "Essential container in task exited",
+        ),
         # A half-size job on an F2 Spot instance.
         Job("job-e1", 1, f2, 12, 128 * 1024, t0 + 15 * m, t0 + 140 * m, tags("S5", "R5")),
     ]

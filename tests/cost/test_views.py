@@ -1,0 +1,94 @@
+import re
+from importlib import resources
+
+import pytest
+
+from analytics import cost as queries
+from analytics.engine import connect
+
+COST_SQL = sorted(
+    f for f in resources.files("analytics.sql").iterdir() if re.match(r"4\d_.*\.sql$", f.name)
+)
+
+# Constructs DuckDB accepts but Athena (Trino) does not; the views must run on both.
+NOT_PORTABLE = [
+    r"\bQUALIFY\b",
+    r"\bEXCLUDE\b",
+    r"::",
+    r"\bstrftime\b",
+    r"\blist_\w+",
+    r"\bstruct_pack\b",
+    r"\bILIKE\b",
+    r"\bifnull\b",
+    r"\bdatediff\b",
+    r"\bepoch\b",
+    r"\bSTRING_AGG\b",
+    r'"[^"]*"\s*\[',
+    r"\bGROUP BY ALL\b",
+    r"\bcount_if\b",
+]
+
+
+def test_there_are_ten_cost_views_and_they_use_portable_sql():
+    assert [f.name.split("_", 1)[1] for f in COST_SQL] == [
+        "cost_lines.sql",
+        "cost_attempts.sql",
+        "billed_lines.sql",
+        "billed_allocated.sql",
+        "cost_by_month.sql",
+        "cost_per_sample.sql",
+        "savings.sql",
+        "reconcile_attempts.sql",
+        "reconcile_months.sql",
+        "untagged_spend.sql",
+    ]
+    for f in COST_SQL:
+        text = f.read_text()
+        assert text.startswith("--"), f"{f.name}: say what the view is for"
+        for pattern in NOT_PORTABLE:
+            assert not re.search(pattern, text, re.I), f"{f.name}: {pattern}"
+
+
+def test_every_query_works_on_an_empty_lake(lake_settings):
+    con = connect(lake_settings)
+    for f in COST_SQL:
+        name = f.name.removesuffix(".sql").split("_", 1)[1]
+        assert con.sql(f"SELECT count(*) FROM {name}").fetchone() == (0,)
+    assert queries.cost_by(con, ["project", "month"]) == []
+    assert queries.cost_by(con, ["cost_kind"]) == []
+    assert queries.savings(con) == [] and queries.savings(con, by_month=True) == []
+    assert queries.reconcile(con) == [] and queries.reconcile_attempts(con, "2026-01", 0.1) == []
+    assert queries.untagged_spend(con) == [] and queries.cost_trend(con, "P") == []
+    assert queries.cost_per_sample(con, limit=5) == []
+    t = queries.totals(con)
+    assert (t.estimated_usd, t.billed_usd, t.unpriced_rows) == (0, 0, 0)
+
+
+def test_unpriced_rows_are_counted_not_summed_as_zero(lake_settings):
+    from datetime import UTC, datetime, timedelta
+
+    from lake.store import LakeStore
+    from pipeline_runner.cost import AttemptUsage, estimate_attempt_cost
+    from pipeline_runner.prices import PriceBook
+
+    t0 = datetime(2026, 6, 3, 10, tzinfo=UTC)
+    book = PriceBook.load_default()
+    tags = {"project": "P1", "sample_id": "S1", "run_id": "R1"}
+    rows = []
+    for i, itype in enumerate(("f1.2xlarge", "x9.unknown")):
+        rows += estimate_attempt_cost(
+            AttemptUsage(
+                f"j{i}", 1, tags, "on-demand", itype, t0, t0 + timedelta(hours=1), licensed=False
+            ),
+            book,
+        )
+    LakeStore(lake_settings).write("costs", rows)
+    con = connect(lake_settings)
+    (p1,) = queries.cost_by(con, ["project"])
+    assert (
+        p1["estimated_usd"] == pytest.approx(1.65)
+        and p1["unpriced_rows"] == 1
+        and p1["line_count"] == 2
+    )
+    (month,) = queries.reconcile(con)
+    assert month["unpriced_rows"] == 1 and month["estimated_usd"] == pytest.approx(1.65)
