@@ -153,32 +153,37 @@ def module_file(root: Path, module: str) -> Path | None:
     return None
 
 
-def _eager_nodes(tree: ast.Module) -> set[int]:
-    """Ids of the nodes that run when the module is imported (not in functions or TYPE_CHECKING)."""
+def _classify_nodes(tree: ast.Module) -> tuple[set[int], set[int]]:
+    """Ids of the nodes run at import (outside functions), and of those that never run
+    (under ``if TYPE_CHECKING:``)."""
     eager: set[int] = set()
+    never: set[int] = set()
 
-    def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-            return
+    def visit(node: ast.AST, at_import: bool) -> None:
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            never.update(id(n) for stmt in node.body for n in ast.walk(stmt))
             for child in node.orelse:
-                visit(child)
+                visit(child, at_import)
             return
-        eager.add(id(node))
+        if at_import:
+            eager.add(id(node))
+        inside_function = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
         for child in ast.iter_child_nodes(node):
-            visit(child)
+            visit(child, at_import and not inside_function)
 
     for stmt in tree.body:
-        visit(stmt)
-    return eager
+        visit(stmt, True)
+    return eager, never
 
 
 def _imports(module: str, path: Path) -> Iterable[tuple[str, bool]]:
     """(imported module, at import time) for every import statement in one module's source."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    eager = _eager_nodes(tree)
+    eager, never = _classify_nodes(tree)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     for node in ast.walk(tree):
+        if id(node) in never:
+            continue
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield alias.name, id(node) in eager
