@@ -9,6 +9,8 @@ from __future__ import annotations
 from importlib import resources
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
+
 from lake.schemas import TABLES, TableSpec
 from lake.settings import Settings
 from lake.store import LakeStore
@@ -86,9 +88,11 @@ def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDB
                 "hive_partitioning = true, union_by_name = true)"
             )
         else:
-            empty = spec.schema.empty_table().append_column("month", _empty_str())
-            con.register(f"__empty_{name}", empty)
-            src = f"__empty_{name}"
+            # A typed empty relation written as SQL, so every cursor of the connection sees it.
+            cols = ", ".join(
+                f"CAST(NULL AS {duckdb_type(f.type)}) AS {f.name}" for f in spec.schema
+            )
+            src = f"(SELECT {cols}, CAST(NULL AS VARCHAR) AS month WHERE false)"
         con.execute(f"CREATE VIEW raw_{name} AS SELECT * FROM {src}")
         con.execute(f"CREATE VIEW {name} AS {dedupe_sql(spec, f'raw_{name}')}")
     for name, sql in view_sql().items():
@@ -96,7 +100,29 @@ def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDB
     return con
 
 
-def _empty_str():
-    import pyarrow as pa
-
-    return pa.array([], type=pa.string())
+def duckdb_type(t: pa.DataType) -> str:
+    """The DuckDB type of an Arrow type used in the lake's schemas."""
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMPTZ" if t.tz else "TIMESTAMP"
+    if pa.types.is_list(t):
+        return f"{duckdb_type(t.value_type)}[]"
+    if pa.types.is_map(t):
+        return f"MAP({duckdb_type(t.key_type)}, {duckdb_type(t.item_type)})"
+    if pa.types.is_decimal(t):
+        return f"DECIMAL({t.precision}, {t.scale})"
+    simple = {
+        pa.string(): "VARCHAR",
+        pa.large_string(): "VARCHAR",
+        pa.bool_(): "BOOLEAN",
+        pa.int8(): "TINYINT",
+        pa.int16(): "SMALLINT",
+        pa.int32(): "INTEGER",
+        pa.int64(): "BIGINT",
+        pa.float32(): "FLOAT",
+        pa.float64(): "DOUBLE",
+        pa.date32(): "DATE",
+    }
+    try:
+        return simple[t]
+    except KeyError:
+        raise TypeError(f"no DuckDB type for Arrow {t}") from None

@@ -6,14 +6,15 @@ step after the recorder, here from the command line and the demo.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from lake.store import LakeStore
 from pipeline_runner.cost import AttemptUsage, estimate_attempt_cost
 from pipeline_runner.prices import PriceBook
-from pipeline_runner.service import AttemptSummary, FinishedRun
-from pipeline_runner.workflows import BYTES_PER_BASE
+from pipeline_runner.service import AttemptSummary, FinishedRun, Runner
+from pipeline_runner.workflows import input_bases
 
 # DRAGEN reads and writes on the instance's NVMe; the EBS root and scratch volume each job gets.
 SCRATCH_GB = 500.0
@@ -29,18 +30,14 @@ class RunResults:
     dragen_version: str | None = None
 
 
-def input_bases(input_kind: str | None, input_size_bytes: int | None) -> int | None:
-    """Sequenced bases of a run's inputs, estimated from their compressed size."""
-    if input_kind not in BYTES_PER_BASE or not input_size_bytes:
-        return None
-    return int(input_size_bytes / BYTES_PER_BASE[input_kind])
-
-
-def attempt_usage(run: FinishedRun, a: AttemptSummary, bases: int | None) -> AttemptUsage:
+def attempt_usage_for(
+    tags: Mapping[str, str], a: AttemptSummary, bases: int | None
+) -> AttemptUsage:
+    """The cost model's view of one attempt."""
     return AttemptUsage(
         job_id=a.job_id,
         attempt=a.attempt,
-        tags=run.tags,
+        tags=tags,
         capacity=a.capacity,
         instance_type=a.instance_type,
         started_at=a.started_at,
@@ -63,8 +60,31 @@ def cost_rows(run: FinishedRun, prices: PriceBook, bases: int | None) -> list[di
     for a in run.attempts:
         if a.started_at is None:
             continue
-        rows += estimate_attempt_cost(attempt_usage(run, a, bases), prices)
+        rows += estimate_attempt_cost(attempt_usage_for(run.tags, a, bases), prices)
     return rows
+
+
+def spend_estimator(runner: Runner, prices: PriceBook) -> Callable[[str], float]:
+    """What a run has cost so far (every attempt that ran), for the runner's spend cap.
+
+    Unpriced components count as zero here: the cap guards against runaway retries, and an
+    unknown price is reported as ``unpriced`` in the costs table, not guessed.
+    """
+
+    def spent(run_id: str) -> float:
+        request = runner.run_request(run_id)
+        if request is None:
+            return 0.0
+        bases = input_bases(request.input_kind, request.input_size_bytes)
+        total = 0.0
+        for a in runner.attempts(run_id):
+            if a.started_at is None or a.stopped_at is None:
+                continue
+            usage = attempt_usage_for(request.tags, a, bases)
+            total += sum(r["cost_usd"] or 0.0 for r in estimate_attempt_cost(usage, prices))
+        return total
+
+    return spent
 
 
 def finish_runs(

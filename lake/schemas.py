@@ -44,6 +44,14 @@ class TableSpec:
     time_column: str
     # When a key repeats, the row with the largest value here wins in the deduplicating views.
     order_by: str = "recorded_at"
+    # A column whose new value makes a new version of a row (a re-evaluation): writing the same
+    # rows again is still a no-op, but rows with a new value here are written, and win.
+    version: str | None = None
+
+    @property
+    def file_key(self) -> tuple[str, ...]:
+        """The columns a data file is named by."""
+        return (*self.key, self.version) if self.version else self.key
 
     @property
     def columns(self) -> list[str]:
@@ -57,6 +65,7 @@ def _spec(
     time_column: str,
     fields: list[pa.Field],
     order_by: str = "recorded_at",
+    version: str | None = None,
 ) -> TableSpec:
     common = [
         _f("schema_version", pa.int16(), "Schema version of the row", nullable=False),
@@ -66,7 +75,7 @@ def _spec(
     for column in (*key, time_column):
         if column not in schema.names:
             raise ValueError(f"{name}: key or time column {column!r} is not in the schema")
-    return TableSpec(name, doc, schema, key, time_column, order_by)
+    return TableSpec(name, doc, schema, key, time_column, order_by, version)
 
 
 _TAGS = [
@@ -129,6 +138,7 @@ RUNS = _spec(
         _f("input_bases", pa.int64(), "Sequenced bases in the inputs, when known"),
         _f("executor", pa.string(), "simulated | local | batch"),
         _f("reason", pa.string(), "Why the run failed, when it did"),
+        _f("output_prefix", pa.string(), "Where the run's attempts write their outputs"),
     ],
 )
 
@@ -179,7 +189,11 @@ DECISIONS = _spec(
         _f("job_id", pa.string(), "The attempt's job", nullable=False),
         _f("attempt", pa.int32(), "The attempt decided on", nullable=False),
         _f("decided_at", TS, "When", nullable=False),
-        _f("failure_kind", pa.string(), "none | spot_reclaim | application_error | infrastructure"),
+        _f(
+            "failure_kind",
+            pa.string(),
+            "none | spot_reclaim | application_error | infrastructure | timeout",
+        ),
         _f("action", pa.string(), "complete | retry | retry_on_demand | give_up", nullable=False),
         _f("next_capacity", pa.string(), "spot | on-demand for a retry"),
         _f("reason", pa.string(), "Human-readable reason for the decision"),
@@ -228,6 +242,7 @@ QC_RESULTS = _spec(
     key=("run_id", "suite", "check_id"),
     time_column="evaluated_at",
     order_by="evaluated_at",
+    version="evaluated_at",  # re-gating a run (new thresholds) records a new verdict that wins
     fields=[
         _f("sample_id", pa.string(), "Sample checked", nullable=False),
         _f("run_id", pa.string(), "Run checked", nullable=False),

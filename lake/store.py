@@ -171,9 +171,7 @@ class LakeStore:
         for month in sorted(set(months.to_pylist())):
             part = tbl.filter(pc.equal(months, month))
             part = part.sort_by([(k, "ascending") for k in spec.key])
-            path = (
-                f"{self.table_path(name)}/month={month}/part-{key_digest(part, spec.key)}.parquet"
-            )
+            path = self._part_path(name, month, part)
             if self.fs.get_file_info(path).type == pafs.FileType.File:
                 existing.append(path)
                 continue
@@ -181,6 +179,10 @@ class LakeStore:
             written.append(path)
             n_written += part.num_rows
         return WriteResult(name, tuple(written), tuple(existing), n_written)
+
+    def _part_path(self, name: str, month: str, rows: pa.Table) -> str:
+        digest = key_digest(rows, table(name).file_key)
+        return f"{self.table_path(name)}/month={month}/part-{digest}.parquet"
 
     def _write_atomic(self, tbl: pa.Table, path: str) -> None:
         directory, _, base = path.rpartition("/")
@@ -228,7 +230,9 @@ class LakeStore:
             return len(files), len(files)
         tbl = self.read(name, month=month)
         tbl = tbl.sort_by([(k, "ascending") for k in spec.key])
-        path = f"{self.table_path(name)}/month={month}/part-{key_digest(tbl, spec.key)}.parquet"
+        path = (
+            f"{self.table_path(name)}/month={month}/part-{key_digest(tbl, spec.file_key)}.parquet"
+        )
         if path not in files:
             self._write_atomic(tbl, path)
         for f in files:

@@ -41,6 +41,7 @@ from pipeline_runner.workflows import (
     RunnerConfig,
     RunRequest,
     build_job_spec,
+    input_bases,
     job_name,
     output_uri,
     parse_job_name,
@@ -392,8 +393,8 @@ class Runner:
             input_size_bytes=int(row.get("input_size_bytes") or 0),
             pipeline_release=row["pipeline_release"], requested_by=row["requested_by"],
             cost_centre=row["cost_centre"],
-            # the runs table has no output prefix: a run rebuilt from the lake uses the runner's
-            output_prefix=self.config.output_prefix)
+            # rows written before the column existed fall back to the runner's prefix
+            output_prefix=row.get("output_prefix") or self.config.output_prefix)
 
     def _locate(self, change: JobStateChange) -> tuple[_Run, AttemptContext] | str:
         """The run and submission context of a change's job, or why there is none."""
@@ -433,14 +434,21 @@ class Runner:
             "input_kind": req.input_kind,
             "input_uris": list(req.input_uris),
             "input_size_bytes": req.input_size_bytes,
-            "input_bases": None,
+            "input_bases": input_bases(req.input_kind, req.input_size_bytes),
             "executor": run.executor,
             "reason": reason,
+            "output_prefix": req.output_prefix,
         }
 
     def _finished(self, run: _Run, last: AttemptHistory, status: str, at: datetime,
                   reason: str) -> FinishedRun:
         req = run.request
+        attempts = self._attempt_summaries(run)
+        return FinishedRun(run_id=req.run_id, sample_id=req.sample_id, project=req.project,
+                           status=status, finished_at=at, output_uri=output_uri(req, last.attempt),
+                           tags=dict(req.tags), attempts=tuple(attempts), reason=reason)
+
+    def _attempt_summaries(self, run: _Run) -> tuple[AttemptSummary, ...]:
         attempts = []
         for attempt, job_id in sorted(run.jobs.items()):
             h = self._histories.get(job_id)
@@ -452,11 +460,21 @@ class Runner:
                 started_at=h.started_at, stopped_at=h.stopped_at, instance_type=h.instance_type,
                 instance_id=h.instance_id, job_queue=h.job_queue, vcpus=h.vcpus,
                 memory_mib=h.memory_mib))
-        return FinishedRun(run_id=req.run_id, sample_id=req.sample_id, project=req.project,
-                           status=status, finished_at=at, output_uri=output_uri(req, last.attempt),
-                           tags=dict(req.tags), attempts=tuple(attempts), reason=reason)
+        return tuple(attempts)
 
     # -- read access for callers ---------------------------------------------------------------
+    def attempts(self, run_id: str) -> tuple[AttemptSummary, ...]:
+        """The run's attempts known to this Runner, in order (empty if the run is unknown)."""
+        self._load_runs([run_id])
+        run = self._runs.get(run_id)
+        return self._attempt_summaries(run) if run else ()
+
+    def run_request(self, run_id: str) -> RunRequest | None:
+        """The request a run was dispatched with (None if unknown)."""
+        self._load_runs([run_id])
+        run = self._runs.get(run_id)
+        return run.request if run else None
+
     def run_status(self, run_id: str) -> str | None:
         """The run's furthest status known to this Runner (None if unknown)."""
         self._load_runs([run_id])

@@ -167,6 +167,13 @@ def sequenced_coverage_x(input_kind: str, input_size_bytes: int) -> float:
     return input_size_bytes / BYTES_PER_BASE[input_kind] / GENOME_BASES
 
 
+def input_bases(input_kind: str | None, input_size_bytes: int | None) -> int | None:
+    """Sequenced bases of an input, estimated from its compressed size (see BYTES_PER_BASE)."""
+    if input_kind not in BYTES_PER_BASE or not input_size_bytes:
+        return None
+    return int(input_size_bytes / BYTES_PER_BASE[input_kind])
+
+
 def input_size_for_coverage(input_kind: str, coverage_x: float) -> int:
     """The input size, in bytes, that a genome sequenced to ``coverage_x`` typically has."""
     return int(coverage_x * GENOME_BASES * BYTES_PER_BASE[input_kind])

@@ -165,6 +165,7 @@ def play(
     import time
 
     from expectations.sample_qc import run_gate
+    from ingest.results import spend_estimator
     from ingest.service import EventService
     from pipeline_runner.executors.simulated import SimulatedBatch
     from pipeline_runner.prices import PriceBook
@@ -183,7 +184,9 @@ def play(
     store = LakeStore(settings)
     config = RunnerConfig(output_prefix=str(outputs.resolve()), pipeline_release=PIPELINE_RELEASE)
     sim = SimulatedBatch(seed=seed, clock_start=month_start, duplicate_rate=0.05, reorder_rate=0.05)
-    runner = Runner(store, sim, config)
+    prices = PriceBook.load_default()
+    runner = Runner(store, sim, config, clock=lambda: sim.now)
+    runner.estimate_spend = spend_estimator(runner, prices)
     projects = ProjectRegistry({p: ProjectTags(cc, who) for p, (cc, who, _) in PROJECTS.items()})
     # The same registry as a file, so `seqledger ingest event` can replay the demo's events.
     (workdir / "projects.toml").write_text(projects_toml())

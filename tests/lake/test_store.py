@@ -9,8 +9,12 @@ from lake.store import LakeStore
 
 def _runs(n: int, month: int = 1):
     return [
-        {"run_id": f"r{i}", "sample_id": f"S{i}", "status": "DISPATCHED",
-         "status_at": datetime(2026, month, 1 + i % 28, tzinfo=UTC)}
+        {
+            "run_id": f"r{i}",
+            "sample_id": f"S{i}",
+            "status": "DISPATCHED",
+            "status_at": datetime(2026, month, 1 + i % 28, tzinfo=UTC),
+        }
         for i in range(n)
     ]
 
@@ -27,7 +31,10 @@ def test_write_partitions_by_month_and_reads_back(store):
     rows[3]["run_id"], rows[4]["run_id"] = "r10", "r11"
     result = store.write("runs", rows)
     assert result.rows_written == 5
-    assert sorted(p.split("/")[-2] for p in result.files_written) == ["month=2026-01", "month=2026-02"]
+    assert sorted(p.split("/")[-2] for p in result.files_written) == [
+        "month=2026-01",
+        "month=2026-02",
+    ]
     back = store.read("runs")
     assert sorted(back.column("run_id").to_pylist()) == ["r0", "r1", "r10", "r11", "r2"]
     assert set(back.column("schema_version").to_pylist()) == {1}
@@ -66,7 +73,9 @@ def test_missing_required_value_is_refused_and_nothing_written(lake_settings):
     store = LakeStore(lake_settings)
     rows = _runs(2)
     del rows[1]["status"]
-    with pytest.raises(SchemaError, match=r"runs: column 'status' is required but missing in row 1"):
+    with pytest.raises(
+        SchemaError, match=r"runs: column 'status' is required but missing in row 1"
+    ):
         store.write("runs", rows)
     assert store.files("runs") == []
 
@@ -85,7 +94,51 @@ def test_no_partial_file_is_left_when_a_write_fails(lake_settings, monkeypatch):
     monkeypatch.setattr(pq, "write_table", boom)
     with pytest.raises(Exception, match="disk full"):
         store.write("runs", _runs(2))
-    leftovers = [p for p in (store.fs.get_file_info(
-        __import__("pyarrow.fs").fs.FileSelector(store.root, recursive=True, allow_not_found=True)))
-        if p.type.name == "File"]
+    leftovers = [
+        p
+        for p in (
+            store.fs.get_file_info(
+                __import__("pyarrow.fs").fs.FileSelector(
+                    store.root, recursive=True, allow_not_found=True
+                )
+            )
+        )
+        if p.type.name == "File"
+    ]
     assert leftovers == []
+
+
+def _result(at: datetime, passed: bool) -> dict:
+    return {
+        "sample_id": "S1",
+        "run_id": "r1",
+        "suite": "sample_qc",
+        "check_id": "overall",
+        "passed": passed,
+        "verdict": "pass" if passed else "fail",
+        "evaluated_at": at,
+    }
+
+
+def test_a_re_evaluation_is_a_new_version_that_wins_and_a_repeat_is_not(lake_settings):
+    store = LakeStore(lake_settings)
+    first = datetime(2026, 1, 5, tzinfo=UTC)
+    store.write("qc_results", [_result(first, False)])
+    assert store.write("qc_results", [_result(first, False)]).files_written == ()
+    store.write("qc_results", [_result(datetime(2026, 1, 9, tzinfo=UTC), True)])
+    assert len(store.files("qc_results")) == 2
+    (latest,) = store.read("qc_results").to_pylist()
+    assert latest["verdict"] == "pass"
+    store.compact("qc_results", "2026-01")
+    assert [r["verdict"] for r in store.read("qc_results", dedupe=False).to_pylist()] == ["pass"]
+
+
+def test_views_of_an_empty_lake_are_typed_and_visible_to_every_cursor(lake_settings):
+    from analytics.engine import connect
+
+    con = connect(lake_settings)
+    cursor = con.cursor()  # the dashboard's threads each use one
+    assert cursor.sql("SELECT count(*) FROM runs").fetchone() == (0,)
+    types = {r[0]: r[1] for r in cursor.sql("DESCRIBE job_attempts").fetchall()}
+    assert types["status_at"] == "TIMESTAMP WITH TIME ZONE" and types["attempt"] == "INTEGER"
+    assert types["month"] == "VARCHAR"
