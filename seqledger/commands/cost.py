@@ -162,12 +162,26 @@ def _connect(ctx: click.Context):
     "capacity, instance_type, price_status.",
 )
 @click.option("--month", default=None, help="Only this month, YYYY-MM.")
+@click.option("--per-sample", is_flag=True,
+              help="Instead: cost per sample and per gigabase of input (estimated and billed).")
+@click.option("--trend", is_flag=True, help="Instead: estimated cost by month and kind of cost.")
+@click.option("--project", default=None, help="With --per-sample or --trend: one project only.")
 @click.pass_context
 @handle_errors
-def cost(ctx: click.Context, by: str, month: str | None) -> None:
-    """Estimated and billed cost grouped by tags (and month, kind, capacity…)."""
+def cost(ctx: click.Context, by: str, month: str | None, per_sample: bool, trend: bool,
+         project: str | None) -> None:
+    """Estimated and billed cost grouped by tags (and month, kind, capacity…).
+
+    With --per-sample, the cost of each sample and per gigabase; with --trend, the monthly trend.
+    """
     from analytics.cost import cost_by
 
+    if per_sample:
+        _per_sample(ctx, project)
+        return
+    if trend:
+        _trend(ctx, project)
+        return
     keys = [b.strip() for b in by.split(",") if b.strip()]
     rows = cost_by(_connect(ctx), keys, month)
     out = [
@@ -191,6 +205,32 @@ def cost(ctx: click.Context, by: str, month: str | None) -> None:
     total_est = sum(r["estimated_usd"] or 0 for r in rows)
     total_bil = sum(r["billed_usd"] or 0 for r in rows)
     click.echo(f"total: estimated {usd(total_est)}  billed {usd(total_bil)}")
+    _footnotes(rows)
+
+
+def _per_sample(ctx: click.Context, project: str | None) -> None:
+    from analytics.cost import cost_per_sample
+
+    rows = cost_per_sample(_connect(ctx), project)
+    out = [[r["sample_id"], r["project"] or "", r["runs"],
+            usd(r["estimated_usd"], (r["approximate_rows"] or 0) > 0), usd(r["compute_usd"]),
+            usd(r["licence_usd"]), usd(r["storage_usd"]),
+            "" if r["input_gbases"] is None else f"{r['input_gbases']:,.1f}",
+            usd(r["estimated_usd_per_gbase"]), usd(r["billed_usd"]), usd(r["billed_usd_per_gbase"]),
+            f"{r['unpriced_rows'] or 0:,}"] for r in rows]
+    click.echo(table(["sample_id", "project", "runs", "estimated_usd", "compute_usd", "licence_usd",
+                      "storage_usd", "gbases", "est_usd_per_gbase", "billed_usd",
+                      "billed_usd_per_gbase", "unpriced"], out, right=set(range(2, 12))))
+    _footnotes(rows)
+
+
+def _trend(ctx: click.Context, project: str | None) -> None:
+    from analytics.cost import cost_trend
+
+    rows = cost_trend(_connect(ctx), project)
+    out = [[r["month"], r["cost_kind"], usd(r["estimated_usd"], (r["approximate_rows"] or 0) > 0),
+            f"{r['unpriced_rows'] or 0:,}"] for r in rows]
+    click.echo(table(["month", "cost_kind", "estimated_usd", "unpriced"], out, right={2, 3}))
     _footnotes(rows)
 
 

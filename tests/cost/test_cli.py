@@ -7,6 +7,7 @@ from analytics.cost import cost_by, reconcile
 from analytics.engine import connect
 from seqledger.cli import main
 from tests.cost.test_reconcile import build
+from tests.cost.text_tables import table_rows
 
 SAMPLE = "aws-cur/Oct2018-WorkshopCUR-00001.snappy.parquet"
 
@@ -20,20 +21,6 @@ def line_with(output, *words):
     lines = [ln for ln in output.splitlines() if all(w in ln for w in words)]
     assert len(lines) == 1, (words, output)
     return lines[0].split()
-
-
-def table_rows(output):
-    """The first aligned table in ``output`` as dicts, cut at the dashes under the headers."""
-    lines = output.splitlines()
-    i = next(n for n, ln in enumerate(lines) if ln and set(ln) <= {"-", " "})
-    spans = [(m.start(), m.end()) for m in re.finditer(r"-+", lines[i])]
-    headers = [lines[i - 1][a:b].strip() for a, b in spans]
-    rows = []
-    for ln in lines[i + 1 :]:
-        if not ln.strip() or ln.startswith(("total", "~", "!", "note")):
-            break
-        rows.append({h: ln[a:b].strip() for h, (a, b) in zip(headers, spans, strict=True)})
-    return rows
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import pytest
 
 from analytics import cost as queries
 from analytics.engine import connect
+from tests.cost.text_tables import table_rows
 
 COST_SQL = sorted(
     f for f in resources.files("analytics.sql").iterdir() if re.match(r"4\d_.*\.sql$", f.name)
@@ -92,3 +93,70 @@ def test_unpriced_rows_are_counted_not_summed_as_zero(lake_settings):
     )
     (month,) = queries.reconcile(con)
     assert month["unpriced_rows"] == 1 and month["estimated_usd"] == pytest.approx(1.65)
+
+
+def test_cost_per_sample_per_gigabase_and_the_monthly_trend(lake_settings):
+    from datetime import UTC, datetime, timedelta
+
+    from click.testing import CliRunner
+
+    from lake.store import LakeStore
+    from pipeline_runner.cost import AttemptUsage, estimate_attempt_cost
+    from pipeline_runner.prices import PriceBook
+    from seqledger.cli import main
+
+    book = PriceBook.load_default(licence_usd_per_gbase=0.02)
+    store = LakeStore(lake_settings)
+    rows, runs = [], []
+    for i, (sample, month) in enumerate((("S1", 5), ("S1", 6), ("S2", 6))):
+        t0 = datetime(2026, month, 10, 8, tzinfo=UTC)
+        tags = {"project": "P1", "sample_id": sample, "run_id": f"R{i}"}
+        rows += estimate_attempt_cost(
+            AttemptUsage(
+                f"j{i}",
+                1,
+                tags,
+                "on-demand",
+                "f1.2xlarge",
+                t0,
+                t0 + timedelta(hours=2),
+                input_bases=100 * 10**9,
+            ),
+            book,
+        )
+        runs.append(
+            {
+                **tags,
+                "status": "SUCCEEDED",
+                "status_at": t0 + timedelta(hours=2),
+                "input_bases": 100 * 10**9,
+            }
+        )
+    store.write("costs", rows)
+    store.write("runs", runs)
+    con = connect(lake_settings)
+    per = {r["sample_id"]: r for r in queries.cost_per_sample(con)}
+    run_cost = 1.65 * 2 + 100 * 0.02
+    assert per["S1"]["runs"] == 2 and per["S1"]["input_gbases"] == pytest.approx(200)
+    assert per["S1"]["estimated_usd"] == pytest.approx(2 * run_cost)
+    assert per["S1"]["estimated_usd_per_gbase"] == pytest.approx(run_cost / 100)
+    assert per["S1"]["licence_usd"] == pytest.approx(4.0) and per["S1"]["billed_usd"] is None
+    trend = {
+        (r["month"], r["cost_kind"]): r["estimated_usd"] for r in queries.cost_trend(con, "P1")
+    }
+    assert trend == {
+        ("2026-05", "compute"): pytest.approx(3.3),
+        ("2026-05", "licence"): pytest.approx(2),
+        ("2026-06", "compute"): pytest.approx(6.6),
+        ("2026-06", "licence"): pytest.approx(4),
+    }
+    env = {"SEQLEDGER_LAKE": lake_settings.lake_uri}
+    out = CliRunner().invoke(main, ["report", "cost", "--per-sample"], env=env).output
+    s1 = next(r for r in table_rows(out) if r["sample_id"] == "S1")
+    assert s1["estimated_usd"] == f"{2 * run_cost:,.2f}"
+    assert s1["est_usd_per_gbase"] == f"{run_cost / 100:,.2f}" and s1["billed_usd"] == ""
+    out = CliRunner().invoke(main, ["report", "cost", "--trend", "--project", "P1"], env=env).output
+    assert [ln.split()[:3] for ln in out.splitlines() if ln.startswith("2026-06")] == [
+        ["2026-06", "compute", "6.60"],
+        ["2026-06", "licence", "4.00"],
+    ]
