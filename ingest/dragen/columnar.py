@@ -9,6 +9,10 @@ files the slow path would read without a single problem, and gives the same rows
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -53,3 +57,35 @@ def line_numbers(start: int, n: int) -> pa.Array:
     """Line numbers ``start .. start + n - 1`` as int32."""
     ones = pa.repeat(pa.scalar(1, pa.int32()), n)
     return pc.add(pc.cumulative_sum(ones), pa.scalar(start - 1, pa.int32()))
+
+
+class LayoutMemo:
+    """Per-row facts derived from a column of names, memoized by the column's exact content.
+
+    A month's FastQC and contig files repeat the same names in the same order (same reference,
+    same read length), so what is derived from the names (bins, contig kinds) is computed once
+    per layout and reused; the key is a hash of the column's bytes, not of a Python list.
+    """
+
+    def __init__(self, derive: Callable[[list[str]], Any], size: int = 16) -> None:
+        self._derive = derive
+        self._size = size
+        self._memo: dict[bytes, Any] = {}
+
+    def __call__(self, names: pa.Array) -> Any:
+        names = names.cast(pa.string())
+        h = hashlib.blake2b(digest_size=20)
+        h.update(len(names).to_bytes(8, "little"))
+        for buf in names.buffers()[1:]:
+            if buf is not None:
+                h.update(buf)
+        key = h.digest()
+        try:
+            return self._memo[key]
+        except KeyError:
+            pass
+        value = self._derive(names.to_pylist())
+        if len(self._memo) >= self._size:
+            self._memo.pop(next(iter(self._memo)))
+        self._memo[key] = value
+        return value

@@ -11,7 +11,6 @@ import re
 from functools import lru_cache
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ingest.dragen import columnar
 from ingest.dragen.records import Block, FileParse, Same
@@ -114,12 +113,20 @@ def _fast(lines: Lines, phenotype: str | None) -> Block | None:
     names, bases_text, mean_text = cols
     bases = columnar.as_number(bases_text, columnar.INT, pa.int64())
     means = columnar.as_number(mean_text, columnar.FLOAT, pa.float64())
-    if bases is None or means is None or not columnar.unique(names) \
-            or not pc.all(pc.greater(pc.utf8_length(names), 0)).as_py():
+    kinds = _KINDS(names) if bases is not None and means is not None else None
+    if kinds is None:
         return None
-    name_list = names.to_pylist()
-    return Block(len(name_list), {
-        "line": columnar.line_numbers(1, len(name_list)), "contig": names,
-        "contig_kind": [contig_kind(n) for n in name_list], "aligned_bases": bases,
-        "mean_coverage_x": means, "phenotype": Same(phenotype),
+    return Block(len(names), {
+        "line": columnar.line_numbers(1, len(names)), "contig": names, "contig_kind": kinds,
+        "aligned_bases": bases, "mean_coverage_x": means, "phenotype": Same(phenotype),
     })
+
+
+def _derive_kinds(names: list[str]) -> pa.Array | None:
+    """Contig kinds for a file's contig names; None if a name repeats or is empty."""
+    if len(set(names)) != len(names) or not all(names):
+        return None
+    return pa.array([contig_kind(n) for n in names], pa.string())
+
+
+_KINDS = columnar.LayoutMemo(_derive_kinds)

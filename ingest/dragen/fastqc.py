@@ -58,12 +58,6 @@ def bin_of(section: str, name: str) -> tuple[str, str, float | None, float | Non
     return histogram, "", None, None, None
 
 
-@lru_cache(maxsize=65536)
-def _bin_of_key(key: str) -> tuple[str, str, float | None, float | None, str | None]:
-    section, _, name = key.partition("\x1f")
-    return bin_of(section, name)
-
-
 def parse_fastqc(source: str, data: bytes, *, family: str, file_type: str,
                  phenotype: str | None = None) -> FileParse:
     """Bins of a FastQC metrics file (``out.bins``).
@@ -118,6 +112,26 @@ def parse_fastqc(source: str, data: bytes, *, family: str, file_type: str,
     return out
 
 
+def _derive_bins(keys: list[str]) -> tuple[pa.Array, ...] | None:
+    """Per-row bin columns for a file's (section, read group, name) keys; None if a key repeats."""
+    if len(set(keys)) != len(keys):
+        return None
+    hists, series, xs, ends, units = [], [], [], [], []
+    for key in keys:
+        section, rg, name = key.split("\x1f", 2)
+        histogram, suffix, x, x_end, unit = bin_of(section, name)
+        hists.append(histogram)
+        series.append(f"{rg} {suffix}" if suffix else rg)
+        xs.append(x)
+        ends.append(x_end)
+        units.append(unit)
+    return (pa.array(hists, pa.string()), pa.array(series, pa.string()),
+            pa.array(xs, pa.float64()), pa.array(ends, pa.float64()), pa.array(units, pa.string()))
+
+
+_LAYOUTS = columnar.LayoutMemo(_derive_bins)
+
+
 def _fast(lines: Lines, phenotype: str | None) -> Block | None:
     """The whole file at once with Arrow compute (columnar.py); None at the first irregularity."""
     chunk = columnar.clean(lines)
@@ -131,23 +145,13 @@ def _fast(lines: Lines, phenotype: str | None) -> Block | None:
             or not pc.all(pc.greater(pc.utf8_length(names), 0)).as_py():
         return None
     values = columnar.as_number(texts, columnar.FLOAT, pa.float64())
-    keys = pc.binary_join_element_wise(sections, rgs, names, "\x1f")
-    if values is None or not columnar.unique(keys):
+    derived = _LAYOUTS(pc.binary_join_element_wise(sections, rgs, names, "\x1f")) \
+        if values is not None else None
+    if derived is None:
         return None
-    # One bin_of per distinct (section, name): Read1 and Read2 share names.
-    coded = pc.binary_join_element_wise(sections, names, "\x1f").dictionary_encode()
-    hists, suffixes, xs, ends, units = zip(*map(_bin_of_key, coded.dictionary.to_pylist()),
-                                           strict=True)
-    take = coded.indices
-    suffix = pc.take(pa.array(suffixes, pa.string()), take)
-    series = pc.if_else(pc.equal(suffix, ""), rgs,
-                        pc.binary_join_element_wise(rgs, suffix, " "))
+    hists, series, xs, ends, units = derived
     return Block(len(chunk), {
-        "line": columnar.line_numbers(1, len(chunk)),
-        "histogram": pc.take(pa.array(hists, pa.string()), take), "section": sections,
-        "read_group": rgs, "series": series, "label": names,
-        "x": pc.take(pa.array(xs, pa.float64()), take),
-        "x_end": pc.take(pa.array(ends, pa.float64()), take), "value": values,
-        "value_text": Same(None), "unit": pc.take(pa.array(units, pa.string()), take),
-        "phenotype": Same(phenotype),
+        "line": columnar.line_numbers(1, len(chunk)), "histogram": hists, "section": sections,
+        "read_group": rgs, "series": series, "label": names, "x": xs, "x_end": ends,
+        "value": values, "value_text": Same(None), "unit": units, "phenotype": Same(phenotype),
     })

@@ -137,10 +137,10 @@ def parse_run_files(files: Mapping[str, bytes], *, sample_id: str, run_id: str, 
     version = facts.get("dragen_version")
     phenotype_of = _phenotypes(facts)
 
-    tables = {name: _Table(name) for name in TABLES}
+    tables = {name: _Table(name, (sample_id, run_id, run_at, version)) for name in TABLES}
     with_ga4gh = "ga4gh_id" in tables["qc_metrics"].spec.columns
     for parsed in parses:
-        file_values = (sample_id, run_id, run_at, parsed.source, parsed.file_type, version)
+        file_values = (parsed.source, parsed.file_type)
         problems = list(parsed.problems)
         n, columns = _metric_columns(parsed, catalogue, phenotype_of, problems, with_ga4gh)
         tables["qc_metrics"].add(n, columns, file_values)
@@ -191,18 +191,22 @@ def _problem_rows(root: str, source: str, problems: list[Problem], at: datetime)
         yield quarantine_row(STAGE, f"{root}/{source}", error, payload=rest[0].payload, at=at)
 
 
-_FILE_COLUMNS = ("sample_id", "run_id", "run_at", "source_file", "file_type", "dragen_version")
+_RUN_COLUMNS = ("sample_id", "run_id", "run_at", "dragen_version")  # one value per run
+_FILE_COLUMNS = ("source_file", "file_type")  # one value per file
+_COMMON = ("schema_version", "recorded_at")  # the store fills these
 
 
 class _Table:
-    """One table's rows from all files of a run, kept as Arrow chunks (one or more per file)."""
+    """One table's rows from all files of a run, as Arrow chunks (one per file, no copying)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, run_values: tuple) -> None:
         self.spec = table(name)
-        self.chunks: dict[str, list[pa.Array]] = {f.name: [] for f in self.spec.schema}
+        self.run_values = dict(zip(_RUN_COLUMNS, run_values, strict=True))
+        self.chunks: dict[str, list[pa.Array]] = {
+            f.name: [] for f in self.spec.schema if f.name not in _RUN_COLUMNS + _COMMON}
         self.n = 0
 
-    def _array(self, name: str, column: list[Any] | Same, n: int) -> pa.Array:
+    def _array(self, name: str, column: Any, n: int) -> pa.Array:
         field_type = self.spec.schema.field(name).type
         if isinstance(column, Same):
             return pa.repeat(pa.scalar(column.value, type=field_type), n)
@@ -210,23 +214,28 @@ class _Table:
             return column if column.type == field_type else column.cast(field_type)
         return pa.array(column, type=field_type)
 
-    def add(self, n: int, columns: Mapping[str, list[Any] | Same], file_values: tuple) -> None:
-        """Append ``n`` rows: ``columns`` plus the per-file constants (sample, run, file, …)."""
+    def add(self, n: int, columns: Mapping[str, Any], file_values: tuple) -> None:
+        """Append ``n`` rows: ``columns`` (list, Arrow array or Same), the file name and type."""
         if not n:
             return
         merged = {**dict(zip(_FILE_COLUMNS, map(Same, file_values), strict=True)), **columns}
         for name, chunks in self.chunks.items():
             column = merged.get(name)
-            if column is not None:
-                chunks.append(self._array(name, column, n))
-            elif name not in ("schema_version", "recorded_at"):
-                chunks.append(pa.nulls(n, self.spec.schema.field(name).type))
+            chunks.append(self._array(name, column, n) if column is not None
+                          else pa.nulls(n, self.spec.schema.field(name).type))
         self.n += n
 
     def table(self) -> pa.Table:
-        fields = [f for f in self.spec.schema if self.chunks[f.name]]
-        return pa.Table.from_arrays([pa.concat_arrays(self.chunks[f.name]) for f in fields],
-                                    schema=pa.schema(fields))
+        columns, fields = [], []
+        for f in self.spec.schema:
+            if f.name in self.run_values:
+                columns.append(pa.repeat(pa.scalar(self.run_values[f.name], type=f.type), self.n))
+            elif f.name in self.chunks:
+                columns.append(pa.chunked_array(self.chunks[f.name], type=f.type))
+            else:
+                continue
+            fields.append(f)
+        return pa.Table.from_arrays(columns, schema=pa.schema(fields))
 
 
 def _metric_columns(parsed: FileParse, catalogue: Catalogue, phenotype_of: Mapping[str, str],
