@@ -76,6 +76,7 @@ class EventService:
     ) -> EventOutcome:
         """Process (source name, payload) pairs; a payload is raw bytes/text or parsed JSON."""
         out = EventOutcome()
+        now = now or datetime.now(UTC)
         objects, changes = [], []
         for source, payload in payloads:
             out.payloads += 1
@@ -105,12 +106,13 @@ class EventService:
             except SeqledgerError as e:
                 out.quarantine.append(_quarantine("ingest.event", e, payload))
         out.objects = len(objects)
-        now = now or datetime.now(UTC)
         if objects:
             self._arrivals(objects, out, now)
         if changes:
             self._changes(changes, out)
         if out.quarantine:
+            for q in out.quarantine:  # processing time (simulated time in the demo)
+                q["quarantined_at"] = now
             self.store.write("quarantine", out.quarantine)
         return out
 

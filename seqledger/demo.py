@@ -87,7 +87,7 @@ def plan_month(samples: int, seed: int, month_start: datetime) -> DemoPlan:
                 )
             )
         else:
-            coverage = rng.gauss(36, 4)
+            coverage = rng.gauss(42, 4)  # sequenced depth; ~15 % is lost to duplicates
             half = input_size_for_coverage("fastq", coverage) // 2
             for mate, delay in (("R1", 0), ("R2", rng.randrange(60, 1800))):
                 key = f"{project}/{sample}/{sample}_S{i % 96 + 1}_L001_{mate}_001.fastq.gz"
@@ -136,8 +136,12 @@ def projects_toml() -> str:
     """The demo's project registry in the SEQLEDGER_PROJECTS file format."""
     lines = ["# Who pays for each project's runs (seqledger demo)."]
     for project, (cost_centre, requested_by, _) in PROJECTS.items():
-        lines += ["", f"[projects.{project}]", f'cost_centre = "{cost_centre}"',
-                  f'requested_by = "{requested_by}"']
+        lines += [
+            "",
+            f"[projects.{project}]",
+            f'cost_centre = "{cost_centre}"',
+            f'requested_by = "{requested_by}"',
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -183,7 +187,13 @@ def play(
 
     store = LakeStore(settings)
     config = RunnerConfig(output_prefix=str(outputs.resolve()), pipeline_release=PIPELINE_RELEASE)
-    sim = SimulatedBatch(seed=seed, clock_start=month_start, duplicate_rate=0.05, reorder_rate=0.05)
+    sim = SimulatedBatch(
+        seed=seed,
+        clock_start=month_start,
+        spot_reclaim_rate=0.1,
+        duplicate_rate=0.05,
+        reorder_rate=0.05,
+    )
     prices = PriceBook.load_default()
     runner = Runner(store, sim, config, clock=lambda: sim.now)
     runner.estimate_spend = spend_estimator(runner, prices)
@@ -237,7 +247,7 @@ def play(
         handle(arrived, clock)
         if progress:
             progress(clock.strftime("%Y-%m-%d %H:%M"), i, total)
-    gate = run_gate(store, settings)
+    gate = run_gate(store, settings, evaluated_at=clock)
     compacted = compact_all(store)
     result.elapsed_s = time.perf_counter() - started
     result.summary = summarize(settings, store)
@@ -271,8 +281,7 @@ SUMMARY_SQL = {
     "spot_reclaims": "SELECT count(*) FROM decisions WHERE failure_kind = 'spot_reclaim'",
     "retries": "SELECT count(*) FROM decisions WHERE action IN ('retry', 'retry_on_demand')",
     "moved_to_on_demand": "SELECT count(*) FROM decisions WHERE action = 'retry_on_demand'",
-    "application_errors": "SELECT count(*) FROM decisions "
-    "WHERE failure_kind = 'application_error'",
+    "application_errors": "SELECT count(*) FROM decisions WHERE failure_kind = 'application_error'",
     "qc_pass": _VERDICTS + "'pass'",
     "qc_review": _VERDICTS + "'review'",
     "qc_fail": _VERDICTS + "'fail'",
