@@ -1,9 +1,12 @@
 """What a run's outputs cost to keep, month by month, under the tag-driven S3 lifecycle.
 
 Outputs are tagged when a run finishes (``lifecycle_tags``): alignments and raw reads get
-``lifecycle=archive`` and move to Glacier Deep Archive after N days; VCFs, metrics and lake Parquet
-get ``lifecycle=keep`` and stay in S3 Standard. The same policy object yields the bucket's lifecycle
-configuration (``s3_lifecycle_configuration``), so what is modelled is what is deployed.
+``seqledger:archive=true`` and move to Glacier Deep Archive after N days; VCFs, metrics, reports
+and lake Parquet get ``seqledger:archive=false`` and stay in S3 Standard. Every output also gets
+``seqledger:data-class`` (alignment, reads, variants, metrics, report, table, other). These are
+the tags the buckets' lifecycle rules in ``infra/seqledger.yaml`` filter on, and the same policy
+object yields that configuration (``s3_lifecycle_configuration``), so what is modelled is what is
+deployed.
 
 Billing rules followed (S3):
 - a transition happens N days after creation, rounded up to the next midnight UTC;
@@ -27,32 +30,19 @@ from typing import Any
 from pipeline_runner.prices import DEFAULT_REGION, PriceBook
 
 GIB = 2**30
-LIFECYCLE_TAG = "lifecycle"
+ARCHIVE_TAG = "seqledger:archive"  # "true": may go cold (the bucket rule's tag filter)
+DATA_CLASS_TAG = "seqledger:data-class"
 STANDARD, DEEP_ARCHIVE = "STANDARD", "DEEP_ARCHIVE"
 
 # Output kinds by name ending; the first match wins. Raw reads and alignments can be re-derived or
 # are rarely read again: archive. Variant calls, metrics, reports and lake tables are read: keep.
-ARCHIVE_SUFFIXES = (
-    ".bam",
-    ".bam.bai",
-    ".cram",
-    ".cram.crai",
-    ".fastq.gz",
-    ".fq.gz",
-    ".fastq.ora",
-    ".ora",
-)
-KEEP_SUFFIXES = (
-    ".vcf.gz",
-    ".vcf.gz.tbi",
-    ".gvcf.gz",
-    ".g.vcf.gz",
-    ".parquet",
-    ".csv",
-    ".json",
-    ".html",
-    ".txt",
-    ".log",
+DATA_CLASSES = (
+    ("alignment", (".bam", ".bam.bai", ".cram", ".cram.crai"), True),
+    ("reads", (".fastq.gz", ".fq.gz", ".fastq.ora", ".ora"), True),
+    ("variants", (".vcf.gz", ".vcf.gz.tbi", ".gvcf.gz", ".g.vcf.gz"), False),
+    ("table", (".parquet",), False),
+    ("metrics", (".csv", ".json", ".tab"), False),
+    ("report", (".html", ".txt", ".log", ".pdf"), False),
 )
 
 
@@ -86,27 +76,22 @@ class LifecyclePolicy:
 
 
 def default_policy(archive_after_days: int = 30) -> LifecyclePolicy:
-    """``lifecycle=archive``: Deep Archive after N days; ``lifecycle=keep``: Standard."""
+    """``seqledger:archive=true`` → Deep Archive after N days; everything else stays in Standard."""
     if archive_after_days < 0:
         raise ValueError("archive_after_days must be >= 0")
-    return LifecyclePolicy(
-        (
-            LifecycleRule(
-                "archive-alignments-and-reads",
-                {LIFECYCLE_TAG: "archive"},
-                (Transition(archive_after_days, DEEP_ARCHIVE),),
-            ),
-            LifecycleRule("keep-results-in-standard", {LIFECYCLE_TAG: "keep"}),
-        )
-    )
+    return LifecyclePolicy((
+        LifecycleRule("archive-tagged", {ARCHIVE_TAG: "true"},
+                      (Transition(archive_after_days, DEEP_ARCHIVE),)),
+    ))
 
 
 def lifecycle_tags(key: str) -> dict[str, str]:
-    """The lifecycle tag an output object gets, from its name (unknown kinds are kept)."""
+    """The object tags an output gets, from its name: archive or not, and its data class."""
     name = key.lower()
-    if name.endswith(ARCHIVE_SUFFIXES):
-        return {LIFECYCLE_TAG: "archive"}
-    return {LIFECYCLE_TAG: "keep"}
+    for data_class, suffixes, archive in DATA_CLASSES:
+        if name.endswith(suffixes):
+            return {ARCHIVE_TAG: "true" if archive else "false", DATA_CLASS_TAG: data_class}
+    return {ARCHIVE_TAG: "false", DATA_CLASS_TAG: "other"}
 
 
 def s3_lifecycle_configuration(policy: LifecyclePolicy) -> dict[str, Any]:

@@ -31,11 +31,16 @@ def obj(key, gib, created=CREATED, **kw):
     return StoredObject(key, int(gib * GIB), created, lifecycle_tags(key), **kw)
 
 
-def test_outputs_are_tagged_by_kind():
-    assert lifecycle_tags("runs/R1/S1.cram") == {"lifecycle": "archive"}
-    assert lifecycle_tags("in/S1_R1.fastq.gz") == {"lifecycle": "archive"}
-    assert lifecycle_tags("runs/R1/S1.hard-filtered.vcf.gz") == {"lifecycle": "keep"}
-    assert lifecycle_tags("lake/qc_metrics/month=2026-04/part-1.parquet") == {"lifecycle": "keep"}
+def test_outputs_are_tagged_by_kind_with_the_tags_the_buckets_filter_on():
+    assert lifecycle_tags("runs/R1/S1.cram") == {
+        "seqledger:archive": "true", "seqledger:data-class": "alignment"}
+    assert lifecycle_tags("in/S1_R1.fastq.gz")["seqledger:data-class"] == "reads"
+    assert lifecycle_tags("in/S1_R1.FASTQ.GZ")["seqledger:archive"] == "true"
+    assert lifecycle_tags("runs/R1/S1.hard-filtered.vcf.gz") == {
+        "seqledger:archive": "false", "seqledger:data-class": "variants"}
+    assert lifecycle_tags("lake/qc/month=2026-04/part-1.parquet")["seqledger:archive"] == "false"
+    assert lifecycle_tags("runs/R1/weird.bin") == {
+        "seqledger:archive": "false", "seqledger:data-class": "other"}
 
 
 def test_transitions_happen_at_the_midnight_after_n_days():
@@ -112,7 +117,7 @@ def test_deleting_before_the_minimum_duration_is_charged_as_if_kept(book):
         (
             LifecycleRule(
                 "to-glacier",
-                {"lifecycle": "archive"},
+                {"seqledger:archive": "true"},
                 (Transition(0, "DEEP_ARCHIVE"),),
                 expiration_days=60,
             ),
@@ -147,7 +152,7 @@ def test_missing_storage_prices_are_unpriced_not_zero(book):
     assert deep and all(r["cost_usd"] is None and r["price_status"] == "unpriced" for r in deep)
     assert "DEEP_ARCHIVE" in deep[0]["price_source"]
     glacier = LifecyclePolicy(
-        (LifecycleRule("g", {"lifecycle": "archive"}, (Transition(1, "GLACIER"),)),)
+        (LifecycleRule("g", {"seqledger:archive": "true"}, (Transition(1, "GLACIER"),)),)
     )
     rows = estimate_run_storage(
         "R1", TAGS, [obj("a.cram", 5)], book, CREATED + timedelta(days=10), glacier
@@ -158,16 +163,10 @@ def test_missing_storage_prices_are_unpriced_not_zero(book):
 
 def test_the_policy_is_also_the_bucket_lifecycle_configuration():
     conf = s3_lifecycle_configuration(default_policy(45))
-    assert conf == {
-        "Rules": [
-            {
-                "ID": "archive-alignments-and-reads",
-                "Status": "Enabled",
-                "Filter": {"Tag": {"Key": "lifecycle", "Value": "archive"}},
-                "Transitions": [{"Days": 45, "StorageClass": "DEEP_ARCHIVE"}],
-            }
-        ]
-    }
+    assert conf == {"Rules": [{
+        "ID": "archive-tagged", "Status": "Enabled",
+        "Filter": {"Tag": {"Key": "seqledger:archive", "Value": "true"}},
+        "Transitions": [{"Days": 45, "StorageClass": "DEEP_ARCHIVE"}]}]}
     two = LifecyclePolicy((LifecycleRule("x", {"a": "1", "b": "2"}, expiration_days=9),))
     assert s3_lifecycle_configuration(two)["Rules"][0]["Filter"] == {
         "And": {"Tags": [{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}]}
