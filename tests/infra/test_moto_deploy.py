@@ -152,7 +152,8 @@ def test_key_rotates_and_only_seqledger_roles_may_use_it(aws, stack):
     users = next(s for s in policy["Statement"] if s["Sid"] == "UseBySeqledgerRoles")
     prefix = stack["prefix"]
     roles = [iam.get_role(RoleName=f"{prefix}-{r}")["Role"]["Arn"]
-             for r in ("dispatcher", "recorder", "compactor", "dragen-job", "lake-reader")]
+             for r in ("dispatcher", "recorder", "compactor", "dragen-job", "lake-reader",
+                       "operator")]
     assert users["Principal"]["AWS"] == roles
     aliases = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]}
     assert f"alias/{prefix}-data" in aliases
@@ -219,9 +220,13 @@ def test_functions_run_the_documented_handlers_with_the_lake_settings(aws, stack
         assert env["SEQLEDGER_LAKE"] == out["LakeUri"]
         assert config["Role"].endswith(f":role/{prefix}-{name}")
     env = lam.get_function(FunctionName=f"{prefix}-dispatcher")["Configuration"]["Environment"]
+    assert env["Variables"]["SEQLEDGER_EXECUTOR"] == "batch"
     assert env["Variables"]["SEQLEDGER_SPOT_QUEUE"] == out["SpotQueueArn"]
     assert env["Variables"]["SEQLEDGER_ONDEMAND_QUEUE"] == out["OnDemandQueueArn"]
     assert env["Variables"]["SEQLEDGER_JOB_DEFINITION"] == out["JobDefinitionArn"]
+    assert env["Variables"]["SEQLEDGER_PROJECTS"] == out["ProjectsRegistryUri"]
+    assert env["Variables"]["SEQLEDGER_OUTPUT_PREFIX"] == (
+        f"s3://{out['ResultsBucketName']}/runs")
     concurrency = lam.get_function_concurrency(FunctionName=f"{prefix}-compactor")
     assert concurrency["ReservedConcurrentExecutions"] == 1
 

@@ -114,7 +114,7 @@ def test_key_policy_lets_only_seqledger_roles_use_the_key(root):
     by_sid = {s["Sid"]: s for s in policy}
     users = by_sid["UseBySeqledgerRoles"]["Principal"]["AWS"]
     assert users == [_arn(r) for r in ("DispatcherRole", "RecorderRole", "CompactorRole",
-                                       "DragenJobRole", "LakeReaderRole")]
+                                       "DragenJobRole", "LakeReaderRole", "OperatorRole")]
     admin = by_sid["KeyAdministration"]["Action"]
     assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:*"} & set(admin)
     for s in policy:  # services only from this account
@@ -226,13 +226,21 @@ def test_the_lake_stays_in_standard(root):
     assert expiring == {"athena-results/"}  # lake data never expires; query results do
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "pipeline_runner/storage.py tags outputs lifecycle=archive|keep; the brief and this template "
-    "use seqledger:archive=true with seqledger:data-class. One of them must change (see report)."))
-def test_the_runner_tags_alignments_with_the_archive_filter_tag():
-    storage = pytest.importorskip("pipeline_runner.storage")
-    assert storage.lifecycle_tags("S1/S1.cram").get(ARCHIVE_TAG["Key"]) == ARCHIVE_TAG["Value"]
-    assert storage.lifecycle_tags("S1/S1.hard-filtered.vcf.gz").get(ARCHIVE_TAG["Key"]) != "true"
+def test_archive_rule_is_the_runners_lifecycle_model(root):
+    """The runner tags outputs and models their storage cost with the same rule (storage.py)."""
+    from pipeline_runner.storage import default_policy, lifecycle_tags, s3_lifecycle_configuration
+
+    modelled = s3_lifecycle_configuration(default_policy(
+        root["Parameters"]["ArchiveAfterDays"]["Default"]))["Rules"]
+    deployed = {r["Id"]: r for r in root["Resources"]["ResultsBucket"]["Properties"][
+        "LifecycleConfiguration"]["Rules"]}
+    for rule in modelled:
+        mine = deployed[rule["ID"]]
+        assert mine["TagFilters"] == [rule["Filter"]["Tag"]]
+        assert [t["StorageClass"] for t in mine["Transitions"]] == [
+            t["StorageClass"] for t in rule["Transitions"]]
+    assert lifecycle_tags("P1/S1/S1.cram")[ARCHIVE_TAG["Key"]] == ARCHIVE_TAG["Value"]
+    assert lifecycle_tags("P1/S1/S1.hard-filtered.vcf.gz")[ARCHIVE_TAG["Key"]] != "true"
 
 
 # -- events ---------------------------------------------------------------------------------------
@@ -288,10 +296,14 @@ def test_every_function_has_a_dead_letter_queue_and_the_documented_entry_point(r
         assert f["Code"] == "../" + infra_commands.LAMBDA_ZIP.as_posix()
         assert f["Environment"]["Variables"]["SEQLEDGER_LAKE"] == {"Fn::Sub": "s3://${LakeBucket}/lake"}
         assert f["TracingConfig"] == {"Mode": "Active"}
-    env = functions["DispatcherFunction"]["Environment"]["Variables"]
-    assert env["SEQLEDGER_SPOT_QUEUE"] == _ref("SpotQueue")
-    assert env["SEQLEDGER_ONDEMAND_QUEUE"] == _ref("OnDemandQueue")
-    assert env["SEQLEDGER_JOB_DEFINITION"] == _ref("DragenJobDefinition")
+    for name in ("DispatcherFunction", "RecorderFunction"):  # both submit DRAGEN jobs
+        env = functions[name]["Environment"]["Variables"]
+        assert env["SEQLEDGER_EXECUTOR"] == "batch"
+        assert env["SEQLEDGER_SPOT_QUEUE"] == _ref("SpotQueue")
+        assert env["SEQLEDGER_ONDEMAND_QUEUE"] == _ref("OnDemandQueue")
+        assert env["SEQLEDGER_JOB_DEFINITION"] == _ref("DragenJobDefinition")
+        assert env["SEQLEDGER_PROJECTS"] == {"Fn::Sub": "s3://${LakeBucket}/config/projects.toml"}
+        assert env["SEQLEDGER_OUTPUT_PREFIX"] == {"Fn::Sub": "s3://${ResultsBucket}/runs"}
     assert functions["CompactorFunction"]["ReservedConcurrentExecutions"] == 1
 
 
