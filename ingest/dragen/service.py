@@ -13,13 +13,14 @@ keys, so loading the same folder twice writes nothing new), and returns what it 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.fs as pafs
 
 import lake.schemas_dragen  # noqa: F401  (registers qc_histograms and qc_contig_coverage)
 from ingest.dragen.catalogue import Catalogue, default_catalogue
@@ -29,6 +30,7 @@ from ingest.dragen.text import MAX_FILE_BYTES, Problem
 from lake.errors import ParseError
 from lake.quarantine import quarantine_row
 from lake.schemas import table
+from lake.store import filesystem
 
 if TYPE_CHECKING:
     from lake.store import LakeStore, WriteResult
@@ -296,32 +298,52 @@ def _with_phenotypes(block: Block, key: str, phenotype_of: Mapping[str, str]) ->
 # --- I/O ------------------------------------------------------------------------------------------
 
 
-def read_folder(folder: str | Path) -> tuple[dict[str, bytes], list[FileOutcome], datetime | None]:
+def run_filesystem(store: LakeStore, folder: str | Path) -> tuple[pafs.FileSystem, str]:
+    """The filesystem and path of a run folder: a local path, ``file://`` or ``s3://`` URI.
+
+    An ``s3://`` folder is read with the lake's S3 settings (region, endpoint, keys): run
+    outputs live on the same S3 service as the lake.
+    """
+    text = str(folder)
+    if text.startswith("file://"):
+        text = text[len("file://"):]
+    if text.startswith("s3://"):
+        fs, _ = filesystem(replace(store.settings, lake_uri=text.rstrip("/")))
+        return fs, text[len("s3://"):].rstrip("/")
+    return pafs.LocalFileSystem(), str(Path(text).resolve())
+
+
+def read_folder(fs: pafs.FileSystem, root: str) -> tuple[dict[str, bytes], list[FileOutcome],
+                                                        datetime | None]:
     """The candidate metric files of a run folder (name -> bytes), the files not read, newest mtime.
 
     Only names that can hold metrics (``.csv``, ``.tab``, ``.json``) and are not larger than a
     metric file can be are read: a DRAGEN folder also holds BAMs and VCFs.
+
+    Raises:
+        ParseError: the folder does not exist.
     """
-    root = Path(folder)
-    if not root.is_dir():
-        raise ParseError(str(folder), None, "not a folder")
+    if fs.get_file_info(root).type != pafs.FileType.Directory:
+        raise ParseError(root, None, "run folder not found")
+    infos = fs.get_file_info(pafs.FileSelector(root, recursive=True))
     files: dict[str, bytes] = {}
     skipped: list[FileOutcome] = []
-    newest: float | None = None
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        name = path.relative_to(root).as_posix()
-        stat = path.stat()
+    newest: datetime | None = None
+    for info in sorted((i for i in infos if i.type == pafs.FileType.File), key=lambda i: i.path):
+        name = info.path[len(root):].lstrip("/")
         if not name.endswith(METRIC_SUFFIXES):
             skipped.append(FileOutcome(name, None, None, skipped="not a DRAGEN metric file name"))
             continue
-        if stat.st_size > MAX_FILE_BYTES:
-            skipped.append(FileOutcome(name, None, None, skipped=f"{stat.st_size} bytes: larger "
+        if info.size is not None and info.size > MAX_FILE_BYTES:
+            skipped.append(FileOutcome(name, None, None, skipped=f"{info.size} bytes: larger "
                                                                   "than any metric file"))
             continue
-        files[name] = path.read_bytes()
-        newest = stat.st_mtime if newest is None else max(newest, stat.st_mtime)
-    when = datetime.fromtimestamp(newest, UTC) if newest is not None else None
-    return files, skipped, when
+        with fs.open_input_stream(info.path) as stream:
+            files[name] = stream.read()
+        if info.mtime is not None:
+            mtime = info.mtime if info.mtime.tzinfo else info.mtime.replace(tzinfo=UTC)
+            newest = mtime if newest is None else max(newest, mtime)
+    return files, skipped, newest
 
 
 def write_run(store: LakeStore, parsed: ParsedRun) -> dict[str, WriteResult]:
@@ -340,7 +362,15 @@ def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_i
     finished writing them), or now when the folder has none. Loading the same folder again
     writes nothing new: the rows and their keys are the same.
     """
-    files, skipped, newest = read_folder(folder)
+    fs, root = run_filesystem(store, folder)
+    try:
+        files, skipped, newest = read_folder(fs, root)
+    except ParseError as e:
+        # The runner loads many runs in a row: a missing folder is quarantined, not raised.
+        when = run_at or datetime.now(UTC)
+        store.write("quarantine", [quarantine_row(STAGE, str(folder), e, at=when)])
+        return IngestSummary(str(folder), sample_id, run_id, when, None, {}, {}, 1,
+                             [FileOutcome(str(folder), None, None, error=e.reason)])
     when = run_at or newest or datetime.now(UTC)
     parsed = parse_run_files(files, sample_id=sample_id, run_id=run_id, run_at=when,
                              source_root=str(folder))
