@@ -76,7 +76,7 @@ QC_HISTOGRAMS = register(
                 "Bin end, exclusive; inf for an open last bin; null for a point",
             ),
             _f("value", pa.float64(), "Count or percent in the bin; null when not a number"),
-            _f("value_text", pa.string(), "The raw value text"),
+            _f("value_text", pa.string(), "The raw value text when it is not a number (NA, empty)"),
             _f("unit", pa.string(), "positions | pct | fragments | reads | bases | quality"),
             _f("dragen_version", pa.string(), "DRAGEN version, when known"),
         ],
