@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from ingest.dragen import columnar
 from ingest.dragen.records import Block, FileParse, Same
-from ingest.dragen.text import Lines, Problem, split_lines
+from ingest.dragen.text import Lines, Problem, no_rows_error, split_lines
 from ingest.dragen.values import number
 from lake.errors import ParseError
 
@@ -87,10 +87,8 @@ def parse_contig_mean_cov(source: str, data: bytes, *, family: str, file_type: s
         bases.append(count)
         means.append(mean)
     if not names:
-        first = problems[len(lines.problems)] if len(problems) > len(lines.problems) else None
-        raise ParseError(source, first.error.line if first else None,
-                         "no line has the contig,aligned_bases,mean_coverage shape"
-                         + (f"; first: {first.error.reason}" if first else ""))
+        raise no_rows_error(source, problems, len(lines.problems),
+                            "contig,aligned_bases,mean_coverage")
     out.contigs = Block(len(names), {
         "line": nos, "contig": names, "contig_kind": [contig_kind(n) for n in names],
         "aligned_bases": bases, "mean_coverage_x": means, "phenotype": Same(phenotype),

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from ingest.dragen import columnar
 from ingest.dragen.records import Block, FileParse, Same
-from ingest.dragen.text import Lines, Problem, split_lines
+from ingest.dragen.text import Lines, Problem, no_rows_error, split_lines
 from ingest.dragen.values import MISSING, number
 from lake.errors import ParseError
 
@@ -34,10 +34,7 @@ def _integer_bin(label: str) -> tuple[float, float] | None:
 
 def _finish(out: FileParse, lines_problems: int, shape: str) -> FileParse:
     if out.bins is None or not out.bins.n:
-        first = out.problems[lines_problems] if len(out.problems) > lines_problems else None
-        raise ParseError(out.source, first.error.line if first else None,
-                         f"no line has the {shape} shape" + (f"; first: {first.error.reason}"
-                                                             if first else ""))
+        raise no_rows_error(out.source, out.problems, lines_problems, shape)
     return out
 
 

@@ -9,7 +9,7 @@ metric name the column header as written.
 from __future__ import annotations
 
 from ingest.dragen.records import FileParse, Metric
-from ingest.dragen.text import Problem, split_lines
+from ingest.dragen.text import Problem, no_rows_error, split_lines
 from ingest.dragen.values import MISSING, number
 from lake.errors import ParseError
 
@@ -53,5 +53,5 @@ def parse_insert_stats(source: str, data: bytes, *, family: str, file_type: str,
             unit = None if value is not None or text in MISSING else "text"
             out.metrics.append(Metric(no, section, rg, name, value, None, text, unit))
     if header is None:
-        raise ParseError(source, None, "no header line")
+        raise no_rows_error(source, out.problems, len(lines.problems), "RG<TAB>ID<TAB>… header")
     return out

@@ -14,7 +14,7 @@ import json
 import shlex
 
 from ingest.dragen.records import FileParse, Metric
-from ingest.dragen.text import check_bytes
+from ingest.dragen.text import Problem, check_bytes
 from ingest.dragen.values import number
 from lake.errors import ParseError
 
@@ -84,10 +84,17 @@ def parse_replay(source: str, data: bytes, *, family: str, file_type: str,
     inputs = doc.get("inputs")
     for i, item in enumerate(inputs if isinstance(inputs, list) else ()):
         if not isinstance(item, dict):
+            out.problems.append(Problem(ParseError(source, None, f"inputs[{i}] is not an object"),
+                                        _text(item)))
             continue
         path = _text(item.get("path", f"#{i}"))
         for key, value in item.items():
-            if key == "path" or (path, str(key)) in seen:
+            if key == "path":
+                continue
+            if (path, str(key)) in seen:
+                out.problems.append(Problem(ParseError(
+                    source, None, f"inputs[{i}]: {path} {key} repeats an earlier input"),
+                    _text(item)))
                 continue
             seen.add((path, str(key)))
             text = _text(value)
@@ -95,11 +102,15 @@ def parse_replay(source: str, data: bytes, *, family: str, file_type: str,
                                   None))
     config = doc.get("dragen_config")
     names: set[str] = set()
-    for item in config if isinstance(config, list) else ():
-        if isinstance(item, dict) and isinstance(item.get("name"), str) \
-                and item["name"] not in names:
-            names.add(item["name"])
-            text = _text(item.get("value"))
-            metrics.append(Metric(None, "REPLAY CONFIG", "", item["name"], number(text), None,
-                                  text, None))
+    for i, item in enumerate(config if isinstance(config, list) else ()):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) \
+                or item["name"] in names:
+            out.problems.append(Problem(ParseError(
+                source, None, f"dragen_config[{i}] is not a new {{name, value}} setting"),
+                _text(item)))
+            continue
+        names.add(item["name"])
+        text = _text(item.get("value"))
+        metrics.append(Metric(None, "REPLAY CONFIG", "", item["name"], number(text), None, text,
+                              None))
     return out

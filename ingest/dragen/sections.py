@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ingest.dragen.records import FileParse, Metric
-from ingest.dragen.text import Lines, Problem, split_lines
+from ingest.dragen.text import Lines, Problem, no_rows_error, split_lines
 from ingest.dragen.values import MISSING, duration_s, number
 from lake.errors import ParseError
 
@@ -64,12 +64,7 @@ def raise_no_shape(source: str, problems: list[Problem], skip: int) -> None:
     Raises:
         ParseError: always; names the first bad line.
     """
-    if len(problems) > skip:
-        first = problems[skip]
-        raise ParseError(source, first.error.line,
-                         f"no line has the DRAGEN {SHAPE} shape (wrong delimiter or not a DRAGEN "
-                         f"metrics file?); first: {first.error.reason}")
-    raise ParseError(source, None, "no metric lines")
+    raise no_rows_error(source, problems, skip, f"DRAGEN {SHAPE}")
 
 
 def parse_sections(source: str, data: bytes, *, family: str, file_type: str,
@@ -116,7 +111,7 @@ def _record(no: int, section: str, rg: str, name: str, text: str,
             pct_text: str | None) -> Metric | str:
     """The record of one line, or the reason it cannot be read."""
     phenotype, base = split_phenotype(section)
-    if base == "RUN TIME" or (":" in text and duration_s(text) is not None):
+    if base == "RUN TIME" or (":" in text and name.startswith(("Time ", "Total runtime"))):
         return _time(no, section, rg, name, text, pct_text, phenotype)
     value = number(text)
     unit = None

@@ -116,3 +116,21 @@ def _decode_by_line(source: str, data: bytes, problems: list[Problem]) -> list[s
                                     chunk.decode("utf-8", errors="replace")))
         offset += len(raw) + 1
     return lines
+
+
+def no_rows_error(source: str, problems: list[Problem], skip: int, shape: str) -> ParseError:
+    """The file-level error when a file gave no row: why, naming the first bad line.
+
+    ``problems[:skip]`` are the unreadable lines (from :func:`split_lines`); later ones are lines
+    that were read but did not have the file's ``shape``.
+    """
+    if len(problems) > skip:
+        first = problems[skip]
+        return ParseError(source, first.error.line,
+                          f"no line has the {shape} shape (wrong delimiter or another kind of "
+                          f"file?); first: {first.error.reason}")
+    if problems:
+        first = problems[0]
+        return ParseError(source, first.error.line,
+                          f"no readable line; first: {first.error.reason}")
+    return ParseError(source, None, "no data lines")

@@ -230,3 +230,32 @@ def test_ingest_folder_writes_quarantine_rows_and_the_good_rows(tmp_path, good,
     assert store.read("qc_histograms").num_rows == 13113
     again = ingest_folder(store, folder, sample_id="S", run_id="R", run_at=RUN_AT)
     assert again.quarantined == 2 and len(store.files("quarantine")) == 1
+
+
+def test_a_file_with_only_an_unreadable_line_names_that_line(good) -> None:
+    run = run_with(good, "TEST.ploidy_estimation_metrics.csv", b"PLOIDY ESTIMATION,,X," +
+                   b"1" * (MAX_LINE_CHARS + 1) + b"\n")
+    (q,) = only_quarantine(run, "TEST.ploidy_estimation_metrics.csv")
+    assert q["line"] == 1 and "no readable line" in q["reason"] and "characters long" in q["reason"]
+
+
+def test_replay_with_repeated_settings_keeps_the_first_and_quarantines_the_rest(dragen_ref) -> None:
+    import json
+
+    name = "T_SRR7890936_50pc-replay.json"
+    doc = json.loads((dragen_ref / "T_SRR7890936_50pc" / name).read_bytes())
+    doc["dragen_config"].append({"name": doc["dragen_config"][0]["name"], "value": "other"})
+    doc["inputs"].append("not an object")
+    run = parse_run_files({name: json.dumps(doc).encode()}, sample_id="S", run_id="R",
+                          run_at=RUN_AT)
+    reasons = sorted(q["reason"] for q in run.quarantine)
+    assert reasons == ["dragen_config[377] is not a new {name, value} setting",
+                       "inputs[2] is not an object"]
+    assert run.row_counts["qc_metrics"] == 385
+    assert run.dragen_version == "05.021.335.3.5.2"
+
+
+def test_clock_like_values_outside_run_time_stay_text(good) -> None:
+    run = run_with(good, "TEST.new_metrics.csv", b"NEW SUMMARY,,Ratio of things,1:2\n")
+    (row,) = [r for r in run.rows("qc_metrics") if r["source_file"] == "TEST.new_metrics.csv"]
+    assert (row["value"], row["value_text"], row["unit"]) == (None, "1:2", "text")
