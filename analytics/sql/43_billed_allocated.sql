@@ -2,7 +2,8 @@
 -- goes to its task's tags. An instance-hour with split rows adds only what they left over, and an
 -- hour of a task host with no task at all adds its whole cost: both are unused capacity, under the
 -- instance's own tags. Every other line counts as billed. The total equals the sum of
--- line_item_unblended_cost over the rows that are not split rows.
+-- line_item_unblended_cost over the rows that are not split rows. Split rows take the capacity
+-- (spot, on-demand) and instance type of their parent instance.
 WITH split_totals AS (
     SELECT split_parent_resource_id AS parent_id, usage_start_at AS hour_at,
            sum(coalesce(split_cost_usd, 0)) AS split_usd
@@ -21,12 +22,16 @@ parent_totals AS (
     WHERE line_role = 'split_parent'
     GROUP BY resource_id, usage_start_at
 )
-SELECT month, usage_start_at, 'split' AS allocation, product_code, usage_type, resource_id,
-       split_parent_resource_id AS instance_id, capacity, instance_type, project, sample_id,
-       run_id, workflow, pipeline_release, requested_by, cost_centre,
-       coalesce(split_cost_usd, 0) AS cost_usd
-FROM billed_lines
-WHERE line_role = 'split'
+SELECT s.month, s.usage_start_at, 'split' AS allocation, s.product_code, s.usage_type,
+       s.resource_id, s.split_parent_resource_id AS instance_id,
+       coalesce(s.capacity, p.capacity) AS capacity,
+       coalesce(s.instance_type, p.instance_type) AS instance_type, s.project, s.sample_id,
+       s.run_id, s.workflow, s.pipeline_release, s.requested_by, s.cost_centre,
+       coalesce(s.split_cost_usd, 0) AS cost_usd
+FROM billed_lines s
+LEFT JOIN parent_totals p
+       ON p.resource_id = s.split_parent_resource_id AND p.usage_start_at = s.usage_start_at
+WHERE s.line_role = 'split'
 UNION ALL
 SELECT month, usage_start_at, 'line' AS allocation, product_code, usage_type, resource_id,
        CASE WHEN resource_id LIKE 'i-%' THEN resource_id END AS instance_id, capacity,

@@ -30,13 +30,17 @@ def usd(value: float | None, approximate: bool = False) -> str:
     if value is None:
         return ""
     mark = "~" if approximate else ""
+    if abs(value) < 5e-7:  # below the last digit shown: no "-0.000000"
+        value = 0.0
     if value == 0 or abs(value) >= 0.01:
         return f"{mark}{value:,.2f}"
     return f"{mark}{value:.6f}"
 
 
 def pct(value: float | None) -> str:
-    return "" if value is None else f"{value * 100:.1f}%"
+    if value is None:
+        return ""
+    return f"{(value * 100 if abs(value) >= 0.0005 else 0.0):.1f}%"
 
 
 def table(
@@ -248,9 +252,9 @@ def savings(ctx: click.Context, by_month: bool) -> None:
     out = [
         [
             *(r[k] for k in lead),
-            usd(r["actual_usd"], (r["approximate_rows"] or 0) > 0),
+            usd(r["actual_usd"]),
             usd(r["baseline_usd"]),
-            usd(r["saving_usd"]),
+            usd(r["saving_usd"], (r["approximate_rows"] or 0) > 0),
             pct(r["saving_share"]),
             f"{r['unpriced_rows'] or 0:,}",
         ]
