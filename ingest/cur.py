@@ -441,12 +441,16 @@ def normalize_cur(
 # -- reading (I/O edge) ----------------------------------------------------------------------------
 
 
-def _open(path: str):
+def _open(path: str, s3: Any = None):
     import pyarrow.fs as pafs
 
+    if path.startswith("s3://") and s3 is not None:
+        return s3, path[len("s3://") :]  # the lake's S3 connection (endpoint, credentials)
     if "://" in path:
-        fs, inner = pafs.FileSystem.from_uri(path)
-        return fs, inner
+        try:
+            return pafs.FileSystem.from_uri(path)
+        except (pa.ArrowException, OSError) as e:
+            raise ParseError(path, None, f"cannot open: {e}") from e
     return pafs.LocalFileSystem(), path
 
 
@@ -466,8 +470,11 @@ def _require(source: str, names: Sequence[str]) -> None:
         raise ParseError(source, None, f"not an AWS billing export: missing column(s) {missing}")
 
 
-def open_cur(path: str) -> CurFile:
+def open_cur(path: str, s3: Any = None) -> CurFile:
     """Open a Parquet or CSV(.gz) billing export; Parquet is read by row group, needed columns only.
+
+    ``s3``: a pyarrow S3 filesystem to read ``s3://`` paths with (the lake's, so an S3-compatible
+    endpoint applies); otherwise pyarrow resolves the URI itself.
 
     Raises:
         ParseError: the file cannot be read or is not a billing export.
@@ -475,7 +482,7 @@ def open_cur(path: str) -> CurFile:
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    fs, inner = _open(path)
+    fs, inner = _open(path, s3)
     try:
         if path.lower().endswith((".csv", ".csv.gz")):
             parse = pacsv.ParseOptions(newlines_in_values=True)
@@ -518,7 +525,7 @@ def load_cur_files(
         res = CurLoadResult(source=path)
         quarantined: list[dict[str, Any]] = []
         try:
-            cur = open_cur(path)
+            cur = open_cur(path, store.fs if store.settings.lake_is_s3 else None)
             res.unknown_columns = unknown_columns(cur.names)
             for tbl, first_row in cur.batches:
                 batch = normalize_cur(tbl, path, first_row=first_row, fmt=cur.export_format)

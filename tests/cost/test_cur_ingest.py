@@ -361,3 +361,30 @@ def test_cur2_file_with_split_rows_never_double_counts(reference, tmp_path, lake
     assert dict(partial) == {
         "partial": pytest.approx(0.10 + 0.50)
     }  # unused (CE tag only), tasks lack cost centre
+
+
+@pytest.mark.integration
+def test_cur2_export_read_from_s3_into_an_s3_lake(reference, tmp_path, s3_settings):
+    import pyarrow.fs as pafs
+
+    from lake.store import filesystem
+
+    fs, root = filesystem(s3_settings)
+    bucket_key = f"{root}/exports/cur2.parquet"
+    with fs.open_output_stream(bucket_key) as out:
+        pq.write_table(cur2_table(reference, _cur2_rows()), out)
+    assert isinstance(fs, pafs.S3FileSystem)
+    store = LakeStore(s3_settings)
+    # An s3:// export is read through the lake's S3 connection (here SeaweedFS).
+    (res,) = load_cur_files([f"s3://{bucket_key}"], store)
+    assert (res.error, res.export_format, res.rows_loaded) == (None, "cur2", 6)
+    con = connect(s3_settings)
+    total = con.sql("SELECT sum(cost_usd) FROM billed_allocated").fetchone()[0]
+    assert total == pytest.approx(0.6 + 0.23)
+    tags = con.sql("SELECT resource_tags['user_project'] FROM billed_costs "
+                   "WHERE resource_id LIKE '%/t2'").fetchall()
+    assert tags == [("P2",), ("P2",)]
+    (again,) = load_cur_files([f"s3://{bucket_key}"], store)
+    assert again.rows_loaded == 0
+    (missing,) = load_cur_files([f"s3://{root}/exports/nope.parquet"], store)
+    assert "cannot read the file" in missing.error
