@@ -60,6 +60,8 @@ def _load_httpfs(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     parts = ["TYPE s3", f"REGION '{opts.region}'"]
     if opts.access_key and opts.secret_key:
         parts += [f"KEY_ID '{opts.access_key}'", f"SECRET '{opts.secret_key}'"]
+        if opts.session_token:
+            parts += [f"SESSION_TOKEN '{opts.session_token}'"]
     else:
         parts += ["PROVIDER credential_chain"]
     if opts.endpoint_url:

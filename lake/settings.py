@@ -28,6 +28,7 @@ class S3Options:
     endpoint_url: str | None = None  # e.g. http://127.0.0.1:8333 for SeaweedFS
     access_key: str | None = None
     secret_key: str | None = None
+    session_token: str | None = None  # temporary credentials (Lambda, assumed roles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ class Settings:
             or env.get("AWS_ENDPOINT_URL"),
             access_key=env.get("AWS_ACCESS_KEY_ID"),
             secret_key=env.get("AWS_SECRET_ACCESS_KEY"),
+            session_token=env.get("AWS_SESSION_TOKEN"),
         )
         executor = env.get("SEQLEDGER_EXECUTOR", "simulated")
         if executor not in EXECUTORS:

@@ -47,6 +47,8 @@ def filesystem(settings: Settings) -> tuple[pafs.FileSystem, str]:
             kwargs.update(endpoint_override=host or scheme, scheme=scheme if host else "https")
         if opts.access_key and opts.secret_key:
             kwargs.update(access_key=opts.access_key, secret_key=opts.secret_key)
+            if opts.session_token:
+                kwargs["session_token"] = opts.session_token
         return pafs.S3FileSystem(**kwargs), settings.lake_uri[len("s3://") :]
     return pafs.LocalFileSystem(), settings.lake_uri
 

@@ -13,8 +13,13 @@ def test_default_lake_is_a_local_folder_resolved_to_absolute():
 
 
 def test_s3_lake_keeps_the_uri_and_reads_the_endpoint_for_pyarrow():
-    s = Settings.from_env({"SEQLEDGER_LAKE": "s3://bucket/prefix/", "AWS_ENDPOINT_URL_S3":
-                           "http://127.0.0.1:8333", "AWS_DEFAULT_REGION": "eu-west-2"})
+    s = Settings.from_env(
+        {
+            "SEQLEDGER_LAKE": "s3://bucket/prefix/",
+            "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:8333",
+            "AWS_DEFAULT_REGION": "eu-west-2",
+        }
+    )
     assert s.lake_uri == "s3://bucket/prefix"
     assert s.lake_is_s3
     assert s.s3.endpoint_url == "http://127.0.0.1:8333"
@@ -34,3 +39,19 @@ def test_bad_lake_setting_names_the_variable(value, message):
 def test_unknown_query_engine_is_refused():
     with pytest.raises(ConfigError, match="SEQLEDGER_QUERY_ENGINE"):
         Settings.from_env({"SEQLEDGER_QUERY_ENGINE": "spark"})
+
+
+def test_temporary_credentials_keep_their_session_token():
+    s = Settings.from_env(
+        {
+            "SEQLEDGER_LAKE": "s3://b/p",
+            "AWS_ACCESS_KEY_ID": "ASIAEXAMPLE",
+            "AWS_SECRET_ACCESS_KEY": "secret",
+            "AWS_SESSION_TOKEN": "token",
+        }
+    )
+    assert s.s3.session_token == "token"
+    from lake.store import filesystem
+
+    fs, root = filesystem(s)
+    assert root == "b/p" and type(fs).__name__ == "S3FileSystem"
