@@ -259,37 +259,28 @@ def _legacy_tags(tbl: pa.Table) -> tuple[pa.Array, dict[str, pa.Array]]:
         ours[tag] = found if found is not None else pa.nulls(tbl.num_rows, pa.string())
     if not cols:
         return pa.nulls(tbl.num_rows, pa.map_(pa.string(), pa.string())), ours
-    # Build the map from the non-null entries, row by row, without Python objects per cell.
-    keys, items, counts = [], [], None
-    masks = []
-    for n in cols:
-        valid = pc.is_valid(values[n])
-        masks.append(valid)
-        c = pc.cast(valid, pa.int32())
-        counts = c if counts is None else pc.add(counts, c)
-    offsets = pa.array([0], pa.int32())
-    offsets = pa.concat_arrays([offsets, pc.cumulative_sum(counts).cast(pa.int32())])
-    # Interleave: for each row, the tag columns in order. Take per row via a sort on (row, col).
-    rows_idx, col_idx = [], []
-    n_rows = tbl.num_rows
-    all_rows = pa.array(range(n_rows), pa.int64())
-    for j, (n, valid) in enumerate(zip(cols, masks, strict=True)):
-        r = pc.filter(all_rows, valid)
-        rows_idx.append(r)
-        col_idx.append(pa.array([j] * len(r), pa.int32()))
-        keys.append(pa.array([stripped[n]] * len(r), pa.string()))
-        items.append(pc.filter(values[n], valid))
-    order_tbl = pa.table(
-        {
-            "r": pa.concat_arrays(rows_idx),
-            "c": pa.concat_arrays(col_idx),
-            "k": pa.concat_arrays(keys),
-            "v": pa.concat_arrays(items),
-        }
-    ).sort_by([("r", "ascending"), ("c", "ascending")])
-    tag_map = pa.MapArray.from_arrays(
-        offsets, order_tbl.column("k").combine_chunks(), order_tbl.column("v").combine_chunks()
-    )
+    # The map is built column-wise, without a Python object per cell: each tag column's non-empty
+    # cells become (row, column, key, value) entries, sorted by row then column; the offsets are
+    # the running count of entries per row.
+    n = tbl.num_rows
+    row_ids = pa.array(range(n), pa.int64())
+    per_row = pa.array([0] * n, pa.int32())
+    pieces = []
+    for j, name in enumerate(cols):
+        valid = pc.is_valid(values[name])
+        per_row = pc.add(per_row, pc.cast(valid, pa.int32()))
+        rows = pc.filter(row_ids, valid)
+        pieces.append(pa.table({
+            "row": rows,
+            "col": pa.array([j] * len(rows), pa.int32()),
+            "key": pa.array([stripped[name]] * len(rows), pa.string()),
+            "value": pc.filter(values[name], valid),
+        }))
+    entries = pa.concat_tables(pieces).sort_by([("row", "ascending"), ("col", "ascending")])
+    offsets = pa.concat_arrays([pa.array([0], pa.int32()),
+                                pc.cumulative_sum(per_row).cast(pa.int32())])
+    tag_map = pa.MapArray.from_arrays(offsets, entries.column("key").combine_chunks(),
+                                      entries.column("value").combine_chunks())
     return tag_map, ours
 
 
