@@ -32,9 +32,10 @@ def clean(lines: Lines, start: int = 0, stop: int | None = None) -> list[str] | 
     return chunk  # type: ignore[return-value]
 
 
-def fields(chunk: list[str], n: int, sep: str = ",") -> list[pa.Array] | None:
+def fields(chunk: list[str] | pa.Array, n: int, sep: str = ",") -> list[pa.Array] | None:
     """The ``n`` fields of every line as string arrays, or None if a line has another count."""
-    parts = pc.split_pattern(pa.array(chunk, pa.string()), sep)
+    lines = chunk if isinstance(chunk, pa.Array) else pa.array(chunk, pa.string())
+    parts = pc.split_pattern(lines, sep)
     if pc.min(pc.list_value_length(parts)).as_py() != n or \
             pc.max(pc.list_value_length(parts)).as_py() != n:
         return None
@@ -51,6 +52,19 @@ def as_number(strings: pa.Array, pattern: str, type_: pa.DataType) -> pa.Array |
 def unique(strings: pa.Array) -> bool:
     """Whether no value repeats."""
     return pc.count_distinct(strings).as_py() == len(strings)
+
+
+def increasing_within(values: pa.Array, groups: pa.Array) -> bool:
+    """Whether ``values`` strictly increase within each run of equal ``groups`` (so none repeats).
+
+    Histogram bins are written in order; checking order is cheaper than hashing every key.
+    """
+    if len(values) < 2:
+        return True
+    step = pc.pairwise_diff(values)
+    same_group = pc.equal(pc.pairwise_diff(groups), 0)
+    bad = pc.and_(same_group, pc.less_equal(step, 0))
+    return not pc.any(bad).as_py()
 
 
 def line_numbers(start: int, n: int) -> pa.Array:

@@ -237,17 +237,16 @@ def _fragment_fast(lines: Lines, phenotype: str | None) -> Block | None:
         return None
     block = pc.subtract(pc.cumulative_sum(pc.cast(is_sample, pa.int32())), 1)
     data = pc.filter(arr, is_data)
-    cols = columnar.fields(data.to_pylist(), 2) if len(data) else None
+    cols = columnar.fields(data, 2) if len(data) else None
     if cols is None:
         return None
     labels, counts = cols
     xs = columnar.as_number(labels, columnar.INT, pa.int64())
     values = columnar.as_number(counts, columnar.INT, pa.int64())
-    if xs is None or values is None:
-        return None
-    series = pc.take(pa.array(samples, pa.string()), pc.filter(block, is_data))
-    if not columnar.unique(pc.binary_join_element_wise(series, labels, "\x1f")):
-        return None
+    data_block = pc.filter(block, is_data)
+    if xs is None or values is None or not columnar.increasing_within(xs, data_block):
+        return None  # (the line parser reports a repeated or unordered length exactly)
+    series = pc.take(pa.array(samples, pa.string()), data_block)
     nos = pc.filter(columnar.line_numbers(1, len(chunk)), is_data)
     xs = pc.cast(xs, pa.float64())
     return _bins("fragment_length", phenotype, "fragments", nos, series, labels, xs,
