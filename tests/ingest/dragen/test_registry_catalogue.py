@@ -122,3 +122,21 @@ def test_normalize_name() -> None:
         "PCT of genome with coverage [20x:inf)"
     assert normalize_name("Percent SNVs in large ROH ( >= 3000000)") == \
         "Percent SNVs in large ROH ( >= 3000000)"
+
+
+def test_ga4gh_ids_fill_the_column_once_qc_metrics_has_it(dragen_ref) -> None:
+    """qc_metrics has no ga4gh_id column yet (an additive change asked of the lake's owner);
+    the service fills it as soon as the schema has it."""
+    from ingest.dragen.registry import recognise as find
+    from ingest.dragen.service import _metric_columns
+
+    data = (dragen_ref / "TEST" / "TEST.mapping_metrics.csv").read_bytes()
+    found = find("TEST.mapping_metrics.csv", data)
+    parsed = found.parser("TEST.mapping_metrics.csv", data, family=found.family,
+                          file_type=found.file_type)
+    n, columns = _metric_columns(parsed, default_catalogue(), {}, [], with_ga4gh=True)
+    by_name = dict(zip(columns["metric_name"][:53], columns["ga4gh_id"][:53], strict=True))
+    assert n == 102
+    assert (by_name["Q30 bases"], by_name["Mapped reads"], by_name["Insert length: mean"],
+            by_name["Properly paired reads"], by_name["Total bases"]) == \
+        ("yield_bp_q30", "pct_reads_mapped", "mean_insert_size", "pct_reads_properly_paired", None)
