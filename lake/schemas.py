@@ -46,6 +46,7 @@ class TableSpec:
     order_by: str = "recorded_at"
     # A column whose new value makes a new version of a row (a re-evaluation): writing the same
     # rows again is still a no-op, but rows with a new value here are written, and win.
+    # "*" means any change of content (every column but recorded_at and schema_version).
     version: str | None = None
 
     @property

@@ -23,6 +23,9 @@ BILLED_COSTS = register(
         key=("line_item_id", "time_interval", "usage_type", "resource_id"),
         time_column="usage_start_at",
         order_by="recorded_at",
+        # AWS restates a month's bill until it closes: a changed line is a new version that
+        # wins (the latest load), while loading the same file again still writes nothing.
+        version="*",
         fields=[
             _f("line_item_id", pa.string(), "identity_line_item_id", nullable=False),
             _f(

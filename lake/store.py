@@ -8,6 +8,7 @@ compaction safe while readers are running.
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -81,44 +82,91 @@ def to_table(
     """
     recorded_at = recorded_at or datetime.now(UTC)
     if isinstance(rows, pa.Table):
-        data = {name: rows.column(name).to_pylist() for name in rows.column_names}
+        unknown = set(rows.column_names) - set(spec.columns)
         n = rows.num_rows
+        columns: dict[str, Any] = {name: rows.column(name) for name in rows.column_names}
     else:
-        n = len(rows)
         unknown = {k for r in rows for k in r} - set(spec.columns)
-        if unknown:
-            raise SchemaError(f"{spec.name}: unknown column(s) {sorted(unknown)}")
-        data = {name: [r.get(name) for r in rows] for name in spec.columns}
-    data.setdefault("schema_version", [SCHEMA_VERSION] * n)
-    data["schema_version"] = [
-        v if v is not None else SCHEMA_VERSION for v in data["schema_version"]
-    ]
-    data["recorded_at"] = [v or recorded_at for v in data.get("recorded_at", [None] * n)]
+        n = len(rows)
+        columns = {name: [r.get(name) for r in rows] for name in spec.columns}
+    if unknown:
+        raise SchemaError(f"{spec.name}: unknown column(s) {sorted(unknown)}")
+    defaults = {"schema_version": SCHEMA_VERSION, "recorded_at": recorded_at}
     arrays = []
     for f in spec.schema:
-        values = data.get(f.name, [None] * n)
-        if not f.nullable:
-            missing = [i for i, v in enumerate(values) if v is None]
-            if missing:
-                raise SchemaError(
-                    f"{spec.name}: column {f.name!r} is required but missing in "
-                    f"row {missing[0]} ({len(missing)} row(s))"
-                )
-        try:
-            arrays.append(pa.array(values, type=f.type))
-        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError) as e:
-            raise SchemaError(f"{spec.name}: column {f.name!r}: {e}") from e
+        arr = _column(spec, f, columns.get(f.name), n)
+        if f.name in defaults and arr.null_count:
+            arr = pc.fill_null(arr, pa.scalar(defaults[f.name], type=f.type))
+        if not f.nullable and arr.null_count:
+            first = pc.index(pc.is_null(arr), True).as_py()
+            raise SchemaError(
+                f"{spec.name}: column {f.name!r} is required but missing in "
+                f"row {first} ({arr.null_count} row(s))"
+            )
+        arrays.append(arr)
     return pa.Table.from_arrays(arrays, schema=spec.schema)
 
 
+def _column(spec: TableSpec, f: pa.Field, values: Any, n: int) -> pa.Array:
+    """One column as an array of the field's type (all nulls when absent)."""
+    if values is None:
+        return pa.nulls(n, type=f.type)
+    try:
+        if isinstance(values, pa.ChunkedArray | pa.Array):
+            arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+            return arr if arr.type == f.type else arr.cast(f.type)
+        if pa.types.is_timestamp(f.type) and f.type.tz:
+            naive = next(
+                (i for i, v in enumerate(values) if isinstance(v, datetime) and v.tzinfo is None),
+                None,
+            )
+            if naive is not None:  # local time or UTC? the lake will not guess
+                raise SchemaError(
+                    f"{spec.name}: column {f.name!r}: row {naive} has a datetime "
+                    "without a time zone; the lake stores UTC"
+                )
+        return pa.array(values, type=f.type)
+    except (
+        pa.ArrowInvalid,
+        pa.ArrowTypeError,
+        pa.ArrowNotImplementedError,
+        TypeError,
+        ValueError,
+        OverflowError,
+    ) as e:
+        raise SchemaError(f"{spec.name}: column {f.name!r}: {e}") from e
+
+
+# Bookkeeping columns never decide whether two rows are the same.
+_NOT_CONTENT = frozenset({"recorded_at", "schema_version"})
+
+
+def _as_text(col: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
+    """A column as text for hashing: Arrow's cast for flat types, JSON for nested ones."""
+    if pa.types.is_nested(col.type):
+        return pa.array(
+            [
+                None if v is None else json.dumps(v, sort_keys=True, default=str)
+                for v in col.to_pylist()
+            ],
+            type=pa.string(),
+        )
+    return pc.cast(col, pa.string())
+
+
 def key_digest(tbl: pa.Table, key: Iterable[str]) -> str:
-    """A name for a set of rows that depends only on their keys, not their order."""
-    cols = [tbl.column(k).to_pylist() for k in key]
-    keys = sorted(
-        "\x1f".join("" if v is None else str(v) for v in row) for row in zip(*cols, strict=True)
-    )
+    """A name for a set of rows that depends only on the ``key`` columns, not the row order.
+
+    ``key`` may contain ``*``: every column but the bookkeeping ones (a content version).
+    """
+    names: list[str] = []
+    for k in key:
+        names += [c for c in tbl.column_names if c not in _NOT_CONTENT] if k == "*" else [k]
+    parts = [_as_text(tbl.column(k)) for k in names]
+    parts = [pc.fill_null(p, "\x00") for p in parts]
+    joined = pc.binary_join_element_wise(*parts, "\x1f") if len(parts) > 1 else parts[0]
     h = hashlib.sha256()
-    for k in keys:
+    for k in sorted(joined.to_pylist()):
         h.update(k.encode())
         h.update(b"\x1e")
     return h.hexdigest()[:24]

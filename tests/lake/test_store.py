@@ -142,3 +142,21 @@ def test_views_of_an_empty_lake_are_typed_and_visible_to_every_cursor(lake_setti
     types = {r[0]: r[1] for r in cursor.sql("DESCRIBE job_attempts").fetchall()}
     assert types["status_at"] == "TIMESTAMP WITH TIME ZONE" and types["attempt"] == "INTEGER"
     assert types["month"] == "VARCHAR"
+
+
+def test_a_restated_bill_line_is_a_new_version_and_the_same_file_again_is_not(lake_settings):
+    store = LakeStore(lake_settings)
+    line = {
+        "line_item_id": "li-1",
+        "time_interval": "2018-10-01T00:00:00Z/2018-10-01T01:00:00Z",
+        "usage_type": "BoxUsage:c5.large",
+        "resource_id": "i-1",
+        "usage_start_at": datetime(2018, 10, 1, tzinfo=UTC),
+        "unblended_cost_usd": 0.085,
+        "export_format": "legacy-cur",
+    }
+    store.write("billed_costs", [line])
+    assert store.write("billed_costs", [line]).files_written == ()
+    store.write("billed_costs", [{**line, "unblended_cost_usd": 0.08}])  # restated
+    (latest,) = store.read("billed_costs").to_pylist()
+    assert latest["unblended_cost_usd"] == 0.08
