@@ -234,6 +234,7 @@ QC_METRICS = _spec(
         _f("value_text", pa.string(), "The raw value text"),
         _f("unit", pa.string(), "count | pct | x | bp | s | ratio | text"),
         _f("dragen_version", pa.string(), "DRAGEN version, when known"),
+        _f("ga4gh_id", pa.string(), "GA4GH WGS QC id (ga4gh/quality-control-wgs), where defined"),
     ],
 )
 
