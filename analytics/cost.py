@@ -48,6 +48,11 @@ def _check_month(month: str | None) -> None:
         raise ConfigError(f"month {month!r}: expected YYYY-MM")
 
 
+# What people say for a tag: "user" is the requester, "centre"/"center" the cost centre.
+ALIASES = {"user": "requested_by", "cost_center": "cost_centre", "sample": "sample_id",
+           "run": "run_id", "release": "pipeline_release"}
+
+
 def cost_by(
     con: duckdb.DuckDBPyConnection, by: Sequence[str], month: str | None = None
 ) -> list[dict[str, Any]]:
@@ -57,7 +62,7 @@ def cost_by(
     by ``reconcile``). It is None when a grouping column does not exist on the billed side
     (e.g. ``cost_kind``). Groups missing a value are shown as ``(none)``.
     """
-    by = [b.strip() for b in by if b.strip()]
+    by = [ALIASES.get(b.strip(), b.strip()) for b in by if b.strip()]
     if not by:
         raise ConfigError("give at least one column to group by")
     bad = [b for b in by if b not in ESTIMATE_GROUPS]

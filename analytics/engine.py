@@ -84,18 +84,20 @@ def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDB
     if settings.lake_is_s3:
         _load_httpfs(con, settings)
     for name, spec in TABLES.items():
+        # A typed empty relation written as SQL (so every cursor of the connection sees it):
+        # the whole view when the table has no files yet, and the frame that gives files written
+        # before an additive schema change the columns they lack (as NULL).
+        cols = ", ".join(f"CAST(NULL AS {duckdb_type(f.type)}) AS {f.name}" for f in spec.schema)
+        typed = f"SELECT {cols}, CAST(NULL AS VARCHAR) AS month WHERE false"
         if store.files(name):
-            src = (
-                f"read_parquet('{store.table_uri(name)}/**/*.parquet', "
+            files = (
+                f"SELECT * FROM read_parquet('{store.table_uri(name)}/**/*.parquet', "
                 "hive_partitioning = true, union_by_name = true)"
             )
+            src = f"{typed} UNION ALL BY NAME {files}"
         else:
-            # A typed empty relation written as SQL, so every cursor of the connection sees it.
-            cols = ", ".join(
-                f"CAST(NULL AS {duckdb_type(f.type)}) AS {f.name}" for f in spec.schema
-            )
-            src = f"(SELECT {cols}, CAST(NULL AS VARCHAR) AS month WHERE false)"
-        con.execute(f"CREATE VIEW raw_{name} AS SELECT * FROM {src}")
+            src = typed
+        con.execute(f"CREATE VIEW raw_{name} AS {src}")
         con.execute(f"CREATE VIEW {name} AS {dedupe_sql(spec, f'raw_{name}')}")
     for name, sql in view_sql().items():
         con.execute(f"CREATE VIEW {name} AS {sql}")

@@ -69,13 +69,19 @@ def weed_binary() -> str:
 def start_seaweed(data_dir: Path, buckets: tuple[str, ...] = ("lake",)) -> SeaweedS3:
     """Start ``weed mini`` bound to 127.0.0.1 on free ports, with enforced access keys."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    ports = {name: free_port() for name in ("s3", "master", "filer", "volume", "admin")}
+    names = ("s3", "master", "filer", "volume", "admin")
+    ports = {name: free_port() for name in names}
+    grpc = {name: free_port() for name in names}
     cmd = [
         weed_binary(), "mini", f"-dir={data_dir}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
         "-master.telemetry=false", "-admin.ui=false", "-webdav=false",
         f"-s3.port={ports['s3']}", f"-master.port={ports['master']}",
         f"-filer.port={ports['filer']}", f"-volume.port={ports['volume']}",
         f"-admin.port={ports['admin']}", f"-bucket={','.join(buckets)}",
+        # Every port explicit (several servers run at once under pytest-xdist); the Iceberg and
+        # Lance catalogs are not used and would otherwise take fixed ports.
+        *(f"-{name}.port.grpc={port}" for name, port in grpc.items()),
+        "-s3.port.iceberg=0", "-s3.port.lance=0",
     ]
     env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
     log = open(data_dir / "weed.log", "wb")  # noqa: SIM115 - lives as long as the server

@@ -162,7 +162,7 @@ def _connect(ctx: click.Context):
     default="project",
     show_default=True,
     help="Comma-separated columns: tags (project, sample_id, run_id, workflow, "
-    "pipeline_release, requested_by, cost_centre), month, cost_kind, component, "
+    "pipeline_release, requested_by (or user), cost_centre), month, cost_kind, component, "
     "capacity, instance_type, price_status.",
 )
 @click.option("--month", default=None, help="Only this month, YYYY-MM.")
@@ -186,7 +186,9 @@ def cost(ctx: click.Context, by: str, month: str | None, per_sample: bool, trend
     if trend:
         _trend(ctx, project)
         return
-    keys = [b.strip() for b in by.split(",") if b.strip()]
+    from analytics.cost import ALIASES
+
+    keys = [ALIASES.get(b.strip(), b.strip()) for b in by.split(",") if b.strip()]
     rows = cost_by(_connect(ctx), keys, month)
     out = [
         [

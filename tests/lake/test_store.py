@@ -4,7 +4,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from lake.errors import SchemaError
-from lake.store import LakeStore
+from lake.schemas import table
+from lake.store import LakeStore, to_table
 
 
 def _runs(n: int, month: int = 1):
@@ -160,3 +161,18 @@ def test_a_restated_bill_line_is_a_new_version_and_the_same_file_again_is_not(la
     store.write("billed_costs", [{**line, "unblended_cost_usd": 0.08}])  # restated
     (latest,) = store.read("billed_costs").to_pylist()
     assert latest["unblended_cost_usd"] == 0.08
+
+
+def test_files_written_before_an_additive_column_read_as_null_in_the_views(lake_settings):
+    from analytics.engine import connect
+
+    store = LakeStore(lake_settings)
+    old = to_table(table("runs"), _runs(2)).drop_columns(["output_prefix"])  # an older writer
+    path = f"{store.table_path('runs')}/month=2026-01/part-old.parquet"
+    store.fs.create_dir(path.rsplit("/", 1)[0])
+    pq.write_table(old, path, filesystem=store.fs)
+    rows = (
+        connect(lake_settings).sql("SELECT run_id, output_prefix FROM runs ORDER BY 1").fetchall()
+    )
+    assert rows == [("r0", None), ("r1", None)]
+    assert store.read("runs").column("output_prefix").null_count == 2

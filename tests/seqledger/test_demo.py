@@ -87,3 +87,18 @@ def test_the_demo_runs_on_a_real_s3_lake(s3_settings, tmp_path):
     assert result.summary["runs"] == 4
     assert result.summary["cost_usd"] > 0
     assert result.lake_uri.startswith("s3://lake/")
+
+
+def test_report_cost_by_user_adds_up_to_the_month(demo_lake, monkeypatch):
+    settings, result = demo_lake
+    monkeypatch.setenv("SEQLEDGER_LAKE", settings.lake_uri)
+    out = CliRunner().invoke(main, ["report", "cost", "--by", "user"])
+    assert out.exit_code == 0, out.output
+    lines = [line.split() for line in out.output.splitlines()]
+    users = {
+        cells[0]: float(cells[1].lstrip("~").replace(",", ""))
+        for cells in lines
+        if cells and cells[0] in {"a.lee", "m.okafor", "j.santos"}
+    }
+    assert set(users) <= {"a.lee", "m.okafor", "j.santos"} and users
+    assert sum(users.values()) == pytest.approx(result.summary["cost_usd"], abs=0.05)
