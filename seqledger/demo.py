@@ -195,6 +195,7 @@ def play(
         reorder_rate=0.05,
     )
     prices = PriceBook.load_default()
+    store.write("prices", prices.rows())  # the dated price tables, for savings baselines
     runner = Runner(store, sim, config, clock=lambda: sim.now)
     runner.estimate_spend = spend_estimator(runner, prices)
     projects = ProjectRegistry({p: ProjectTags(cc, who) for p, (cc, who, _) in PROJECTS.items()})

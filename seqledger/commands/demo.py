@@ -74,11 +74,28 @@ def demo(ctx: click.Context, samples: int, seed: int, month: str, keep: bool) ->
     click.echo(
         "\ncost by project\n" + render_table(["project", "runs", "cost_usd", "usd_per_run"], rows)
     )
+    me = _command_name()
     before, after = s["files_compacted"]
     click.echo(f"\ncompacted the lake: {before} files -> {after}")
     click.echo(f"replayable event files: {result.events_dir}/")
     click.echo(
-        "\nnext:\n  seqledger dashboard                  # open the dashboard over this lake"
-        "\n  seqledger report cost --by project   # cost reports"
-        '\n  seqledger lake query "SELECT * FROM run_latest LIMIT 5"'
+        f"\nnext:\n  {me} dashboard                  # open the dashboard over this lake"
+        f"\n  {me} report cost --by project   # cost reports"
+        f'\n  {me} lake query "SELECT * FROM run_latest LIMIT 5"'
+    )
+
+
+def _command_name() -> str:
+    """How to call seqledger again from here: its name if on PATH, else the path it ran from."""
+    import os
+    import shutil
+    import sys
+
+    on_path = shutil.which("seqledger")
+    if on_path and os.path.realpath(on_path) == os.path.realpath(sys.argv[0]):
+        return "seqledger"
+    return (
+        os.path.relpath(sys.argv[0])
+        if sys.argv and sys.argv[0].endswith("seqledger")
+        else "seqledger"
     )
