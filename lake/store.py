@@ -114,7 +114,17 @@ def _column(spec: TableSpec, f: pa.Field, values: Any, n: int) -> pa.Array:
     try:
         if isinstance(values, pa.ChunkedArray | pa.Array):
             arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-            return arr if arr.type == f.type else arr.cast(f.type)
+            if (
+                pa.types.is_timestamp(f.type)
+                and f.type.tz
+                and pa.types.is_timestamp(arr.type)
+                and not arr.type.tz
+            ):
+                raise SchemaError(
+                    f"{spec.name}: column {f.name!r} has timestamps without a "
+                    "time zone; the lake stores UTC"
+                )
+            return arr if arr.type == f.type else arr.cast(f.type)  # a safe cast: never lossy
         if pa.types.is_timestamp(f.type) and f.type.tz:
             naive = next(
                 (i for i, v in enumerate(values) if isinstance(v, datetime) and v.tzinfo is None),
@@ -124,6 +134,16 @@ def _column(spec: TableSpec, f: pa.Field, values: Any, n: int) -> pa.Array:
                 raise SchemaError(
                     f"{spec.name}: column {f.name!r}: row {naive} has a datetime "
                     "without a time zone; the lake stores UTC"
+                )
+        if pa.types.is_integer(f.type):
+            lossy = next(
+                (i for i, v in enumerate(values) if isinstance(v, float) and not v.is_integer()),
+                None,
+            )
+            if lossy is not None:
+                raise SchemaError(
+                    f"{spec.name}: column {f.name!r}: row {lossy} holds "
+                    f"{values[lossy]!r}, not a whole number"
                 )
         return pa.array(values, type=f.type)
     except (
@@ -274,15 +294,18 @@ class LakeStore:
         The new file is written before the old ones are deleted, so a reader in between sees
         duplicates (which every view removes), never a gap.
         """
-        spec = table(name)
         files = [f for f in self.files(name) if f"/month={month}/" in f]
-        if len(files) <= 1:
-            return len(files), len(files)
+        if not files:
+            return 0, 0
+        raw = self.read(name, month=month, dedupe=False)
         tbl = self.read(name, month=month)
-        tbl = tbl.sort_by([(k, "ascending") for k in spec.key])
-        path = (
-            f"{self.table_path(name)}/month={month}/part-{key_digest(tbl, spec.file_key)}.parquet"
-        )
+        if len(files) == 1 and tbl.num_rows == raw.num_rows:
+            return 1, 1  # already one file of unique keys
+        tbl = tbl.sort_by([(k, "ascending") for k in table(name).key])
+        # Named by the whole content, not the keys: a newer version of a key must never lose
+        # to an older file that happens to hold the same key set.
+        digest = key_digest(tbl, ("*",))
+        path = f"{self.table_path(name)}/month={month}/compacted-{digest}.parquet"
         if path not in files:
             self._write_atomic(tbl, path)
         for f in files:

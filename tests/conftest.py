@@ -9,7 +9,12 @@ import pytest
 
 from lake.settings import S3Options, Settings
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference-data"
+# The shared reference files live beside the checkout (../shared/reference-data); CI lays them
+# there too. SEQLEDGER_REFERENCE_DATA points elsewhere.
+REFERENCE = Path(
+    os.environ.get("SEQLEDGER_REFERENCE_DATA")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "reference-data"
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -24,7 +29,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def reference() -> Path:
     """The shared real reference files (DRAGEN metrics, AWS events, billing exports)."""
     if not REFERENCE.is_dir():
-        pytest.fail(f"reference data not found at {REFERENCE}")
+        pytest.fail(f"reference data not found at {REFERENCE} (set SEQLEDGER_REFERENCE_DATA)")
     return REFERENCE
 
 

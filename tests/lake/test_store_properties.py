@@ -164,12 +164,6 @@ def _cost(component: str, usd: float, recorded_at: datetime) -> dict:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compact names its file by the keys only: when an existing "
-    "file already holds the month's whole key set, compact keeps that (older) file "
-    "and deletes the newer versions",
-)
 def test_compaction_keeps_the_newest_version_of_a_key(lake_settings):
     store = LakeStore(lake_settings)
     first, second = datetime(2026, 3, 3, tzinfo=UTC), datetime(2026, 3, 4, tzinfo=UTC)
@@ -186,11 +180,6 @@ def test_compaction_keeps_the_newest_version_of_a_key(lake_settings):
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="compact returns early on a month of one file, even when "
-    "that file repeats a key (one batch holding a redelivered event)",
-)
 def test_compaction_leaves_unique_keys_even_in_a_month_of_one_file(lake_settings):
     store = LakeStore(lake_settings)
     row = _valid_rows(1)[0]
@@ -252,11 +241,6 @@ def test_an_invalid_value_in_an_arrow_batch_is_refused_too(lake_settings):
     assert store.files(TABLE) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pa.array truncates 2.5 to 2 in an int32 column; the store "
-    "should refuse lossy values (the Arrow-table path already does, by a safe cast)",
-)
 def test_a_fractional_number_in_an_int_column_is_refused(lake_settings):
     rows = _valid_rows(1)
     rows[0]["vcpus"] = 2.5
@@ -274,11 +258,6 @@ def test_a_naive_datetime_is_refused(lake_settings):
     assert store.files(TABLE) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an Arrow column of naive timestamps is cast to UTC silently, "
-    "while the same values as dicts are refused",
-)
 def test_a_naive_timestamp_column_in_an_arrow_batch_is_refused(lake_settings):
     import pyarrow as pa
 
