@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pipeline_runner.prices import DEFAULT_REGION, InstanceSpec, Price, PriceBook
+from pipeline_runner.records import REQUIRED_TAGS
 
 CPU_WEIGHT = 9.0  # AWS split cost allocation data: vCPU-hour weight
 MEMORY_WEIGHT = 1.0  # … and GiB-hour weight
@@ -41,15 +42,7 @@ MIB_PER_GIB = 1024
 
 COMPUTE, LICENCE, SCRATCH = "compute", "licence", "scratch_storage"
 
-TAG_KEYS = (
-    "project",
-    "sample_id",
-    "run_id",
-    "workflow",
-    "pipeline_release",
-    "requested_by",
-    "cost_centre",
-)
+TAG_KEYS = REQUIRED_TAGS
 
 
 @dataclass(frozen=True, slots=True)

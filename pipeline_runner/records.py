@@ -9,16 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-# Cost-allocation tags: required on every job, in this order (lake.schemas.TAG_COLUMNS).
-REQUIRED_TAGS = (
-    "project",
-    "sample_id",
-    "run_id",
-    "workflow",
-    "pipeline_release",
-    "requested_by",
-    "cost_centre",
-)
+from lake.schemas import TAG_COLUMNS
+
+# Cost-allocation tags: required on every job, in this order (the lake's tag columns).
+REQUIRED_TAGS = TAG_COLUMNS
 
 # AWS Batch job states, in the order a job moves through them.
 JOB_STATES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")

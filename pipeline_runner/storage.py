@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pipeline_runner.prices import DEFAULT_REGION, PriceBook
+from pipeline_runner.records import REQUIRED_TAGS
 
 GIB = 2**30
 ARCHIVE_TAG = "seqledger:archive"  # "true": may go cold (the bucket rule's tag filter)
@@ -258,18 +259,7 @@ def estimate_run_storage(
                 )
             else:
                 price = prices.storage(cls, b.start, region)
-            row = {
-                k: tags.get(k)
-                for k in (
-                    "project",
-                    "sample_id",
-                    "run_id",
-                    "workflow",
-                    "pipeline_release",
-                    "requested_by",
-                    "cost_centre",
-                )
-            }
+            row = {k: tags.get(k) for k in REQUIRED_TAGS}
             row.update(
                 job_id=run_id,
                 attempt=0,
