@@ -253,24 +253,32 @@ def proto_write(store: LakeStore, name: str, rows: pa.Table) -> WriteResult:
 
 
 def proto_latest_by_key(tbl: pa.Table, spec: TableSpec) -> pa.Table:
-    """``latest_by_key`` as Arrow kernels: order rows newest first (numeric sort), then keep each
-    key's first row with an ordered hash aggregation. Same winner, ties included."""
-    if tbl.num_rows == 0:
+    """``latest_by_key`` with Arrow kernels: sort row *indices* (not the table) by key and
+    recency, mark where the key changes, and gather only the winners, once. The store sorts the
+    whole table (gathering every column), loops in Python, then gathers again. Same rows, ties
+    included, in the same (key) order."""
+    n = tbl.num_rows
+    if n == 0:
         return tbl
-    ranked = tbl.select([spec.order_by, "recorded_at"]).append_column(
-        "__i", pa.array(np.arange(tbl.num_rows, dtype=np.int64))
+    ranking = tbl.select([*spec.key, spec.order_by, "recorded_at"]).append_column(
+        "__i", pa.array(np.arange(n, dtype=np.int64))
     )
-    newest_first = pc.sort_indices(
-        ranked,
-        sort_keys=[
-            (spec.order_by, "descending"),
-            ("recorded_at", "descending"),
-            ("__i", "descending"),
-        ],
+    order = pc.sort_indices(
+        ranking,
+        sort_keys=[(k, "ascending") for k in spec.key]
+        + [(spec.order_by, "descending"), ("recorded_at", "descending"), ("__i", "descending")],
     )
-    keys = tbl.select(list(spec.key)).take(newest_first).append_column("__pos", newest_first)
-    first = keys.group_by(list(spec.key), use_threads=False).aggregate([("__pos", "first")])
-    return tbl.take(first["__pos_first"])
+    keys = tbl.select(list(spec.key)).take(order)
+    first = np.zeros(n, dtype=bool)
+    first[0] = True
+    for k in spec.key:
+        col = keys[k].combine_chunks()
+        cur, prev = col.slice(1), col.slice(0, n - 1)
+        differs = pc.not_equal(cur, prev)  # null where either side is null
+        both_or_one_null = pc.not_equal(pc.is_null(cur), pc.is_null(prev))
+        differs = pc.if_else(pc.is_null(differs), both_or_one_null, differs)
+        first[1:] |= differs.to_numpy(zero_copy_only=False)
+    return tbl.take(order.filter(pa.array(first)))
 
 
 def _month_files(store: LakeStore, month: str) -> list[str]:
@@ -286,15 +294,15 @@ def _month_files(store: LakeStore, month: str) -> list[str]:
 
 
 def proto_compact(store: LakeStore, name: str, month: str) -> tuple[int, int]:
-    """``LakeStore.compact`` listing only the month's folder, deduplicating with Arrow kernels,
-    sorting once, and naming the file by key AND version (``order_by``, ``recorded_at``), so an
-    older file that happens to hold the same keys is never kept in place of newer rows."""
+    """``LakeStore.compact`` listing only the month's folder, deduplicating with Arrow kernels
+    (sorted once, by index), and naming the file by key AND version (``order_by``,
+    ``recorded_at``), so an older file holding the same keys never replaces newer rows."""
     spec = table(name)
     files = _month_files(store, month)
     if len(files) <= 1:
         return len(files), len(files)
     tbl = ds.dataset(files, schema=spec.schema, format="parquet", filesystem=store.fs).to_table()
-    tbl = proto_latest_by_key(tbl, spec).sort_by([(k, "ascending") for k in spec.key])
+    tbl = proto_latest_by_key(tbl, spec)  # in key order already: no second sort
     digest = proto_digest(tbl, (*_file_key(spec), spec.order_by, "recorded_at"))
     path = f"{store.table_path(name)}/month={month}/part-{digest}.parquet"
     if path not in files:
