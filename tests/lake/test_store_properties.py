@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lake.errors import SchemaError
-from lake.schemas import table
+from lake.schemas import SCHEMA_VERSION, table
 from lake.settings import Settings
 from lake.store import LakeStore
 
@@ -92,7 +92,8 @@ def by_key(tbl) -> dict[tuple, dict]:
 
 def expected(content: dict[tuple, dict]) -> dict[tuple, dict]:
     return {
-        k: {c: v.get(c) for c in SPEC.columns if c != "recorded_at"} | {"schema_version": 1}
+        k: {c: v.get(c) for c in SPEC.columns if c != "recorded_at"}
+        | {"schema_version": SCHEMA_VERSION}
         for k, v in content.items()
     }
 
@@ -117,7 +118,7 @@ def test_any_split_order_and_repeats_read_back_as_one_write(delivery):
         split, once = local_store(split_dir), local_store(one_dir)
         for batch in batches:
             split.write(TABLE, batch)
-        once.write(TABLE, list(content.values()))
+        once.write(TABLE, [row for batch in batches for row in batch])  # all of it, in one write
 
         got = without_recorded_at(by_key(split.read(TABLE)))
         assert got == expected(content)
