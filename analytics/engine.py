@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 def dedupe_sql(spec: TableSpec, source: str) -> str:
     """Portable SQL keeping the latest row per natural key of ``spec`` from ``source``."""
-    keys = ", ".join(spec.key)
+    # Within a month when a key never spans months: the month filter then reaches the files.
+    keys = ", ".join(spec.key if spec.key_spans_months else ("month", *spec.key))
     cols = ", ".join([*spec.columns, "month"])
     return (
         f"SELECT {cols} FROM (SELECT *, row_number() OVER (PARTITION BY {keys} "

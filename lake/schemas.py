@@ -48,6 +48,10 @@ class TableSpec:
     # rows again is still a no-op, but rows with a new value here are written, and win.
     # "*" means any change of content (every column but recorded_at and schema_version).
     version: str | None = None
+    # False when every row of a key falls in the same month (the time column is a fact of the
+    # row): views then deduplicate within each month, so a month filter prunes files. True
+    # when the time column is when seqledger processed the row (a re-gate, a re-quarantine).
+    key_spans_months: bool = False
 
     @property
     def file_key(self) -> tuple[str, ...]:
@@ -67,6 +71,7 @@ def _spec(
     fields: list[pa.Field],
     order_by: str = "recorded_at",
     version: str | None = None,
+    key_spans_months: bool = False,
 ) -> TableSpec:
     common = [
         _f("schema_version", pa.int16(), "Schema version of the row", nullable=False),
@@ -76,7 +81,7 @@ def _spec(
     for column in (*key, time_column):
         if column not in schema.names:
             raise ValueError(f"{name}: key or time column {column!r} is not in the schema")
-    return TableSpec(name, doc, schema, key, time_column, order_by, version)
+    return TableSpec(name, doc, schema, key, time_column, order_by, version, key_spans_months)
 
 
 _TAGS = [
@@ -245,6 +250,7 @@ QC_RESULTS = _spec(
     time_column="evaluated_at",
     order_by="evaluated_at",
     version="evaluated_at",  # re-gating a run (new thresholds) records a new verdict that wins
+    key_spans_months=True,
     fields=[
         _f("sample_id", pa.string(), "Sample checked", nullable=False),
         _f("run_id", pa.string(), "Run checked", nullable=False),
@@ -292,6 +298,7 @@ QUARANTINE = _spec(
     "Inputs that could not be processed, with the reason. Nothing is silently dropped.",
     key=("quarantine_id",),
     time_column="quarantined_at",
+    key_spans_months=True,
     order_by="quarantined_at",
     fields=[
         _f("quarantine_id", pa.string(), "Hash of stage, source, line and reason", nullable=False),

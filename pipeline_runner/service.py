@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyarrow.compute as pc
@@ -140,23 +140,47 @@ class _Run:
     jobs: dict[int, str] = field(default_factory=dict)  # attempt -> job id
 
 
+def _file_month(path: str) -> str | None:
+    part = path.partition("/month=")[2]
+    return part.split("/", 1)[0] if part else None
+
+
 def _submitted_change(spec: JobSpec, job_id: str, at: datetime) -> JobStateChange:
-    return JobStateChange(job_id=job_id, job_name=spec.job_name, status="SUBMITTED", status_at=at,
-                          job_queue=spec.job_queue, tags=dict(spec.tags), vcpus=spec.vcpus,
-                          memory_mib=spec.memory_mib)
+    return JobStateChange(
+        job_id=job_id,
+        job_name=spec.job_name,
+        status="SUBMITTED",
+        status_at=at,
+        job_queue=spec.job_queue,
+        tags=dict(spec.tags),
+        vcpus=spec.vcpus,
+        memory_mib=spec.memory_mib,
+    )
 
 
 def _context(spec: JobSpec) -> AttemptContext:
-    return AttemptContext(attempt=spec.attempt, capacity=spec.capacity, tags=spec.tags,
-                          job_queue=spec.job_queue, vcpus=spec.vcpus, memory_mib=spec.memory_mib)
+    return AttemptContext(
+        attempt=spec.attempt,
+        capacity=spec.capacity,
+        tags=spec.tags,
+        job_queue=spec.job_queue,
+        vcpus=spec.vcpus,
+        memory_mib=spec.memory_mib,
+    )
 
 
 class Runner:
     """Turns run requests into jobs and job state changes into lake rows and decisions."""
 
-    def __init__(self, store: LakeStore, executor: Executor, config: RunnerConfig,
-                 estimate_spend: Callable[[str], float] | None = None, *,
-                 clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        store: LakeStore,
+        executor: Executor,
+        config: RunnerConfig,
+        estimate_spend: Callable[[str], float] | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.store = store
         self.executor = executor
         self.config = config
@@ -238,10 +262,14 @@ class Runner:
             run, ctx = found
             old = self._histories.get(change.job_id)
             if is_conflicting_terminal(old, change):
-                result.ignored.append(IgnoredChange(
-                    change.job_id, change.event_id,
-                    f"{change.status} contradicts the recorded {old.status}; a terminal state "
-                    "is final"))
+                result.ignored.append(
+                    IgnoredChange(
+                        change.job_id,
+                        change.event_id,
+                        f"{change.status} contradicts the recorded {old.status}; a terminal state "
+                        "is final",
+                    )
+                )
                 continue
             try:
                 history, rows = apply(old, change, ctx)
@@ -272,19 +300,32 @@ class Runner:
         self._write(result, attempt_rows, decision_rows, run_rows)
         return result
 
-    def _write(self, result: TrackResult, attempt_rows: list, decision_rows: list,
-               run_rows: list) -> None:
+    def _write(
+        self, result: TrackResult, attempt_rows: list, decision_rows: list, run_rows: list
+    ) -> None:
         # job attempts first: a decision or run status is never visible before its cause
-        for name, rows in (("job_attempts", attempt_rows), ("decisions", decision_rows),
-                           ("runs", run_rows)):
+        for name, rows in (
+            ("job_attempts", attempt_rows),
+            ("decisions", decision_rows),
+            ("runs", run_rows),
+        ):
             if rows:
                 result.rows_written[name] = self.store.write(name, rows).rows_written
 
-    def _decide(self, run: _Run, history: AttemptHistory, result: TrackResult,
-                attempt_rows: list, decision_rows: list, run_rows: list) -> None:
-        outcomes = [self._histories[j].outcome() for a, j in sorted(run.jobs.items())
-                    if a <= history.attempt and j in self._histories
-                    and self._histories[j].is_terminal]
+    def _decide(
+        self,
+        run: _Run,
+        history: AttemptHistory,
+        result: TrackResult,
+        attempt_rows: list,
+        decision_rows: list,
+        run_rows: list,
+    ) -> None:
+        outcomes = [
+            self._histories[j].outcome()
+            for a, j in sorted(run.jobs.items())
+            if a <= history.attempt and j in self._histories and self._histories[j].is_terminal
+        ]
         if not outcomes or outcomes[-1].job_id != history.job_id:
             outcomes.append(history.outcome())
         spent = float(self.estimate_spend(run.request.run_id)) if self.estimate_spend else 0.0
@@ -293,27 +334,36 @@ class Runner:
         next_attempt = history.attempt + 1
         run_open = not run.statuses & FINAL_RUN_STATUSES
         if decision.retries and next_attempt not in run.jobs and run_open:
-            spec = build_job_spec(run.request, next_attempt, decision.next_capacity or "spot",
-                                  self.config)
+            spec = build_job_spec(
+                run.request, next_attempt, decision.next_capacity or "spot", self.config
+            )
             try:
                 job_id = self.executor.submit(spec)
             except TransientError as e:
                 # no decision row: the job stays undecided, and a redelivered event retries
-                result.errors.append(f"run {run.request.run_id}: resubmitting attempt "
-                                     f"{next_attempt} failed: {e}")
+                result.errors.append(
+                    f"run {run.request.run_id}: resubmitting attempt {next_attempt} failed: {e}"
+                )
                 return
             except SubmitError as e:
-                decision = Decision(decision.job_id, decision.attempt, "give_up",
-                                    decision.failure_kind,
-                                    f"{decision.reason}; but the resubmission was refused: {e}")
+                decision = Decision(
+                    decision.job_id,
+                    decision.attempt,
+                    "give_up",
+                    decision.failure_kind,
+                    f"{decision.reason}; but the resubmission was refused: {e}",
+                )
             else:
                 at = self.clock() if self.clock else decided_at
                 new, rows = apply(None, _submitted_change(spec, job_id, at), _context(spec))
                 attempt_rows += rows
                 run.jobs[next_attempt] = job_id
                 self._remember(new, run.request.run_id, _context(spec))
-                result.submitted.append(SubmittedJob(run.request.run_id, next_attempt, job_id,
-                                                     spec.job_name, spec.capacity))
+                result.submitted.append(
+                    SubmittedJob(
+                        run.request.run_id, next_attempt, job_id, spec.job_name, spec.capacity
+                    )
+                )
         decision_rows.append(decision.row(history.tags or run.request.tags, decided_at))
         self._decided.add(history.job_id)
         result.decisions.append(decision)
@@ -332,12 +382,21 @@ class Runner:
         self._contexts.setdefault(history.job_id, ctx)
 
     def _prepare(self, changes: Iterable[JobStateChange]) -> None:
+        changes = list(changes)
         unknown = {c.job_id for c in changes if c.job_id not in self._job_run}
         if not unknown:
             return
-        run_ids = {r["run_id"] for r in self._read_where("job_attempts", "job_id", unknown,
-                                                         columns=["job_id", "run_id"])
-                   if r.get("run_id")}
+        # A job's rows start at most a few days before its events: read the month before the
+        # earliest event on, not the whole history.
+        earliest = min(c.status_at for c in changes if c.job_id in unknown)
+        since = f"{earliest - timedelta(days=31):%Y-%m}"
+        run_ids = {
+            r["run_id"]
+            for r in self._read_where(
+                "job_attempts", "job_id", unknown, columns=["job_id", "run_id"], since=since
+            )
+            if r.get("run_id")
+        }
         for c in changes:
             if c.job_id in unknown:
                 parsed = parse_job_name(c.job_name)
@@ -350,15 +409,21 @@ class Runner:
         if not missing:
             return
         runs: dict[str, _Run] = {}
+        first_month = None
         for row in self._read_where("runs", "run_id", missing):
             state = runs.get(row["run_id"])
             if state is None:
                 state = runs[row["run_id"]] = _Run(self._request_from_row(row), row.get("executor"))
             state.statuses.add(row["status"])
+            month = row.get("month")
+            first_month = min(first_month or month, month) if month else first_month
         if not runs:
             return
+        # A run's jobs and decisions are recorded from its dispatch on: read only those months
+        # of the big tables, not years of history (benchmarks/bench_lake.py, "lookup").
+        since = first_month
         by_job: dict[str, list[dict[str, Any]]] = {}
-        for row in self._read_where("job_attempts", "run_id", list(runs)):
+        for row in self._read_where("job_attempts", "run_id", list(runs), since=since):
             by_job.setdefault(row["job_id"], []).append(row)
         for job_id, rows in by_job.items():
             history = history_from_rows(rows)
@@ -368,33 +433,52 @@ class Runner:
             runs[run_id].jobs.setdefault(history.attempt, job_id)
             sub = next((r for r in rows if r["status"] == "SUBMITTED"), rows[0])
             self._remember(history, run_id, context_from_row(sub))
-        decided = self._read_where("decisions", "run_id", list(runs), columns=["job_id", "run_id"])
+        decided = self._read_where(
+            "decisions", "run_id", list(runs), columns=["job_id", "run_id"], since=since
+        )
         self._decided.update(r["job_id"] for r in decided)
         self._runs.update(runs)
 
-    def _read_where(self, name: str, column: str, values: Iterable[str],
-                    columns: list[str] | None = None) -> list[dict[str, Any]]:
-        """Rows of a table whose ``column`` is one of ``values`` (deduplicated by key)."""
+    def _read_where(
+        self,
+        name: str,
+        column: str,
+        values: Iterable[str],
+        columns: list[str] | None = None,
+        since: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Rows of a table whose ``column`` is one of ``values`` (deduplicated by key), with
+        the month of each row; only the files of month ``since`` (YYYY-MM) and later if set."""
         values = list(values)
         files = self.store.files(name)
+        if since is not None:
+            files = [f for f in files if (_file_month(f) or "") >= since]
         if not values or not files:
             return []
         spec = lake_table(name)
         dataset = ds.dataset(files, schema=spec.schema, format="parquet", filesystem=self.store.fs)
         tbl = dataset.to_table(filter=pc.field(column).isin(values))
         if columns is None:
-            return latest_by_key(tbl, spec).to_pylist()
+            rows = latest_by_key(tbl, spec).to_pylist()
+            for r in rows:
+                r["month"] = f"{r[spec.time_column]:%Y-%m}" if r.get(spec.time_column) else None
+            return rows
         return tbl.select(columns).to_pylist()
 
     def _request_from_row(self, row: dict[str, Any]) -> RunRequest:
         return RunRequest(
-            project=row["project"], sample_id=row["sample_id"], run_id=row["run_id"],
-            input_kind=row["input_kind"], input_uris=tuple(row.get("input_uris") or ()),
+            project=row["project"],
+            sample_id=row["sample_id"],
+            run_id=row["run_id"],
+            input_kind=row["input_kind"],
+            input_uris=tuple(row.get("input_uris") or ()),
             input_size_bytes=int(row.get("input_size_bytes") or 0),
-            pipeline_release=row["pipeline_release"], requested_by=row["requested_by"],
+            pipeline_release=row["pipeline_release"],
+            requested_by=row["requested_by"],
             cost_centre=row["cost_centre"],
             # rows written before the column existed fall back to the runner's prefix
-            output_prefix=row.get("output_prefix") or self.config.output_prefix)
+            output_prefix=row.get("output_prefix") or self.config.output_prefix,
+        )
 
     def _locate(self, change: JobStateChange) -> tuple[_Run, AttemptContext] | str:
         """The run and submission context of a change's job, or why there is none."""
@@ -405,27 +489,34 @@ class Runner:
         run_id = change.tags.get("run_id") or (parsed[0] if parsed else None)
         run = self._runs.get(run_id or "")
         if run is None or parsed is None or parsed[0] != run_id:
-            return (f"job {change.job_id} ({change.job_name or 'no name'}) was not dispatched by "
-                    f"this runner (no run {run_id!r})")
+            return (
+                f"job {change.job_id} ({change.job_name or 'no name'}) was not dispatched by "
+                f"this runner (no run {run_id!r})"
+            )
         attempt = parsed[1]
         if attempt in run.jobs and run.jobs[attempt] != change.job_id:
-            return (f"job {change.job_id}: attempt {attempt} of run {run_id} is job "
-                    f"{run.jobs[attempt]}")
+            return (
+                f"job {change.job_id}: attempt {attempt} of run {run_id} is job {run.jobs[attempt]}"
+            )
         # a job we submitted but never recorded (the write after submit failed): adopt it
         tags = {k: change.tags[k] for k in REQUIRED_TAGS if change.tags.get(k)}
-        ctx = AttemptContext(attempt=attempt,
-                             capacity=self.config.capacity_of_queue(change.job_queue),
-                             tags=tags if len(tags) == len(REQUIRED_TAGS) else run.request.tags,
-                             job_queue=change.job_queue, vcpus=change.vcpus,
-                             memory_mib=change.memory_mib)
+        ctx = AttemptContext(
+            attempt=attempt,
+            capacity=self.config.capacity_of_queue(change.job_queue),
+            tags=tags if len(tags) == len(REQUIRED_TAGS) else run.request.tags,
+            job_queue=change.job_queue,
+            vcpus=change.vcpus,
+            memory_mib=change.memory_mib,
+        )
         run.jobs[attempt] = change.job_id
         self._job_run[change.job_id] = run_id
         self._contexts[change.job_id] = ctx
         return run, ctx
 
     # -- rows and results ----------------------------------------------------------------------
-    def _run_row(self, run: _Run, status: str, at: datetime, reason: str | None = None
-                 ) -> dict[str, Any]:
+    def _run_row(
+        self, run: _Run, status: str, at: datetime, reason: str | None = None
+    ) -> dict[str, Any]:
         req = run.request
         return {
             **req.tags,
@@ -440,13 +531,22 @@ class Runner:
             "output_prefix": req.output_prefix,
         }
 
-    def _finished(self, run: _Run, last: AttemptHistory, status: str, at: datetime,
-                  reason: str) -> FinishedRun:
+    def _finished(
+        self, run: _Run, last: AttemptHistory, status: str, at: datetime, reason: str
+    ) -> FinishedRun:
         req = run.request
         attempts = self._attempt_summaries(run)
-        return FinishedRun(run_id=req.run_id, sample_id=req.sample_id, project=req.project,
-                           status=status, finished_at=at, output_uri=output_uri(req, last.attempt),
-                           tags=dict(req.tags), attempts=tuple(attempts), reason=reason)
+        return FinishedRun(
+            run_id=req.run_id,
+            sample_id=req.sample_id,
+            project=req.project,
+            status=status,
+            finished_at=at,
+            output_uri=output_uri(req, last.attempt),
+            tags=dict(req.tags),
+            attempts=tuple(attempts),
+            reason=reason,
+        )
 
     def _attempt_summaries(self, run: _Run) -> tuple[AttemptSummary, ...]:
         attempts = []
@@ -454,12 +554,24 @@ class Runner:
             h = self._histories.get(job_id)
             if h is None:
                 continue
-            attempts.append(AttemptSummary(
-                job_id=job_id, attempt=attempt, capacity=h.capacity, status=h.status,
-                status_reason=h.status_reason, exit_code=h.exit_code, submitted_at=h.submitted_at,
-                started_at=h.started_at, stopped_at=h.stopped_at, instance_type=h.instance_type,
-                instance_id=h.instance_id, job_queue=h.job_queue, vcpus=h.vcpus,
-                memory_mib=h.memory_mib))
+            attempts.append(
+                AttemptSummary(
+                    job_id=job_id,
+                    attempt=attempt,
+                    capacity=h.capacity,
+                    status=h.status,
+                    status_reason=h.status_reason,
+                    exit_code=h.exit_code,
+                    submitted_at=h.submitted_at,
+                    started_at=h.started_at,
+                    stopped_at=h.stopped_at,
+                    instance_type=h.instance_type,
+                    instance_id=h.instance_id,
+                    job_queue=h.job_queue,
+                    vcpus=h.vcpus,
+                    memory_mib=h.memory_mib,
+                )
+            )
         return tuple(attempts)
 
     # -- read access for callers ---------------------------------------------------------------

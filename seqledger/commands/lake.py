@@ -26,12 +26,15 @@ def tables(ctx: click.Context, markdown: bool) -> None:
     if markdown:
         click.echo(tables_markdown())
         return
+    from analytics.engine import connect
+
     store = LakeStore(settings_from(ctx))
+    con = connect(store.settings, store)  # counts in DuckDB: no table is loaded into memory
     click.echo(f"lake: {store.settings.lake_uri}")
     for name in TABLES:
         files = store.files(name)
-        rows = store.read(name).num_rows if files else 0
-        click.echo(f"  {name:<22} {rows:>9,} rows  {len(files):>5} files")
+        rows = con.sql(f"SELECT count(*) FROM {name}").fetchone()[0] if files else 0
+        click.echo(f"  {name:<22} {rows:>11,} rows  {len(files):>5} files")
 
 
 @click.command()

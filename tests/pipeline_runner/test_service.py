@@ -241,3 +241,22 @@ def test_a_transient_resubmission_failure_leaves_the_job_undecided(tmp_path, mak
     assert [d.action for d in resumed.decisions] == ["retry"] and len(resumed.submitted) == 1
     assert resumed.submitted[0].attempt == 2 and store.read("decisions").num_rows == 1
     assert runner.resume_undecided().decisions == []
+
+
+def test_a_fresh_runner_finds_a_run_dispatched_in_an_earlier_month(tmp_path, make_run):
+    """A Lambda invocation starts empty and reads only the months a run can have rows in."""
+    store = LakeStore(Settings(lake_uri=str(tmp_path / "lake")))
+    start = datetime(2026, 1, 31, 23, 30, tzinfo=UTC)
+    sim = SimulatedBatch(seed=4, clock_start=start, spot_reclaim_rate=0.0, app_failure_rate=0.0,
+                         infra_failure_rate=0.0)
+    run = make_run()
+    Runner(store, sim, RunnerConfig()).dispatch(run, start)
+    events = sim.advance(start + timedelta(days=1))
+    assert {e["detail"]["status"] for e in events} >= {"RUNNING", "SUCCEEDED"}
+    result = None
+    for event in events:  # each event in its own invocation, as the recorder Lambda sees them
+        result = Runner(store, sim, RunnerConfig()).on_job_state_changes([to_change(event)])
+        assert not result.ignored
+    assert [r.run_id for r in result.succeeded_runs] == [run.run_id]
+    months = {f.split("/month=")[1][:7] for f in store.files("job_attempts")}
+    assert months == {"2026-01", "2026-02"}
