@@ -176,3 +176,17 @@ def test_files_written_before_an_additive_column_read_as_null_in_the_views(lake_
     )
     assert rows == [("r0", None), ("r1", None)]
     assert store.read("runs").column("output_prefix").null_count == 2
+
+
+def test_views_dedupe_within_a_month_except_where_the_time_is_processing_time(lake_settings):
+    from analytics.engine import connect
+
+    store = LakeStore(lake_settings)
+    store.write("qc_results", [_result(datetime(2026, 1, 30, tzinfo=UTC), False)])
+    store.write("qc_results", [_result(datetime(2026, 2, 2, tzinfo=UTC), True)])  # re-gated
+    con = connect(lake_settings)
+    assert con.sql("SELECT verdict, month FROM qc_results").fetchall() == [("pass", "2026-02")]
+    from analytics.engine import dedupe_sql
+
+    assert "PARTITION BY month, run_id, status " in dedupe_sql(table("runs"), "raw_runs")
+    assert "PARTITION BY run_id, suite, check_id " in dedupe_sql(table("qc_results"), "raw")
