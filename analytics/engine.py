@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from lake.errors import ConfigError
 from lake.schemas import TABLES, TableSpec
 from lake.settings import Settings
 from lake.store import LakeStore
@@ -79,6 +80,12 @@ def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDB
     """An in-memory DuckDB with ``raw_<table>``, ``<table>`` (deduplicated) and every SQL view."""
     import duckdb
 
+    if settings.query_engine != "duckdb":
+        # The Glue tables (infra/) serve Athena directly; the CLI and dashboards read with DuckDB.
+        raise ConfigError(
+            f"SEQLEDGER_QUERY_ENGINE={settings.query_engine}: seqledger's own commands query "
+            "with DuckDB (over S3 too); query Athena through the Glue tables the stack creates"
+        )
     store = store or LakeStore(settings)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")

@@ -55,3 +55,10 @@ def test_temporary_credentials_keep_their_session_token():
 
     fs, root = filesystem(s)
     assert root == "b/p" and type(fs).__name__ == "S3FileSystem"
+
+
+def test_athena_as_the_cli_engine_is_refused_with_a_reason():
+    from analytics.engine import connect
+
+    with pytest.raises(ConfigError, match="Glue tables"):
+        connect(Settings.from_env({"SEQLEDGER_QUERY_ENGINE": "athena"}))
