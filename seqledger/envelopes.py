@@ -66,28 +66,33 @@ def s3_notification(
     return {"Records": [s3_record(bucket, key, size, etag, at, sequencer)]}
 
 
+def _sns_notification(payload: dict, at: datetime, url: str) -> dict:
+    """The SNS notification document; SNS spells the URL keys ``Url`` to Lambda, ``URL`` in SQS."""
+    return {
+        "Type": "Notification",
+        "MessageId": _id("sns", json.dumps(payload)),
+        "TopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:seqledger-input",
+        "Subject": "Amazon S3 Notification",
+        "Message": json.dumps(payload),
+        "Timestamp": _iso(at),
+        "SignatureVersion": "1",
+        "Signature": "EXAMPLE",
+        f"SigningCert{url}": "https://sns.example/cert.pem",
+        f"Unsubscribe{url}": "https://sns.example/unsubscribe",
+    }
+
+
 def sns_message(payload: dict, at: datetime) -> dict:
     """SNS → Lambda: the S3 event is a JSON string in ``Sns.Message``."""
     topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:seqledger-input"
+    sns = {**_sns_notification(payload, at, "Url"), "MessageAttributes": {}}
     return {
         "Records": [
             {
                 "EventSource": "aws:sns",
                 "EventVersion": "1.0",
                 "EventSubscriptionArn": f"{topic}:{_id('sub', topic)}",
-                "Sns": {
-                    "Type": "Notification",
-                    "MessageId": _id("sns", json.dumps(payload)),
-                    "TopicArn": topic,
-                    "Subject": "Amazon S3 Notification",
-                    "Message": json.dumps(payload),
-                    "Timestamp": _iso(at),
-                    "SignatureVersion": "1",
-                    "Signature": "EXAMPLE",
-                    "SigningCertUrl": "https://sns.example/cert.pem",
-                    "UnsubscribeUrl": "https://sns.example/unsubscribe",
-                    "MessageAttributes": {},
-                },
+                "Sns": sns,
             }
         ]
     }
@@ -95,20 +100,7 @@ def sns_message(payload: dict, at: datetime) -> dict:
 
 def sqs_sns_message(payload: dict, at: datetime) -> dict:
     """S3 → SNS → SQS → Lambda: an SQS body holding the SNS JSON holding the S3 event."""
-    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:seqledger-input"
-    sns = {
-        "Type": "Notification",
-        "MessageId": _id("sns", json.dumps(payload)),
-        "TopicArn": topic,
-        "Subject": "Amazon S3 Notification",
-        "Message": json.dumps(payload),
-        "Timestamp": _iso(at),
-        "SignatureVersion": "1",
-        "Signature": "EXAMPLE",
-        "SigningCertURL": "https://sns.example/cert.pem",
-        "UnsubscribeURL": "https://sns.example/unsubscribe",
-    }
-    body = json.dumps(sns, separators=(", ", " : "))
+    body = json.dumps(_sns_notification(payload, at, "URL"), separators=(", ", " : "))
     return {
         "Records": [
             {
