@@ -138,7 +138,7 @@ class EventService:
             by_sample.setdefault(r["sample_id"], []).append(r)
         if not touched:
             return
-        ready = [s for s in ready_samples([r for t in touched for r in by_sample.get(t, [])])]
+        ready = ready_samples([r for t in touched for r in by_sample.get(t, [])])
         requests = []
         for sample in ready:
             try:
