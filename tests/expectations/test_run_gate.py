@@ -97,8 +97,6 @@ def test_run_gate_without_the_view_is_a_config_error(lake_settings, monkeypatch)
         run_gate(LakeStore(lake_settings), lake_settings)
 
 
-@pytest.mark.skipif("sample_qc" not in analytics.engine.view_sql(),
-                    reason="analytics/sql/30_sample_qc.sql has not landed yet")
 def test_real_low_pass_run_fails_through_the_real_view(lake_settings, reference):
     from ingest.dragen.service import ingest_folder
 
