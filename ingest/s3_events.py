@@ -255,18 +255,9 @@ def _s3_record(record: Mapping[str, Any], where: str, envelope: str, out: S3Even
     if not name.startswith("ObjectCreated:"):
         out.skipped.append(SkippedEvent(where, name, "not an object-created event"))
         return
-    s3 = _mapping(record, "s3", where)
-    bucket = _text(_mapping(s3, "bucket", where), "name", where)
-    obj = _mapping(s3, "object", where)
-    key = unquote_plus(_text(obj, "key", where))
-    etag = _etag(obj.get("eTag"), where)
-    sequencer = _optional_text(obj, "sequencer", where)
     at = iso_utc(record.get("eventTime"), where, "eventTime")
-    out.created.append(ObjectCreated(
-        bucket=bucket, key=key, size_bytes=_size(obj.get("size"), where), etag=etag, event_at=at,
-        event_id=s3_event_id(bucket, key, sequencer or etag, at), envelope=envelope,
-        sequencer=sequencer,
-    ))
+    out.created.append(_object_created(_mapping(record, "s3", where), "eTag", at, None, envelope,
+                                       where))
 
 
 def s3_event_id(bucket: str, key: str, version: str | None, at: datetime) -> str:
@@ -291,20 +282,28 @@ def _eventbridge(doc: Mapping[str, Any], where: str, out: S3Events) -> None:
     if detail_type != "Object Created":
         out.skipped.append(SkippedEvent(where, detail_type, "not an object-created event"))
         return
-    detail = _mapping(doc, "detail", where)
-    bucket = _text(_mapping(detail, "bucket", where), "name", where)
-    obj = _mapping(detail, "object", where)
-    key = unquote_plus(_text(obj, "key", where))
-    etag = _etag(obj.get("etag"), where)
-    sequencer = _optional_text(obj, "sequencer", where)
     at = iso_utc(doc.get("time"), where, "time")
     event_id = doc.get("id")
-    if not isinstance(event_id, str) or not event_id:
-        event_id = s3_event_id(bucket, key, sequencer or etag, at)
-    out.created.append(ObjectCreated(
-        bucket=bucket, key=key, size_bytes=_size(obj.get("size"), where), etag=etag, event_at=at,
-        event_id=event_id, envelope="eventbridge", sequencer=sequencer,
+    out.created.append(_object_created(
+        _mapping(doc, "detail", where), "etag", at,
+        event_id if isinstance(event_id, str) and event_id else None, "eventbridge", where,
     ))
+
+
+def _object_created(body: Mapping[str, Any], etag_field: str, at: datetime,
+                    event_id: str | None, envelope: str, where: str) -> ObjectCreated:
+    """The object of an S3 notification's ``s3`` or an EventBridge ``detail`` (``bucket.name``,
+    ``object.key/size/<etag>/sequencer``); S3 spells the ETag ``eTag``, EventBridge ``etag``."""
+    bucket = _text(_mapping(body, "bucket", where), "name", where)
+    obj = _mapping(body, "object", where)
+    key = unquote_plus(_text(obj, "key", where))
+    etag = _etag(obj.get(etag_field), where)
+    sequencer = _optional_text(obj, "sequencer", where)
+    return ObjectCreated(
+        bucket=bucket, key=key, size_bytes=_size(obj.get("size"), where), etag=etag, event_at=at,
+        event_id=event_id or s3_event_id(bucket, key, sequencer or etag, at), envelope=envelope,
+        sequencer=sequencer,
+    )
 
 
 # --- routing --------------------------------------------------------------------------------
