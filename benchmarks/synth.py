@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from lake.schemas import TS, table
+from lake.schemas import TAG_COLUMNS, TS, table
 
 STATUSES = ("SUBMITTED", "RUNNABLE", "STARTING", "RUNNING")  # then SUCCEEDED or FAILED
 INSTANCE_TYPES = ("f1.2xlarge", "f1.4xlarge", "f1.16xlarge", "f2.6xlarge", "f2.12xlarge")
@@ -231,21 +231,7 @@ def job_attempts_rows(jobs: pa.Table, *, duplicate_rate: float = 0.01, seed: int
     status_codes = np.where(failed, n_states, state).astype(np.int32)
     status_names = pa.array([*STATUSES, "SUCCEEDED", "FAILED"])
     take = pa.array(job_idx)
-    cols = {
-        c: _spread(jobs[c], take)
-        for c in (
-            "project",
-            "sample_id",
-            "run_id",
-            "workflow",
-            "pipeline_release",
-            "requested_by",
-            "cost_centre",
-            "job_id",
-            "job_name",
-            "attempt",
-        )
-    }
+    cols = {c: _spread(jobs[c], take) for c in (*TAG_COLUMNS, "job_id", "job_name", "attempt")}
     cols["status"] = status_names.take(pa.array(status_codes))
     cols["status_at"] = pa.array(status_us, type=TS)
     instance_ids = jobs["instance_id"].take(take)
@@ -303,20 +289,7 @@ def costs_rows(jobs: pa.Table, *, seed: int = 0) -> pa.Table:
     rates = np.column_stack([rate, np.full(n, 0.000_278), np.full(n, 0.08)]).ravel()
     units = np.tile(np.array(["s", "s", "GB-month"], dtype=object), n)
     take = pa.array(np.repeat(np.arange(n), len(components)))
-    cols = {
-        c: _spread(jobs[c], take)
-        for c in (
-            "project",
-            "sample_id",
-            "run_id",
-            "workflow",
-            "pipeline_release",
-            "requested_by",
-            "cost_centre",
-            "job_id",
-            "attempt",
-        )
-    }
+    cols = {c: _spread(jobs[c], take) for c in (*TAG_COLUMNS, "job_id", "attempt")}
     start_us = jobs["submitted_at"].cast(pa.int64()).to_numpy() + np.round(
         jobs["running_after_s"].to_numpy() * US_PER_S
     ).astype(np.int64)
