@@ -1,6 +1,7 @@
 """Typed cost queries over the cost views (``analytics/sql/40_*``…``49_*``): CLI and dashboards.
 
-Each function takes a connection from ``analytics.engine.connect`` and returns a list of dicts
+Each function takes an ``analytics.engine.Engine`` (or a DuckDB connection from
+``analytics.engine.connect``) and returns a list of dicts
 (one per row, columns as named in the view). They all work on an empty lake. Money is USD;
 ``approximate_rows`` counts rows priced with an approximate price and ``unpriced_rows`` rows whose
 price was missing (cost NULL, never counted as zero).
@@ -10,13 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from analytics.engine import Engine, as_engine
 from lake.errors import ConfigError
 from lake.schemas import TAG_COLUMNS
-
-if TYPE_CHECKING:
-    import duckdb
 
 NONE = "(none)"  # the group of rows without a value for a grouping column
 
@@ -33,12 +32,8 @@ ESTIMATE_GROUPS = (
 BILLED_GROUPS = (*TAG_COLUMNS, "month", "capacity", "instance_type")
 
 
-def _rows(
-    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()
-) -> list[dict[str, Any]]:
-    cur = con.execute(sql, list(params))
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+def _rows(con: Engine, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    return as_engine(con).rows(sql, list(params))
 
 
 def _check_month(month: str | None) -> None:
@@ -54,7 +49,7 @@ ALIASES = {"user": "requested_by", "cost_center": "cost_centre", "sample": "samp
 
 
 def cost_by(
-    con: duckdb.DuckDBPyConnection, by: Sequence[str], month: str | None = None
+    con: Engine, by: Sequence[str], month: str | None = None
 ) -> list[dict[str, Any]]:
     """Estimated and billed cost grouped by ``by`` (tags, month, …), optionally for one month.
 
@@ -103,7 +98,7 @@ def cost_by(
     return _rows(con, sql, params)
 
 
-def cost_trend(con: duckdb.DuckDBPyConnection, project: str | None = None) -> list[dict[str, Any]]:
+def cost_trend(con: Engine, project: str | None = None) -> list[dict[str, Any]]:
     """Estimated cost by month (and kind), optionally for one project: the monthly trend."""
     where, params = ("WHERE project = ?", [project]) if project else ("", [])
     return _rows(
@@ -117,7 +112,7 @@ def cost_trend(con: duckdb.DuckDBPyConnection, project: str | None = None) -> li
 
 
 def cost_per_sample(
-    con: duckdb.DuckDBPyConnection, project: str | None = None, limit: int | None = None
+    con: Engine, project: str | None = None, limit: int | None = None
 ) -> list[dict[str, Any]]:
     """Cost per sample and per gigabase (estimated and billed), costliest first."""
     where, params = ("WHERE project = ?", [project]) if project else ("", [])
@@ -130,7 +125,7 @@ def cost_per_sample(
     )
 
 
-def savings(con: duckdb.DuckDBPyConnection, by_month: bool = False) -> list[dict[str, Any]]:
+def savings(con: Engine, by_month: bool = False) -> list[dict[str, Any]]:
     """Spot against On-Demand and archival against all-Standard: actual, baseline and saving."""
     month = "month, " if by_month else ""
     return _rows(
@@ -146,7 +141,7 @@ def savings(con: duckdb.DuckDBPyConnection, by_month: bool = False) -> list[dict
     )
 
 
-def reconcile(con: duckdb.DuckDBPyConnection, month: str | None = None) -> list[dict[str, Any]]:
+def reconcile(con: Engine, month: str | None = None) -> list[dict[str, Any]]:
     """Estimated against billed per month and project (residual, unused capacity, untagged)."""
     _check_month(month)
     where, params = ("WHERE month = ?", [month]) if month else ("", [])
@@ -154,7 +149,7 @@ def reconcile(con: duckdb.DuckDBPyConnection, month: str | None = None) -> list[
 
 
 def reconcile_attempts(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine,
     month: str | None = None,
     min_residual_share: float | None = None,
 ) -> list[dict[str, Any]]:
@@ -176,7 +171,7 @@ def reconcile_attempts(
 
 
 def untagged_spend(
-    con: duckdb.DuckDBPyConnection, month: str | None = None
+    con: Engine, month: str | None = None
 ) -> list[dict[str, Any]]:
     """Billed spend without a project (or cost centre) tag, largest first."""
     _check_month(month)
@@ -205,7 +200,7 @@ class CostTotals:
     unused_capacity_usd: float
 
 
-def totals(con: duckdb.DuckDBPyConnection, month: str | None = None) -> CostTotals:
+def totals(con: Engine, month: str | None = None) -> CostTotals:
     """Totals of estimated and billed cost, unpriced and approximate rows, untagged and unused."""
     rows = reconcile(con, month)
     return CostTotals(

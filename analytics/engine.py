@@ -1,23 +1,128 @@
-"""A DuckDB connection over the lake: one view per table, deduplicated by key, plus the SQL views.
+"""The query engine: one small interface (``Engine``) with a DuckDB and an Athena implementation.
 
-The SQL in ``analytics/sql`` is written once, in the subset of SQL that DuckDB and Athena (Trino)
-share: no QUALIFY, no DuckDB-only functions. Each file defines one view named after the file.
+Analytics code asks an ``Engine`` for rows; ``open_engine(settings)`` picks DuckDB (in process,
+over a local or S3 lake) or Athena (``SEQLEDGER_QUERY_ENGINE=athena``, tables and views in the
+Glue catalog). Nothing above ``analytics/`` knows which one answered.
+
+This module also builds the DuckDB side's connection (``connect``): one view per table,
+deduplicated by key, plus the SQL views. The SQL in ``analytics/sql`` is written once, in DuckDB's
+dialect and the subset it shares with Athena (Trino); ``analytics.dialect`` transpiles it for
+Athena. Each file defines one view named after the file.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
-from lake.errors import ConfigError
+from lake.errors import TerminalError
 from lake.schemas import TABLES, TableSpec
 from lake.settings import Settings
 from lake.store import LakeStore
 
 if TYPE_CHECKING:
     import duckdb
+
+# Athena's price: $5 per TB scanned, rounded up to the megabyte, 10 MB minimum per query.
+ATHENA_USD_PER_TB = 5.0
+ATHENA_MIN_BYTES = 10 * 1024**2
+
+
+def athena_price_usd(bytes_scanned: int) -> float:
+    """What Athena charges for one query that scanned ``bytes_scanned`` bytes."""
+    mb = -(-max(bytes_scanned, 0) // 1024**2)  # rounded up to the megabyte
+    return max(mb * 1024**2, ATHENA_MIN_BYTES) / 1024**4 * ATHENA_USD_PER_TB
+
+
+class QueryError(TerminalError):
+    """The SQL did not run: a syntax error, an unknown column or table, a type mismatch."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueryStats:
+    """One query as an engine ran it: the text it sent, time taken, and what it scanned."""
+
+    engine: str
+    sql: str
+    seconds: float
+    bytes_scanned: int | None = None  # None: the engine does not charge by bytes (DuckDB)
+    query_id: str | None = None
+
+    @property
+    def cost_usd(self) -> float | None:
+        return None if self.bytes_scanned is None else athena_price_usd(self.bytes_scanned)
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What analytics code needs from a query engine. SQL is DuckDB's dialect, ``?`` params."""
+
+    name: str
+    stats: list[QueryStats]  # every query this engine ran, oldest first
+
+    def table(self, sql: str, params: Sequence[Any] = (), limit: int | None = None) -> pa.Table:
+        """The result of one SELECT as an Arrow table (at most ``limit`` rows)."""
+        ...
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """The result of one SELECT as plain Python values, one dict per row."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n} B"
+
+
+def describe_query(s: QueryStats) -> str:
+    """One line for one query: engine, time, and on Athena the bytes scanned and their price."""
+    scan = ("" if s.bytes_scanned is None
+            else f", {_size(s.bytes_scanned)} scanned, ${s.cost_usd:.6f}")
+    qid = f" [{s.query_id}]" if s.query_id else ""
+    return f"{s.engine}: {s.seconds:.2f} s{scan}{qid}"
+
+
+def describe_queries(stats: Sequence[QueryStats]) -> str:
+    """The total of several queries, for a footer: how many, time, bytes scanned and price."""
+    if not stats:
+        return "no query ran"
+    engines = sorted({s.engine for s in stats})
+    seconds = sum(s.seconds for s in stats)
+    text = f"{len(stats)} {'/'.join(engines)} quer{'y' if len(stats) == 1 else 'ies'}, {seconds:.2f} s"
+    scanned = [s for s in stats if s.bytes_scanned is not None]
+    if scanned:
+        total = sum(s.bytes_scanned or 0 for s in scanned)
+        price = sum(s.cost_usd or 0 for s in scanned)
+        text += f", {_size(total)} scanned, ${price:.6f} (Athena: $5/TB, 10 MB minimum per query)"
+    return text
+
+
+def open_engine(settings: Settings, store: LakeStore | None = None) -> Engine:
+    """The engine ``settings.query_engine`` names, ready to query the lake's views."""
+    if settings.query_engine == "athena":
+        from analytics.athena import AthenaEngine
+
+        return AthenaEngine.from_settings(settings)
+    from analytics.duckdb_engine import DuckDBEngine
+
+    return DuckDBEngine(connect(settings, store))
+
+
+def as_engine(source: Engine | duckdb.DuckDBPyConnection) -> Engine:
+    """An engine as it is, or a DuckDB connection from ``connect`` wrapped as one."""
+    if isinstance(source, Engine):
+        return source
+    from analytics.duckdb_engine import DuckDBEngine
+
+    return DuckDBEngine(source)
 
 
 def dedupe_sql(spec: TableSpec, source: str) -> str:
@@ -77,15 +182,13 @@ def _load_httpfs(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
 
 
 def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with ``raw_<table>``, ``<table>`` (deduplicated) and every SQL view."""
+    """An in-memory DuckDB with ``raw_<table>``, ``<table>`` (deduplicated) and every SQL view.
+
+    Always DuckDB, whatever ``settings.query_engine`` says: the writers that read back what they
+    just wrote (the QC gate, the demo) use it directly; reports go through ``open_engine``.
+    """
     import duckdb
 
-    if settings.query_engine != "duckdb":
-        # The Glue tables (infra/) serve Athena directly; the CLI and dashboards read with DuckDB.
-        raise ConfigError(
-            f"SEQLEDGER_QUERY_ENGINE={settings.query_engine}: seqledger's own commands query "
-            "with DuckDB (over S3 too); query Athena through the Glue tables the stack creates"
-        )
     store = store or LakeStore(settings)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")

@@ -1,7 +1,8 @@
 """Typed queries for the overview: throughput, statuses, failures, attempts, cost, QC pass rate.
 
-Each function takes a DuckDB connection (or cursor) from ``analytics.engine.connect`` and returns
-a pyarrow Table or plain values. They read the views in ``analytics/sql`` (``run_outcomes``,
+Each function takes an ``analytics.engine.Engine`` (DuckDB or Athena; a DuckDB connection from
+``analytics.engine.connect`` is accepted too) and returns a pyarrow Table or plain values. They
+read the views in ``analytics/sql`` (``run_outcomes``,
 ``attempt_outcomes``, ``qc_verdicts``) and the deduplicated ``costs`` table, and all of them work
 on an empty lake: zero rows, zero counts, and ``None`` for a rate with nothing to divide.
 """
@@ -11,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from analytics.engine import Engine, as_engine
+
 if TYPE_CHECKING:
-    import duckdb
     import pyarrow as pa
 
 QC_SUITE = "sample_qc"
@@ -47,15 +49,16 @@ class Overview:
         return not (self.runs or self.attempts or self.qc_gated or self.total_cost_usd)
 
 
-def _table(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> pa.Table:
-    return con.execute(sql, params or []).to_arrow_table()
+def _table(con: Engine, sql: str, params: list[Any] | None = None) -> pa.Table:
+    return as_engine(con).table(sql, params or [])
 
 
-def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> tuple:
-    return con.execute(sql, params or []).fetchone()
+def _one(con: Engine, sql: str, params: list[Any] | None = None) -> tuple:
+    (row,) = as_engine(con).rows(sql, params or [])
+    return tuple(row.values())
 
 
-def overview(con: duckdb.DuckDBPyConnection, suite: str = QC_SUITE) -> Overview:
+def overview(con: Engine, suite: str = QC_SUITE) -> Overview:
     """Samples, runs by outcome, attempts, Spot reclaims, QC verdicts, total estimated cost."""
     samples, runs, ok, failed, attempts, reclaims = _one(con, """
         SELECT count(DISTINCT sample_id), count(*),
@@ -81,14 +84,14 @@ def overview(con: duckdb.DuckDBPyConnection, suite: str = QC_SUITE) -> Overview:
         total_cost_usd=float(cost))
 
 
-def runs_by_status(con: duckdb.DuckDBPyConnection) -> pa.Table:
+def runs_by_status(con: Engine) -> pa.Table:
     """``status, runs``: how many runs are in each current status, most first."""
     return _table(con, """
         SELECT status, count(*) AS runs FROM run_outcomes
         GROUP BY status ORDER BY runs DESC, status""")
 
 
-def throughput(con: duckdb.DuckDBPyConnection, grain: Literal["day", "month"] = "day"
+def throughput(con: Engine, grain: Literal["day", "month"] = "day"
                ) -> pa.Table:
     """``period, status, runs``: finished runs per UTC day (``YYYY-MM-DD``) or month (``YYYY-MM``).
 
@@ -104,7 +107,7 @@ def throughput(con: duckdb.DuckDBPyConnection, grain: Literal["day", "month"] = 
         GROUP BY {column}, status ORDER BY period, status""")
 
 
-def failures_by_reason(con: duckdb.DuckDBPyConnection) -> pa.Table:
+def failures_by_reason(con: Engine) -> pa.Table:
     """``reason, runs``: failed runs per failure reason (``unknown`` when none was recorded)."""
     return _table(con, """
         SELECT coalesce(reason, 'unknown') AS reason, count(*) AS runs FROM run_outcomes
@@ -112,7 +115,7 @@ def failures_by_reason(con: duckdb.DuckDBPyConnection) -> pa.Table:
         GROUP BY coalesce(reason, 'unknown') ORDER BY runs DESC, reason""")
 
 
-def attempt_failures(con: duckdb.DuckDBPyConnection) -> pa.Table:
+def attempt_failures(con: Engine) -> pa.Table:
     """``failure_kind, attempts``: failed attempts by what the policy called them.
 
     Attempts with no recorded decision are ``spot_reclaim`` when Batch said the host was
@@ -126,7 +129,7 @@ def attempt_failures(con: duckdb.DuckDBPyConnection) -> pa.Table:
         GROUP BY {kind} ORDER BY attempts DESC, failure_kind""")
 
 
-def attempts_by_capacity(con: duckdb.DuckDBPyConnection) -> pa.Table:
+def attempts_by_capacity(con: Engine) -> pa.Table:
     """``capacity, attempts, spot_reclaims``: attempts on Spot and On-Demand."""
     return _table(con, """
         SELECT coalesce(capacity, 'unknown') AS capacity, count(*) AS attempts,
@@ -135,7 +138,7 @@ def attempts_by_capacity(con: duckdb.DuckDBPyConnection) -> pa.Table:
         GROUP BY coalesce(capacity, 'unknown') ORDER BY attempts DESC, capacity""")
 
 
-def recent_failures(con: duckdb.DuckDBPyConnection, limit: int = 50) -> pa.Table:
+def recent_failures(con: Engine, limit: int = 50) -> pa.Table:
     """``run_id, sample_id, project, failed_at, reason, attempts, spot_reclaims``: latest first."""
     return _table(con, f"""
         SELECT run_id, sample_id, project, status_at AS failed_at, reason, attempts, spot_reclaims
@@ -143,7 +146,7 @@ def recent_failures(con: duckdb.DuckDBPyConnection, limit: int = 50) -> pa.Table
         ORDER BY status_at DESC, run_id LIMIT {int(limit)}""")
 
 
-def cost_by_project(con: duckdb.DuckDBPyConnection) -> pa.Table:
+def cost_by_project(con: Engine) -> pa.Table:
     """``project, cost_usd, unpriced_rows``: estimated cost per project tag, largest first.
 
     Rows without a project tag are grouped under ``(untagged)``; rows with no price are counted,
@@ -157,14 +160,14 @@ def cost_by_project(con: duckdb.DuckDBPyConnection) -> pa.Table:
         GROUP BY coalesce(project, '{UNTAGGED}') ORDER BY cost_usd DESC, project""")
 
 
-def qc_verdict_counts(con: duckdb.DuckDBPyConnection, suite: str = QC_SUITE) -> pa.Table:
+def qc_verdict_counts(con: Engine, suite: str = QC_SUITE) -> pa.Table:
     """``verdict, runs``: gated runs per verdict (pass, review, fail)."""
     return _table(con, """
         SELECT verdict, count(*) AS runs FROM qc_verdicts WHERE suite = ?
         GROUP BY verdict ORDER BY runs DESC, verdict""", [suite])
 
 
-def qc_pass_rate(con: duckdb.DuckDBPyConnection, suite: str = QC_SUITE) -> float | None:
+def qc_pass_rate(con: Engine, suite: str = QC_SUITE) -> float | None:
     """Share of gated runs that passed; None when no run was gated."""
     gated, passed = _one(con, """
         SELECT count(*), count(CASE WHEN verdict = 'pass' THEN 1 END)

@@ -39,7 +39,9 @@ class Settings:
     s3: S3Options = field(default_factory=S3Options)
     query_engine: str = "duckdb"  # or "athena"
     athena_workgroup: str = "seqledger"
-    athena_database: str = "seqledger"
+    athena_database: str = "seqledger"  # the Glue database of the lake's tables and views
+    athena_output: str | None = None  # s3:// results location; None: the workgroup's own
+    athena_max_scan_bytes: int | None = None  # stop an Athena query that scans more than this
     # The runner: where jobs go and who pays for them.
     executor: str = "simulated"  # simulated | local | batch
     spot_queue: str = "dragen-spot"
@@ -82,6 +84,14 @@ class Settings:
             secret_key=env.get("AWS_SECRET_ACCESS_KEY"),
             session_token=env.get("AWS_SESSION_TOKEN"),
         )
+        max_scan = env.get("SEQLEDGER_ATHENA_MAX_SCAN_BYTES", "").strip()
+        if max_scan and not (max_scan.isdigit() and int(max_scan) > 0):
+            raise ConfigError(
+                f"SEQLEDGER_ATHENA_MAX_SCAN_BYTES={max_scan!r}: expected a positive whole number "
+                "of bytes")
+        output = env.get("SEQLEDGER_ATHENA_OUTPUT", "").strip() or None
+        if output and not output.startswith("s3://"):
+            raise ConfigError(f"SEQLEDGER_ATHENA_OUTPUT={output!r}: expected s3://bucket/prefix/")
         executor = env.get("SEQLEDGER_EXECUTOR", "simulated")
         if executor not in EXECUTORS:
             raise ConfigError(f"SEQLEDGER_EXECUTOR={executor!r}: expected one of {EXECUTORS}")
@@ -93,7 +103,11 @@ class Settings:
             s3=s3,
             query_engine=engine,
             athena_workgroup=env.get("SEQLEDGER_ATHENA_WORKGROUP", "seqledger"),
-            athena_database=env.get("SEQLEDGER_ATHENA_DATABASE", "seqledger"),
+            # SEQLEDGER_ATHENA_DATABASE is the older name, still honoured
+            athena_database=env.get("SEQLEDGER_GLUE_DATABASE")
+            or env.get("SEQLEDGER_ATHENA_DATABASE", "seqledger"),
+            athena_output=output,
+            athena_max_scan_bytes=int(max_scan) if max_scan else None,
             executor=executor,
             spot_queue=env.get("SEQLEDGER_SPOT_QUEUE", "dragen-spot"),
             on_demand_queue=env.get("SEQLEDGER_ONDEMAND_QUEUE", "dragen-on-demand"),

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from seqledger.cli import Groups, handle_errors, settings_from
+from seqledger.querying import verbose_option
 
 APPROX_NOTE = (
     "~ includes approximate prices (secondary, derived or assumed; see "
@@ -150,12 +151,13 @@ def prices(ctx: click.Context, folder: str | None, licence_usd_per_gbase: float 
 
 
 def _connect(ctx: click.Context):
-    from analytics.engine import connect
+    from seqledger.querying import open_engine_for
 
-    return connect(settings_from(ctx))
+    return open_engine_for(ctx)
 
 
 @click.command("cost")
+@verbose_option
 @click.option(
     "--by",
     "by",
@@ -241,6 +243,7 @@ def _trend(ctx: click.Context, project: str | None) -> None:
 
 
 @click.command("savings")
+@verbose_option
 @click.option("--by-month", is_flag=True, help="One line per scenario and month.")
 @click.pass_context
 @handle_errors
@@ -270,7 +273,7 @@ def savings(ctx: click.Context, by_month: bool) -> None:
             right=set(range(n, n + 5)),
         )
     )
-    if not con.execute("SELECT count(*) FROM prices").fetchone()[0]:
+    if not con.rows("SELECT count(*) AS n FROM prices")[0]["n"]:
         click.echo(
             "note: the lake has no price tables, so no baselines; run `seqledger ingest prices`"
         )
@@ -278,6 +281,7 @@ def savings(ctx: click.Context, by_month: bool) -> None:
 
 
 @click.command("reconcile")
+@verbose_option
 @click.option("--month", default=None, help="Only this month, YYYY-MM.")
 @click.option("--attempts", is_flag=True, help="One line per attempt instead of per project.")
 @click.option(
@@ -371,6 +375,7 @@ def reconcile(
 
 
 @click.command("untagged")
+@verbose_option
 @click.option("--month", default=None, help="Only this month, YYYY-MM.")
 @click.pass_context
 @handle_errors

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from seqledger.cli import Groups, handle_errors, settings_from
+from seqledger.querying import verbose_option
 
 
 def register(groups: Groups) -> None:
@@ -40,24 +41,20 @@ def tables(ctx: click.Context, markdown: bool) -> None:
 @click.command()
 @click.argument("sql")
 @click.option("--limit", default=200, show_default=True, help="Rows to print at most.")
+@verbose_option
 @click.pass_context
 @handle_errors
 def query(ctx: click.Context, sql: str, limit: int) -> None:
-    """Run SQL over the lake's tables and views with DuckDB and print the result."""
-    import duckdb
+    """Run SQL over the lake's tables and views and print the result.
 
-    from analytics.engine import connect
-    from lake.errors import TerminalError
+    DuckDB's dialect, on the engine SEQLEDGER_QUERY_ENGINE names (duckdb, or athena: then the
+    SQL is transpiled to Athena's).
+    """
+    from seqledger.querying import open_engine_for
     from seqledger.render import render_table
 
-    con = connect(settings_from(ctx))
-    try:
-        result = con.sql(sql)
-        rows = result.fetchmany(limit) if result is not None else []
-    except duckdb.Error as e:
-        raise TerminalError(f"query failed: {e}") from e
-    if result is not None:
-        click.echo(render_table(result.columns, rows))
+    result = open_engine_for(ctx).table(sql, limit=limit)
+    click.echo(render_table(result.column_names, [tuple(r.values()) for r in result.to_pylist()]))
 
 
 @click.command()

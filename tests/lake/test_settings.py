@@ -57,8 +57,30 @@ def test_temporary_credentials_keep_their_session_token():
     assert root == "b/p" and type(fs).__name__ == "S3FileSystem"
 
 
-def test_athena_as_the_cli_engine_is_refused_with_a_reason():
-    from analytics.engine import connect
+def test_athena_is_an_engine_with_its_database_workgroup_results_location_and_cap():
+    from analytics.athena import AthenaEngine
+    from analytics.engine import open_engine
 
-    with pytest.raises(ConfigError, match="Glue tables"):
-        connect(Settings.from_env({"SEQLEDGER_QUERY_ENGINE": "athena"}))
+    s = Settings.from_env({
+        "SEQLEDGER_QUERY_ENGINE": "athena", "SEQLEDGER_GLUE_DATABASE": "genomics",
+        "SEQLEDGER_ATHENA_WORKGROUP": "finance", "SEQLEDGER_ATHENA_OUTPUT": "s3://r/athena/",
+        "SEQLEDGER_ATHENA_MAX_SCAN_BYTES": "1000000000",
+    })
+    engine = open_engine(s)
+    assert isinstance(engine, AthenaEngine)
+    assert (engine.database, engine.workgroup, engine.output, engine.max_scan_bytes) == (
+        "genomics", "finance", "s3://r/athena/", 1_000_000_000)
+    # the older name of the database setting still works
+    assert Settings.from_env({"SEQLEDGER_ATHENA_DATABASE": "old"}).athena_database == "old"
+
+
+@pytest.mark.parametrize(("var", "value", "reason"), [
+    ("SEQLEDGER_ATHENA_MAX_SCAN_BYTES", "10GB", "positive whole number"),
+    ("SEQLEDGER_ATHENA_MAX_SCAN_BYTES", "0", "positive whole number"),
+    ("SEQLEDGER_ATHENA_OUTPUT", "/tmp/results", "s3://"),
+    ("SEQLEDGER_QUERY_ENGINE", "trino", "duckdb or athena"),
+])
+def test_bad_athena_settings_name_the_variable_and_the_reason(var, value, reason):
+    with pytest.raises(ConfigError, match=var) as e:
+        Settings.from_env({var: value})
+    assert reason in str(e.value)

@@ -1,0 +1,73 @@
+"""DuckDB SQL to Athena (Trino) SQL: the one place where the two dialects' differences live.
+
+seqledger's SQL (``analytics/sql``, the typed queries) is written once, in DuckDB's dialect.
+Athena gets it transpiled by sqlglot, which knows what differs (e.g. DuckDB's ``date_diff``
+counts boundaries where Trino's counts whole units). Query parameters (``?``) are bound here as
+SQL literals, so the text Athena runs is the text we log and price.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from analytics.engine import QueryError
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+
+def _literal(value: Any) -> exp.Expression:
+    from sqlglot import exp
+
+    if value is None:
+        return exp.Null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | float):
+        return exp.Literal.number(value)
+    if isinstance(value, datetime):
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), "TIMESTAMP")
+    if isinstance(value, date):
+        return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    raise QueryError(f"cannot bind a {type(value).__name__} as a query parameter")
+
+
+def parse_duckdb(sql: str, params: Sequence[Any] = ()) -> exp.Expression:
+    """Parse one DuckDB statement and bind its ``?`` parameters, in order, as literals."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+    from sqlglot.tokens import TokenType
+
+    try:
+        # Number the ``?`` in the order they are written (a tree walk need not meet them so).
+        tokens = sqlglot.tokenize(sql, read="duckdb")
+        marks = [t for t in tokens if t.token_type == TokenType.PLACEHOLDER]
+        if len(marks) != len(params):
+            raise QueryError(
+                f"the query has {len(marks)} parameter(s) but {len(params)} were given")
+        numbered = sql
+        for i, mark in reversed(list(enumerate(marks, start=1))):
+            numbered = f"{numbered[: mark.start]}${i}{numbered[mark.end + 1 :]}"
+        tree = sqlglot.parse_one(numbered, read="duckdb")
+    except SqlglotError as e:
+        raise QueryError(f"query failed: {e}") from e
+    for hole in list(tree.find_all(exp.Placeholder)):
+        hole.replace(_literal(params[int(hole.name) - 1]))
+    return tree
+
+
+def to_trino(sql: str, params: Sequence[Any] = ()) -> str:
+    """The Athena (Trino) text of a DuckDB query, parameters bound, comments dropped."""
+    return parse_duckdb(sql, params).sql(dialect="trino", comments=False)
+
+
+def from_trino(sql: str) -> str:
+    """Trino text back in DuckDB's dialect (what the contract test runs to compare answers)."""
+    import sqlglot
+
+    return sqlglot.transpile(sql, read="trino", write="duckdb")[0]
