@@ -96,7 +96,8 @@ def describe_queries(stats: Sequence[QueryStats]) -> str:
         return "no query ran"
     engines = sorted({s.engine for s in stats})
     seconds = sum(s.seconds for s in stats)
-    text = f"{len(stats)} {'/'.join(engines)} quer{'y' if len(stats) == 1 else 'ies'}, {seconds:.2f} s"
+    noun = "query" if len(stats) == 1 else "queries"
+    text = f"{len(stats)} {'/'.join(engines)} {noun}, {seconds:.2f} s"
     scanned = [s for s in stats if s.bytes_scanned is not None]
     if scanned:
         total = sum(s.bytes_scanned or 0 for s in scanned)
