@@ -6,6 +6,10 @@ Athena ``CREATE EXTERNAL TABLE`` statement out. Nothing here talks to AWS.
 Every table is partitioned by ``month`` (the ``month=YYYY-MM`` folders the store writes) and uses
 Athena partition projection, so no crawler and no ``MSCK REPAIR TABLE`` is ever needed: Athena
 computes the partitions from the table properties instead of reading them from the catalog.
+
+The Glue tables are named ``raw_<table>``: they hold the append-only rows, redeliveries and
+compaction leftovers included. The names people query (``runs``, ``costs``…) are the
+deduplicating views ``seqledger infra athena-views`` creates, as in DuckDB.
 """
 
 from __future__ import annotations
@@ -23,6 +27,12 @@ from lake.schemas import TABLES, TableSpec
 PARTITION_KEY = "month"
 PARTITION_FORMAT = "yyyy-MM"  # Java date format, as Athena's projection wants it
 DEFAULT_FIRST_MONTH = "2024-01"
+RAW_PREFIX = "raw_"  # Glue table of the raw rows; the plain name is the deduplicating view
+# A price is dated when it took effect, often years before the lake existed (S3 Standard
+# 2018-10, f1 On-Demand 2022-05): the prices table projects from the month AWS first sold
+# anything (Amazon S3, 2006-03), so every price partition is reachable whatever FirstMonth is.
+AWS_FIRST_MONTH = "2006-03"
+FIXED_FIRST_MONTH = {"prices": AWS_FIRST_MONTH}
 GLUE_COMMENT_MAX = 255  # Glue rejects longer column comments
 
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
@@ -109,12 +119,22 @@ def projection_properties(location: str, first_month: str) -> dict[str, str]:
     }
 
 
+def glue_table_name(spec: TableSpec) -> str:
+    """The Glue name of a lake table's raw rows."""
+    return f"{RAW_PREFIX}{spec.name}"
+
+
+def first_month_of(spec: TableSpec, first_month: str) -> str:
+    """The first month projected for ``spec``: its own fixed one, or the deployment's."""
+    return FIXED_FIRST_MONTH.get(spec.name, first_month)
+
+
 def glue_table_input(
     spec: TableSpec, location: str, first_month: str = DEFAULT_FIRST_MONTH
 ) -> dict[str, Any]:
     """A Glue ``TableInput`` for one lake table stored under ``location`` (no trailing slash)."""
     return {
-        "Name": spec.name,
+        "Name": glue_table_name(spec),
         "Description": _comment(spec.doc),
         "TableType": "EXTERNAL_TABLE",
         "Parameters": {
@@ -123,7 +143,7 @@ def glue_table_input(
             "parquet.compression": "ZSTD",
             "seqledger.key": ",".join(spec.key),
             "seqledger.time_column": spec.time_column,
-            **projection_properties(location, first_month),
+            **projection_properties(location, first_month_of(spec, first_month)),
         },
         "PartitionKeys": [
             {
@@ -247,7 +267,7 @@ def athena_ddl(
         if k != "EXTERNAL"
     )
     return (
-        f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{spec.name}` (\n{cols}\n)\n"
+        f"CREATE EXTERNAL TABLE IF NOT EXISTS `{database}`.`{table_input['Name']}` (\n{cols}\n)\n"
         f"COMMENT {_quote(table_input['Description'])}\n"
         f"PARTITIONED BY (`{part['Name']}` {part['Type']} COMMENT {_quote(part['Comment'])})\n"
         f"STORED AS PARQUET\n"

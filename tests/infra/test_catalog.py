@@ -53,8 +53,10 @@ def test_a_type_athena_cannot_read_is_refused():
 def test_every_lake_table_has_a_glue_table_with_its_columns_in_order():
     tables = _glue_tables(catalog.cloudformation_template())
     # schemas_dragen and schemas_cost register tables of their own: they must be here too.
-    assert set(tables) == set(TABLES)
+    # The Glue tables hold the raw rows; the plain names are the deduplicating views.
+    assert set(tables) == {f"raw_{name}" for name in TABLES}
     for name, spec in TABLES.items():
+        name = f"raw_{name}"
         cols = tables[name]["StorageDescriptor"]["Columns"]
         assert [c["Name"] for c in cols] == spec.schema.names
         assert [c["Type"] for c in cols] == [catalog.glue_type(f.type) for f in spec.schema]
@@ -66,7 +68,7 @@ def test_every_lake_table_has_a_glue_table_with_its_columns_in_order():
 
 
 def test_column_comments_are_the_schema_docs():
-    runs = _glue_tables(catalog.cloudformation_template())["runs"]
+    runs = _glue_tables(catalog.cloudformation_template())["raw_runs"]
     comments = {c["Name"]: c["Comment"] for c in runs["StorageDescriptor"]["Columns"]}
     assert comments["status"] == "DISPATCHED | RUNNING | SUCCEEDED | FAILED"
     assert comments["recorded_at"] == "When seqledger wrote the row (UTC)"
@@ -87,9 +89,9 @@ def test_partition_projection_replaces_crawlers():
 
 def test_template_location_escapes_athenas_placeholder_from_fn_sub():
     tables = _glue_tables(catalog.cloudformation_template())
-    template = tables["costs"]["Parameters"]["storage.location.template"]
+    template = tables["raw_costs"]["Parameters"]["storage.location.template"]
     assert template == {"Fn::Sub": "s3://${LakeBucket}/${LakePrefix}/costs/month=${!month}/"}
-    assert tables["costs"]["Parameters"]["projection.month.range"] == {
+    assert tables["raw_costs"]["Parameters"]["projection.month.range"] == {
         "Fn::Sub": "${FirstMonth},NOW"}
 
 
@@ -114,7 +116,7 @@ def test_committed_template_is_what_the_schemas_generate():
 def test_drift_names_a_missing_table():
     fewer = [s for name, s in TABLES.items() if name != "decisions"]
     lines = catalog.describe_drift(catalog.render_template(fewer), catalog.render_template())
-    assert lines == ["table decisions: missing from the committed template"]
+    assert lines == ["table raw_decisions: missing from the committed template"]
 
 
 def test_drift_names_a_changed_column_and_an_added_one():
@@ -125,7 +127,7 @@ def test_drift_names_a_changed_column_and_an_added_one():
     others = [s for n, s in TABLES.items() if n != "runs"]
     lines = catalog.describe_drift(catalog.render_template(),
                                    catalog.render_template([*others, changed]))
-    assert lines == ["table runs: changed (+queue_wait_s, ~input_size_bytes)"]
+    assert lines == ["table raw_runs: changed (+queue_wait_s, ~input_size_bytes)"]
 
 
 def test_drift_names_a_table_no_longer_in_the_schemas():
@@ -133,7 +135,7 @@ def test_drift_names_a_table_no_longer_in_the_schemas():
     lines = catalog.describe_drift(catalog.render_template([*TABLES.values(), extra]),
                                    catalog.render_template())
     assert lines == [
-        "table old_table: in the committed template but no longer in the lake's schemas"]
+        "table raw_old_table: in the committed template but no longer in the lake's schemas"]
 
 
 def test_check_command_passes_on_the_committed_template():
@@ -150,7 +152,7 @@ def test_check_command_fails_with_a_diff_when_drifted(tmp_path):
     result = CliRunner().invoke(main, ["infra", "glue-tables", "--check", "--path", str(stale)])
     assert result.exit_code == 1
     assert "+    \"TableQcResults\": {" in result.output
-    assert "drift: table qc_results: missing from the committed template" in result.output
+    assert "drift: table raw_qc_results: missing from the committed template" in result.output
     # --check never writes; without it the file is regenerated.
     assert "TableQcResults" not in stale.read_text()
     result = CliRunner().invoke(main, ["infra", "glue-tables", "--path", str(stale)])
@@ -160,7 +162,7 @@ def test_check_command_fails_with_a_diff_when_drifted(tmp_path):
 
 def test_athena_ddl_declares_columns_partition_and_projection():
     ddl = catalog.athena_ddl(TABLES["qc_results"], "seqledger", "s3://lake-bucket/lake/")
-    assert ddl.startswith("CREATE EXTERNAL TABLE IF NOT EXISTS `seqledger`.`qc_results` (")
+    assert ddl.startswith("CREATE EXTERNAL TABLE IF NOT EXISTS `seqledger`.`raw_qc_results` (")
     assert "  `passed` boolean COMMENT 'Whether the check passed'," in ddl
     assert "PARTITIONED BY (`month` string COMMENT" in ddl
     assert "STORED AS PARQUET\nLOCATION 's3://lake-bucket/lake/qc_results/'" in ddl
@@ -179,7 +181,7 @@ def test_lake_ddl_command_prints_every_table_for_the_s3_lake():
     assert result.exit_code == 0, result.output
     assert result.output.startswith("CREATE DATABASE IF NOT EXISTS `genomics`;")
     created = re.findall(r"CREATE EXTERNAL TABLE IF NOT EXISTS `genomics`\.`(\w+)`", result.output)
-    assert created == sorted(TABLES)
+    assert created == [f"raw_{name}" for name in sorted(TABLES)]
     assert "LOCATION 's3://centre-lake/lake/runs/'" in result.output
 
 
@@ -187,3 +189,52 @@ def test_lake_ddl_needs_an_s3_location(tmp_path):
     result = CliRunner(env={"SEQLEDGER_LAKE": str(tmp_path)}).invoke(main, ["lake", "ddl"])
     assert result.exit_code == 1
     assert "--location s3://" in result.output
+
+
+def _ddl_properties(ddl: str) -> dict[str, dict[str, str]]:
+    """TBLPROPERTIES of each table in ``seqledger lake ddl`` output."""
+    tables = re.findall(r"`\w+`\.`(\w+)` \(.*?TBLPROPERTIES \((.*?)\n\);", ddl, flags=re.S)
+    return {name: dict(re.findall(r"^  '([^']+)'='([^']*)'", props, flags=re.M))
+            for name, props in tables}
+
+
+def _resolve(value, params: dict[str, str]) -> str:
+    """A template value with its Fn::Sub parameters filled in (as CloudFormation would)."""
+    if isinstance(value, dict):
+        value = value["Fn::Sub"].replace("${!month}", "\0month")
+        for k, v in params.items():
+            value = value.replace(f"${{{k}}}", v)
+        return value.replace("\0month", "${month}")
+    return value
+
+
+def test_lake_ddl_and_the_glue_template_declare_the_same_tables_and_projection():
+    params = {"LakeBucket": "centre-lake", "LakePrefix": "lake", "FirstMonth": "2025-02"}
+    result = CliRunner(env={"SEQLEDGER_LAKE": "s3://centre-lake/lake"}).invoke(
+        main, ["lake", "ddl", "--first-month", "2025-02"])
+    assert result.exit_code == 0, result.output
+    ddl = _ddl_properties(result.output)
+    template = _glue_tables(catalog.cloudformation_template())
+    assert set(ddl) == set(template)
+    for name, table in template.items():
+        want = {k: _resolve(v, params) for k, v in table["Parameters"].items() if k != "EXTERNAL"}
+        assert ddl[name] == want, name
+
+
+def test_every_price_partition_written_by_ingest_prices_is_projected(tmp_path):
+    """Partition projection reaches every month the prices table holds (2018-10, 2022-05, …)."""
+    lake = tmp_path / "lake"
+    result = CliRunner(env={"SEQLEDGER_LAKE": str(lake)}).invoke(main, ["ingest", "prices"])
+    assert result.exit_code == 0, result.output
+    months = sorted({p.name.removeprefix("month=") for p in (lake / "prices").glob("month=*")})
+    assert months and months[0] < catalog.DEFAULT_FIRST_MONTH  # prices older than the lake
+    ddl = _ddl_properties(CliRunner(env={"SEQLEDGER_LAKE": "s3://b/lake"}).invoke(
+        main, ["lake", "ddl"]).output)
+    template = _glue_tables(catalog.cloudformation_template())
+    for first in (ddl["raw_prices"]["projection.month.range"],
+                  _resolve(template["raw_prices"]["Parameters"]["projection.month.range"],
+                           {"FirstMonth": catalog.DEFAULT_FIRST_MONTH})):
+        start, end = first.split(",")
+        assert end == "NOW"
+        unreachable = [m for m in months if m < start]
+        assert unreachable == [], f"prices partitions before the projection range {start}"
