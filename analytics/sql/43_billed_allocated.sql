@@ -12,7 +12,7 @@ WITH split_totals AS (
     GROUP BY split_parent_resource_id, usage_start_at
 ),
 parent_totals AS (
-    SELECT resource_id, usage_start_at, max(month) AS month, max(product_code) AS product_code,
+    SELECT resource_id, usage_start_at, month, max(product_code) AS product_code,
            max(usage_type) AS usage_type, max(capacity) AS capacity,
            max(instance_type) AS instance_type, max(project) AS project,
            max(sample_id) AS sample_id, max(run_id) AS run_id, max(workflow) AS workflow,
@@ -20,7 +20,8 @@ parent_totals AS (
            max(cost_centre) AS cost_centre, sum(unblended_cost_usd) AS cost_usd
     FROM billed_lines
     WHERE line_role = 'split_parent'
-    GROUP BY resource_id, usage_start_at
+    -- month is usage_start_at's: grouping by it changes nothing but lets a month filter prune
+    GROUP BY resource_id, usage_start_at, month
 )
 SELECT s.month, s.usage_start_at, 'split' AS allocation, s.product_code, s.usage_type,
        s.resource_id, s.split_parent_resource_id AS instance_id,

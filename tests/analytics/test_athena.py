@@ -1,0 +1,284 @@
+"""The Athena engine and the Athena views against moto's Athena and Glue (server on 127.0.0.1).
+
+moto runs no SQL: a query's answer is preset (``/moto-api/static/athena/query-results``). What
+these tests check is what seqledger sends (workgroup, database, query text, results location)
+and what it does with the answer; that the SQL gives DuckDB's answers is test_contract.py's job.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+import sqlglot
+from click.testing import CliRunner
+from sqlglot import exp
+from sqlglot.lineage import lineage
+
+from analytics import athena
+from analytics.athena import AthenaEngine
+from analytics.cost import cost_by
+from analytics.dialect import to_trino
+from analytics.engine import QueryError, athena_price_usd, dedupe_sql
+from lake import catalog
+from lake.schemas import TABLES
+from seqledger.cli import main
+
+pytestmark = [pytest.mark.integration]
+
+ROOT = Path(__file__).resolve().parents[2]
+GLUE_TEMPLATE = ROOT / "infra" / "generated" / "glue-tables.json"
+RESULTS = "s3://athena-results/seqledger/"
+WORKGROUP = "seqledger-analysts"
+
+
+@pytest.fixture
+def aws(moto_endpoint, monkeypatch, request):
+    """AWS_ENDPOINT_URL at moto, a results bucket, a workgroup and a fresh Glue database."""
+    import boto3
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    database = "lake_" + request.node.name.lower().replace("[", "_").replace("]", "")[:40]
+    boto3.client("s3").create_bucket(Bucket="athena-results")
+    ath = boto3.client("athena")
+    if WORKGROUP not in {w["Name"] for w in ath.list_work_groups()["WorkGroups"]}:
+        ath.create_work_group(Name=WORKGROUP, Configuration={
+            "BytesScannedCutoffPerQuery": 10 * 1024**3})
+    boto3.client("glue").create_database(DatabaseInput={"Name": database})
+    return {"endpoint": moto_endpoint, "database": database, "athena": ath,
+            "glue": boto3.client("glue")}
+
+
+def _deploy_generated_catalog(glue, database: str) -> None:
+    """The Glue tables of infra/generated/glue-tables.json, as CloudFormation would create them
+    (moto's CloudFormation skips AWS::Glue::*, so the test resolves Fn::Sub itself)."""
+    params = {"LakeBucket": "centre-lake", "LakePrefix": "lake",
+              "FirstMonth": catalog.DEFAULT_FIRST_MONTH}
+
+    def resolve(v):
+        if isinstance(v, dict) and "Fn::Sub" in v:
+            text = v["Fn::Sub"].replace("${!month}", "\0")
+            for k, val in params.items():
+                text = text.replace(f"${{{k}}}", val)
+            return text.replace("\0", "${month}")
+        if isinstance(v, dict):
+            return {k: resolve(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [resolve(x) for x in v]
+        return v
+
+    template = json.loads(GLUE_TEMPLATE.read_text())
+    for res in template["Resources"].values():
+        if res["Type"] == "AWS::Glue::Table":
+            glue.create_table(DatabaseName=database,
+                              TableInput=resolve(res["Properties"]["TableInput"]))
+
+
+def _preset(endpoint: str, columns: list[tuple[str, str]], rows: list[list[str]]) -> None:
+    """The answer moto gives the next query (a FIFO queue)."""
+    body = {"account_id": "123456789012", "region": "us-east-1", "results": [{
+        "rows": [{"Data": [{"VarCharValue": c} for c, _ in columns]}]
+        + [{"Data": [{"VarCharValue": v} for v in row]} for row in rows],
+        "column_info": [{"CatalogName": "awsdatacatalog", "SchemaName": "x", "TableName": "x",
+                         "Name": c, "Label": c, "Type": t, "Precision": 17, "Scale": 0,
+                         "Nullable": "UNKNOWN", "CaseSensitive": False} for c, t in columns],
+    }]}
+    req = urllib.request.Request(f"{endpoint}/moto-api/static/athena/query-results",
+                                 data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req)  # noqa: S310 - loopback only
+
+
+COST_COLUMNS = [("project", "varchar"), ("estimated_usd", "double"), ("billed_usd", "double"),
+                ("line_count", "bigint"), ("unpriced_rows", "bigint"),
+                ("approximate_rows", "bigint")]
+
+
+def _sent(ath) -> list[dict]:
+    ids = ath.list_query_executions()["QueryExecutionIds"]
+    return [ath.get_query_execution(QueryExecutionId=i)["QueryExecution"] for i in ids]
+
+
+def test_a_cost_report_on_athena_sends_trino_sql_to_the_workgroup_database_and_results(aws):
+    _preset(aws["endpoint"], COST_COLUMNS, [["oncology", "12.5", "13.0", "40", "0", "2"],
+                                            ["pgx", "3.25", "", "9", "1", "0"]])
+    before = {q["QueryExecutionId"] for q in _sent(aws["athena"])}
+    engine = AthenaEngine(database=aws["database"], workgroup=WORKGROUP, output=RESULTS,
+                          poll_s=0.01)
+    rows = cost_by(engine, ["project"], month="2026-10")
+    assert [(r["project"], r["estimated_usd"], r["line_count"]) for r in rows] == [
+        ("oncology", 12.5, 40), ("pgx", 3.25, 9)]
+    assert rows[1]["billed_usd"] is None
+
+    (q,) = [q for q in _sent(aws["athena"]) if q["QueryExecutionId"] not in before]
+    assert q["QueryExecutionContext"]["Database"] == aws["database"]
+    # moto echoes the location with the result file name appended
+    assert q["ResultConfiguration"]["OutputLocation"].startswith(RESULTS)
+    assert q["WorkGroup"] == WORKGROUP
+    sent = q["Query"]
+    assert engine.stats[-1].sql == sent and engine.stats[-1].query_id == q["QueryExecutionId"]
+    # Trino text (parses as Trino), parameters bound as literals, no DuckDB '?' left
+    tree = sqlglot.parse_one(sent, read="trino")
+    assert "?" not in sent
+    month_filters = [eq for eq in tree.find_all(exp.EQ)
+                     if isinstance(eq.left, exp.Column) and eq.left.name == "month"
+                     and eq.right.is_string and eq.right.name == "2026-10"]
+    # the estimate side and the billed side are both filtered by month
+    assert {f.left.table or "" for f in month_filters} == {""} and len(month_filters) == 2
+    # moto scans nothing: the query costs Athena's 10 MB minimum
+    assert engine.stats[-1].bytes_scanned == 0
+    assert engine.stats[-1].cost_usd == pytest.approx(10 * 1024**2 / 1024**4 * 5)
+
+
+@pytest.mark.parametrize(("view", "table"), [("cost_lines", "costs"),
+                                             ("billed_allocated", "billed_costs")])
+def test_the_month_filter_reaches_the_partition_column_through_the_views(view, table):
+    """The ``month`` a report filters on is, view by view, the Glue table's partition key, and
+    the deduplicating view partitions its window by month, so Athena prunes partitions."""
+    views = {n: to_trino(s) for n, s in athena.view_definitions().items()}
+    schema = {f"raw_{n}": {**{c["Name"]: c["Type"] for c in catalog.columns(spec)},
+                           "month": "string"} for n, spec in TABLES.items()}
+    node = lineage("month", f"SELECT month FROM {view}", schema, sources=views, dialect="trino")
+    path = list(node.walk())
+    leaves = [n for n in path if not n.downstream]
+    assert {(leaf.name, leaf.source.sql()) for leaf in leaves} == {
+        (f"raw_{table}.month", f"raw_{table} AS raw_{table}")}
+    # passed through as is on every branch: never an aggregate, which a filter cannot cross
+    assert not [n.name for n in path if n.expression.find(exp.AggFunc)]
+    glue = catalog.glue_table_input(TABLES[table], "s3://b/lake/" + table)
+    assert [k["Name"] for k in glue["PartitionKeys"]] == ["month"]
+    window = sqlglot.parse_one(views[table], read="trino").find(exp.Window)
+    assert "month" in [c.name for c in window.args["partition_by"]]
+    assert dedupe_sql(TABLES[table], "t") in athena.view_definitions()[table].replace(
+        f"raw_{table}", "t")
+
+
+def test_athena_views_creates_every_view_and_check_passes_on_the_generated_catalog(aws):
+    db = aws["database"]
+    _deploy_generated_catalog(aws["glue"], db)
+    runner = CliRunner(env={"AWS_ENDPOINT_URL": aws["endpoint"]})
+
+    out = runner.invoke(main, ["infra", "athena-views", "--database", db])
+    assert out.exit_code == 0, out.output
+    wanted = list(athena.view_definitions())
+    assert f"{len(wanted)} views, {len(wanted)} written" in out.output
+    tables = athena.read_views(db)
+    assert {n for n, t in tables.items() if t["TableType"] == "VIRTUAL_VIEW"} == set(wanted)
+    assert {n for n, t in tables.items() if t["TableType"] == "EXTERNAL_TABLE"} == {
+        f"raw_{n}" for n in TABLES}
+    runs = athena.presto_view(tables["runs"])
+    assert runs["catalog"] == "awsdatacatalog" and runs["schema"] == db
+    assert "FROM raw_runs" in runs["originalSql"]
+    assert ("status_at", "timestamp(3)") in [(c["name"], c["type"]) for c in runs["columns"]]
+    # what Athena's own CREATE VIEW stores beside the Presto JSON
+    assert tables["runs"]["ViewExpandedText"] == "/* Presto View */"
+    assert tables["runs"]["Parameters"]["presto_view"] == "true"
+
+    check = runner.invoke(main, ["infra", "athena-views", "--check", "--database", db])
+    assert check.exit_code == 0, check.output
+    assert f"{len(wanted)} views up to date" in check.output
+    again = runner.invoke(main, ["infra", "athena-views", "--database", db])
+    assert f"{len(wanted)} views, 0 written" in again.output  # idempotent
+
+
+def test_check_names_a_changed_a_missing_and_a_stale_view(aws):
+    db = aws["database"]
+    glue = aws["glue"]
+    inputs = athena.view_inputs(db)
+    athena.put_views(db, inputs)
+    changed = athena.view_input("cost_by_month", "SELECT 1 AS month", [("month", "integer")], db)
+    glue.update_table(DatabaseName=db, TableInput=changed)
+    glue.delete_table(DatabaseName=db, Name="savings")
+    glue.create_table(DatabaseName=db, TableInput=athena.view_input(
+        "old_view", "SELECT 1 AS x", [("x", "integer")], db))
+
+    out = CliRunner(env={"AWS_ENDPOINT_URL": aws["endpoint"]}).invoke(
+        main, ["infra", "athena-views", "--check", "--database", db])
+    assert out.exit_code == 1
+    assert "drift: view cost_by_month: its SQL differs from analytics/sql" in out.output
+    assert "drift: view cost_by_month: its columns differ" in out.output
+    assert "drift: view savings: missing from the Glue catalog" in out.output
+    assert "drift: view old_view: in the Glue catalog but no longer generated" in out.output
+    assert glue.get_table(DatabaseName=db, Name="cost_by_month")["Table"][
+        "ViewOriginalText"] == changed["ViewOriginalText"]  # --check changed nothing
+
+
+def test_athena_views_never_replaces_a_table_it_does_not_own(aws):
+    db = aws["database"]
+    # a stack from before the raw_ names: the Glue table "runs" holds data
+    old = catalog.glue_table_input(TABLES["runs"], "s3://centre-lake/lake/runs")
+    aws["glue"].create_table(DatabaseName=db, TableInput=old | {"Name": "runs"})
+    out = CliRunner(env={"AWS_ENDPOINT_URL": aws["endpoint"]}).invoke(
+        main, ["infra", "athena-views", "--database", db])
+    assert out.exit_code == 1
+    assert f"Glue table {db}.runs exists and is not a view" in out.output
+    assert aws["glue"].get_table(DatabaseName=db, Name="runs")["Table"]["TableType"] == (
+        "EXTERNAL_TABLE")
+
+
+def test_athena_views_on_a_missing_database_says_what_to_do(aws):
+    out = CliRunner(env={"AWS_ENDPOINT_URL": aws["endpoint"]}).invoke(
+        main, ["infra", "athena-views", "--check", "--database", "no_such_db"])
+    assert out.exit_code == 1
+    assert "Glue database 'no_such_db' does not exist" in out.output
+    assert "Traceback" not in out.output
+
+
+def test_report_cost_runs_on_athena_end_to_end_as_a_process(aws, tmp_path):
+    _preset(aws["endpoint"], COST_COLUMNS, [["oncology", "1234.5", "1250.25", "400", "0", "0"]])
+    env = {**os.environ, "AWS_ENDPOINT_URL": aws["endpoint"], "SEQLEDGER_QUERY_ENGINE": "athena",
+           "SEQLEDGER_GLUE_DATABASE": aws["database"], "SEQLEDGER_ATHENA_WORKGROUP": WORKGROUP,
+           "SEQLEDGER_ATHENA_OUTPUT": RESULTS, "SEQLEDGER_LAKE": str(tmp_path / "no-lake")}
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "seqledger"), "report", "cost", "--by", "project",
+         "--verbose"],
+        env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("oncology"))
+    assert line.split()[:3] == ["oncology", "1,234.50", "1,250.25"]
+    assert "athena: " in proc.stderr and "0 B scanned, $0.000048" in proc.stderr
+    assert "total: 1 athena query" in proc.stderr
+    assert not (tmp_path / "no-lake").exists()  # Athena answered; the local lake was not read
+
+
+class _ScriptedAthena:
+    """get_query_execution answers from a script (moto's queries finish at once, scan 0)."""
+
+    def __init__(self, scanned: list[int], final: str = "SUCCEEDED") -> None:
+        self.scanned, self.final, self.stopped = scanned, final, []
+
+    def get_query_execution(self, QueryExecutionId: str) -> dict:  # noqa: N803 - boto3 shape
+        n = self.scanned.pop(0)
+        state = "RUNNING" if self.scanned else self.final
+        return {"QueryExecution": {"Status": {"State": state, "StateChangeReason": "boom"},
+                                   "Statistics": {"DataScannedInBytes": n}}}
+
+    def stop_query_execution(self, QueryExecutionId: str) -> None:  # noqa: N803
+        self.stopped.append(QueryExecutionId)
+
+
+def test_a_query_that_scans_past_the_cap_is_stopped_while_it_runs():
+    engine = AthenaEngine(database="d", workgroup="w", max_scan_bytes=5_000_000, poll_s=0)
+    client = _ScriptedAthena([1_000_000, 4_000_000, 9_000_000, 12_000_000])
+    with pytest.raises(QueryError, match="SEQLEDGER_ATHENA_MAX_SCAN_BYTES=5,000,000") as e:
+        engine._wait(client, "q-1")
+    assert client.stopped == ["q-1"] and "9,000,000 bytes" in str(e.value)
+    under = _ScriptedAthena([1_000_000, 4_000_000])
+    assert engine._wait(under, "q-2")["Statistics"]["DataScannedInBytes"] == 4_000_000
+    assert under.stopped == []
+    with pytest.raises(QueryError, match="failed: boom"):
+        engine._wait(_ScriptedAthena([0], final="FAILED"), "q-3")
+
+
+@pytest.mark.parametrize(("scanned", "usd"), [
+    (0, 10 * 1024**2 / 1024**4 * 5),  # the 10 MB minimum
+    (10 * 1024**2 + 1, 11 * 1024**2 / 1024**4 * 5),  # rounded up to the next megabyte
+    (1024**4, 5.0),
+])
+def test_athena_price_is_5_usd_a_tb_with_a_10_mb_minimum(scanned, usd):
+    assert athena_price_usd(scanned) == pytest.approx(usd)
