@@ -74,3 +74,14 @@ def moto_endpoint():
     server.start()
     yield f"http://127.0.0.1:{port}"
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_lake(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A lake with a demo month in it (``seqledger demo``: 12 samples), shared by the session."""
+    from seqledger.demo import play
+
+    root = tmp_path_factory.mktemp("demo-lake")
+    settings = Settings(lake_uri=str(root / "lake"))
+    play(settings, samples=12, seed=11, workdir=root)
+    return settings
