@@ -112,9 +112,14 @@ def open_engine(settings: Settings, store: LakeStore | None = None) -> Engine:
         from analytics.athena import AthenaEngine
 
         return AthenaEngine.from_settings(settings)
+    import duckdb
+
     from analytics.duckdb_engine import DuckDBEngine
 
-    return DuckDBEngine(connect(settings, store))
+    try:
+        return DuckDBEngine(connect(settings, store))
+    except duckdb.Error as e:  # a file DuckDB cannot read, an unreachable S3
+        raise QueryError(f"the lake at {settings.lake_uri} could not be read: {e}") from e
 
 
 def as_engine(source: Engine | duckdb.DuckDBPyConnection) -> Engine:

@@ -34,4 +34,7 @@ with st.sidebar:
     if st.button("Refresh", icon=":material/refresh:", help="Read the lake again now"):
         data.refresh()
 
+data.start_page()
 page.run()
+# What the figures cost to compute: on Athena, bytes scanned and their price per query.
+st.caption(data.footer())

@@ -1,10 +1,12 @@
 """The dashboard's only road to the lake: cached calls of ``analytics.queries``.
 
-Pages call the typed functions below. One DuckDB connection per lake is kept in
-``st.cache_resource`` with a lock: Streamlit serves sessions from several threads, and a cursor
-would not see the empty tables ``analytics.engine.connect`` registers on its own connection. Each
-result is kept in ``st.cache_data`` for ``TTL_S`` seconds, keyed by the lake, so new data appears
-within that time (or at once with ``refresh()``).
+Pages call the typed functions below. One query engine per lake (``analytics.engine.open_engine``:
+DuckDB, or Athena with ``SEQLEDGER_QUERY_ENGINE=athena``) is kept in ``st.cache_resource`` with a
+lock: Streamlit serves sessions from several threads, and a DuckDB cursor would not see the empty
+tables ``analytics.engine.connect`` registers on its own connection. Each result is kept in
+``st.cache_data`` for ``TTL_S`` seconds, keyed by the lake, so new data appears within that time
+(or at once with ``refresh()``). What each query cost (time; on Athena bytes scanned and price)
+is collected for the page's footer (``footer()``).
 """
 
 from __future__ import annotations
@@ -13,18 +15,18 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import streamlit as st
 
 from analytics import queries
-from analytics.engine import connect
+from analytics.engine import Engine, QueryStats, describe_queries, open_engine
 from lake.errors import SeqledgerError
 from lake.settings import Settings
 
 TTL_S = 30
 # The connection sees tables that had no files when it was made only after it is renewed.
 CONNECTION_TTL_S = 120
+_STATS = "seqledger_query_stats"
 
 
 class LakeUnavailable(Exception):
@@ -41,27 +43,44 @@ def lake_uri() -> str:
 
 @dataclass(frozen=True)
 class _Lake:
-    con: duckdb.DuckDBPyConnection
+    engine: Engine
     lock: threading.Lock
 
 
 @st.cache_resource(ttl=CONNECTION_TTL_S, show_spinner=False)
-def _connection(uri: str) -> _Lake:
-    return _Lake(connect(settings()), threading.Lock())
+def _connection(uri: str, engine: str) -> _Lake:
+    return _Lake(open_engine(settings()), threading.Lock())
 
 
 @st.cache_data(ttl=TTL_S, show_spinner="Reading the lake…")
-def _cached(uri: str, name: str, args: tuple[Any, ...]) -> Any:
+def _cached(uri: str, engine: str, name: str, args: tuple[Any, ...]
+            ) -> tuple[Any, list[QueryStats]]:
     try:
-        lake = _connection(uri)
+        lake = _connection(uri, engine)
         with lake.lock:
-            return getattr(queries, name)(lake.con, *args)
-    except (SeqledgerError, OSError, duckdb.Error) as e:
+            before = len(lake.engine.stats)
+            result = getattr(queries, name)(lake.engine, *args)
+            return result, lake.engine.stats[before:]
+    except (SeqledgerError, OSError) as e:
         raise LakeUnavailable(f"could not read the lake at {uri}: {e}") from e
 
 
 def _query(name: str, *args: Any) -> Any:
-    return _cached(lake_uri(), name, args)
+    s = settings()
+    result, stats = _cached(s.lake_uri, s.query_engine, name, args)
+    st.session_state.setdefault(_STATS, {})[(name, args)] = stats
+    return result
+
+
+def start_page() -> None:
+    """Forget the previous page's queries (call before the page runs)."""
+    st.session_state[_STATS] = {}
+
+
+def footer() -> str:
+    """The queries behind the figures on this page: engine, time, bytes scanned, price."""
+    stats = [q for qs in st.session_state.get(_STATS, {}).values() for q in qs]
+    return f"Queries behind this page: {describe_queries(stats)}"
 
 
 def refresh() -> None:

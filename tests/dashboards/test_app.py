@@ -47,6 +47,15 @@ def test_overview_shows_the_lake_figures(lake_settings, monkeypatch):
     assert sorted(set(monthly["period"])) == ["2026-10", "2026-11"]
 
 
+def test_the_footer_names_the_engine_and_the_queries_behind_the_page(lake_settings, monkeypatch):
+    write_overview_lake(lake_settings)
+    at = _app(lake_settings.lake_uri, monkeypatch)
+    (footer,) = [c.value for c in at.caption if c.value.startswith("Queries behind this page")]
+    # overview (4 queries) + throughput, cost by project, failures (3): 9 DuckDB queries, no scan
+    assert footer.startswith("Queries behind this page: 9 duckdb queries, "), footer
+    assert "scanned" not in footer
+
+
 def _chart(element) -> dict:
     """A chart's Vega-Lite spec and its data (Arrow IPC in the element's proto) as columns."""
     proto = element.proto
