@@ -227,7 +227,8 @@ def cloudformation_template(tables: Iterable[TableSpec] | None = None) -> dict[s
                 "Type": "String",
                 "Default": DEFAULT_FIRST_MONTH,
                 "AllowedPattern": "^[0-9]{4}-[0-9]{2}$",
-                "Description": "Earliest month (YYYY-MM) Athena projects partitions for",
+                "Description": "Earliest month (YYYY-MM) Athena projects partitions for "
+                f"(prices: from {AWS_FIRST_MONTH}, older than any lake)",
             },
         },
         "Resources": resources,

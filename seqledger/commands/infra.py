@@ -99,7 +99,7 @@ def glue_tables(check: bool, path: Path | None) -> None:
 
 @click.command("ddl")
 @click.option("--database", default=None,
-              help="Database name (default: SEQLEDGER_ATHENA_DATABASE).")
+              help="Database name (default: SEQLEDGER_GLUE_DATABASE).")
 @click.option("--location", default=None,
               help="s3://bucket/prefix of the lake (default: SEQLEDGER_LAKE when it is on S3).")
 @click.option("--first-month", default=None, help="Earliest month Athena projects, YYYY-MM.")
