@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -33,6 +33,9 @@ from analytics.engine import QueryError, QueryStats, dedupe_sql, view_sql
 from lake.errors import ConfigError, TransientError
 from lake.schemas import TABLES
 from lake.settings import Settings
+
+if TYPE_CHECKING:
+    from lake.store import LakeStore
 
 CATALOG = "awsdatacatalog"
 VIEW_MARKER = "seqledger.view"  # Glue table parameter on the views this module owns
@@ -50,14 +53,34 @@ class AthenaEngine:
     max_scan_bytes: int | None = None
     poll_s: float = 0.25
     name: str = "athena"
+    # The lake's files, when readable: with a cap, a query whose estimate (Parquet footers of
+    # the columns and months it reads) passes the cap is refused before it starts.
+    store: LakeStore | None = None
 
     def __post_init__(self) -> None:
         self.stats: list[QueryStats] = []
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AthenaEngine:
+        store = None
+        if settings.athena_max_scan_bytes is not None and settings.lake_is_s3:
+            from lake.store import LakeStore
+
+            store = LakeStore(settings)
         return cls(database=settings.athena_database, workgroup=settings.athena_workgroup,
-                   output=settings.athena_output, max_scan_bytes=settings.athena_max_scan_bytes)
+                   output=settings.athena_output, max_scan_bytes=settings.athena_max_scan_bytes,
+                   store=store)
+
+    def estimate_bytes(self, sql: str, params: Sequence[Any] = ()) -> int | None:
+        """What the query would scan, from the lake's Parquet footers; None without the lake."""
+        if self.store is None:
+            return None
+        from analytics.dialect import parse_duckdb
+        from analytics.scan import scan_bytes, scan_plan
+
+        bound = parse_duckdb(sql, params).sql(dialect="duckdb")
+        scans = scan_plan(bound, view_definitions())
+        return sum(s.read_bytes for s in scan_bytes(scans, self.store))
 
     def table(self, sql: str, params: Sequence[Any] = (), limit: int | None = None) -> pa.Table:
         import awswrangler as wr
@@ -65,6 +88,13 @@ class AthenaEngine:
         import botocore.exceptions
 
         text = to_trino(sql, params)
+        if self.max_scan_bytes is not None:
+            estimate = self.estimate_bytes(sql, params)
+            if estimate is not None and estimate > self.max_scan_bytes:
+                raise QueryError(
+                    f"not sent to Athena: the query would scan about {estimate:,} bytes, more "
+                    f"than SEQLEDGER_ATHENA_MAX_SCAN_BYTES={self.max_scan_bytes:,}; filter by "
+                    "month or raise the cap")
         start = time.perf_counter()
         try:
             query_id = wr.athena.start_query_execution(

@@ -282,3 +282,26 @@ def test_a_query_that_scans_past_the_cap_is_stopped_while_it_runs():
 ])
 def test_athena_price_is_5_usd_a_tb_with_a_10_mb_minimum(scanned, usd):
     assert athena_price_usd(scanned) == pytest.approx(usd)
+
+
+def test_a_query_estimated_past_the_cap_is_refused_before_athena_sees_it(lake_settings):
+    """With the lake readable, the Parquet footers tell what a query would scan."""
+    from datetime import UTC, datetime
+
+    from lake.store import LakeStore
+
+    store = LakeStore(lake_settings)
+    store.write("quarantine", [{
+        "quarantine_id": f"q{i}", "quarantined_at": datetime(2026, 10, 2, tzinfo=UTC),
+        "stage": "ingest.event", "source": f"evt-{i}", "reason": "malformed " * 40}
+        for i in range(500)])
+    sql = "SELECT count(*) AS n FROM quarantine WHERE reason LIKE ?"
+    engine = AthenaEngine(database="d", workgroup="w", max_scan_bytes=1_000, store=store)
+    estimate = engine.estimate_bytes(sql, ["%bad%"])
+    assert estimate > 1_000
+    # no AWS endpoint is set up: reaching Athena would fail differently
+    with pytest.raises(QueryError, match=r"not sent to Athena: .* SEQLEDGER_ATHENA_MAX_SCAN"):
+        engine.table(sql, ["%bad%"])
+    assert engine.stats == []
+    roomy = AthenaEngine(database="d", workgroup="w", max_scan_bytes=estimate, store=store)
+    assert roomy.estimate_bytes(sql, ["%bad%"]) == estimate
