@@ -32,14 +32,14 @@ class DuckDBEngine:
             if limit is None:
                 result = cur.to_arrow_table()
             else:  # stop reading once there are enough rows
-                reader = cur.fetch_record_batch(rows_per_batch=max(limit, 1))
+                reader = cur.to_arrow_reader(max(limit, 1))
                 batch = next(iter(reader), None)
                 result = (pa.Table.from_batches([batch]) if batch is not None
                           else reader.schema.empty_table()).slice(0, limit)
         except duckdb.Error as e:
             raise QueryError(f"query failed: {e}") from e
         self.stats.append(QueryStats(self.name, sql, time.perf_counter() - start))
-        return result
+        return _bigint_sums(result)
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         import duckdb
@@ -56,3 +56,17 @@ class DuckDBEngine:
 
     def close(self) -> None:
         self.con.close()
+
+
+_HUGEINT = pa.decimal128(38, 0)
+
+
+def _bigint_sums(table: pa.Table) -> pa.Table:
+    """DuckDB's sum() of integers is a HUGEINT (Arrow decimal(38, 0)); Athena's is a bigint.
+
+    Give callers the same type whichever engine answered (an overflow raises, never wraps).
+    """
+    for i, f in enumerate(table.schema):
+        if f.type == _HUGEINT:
+            table = table.set_column(i, f.name, table.column(i).cast(pa.int64()))
+    return table
