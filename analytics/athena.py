@@ -6,9 +6,10 @@ with ``wr.athena.get_query_results`` (the ``ctas_approach=False`` path). For the
 seqledger asks for (a few hundred grouped rows) it is the cheapest: the CTAS and UNLOAD paths
 each create a temporary table or Parquet folder per query, adding a Glue call, a write and
 seconds of latency to buy parallel reads that only pay off for millions of rows; the cursor
-API pages 1,000 rows per request. We start the query and poll it ourselves so a running query
-that passes the scan cap is stopped (``SEQLEDGER_ATHENA_MAX_SCAN_BYTES``), on top of the
-workgroup's own cutoff.
+API pages 1,000 rows per request. The scan cap (``SEQLEDGER_ATHENA_MAX_SCAN_BYTES``, on top of
+the workgroup's own cutoff) is checked twice: before sending, against an estimate from the lake's
+Parquet footers when the lake is readable (``analytics.scan``); and while the query runs, which
+is why we start it and poll it ourselves, stopping it once it has scanned past the cap.
 
 Views: Athena keeps a view in Glue as a table of type ``VIRTUAL_VIEW`` whose original text is
 ``/* Presto View: <base64 JSON> */`` (the SQL, catalog, schema and column types). ``view_inputs``
