@@ -93,19 +93,18 @@ def render_release_html(result: ReleaseResult) -> str:
     out.append("<h2>Accuracy against the truth set (PASS calls)</h2>"
                "<p class='muted'>hap.py per sample; Δ is this release minus the baseline. "
                "Red: worse, green: better.</p>")
-    head = "".join(f"<th>{t_} {m}</th><th>Δ</th>" for t_ in ("SNP", "INDEL")
-                   for m in ("F1", "recall", "precision", "FN", "FP"))
-    out.append(f"<table><tr><th class='l'>sample</th>{head}</tr>")
-    for rec in frame.to_dict("records"):
-        cells = []
-        for t_ in ("snp", "indel"):
+    for t_ in ("SNP", "INDEL"):
+        head = "".join(f"<th>{m}</th><th>Δ</th>" for m in ("F1", "recall", "precision", "FN", "FP"))
+        out.append(f"<h3>{t_}</h3><table><tr><th class='l'>sample</th>{head}</tr>")
+        for rec in frame.to_dict("records"):
+            cells = []
             for m in ("f1", "recall", "precision", "fn", "fp"):
-                col = f"{t_}_pass_{m}"
+                col = f"{t_.lower()}_pass_{m}"
                 better = m not in ("fn", "fp")
                 cells.append(f"<td>{_n(rec[col])}</td>"
                              f"<td>{_delta(rec[col + '__delta'], higher_is_better=better)}</td>")
-        out.append(f"<tr><td class='l'>{_e(rec['sample_id'])}</td>{''.join(cells)}</tr>")
-    out.append("</table>")
+            out.append(f"<tr><td class='l'>{_e(rec['sample_id'])}</td>{''.join(cells)}</tr>")
+        out.append("</table>")
 
     out.append("<h2>Distributions: baseline against this release</h2>"
                "<p class='muted'>One dot per reference sample (hover for its value); the bar is "
@@ -125,7 +124,8 @@ def render_release_html(result: ReleaseResult) -> str:
         lines = [(f"{c.check_id} {c.operator} {c.value:g}", c.value) for c in t.checks
                  if c.metric == metric and c.comparison == "absolute"]
         out.append(strip_chart(label, lanes, thresholds=lines, unit=unit,
-                               flagged=flagged_by_metric.get(metric, set())))
+                               flagged=flagged_by_metric.get(metric, set()),
+                               flag_lane=result.release))
     out.append("</div>")
 
     out.append("<h2>Runtime and cost per sample</h2><table><tr><th class='l'>sample</th>"

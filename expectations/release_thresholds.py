@@ -143,7 +143,8 @@ def parse_release_thresholds(text: str, source: str) -> tuple[ReleaseCheck, ...]
 
 def _check(row: dict[str, str], where: str) -> ReleaseCheck:
     if not _CHECK_ID.match(row["check_id"]) or row["check_id"] == "overall":
-        raise ConfigError(f"{where}: check_id {row['check_id']!r} must be snake_case, not 'overall'")
+        raise ConfigError(f"{where}: check_id {row['check_id']!r} must be snake_case and not "
+                          "'overall'")
     if row["metric"] not in METRICS:
         raise ConfigError(f"{where}: unknown metric {row['metric']!r}; known: "
                           f"{', '.join(sorted(METRICS))}")

@@ -35,10 +35,12 @@ def _fmt(v: float) -> str:
 
 def strip_chart(title: str, lanes: Mapping[str, Sequence[tuple[str, float]]], *,
                 thresholds: Sequence[tuple[str, float]] = (), unit: str = "",
-                flagged: set[str] | frozenset[str] = frozenset()) -> str:
+                flagged: set[str] | frozenset[str] = frozenset(),
+                flag_lane: str | None = None) -> str:
     """An SVG strip chart: ``lanes`` maps a lane label to (sample, value) points.
 
-    ``thresholds`` are (label, x) vertical lines; samples in ``flagged`` are drawn in red.
+    ``thresholds`` are (label, x) vertical lines; samples in ``flagged`` are drawn in red (in
+    the lane ``flag_lane`` only, when given).
     Values that are NaN or infinite are left out (and counted in the lane label).
     """
     clean = {k: [(s, v) for s, v in pts if v is not None and math.isfinite(v)]
@@ -71,7 +73,8 @@ def strip_chart(title: str, lanes: Mapping[str, Sequence[tuple[str, float]]], *,
                    "stroke='#eaeef2'/>")
         for j, (sample, v) in enumerate(sorted(pts, key=lambda p: p[1])):
             jitter = ((j * 7) % 5 - 2) * 2.5
-            fill = FAIL if sample in flagged else colour
+            hit = sample in flagged and (flag_lane is None or flag_lane == label)
+            fill = FAIL if hit else colour
             out.append(f"<circle cx='{x(v):.1f}' cy='{cy + jitter:.1f}' r='4' fill='{fill}' "
                        f"fill-opacity='0.8'><title>{escape(sample)}: {_fmt(v)}</title></circle>")
         if pts:
@@ -84,10 +87,9 @@ def strip_chart(title: str, lanes: Mapping[str, Sequence[tuple[str, float]]], *,
     axis_y = base_y + LANE * len(clean) + 4
     out.append(f"<line x1='{LEFT}' x2='{WIDTH - RIGHT}' y1='{axis_y}' y2='{axis_y}' "
                "stroke='#57606a'/>")
-    for t in _ticks(lo, hi):
-        out.append(f"<line x1='{x(t):.1f}' x2='{x(t):.1f}' y1='{axis_y}' y2='{axis_y + 4}' "
-                   f"stroke='#57606a'/><text x='{x(t):.1f}' y='{axis_y + 16}' font-size='10' "
-                   f"text-anchor='middle'>{escape(_fmt(t))}</text>")
+    out.extend(f"<line x1='{x(t):.1f}' x2='{x(t):.1f}' y1='{axis_y}' y2='{axis_y + 4}' "
+               f"stroke='#57606a'/><text x='{x(t):.1f}' y='{axis_y + 16}' font-size='10' "
+               f"text-anchor='middle'>{escape(_fmt(t))}</text>" for t in _ticks(lo, hi))
     for label, tx in thresholds:
         out.append(f"<line x1='{x(tx):.1f}' x2='{x(tx):.1f}' y1='{base_y - 2}' y2='{axis_y}' "
                    f"stroke='{FAIL}' stroke-dasharray='4 3'><title>{escape(label)}</title></line>"

@@ -216,10 +216,9 @@ def ingest_happy(store: LakeStore, location: str, *, release: str, sample_id: st
             quarantine.append(quarantine_row(STAGE, source, e, at=loaded_at))
             summary.files.append(HappyFile(source, sample, error=e.reason))
             continue
-        for row in parsed:
-            rows.append({**row, "pipeline_release": release, "sample_id": sample,
-                         "run_id": run_id, "truth_set": truth_set, "source_file": source,
-                         "loaded_at": loaded_at})
+        rows.extend({**row, "pipeline_release": release, "sample_id": sample, "run_id": run_id,
+                     "truth_set": truth_set, "source_file": source, "loaded_at": loaded_at}
+                    for row in parsed)
         quarantine.extend(quarantine_row(STAGE, source, p, at=loaded_at) for p in problems)
         summary.files.append(HappyFile(source, sample, len(parsed), len(problems)))
     if rows:

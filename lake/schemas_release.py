@@ -37,7 +37,7 @@ HAPPY_METRICS = register(
             _f("filter", pa.string(), "ALL | PASS (hap.py Filter)", nullable=False),
             _f("subtype", pa.string(), "hap.py Subtype (ti, tv, I1_5, …); * in summary.csv",
                nullable=False),
-            _f("subset", pa.string(), "Stratification region (hap.py Subset); * for the whole genome",
+            _f("subset", pa.string(), "Stratification (hap.py Subset); * for the whole genome",
                nullable=False),
             _f("genotype", pa.string(), "hap.py Genotype (het, homalt, hetalt); * for all",
                nullable=False),
