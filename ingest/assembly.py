@@ -55,7 +55,6 @@ def build_event_service(settings: Settings, executor=None, now: datetime | None 
         on_demand_queue=settings.on_demand_queue,
         output_prefix=settings.output_prefix,
         pipeline_release=settings.pipeline_release,
-        release_gate=gate,
     )
     runner = Runner(store, executor or make_executor(settings, now), config)
     gate = None
