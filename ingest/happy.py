@@ -12,6 +12,7 @@ per variant type and filter (``summary.csv``), and per subtype, stratification s
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import math
 import re
@@ -153,6 +154,7 @@ def _row(header: list[str], fields: list[str], source: str, line: int) -> dict[s
     row["qq"] = (other.get("QQ") or "*").strip() or "*"
     row["other_values"] = list(other.items())
     row["line"] = line
+    row["raw"] = ",".join(fields)
     return row
 
 
@@ -216,9 +218,13 @@ def ingest_happy(store: LakeStore, location: str, *, release: str, sample_id: st
             quarantine.append(quarantine_row(STAGE, source, e, at=loaded_at))
             summary.files.append(HappyFile(source, sample, error=e.reason))
             continue
-        rows.extend({**row, "pipeline_release": release, "sample_id": sample, "run_id": run_id,
-                     "truth_set": truth_set, "source_file": source, "loaded_at": loaded_at}
-                    for row in parsed)
+        for row in parsed:
+            ident = (release, sample, run_id or "", truth_set or "", row.pop("raw"))
+            rows.append({**row, "pipeline_release": release, "sample_id": sample,
+                         "run_id": run_id, "truth_set": truth_set, "source_file": source,
+                         "loaded_at": loaded_at,
+                         "content_digest": hashlib.sha256("\x1f".join(ident).encode()
+                                                          ).hexdigest()[:32]})
         quarantine.extend(quarantine_row(STAGE, source, p, at=loaded_at) for p in problems)
         summary.files.append(HappyFile(source, sample, len(parsed), len(problems)))
     if rows:

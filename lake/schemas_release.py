@@ -26,7 +26,9 @@ HAPPY_METRICS = register(
              "genotype"),
         time_column="loaded_at",
         order_by="loaded_at",
-        version="*",  # a corrected file is a new version that wins; the old one stays auditable
+        # A corrected file is a new version that wins; the old one stays auditable. Loading the
+        # same line again (same digest) adds nothing, whenever it is loaded.
+        version="content_digest",
         key_spans_months=True,
         fields=[
             _f("pipeline_release", pa.string(), "Release the sample was analysed with",
@@ -63,6 +65,8 @@ HAPPY_METRICS = register(
             _f("source_file", pa.string(), "The file the row came from", nullable=False),
             _f("line", pa.int32(), "Line number in the file", nullable=False),
             _f("loaded_at", TS, "When the file was loaded (partition time)", nullable=False),
+            _f("content_digest", pa.string(), "Digest of the line as written, with its release, "
+               "sample, run and truth set", nullable=False),
         ],
     )
 )
