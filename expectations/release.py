@@ -390,37 +390,9 @@ def validate_release(store: LakeStore, settings: Settings, release: str, *,
 def release_states(settings: Settings, store: LakeStore) -> list[dict[str, Any]]:
     """Every release the lake knows, with its runs and its latest validation state."""
     from analytics.engine import connect
+    from analytics.releases import release_states as states
 
-    con = connect(settings, store)
-    runs = {r["pipeline_release"]: r for r in _table(con, """
-        SELECT pipeline_release, count(*) AS runs, min(status_at) AS first_run_at,
-               max(status_at) AS last_run_at, count(DISTINCT project) AS projects
-        FROM run_latest WHERE pipeline_release IS NOT NULL GROUP BY pipeline_release""")}
-    happy = {r["pipeline_release"]: r["samples"] for r in _table(con, """
-        SELECT pipeline_release, count(DISTINCT sample_id) AS samples FROM happy_metrics
-        GROUP BY pipeline_release""")}
-    latest = {r["pipeline_release"]: r for r in _table(con, """
-        SELECT * FROM (
-            SELECT pipeline_release, baseline_release, verdict, evaluated_at, report_uri, note,
-                   row_number() OVER (PARTITION BY pipeline_release
-                                      ORDER BY evaluated_at DESC) AS rn__
-            FROM release_validations WHERE check_id = 'overall') WHERE rn__ = 1""")}
-    state = {"pass": "passed", "warn": "passed with warnings", "fail": "failed"}
-    out = []
-    for release in sorted(set(runs) | set(happy) | set(latest)):
-        v, r = latest.get(release), runs.get(release, {})
-        out.append({
-            "release": release,
-            "state": state[v["verdict"]] if v else "not validated",
-            "baseline": (v["baseline_release"] or None) if v else None,
-            "validated_at": v["evaluated_at"].isoformat() if v else None,
-            "report": v["report_uri"] if v else None,
-            "reference_samples": happy.get(release, 0),
-            "runs": r.get("runs", 0),
-            "first_run_at": r["first_run_at"].isoformat() if r.get("first_run_at") else None,
-            "last_run_at": r["last_run_at"].isoformat() if r.get("last_run_at") else None,
-        })
-    return out
+    return states(connect(settings, store))
 
 
 def _write_report(store: LakeStore, result: ReleaseResult) -> str:

@@ -149,3 +149,25 @@ def test_the_report_renders_offline_in_chromium(demo, tmp_path):
     if os.environ.get("SEQLEDGER_KEEP_SCREENSHOT_DIR"):
         Path(os.environ["SEQLEDGER_KEEP_SCREENSHOT_DIR"], "release-report.png").write_bytes(
             shot.read_bytes())
+
+
+def test_the_releases_page_shows_each_release_and_the_failed_checks(demo, monkeypatch):
+    settings, _, _ = demo
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("SEQLEDGER_LAKE", settings.lake_uri)
+    app = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
+    at = AppTest.from_file(str(app), default_timeout=120).run()
+    at.switch_page("pages/releases.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Releases"
+    releases = at.dataframe[0].value
+    assert releases["release"].tolist() == [PRODUCTION, CANDIDATE_RC, CANDIDATE]
+    assert releases["validation"].tolist() == ["passed with warnings", "failed", "passed"]
+    assert releases["reference samples"].tolist() == [7, 7, 7]
+    at.selectbox[0].set_value(CANDIDATE_RC).run()
+    assert at.error[0].value.startswith(f"**{CANDIDATE_RC}**: failed against {PRODUCTION}")
+    failed = at.dataframe[1].value
+    assert set(failed.loc[failed["verdict"] == "fail", "check_id"]) == {
+        "indel_f1_regression", "indel_recall_regression"}
+    assert at.get("download_button")
