@@ -57,7 +57,7 @@ def strip_chart(title: str, lanes: Mapping[str, Sequence[tuple[str, float]]], *,
     def x(v: float) -> float:
         return LEFT + (v - lo) / (hi - lo) * plot_w
 
-    out = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{WIDTH}' height='{height}' "
+    out = [f"<svg width='{WIDTH}' height='{height}' "
            f"role='img' aria-label='{escape(title)}' class='chart'>",
            f"<text x='{LEFT}' y='{TOP + 2}' font-size='12' font-weight='600'>"
            f"{escape(title)}{escape(f' ({unit})' if unit else '')}</text>"]
