@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 import streamlit as st
 
-from analytics import queries
+from analytics import queries, releases
 from analytics.engine import Engine, QueryStats, describe_queries, open_engine
 from lake.errors import SeqledgerError
 from lake.settings import Settings
@@ -59,7 +59,9 @@ def _cached(uri: str, engine: str, name: str, args: tuple[Any, ...]
         lake = _connection(uri, engine)
         with lake.lock:
             before = len(lake.engine.stats)
-            result = getattr(queries, name)(lake.engine, *args)
+            module, _, fn = name.rpartition(".")
+            result = getattr(releases if module == "releases" else queries, fn)(
+                lake.engine, *args)
             return result, lake.engine.stats[before:]
     except (SeqledgerError, OSError) as e:
         raise LakeUnavailable(f"could not read the lake at {uri}: {e}") from e
@@ -123,3 +125,25 @@ def cost_by_project() -> pa.Table:
 
 def qc_verdict_counts() -> pa.Table:
     return _query("qc_verdict_counts")
+
+
+def release_states() -> list[dict[str, Any]]:
+    return _query("releases.release_states")
+
+
+def release_runs() -> list[dict[str, Any]]:
+    return _query("releases.release_runs")
+
+
+def validation_checks(release: str) -> pa.Table:
+    return _query("releases.validation_checks", release)
+
+
+def report_html(uri: str) -> bytes | None:
+    """The bytes of a report the lake wrote (local or S3); None when it is gone."""
+    from lake.store import read_text
+
+    try:
+        return read_text(settings(), uri).encode("utf-8")
+    except (OSError, SeqledgerError):
+        return None
