@@ -40,7 +40,8 @@ class SampleInputs:
     project: str | None
     sample_id: str
     input_kind: str  # "fastq" | "ora" | "bam" | "cram"
-    input_uris: tuple[str, ...]  # sorted
+    # BAM/CRAM: the one file. FASTQ/ORA: R1, R2 of each pair, pairs in lane order (then chunk)
+    input_uris: tuple[str, ...]
     input_size_bytes: int | None  # None when any input's size is unknown
     run_id: str
 
@@ -75,6 +76,7 @@ def arrival_row(obj: ObjectCreated, c: Classified) -> dict[str, Any]:
         "project": c.project,
         "sample_id": c.sample_id,
         "reason": c.reason,
+        "lane": c.lane,
     }
 
 
@@ -103,7 +105,8 @@ def ready_samples(arrivals: Iterable[Mapping[str, Any]]) -> list[SampleInputs]:
             project=project,
             sample_id=sample_id,
             input_kind=kind,
-            input_uris=tuple(sorted(r["object_uri"] for r in rows)),
+            input_uris=_pair_order(rows) if kind in PAIRED_KINDS else
+            tuple(sorted(r["object_uri"] for r in rows)),
             input_size_bytes=None if any(s is None for s in sizes) else sum(sizes),
             run_id=run_id_for(sample_id, ((r["object_uri"], r["etag"]) for r in rows)),
         ))
@@ -134,8 +137,17 @@ def _pairs_complete(rows: list[Mapping[str, Any]]) -> bool:
     return all(c["R1"] == c["R2"] >= 1 for c in counts.values())
 
 
+def _pair_order(rows: list[Mapping[str, Any]]) -> tuple[str, ...]:
+    """R1, R2 of each pair, lane by lane: the n-th R1 of a lane (by name) goes with its n-th R2,
+    which is how Illumina chunks (``_001``, ``_002``) pair up."""
+    lanes: dict[str, dict[str, list[str]]] = defaultdict(lambda: {"R1": [], "R2": []})
+    for row in rows:
+        lanes[_lane(row) or ""][row["mate"]].append(row["object_uri"])
+    return tuple(uri for lane in sorted(lanes)
+                 for pair in zip(sorted(lanes[lane]["R1"]), sorted(lanes[lane]["R2"]), strict=True)
+                 for uri in pair)
+
+
 def _lane(row: Mapping[str, Any]) -> str | None:
-    # The arrivals table has no lane column (yet); the key holds it.
-    if "lane" in row:
-        return row["lane"]
-    return classify(row.get("object_key") or "").lane
+    # Rows written before the lane column was filled have it null: the key still holds it.
+    return row.get("lane") or classify(row.get("object_key") or "").lane

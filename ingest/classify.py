@@ -1,14 +1,12 @@
 """What an arriving object is, from its key alone: an input, a sample sheet, or not an input.
 
-Key layout convention::
-
-    [prefix/…/]<project>/<sample_id>/<file>
-
-When the file has at least two folders above it, the project and the sample are those two
-folders (``runs/2024/PRJ7/NA12878/NA12878_S1_L001_R1_001.fastq.gz`` -> project ``PRJ7``, sample
-``NA12878``). Otherwise the project is None and the sample comes from the file name, with the
-sample number (``_S1``), lane (``_L001``), mate, chunk (``_001``) and extension stripped
-(``incoming/NA12878_S1_L001_R1_001.fastq.gz`` -> sample ``NA12878``).
+The project and the sample folder come from the input layout (``ingest/layout.py``,
+``SEQLEDGER_INPUT_LAYOUT``); by default ``[prefix/…/]<project>/[folders/…/]<sample>/<file>``
+(``incoming/PRJ7/2024-05-01/NA12878/NA12878_S1_L001_R1_001.fastq.gz`` -> project ``PRJ7``, sample
+``NA12878``). When the layout gives no sample folder, the sample comes from the file name, with
+the sample number (``_S1``), lane (``_L001``), mate, chunk (``_001``) and extension stripped
+(``incoming/NA12878_S1_L001_R1_001.fastq.gz`` -> sample ``NA12878``). An input whose key fits no
+pattern of the layout is kind "unknown", with a reason naming the layout.
 
 Inputs recognised (extensions case-insensitive):
 
@@ -26,8 +24,9 @@ Anything else is kind "unknown" with the reason, so it can be reported rather th
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
+from ingest.layout import DEFAULT, LAYOUT_ENV, InputLayout
 from ingest.records import Classified
 
 # Illumina BCL Convert / bcl2fastq: <sample>_S<n>[_L<lane>]_<R1|R2|I1|I2>_<chunk>
@@ -67,18 +66,28 @@ _NOT_INPUTS: tuple[tuple[str, str], ...] = (
 )
 
 
-def classify(key: str) -> Classified:
-    """Kind, mate, lane, project and sample of the object at ``key`` (URL-decoded), or why not."""
+def classify(key: str, layout: InputLayout = DEFAULT,
+             projects: Collection[str] = ()) -> Classified:
+    """Kind, mate, lane, project and sample of the object at ``key`` (URL-decoded), or why not.
+
+    ``projects`` are the registered project names: where the layout lets a key be read in
+    several ways, the reading whose project is registered wins.
+    """
     if not key:
         return Classified("unknown", reason="empty key")
     if key.endswith("/"):
         return Classified("unknown", reason="folder marker, not an object")
-    *folders, name = [part for part in key.split("/") if part]
-    project, folder_sample = (folders[-2], folders[-1]) if len(folders) >= 2 else (None, None)
+    name = [part for part in key.split("/") if part][-1]
+    parts = layout.read(key, projects)
+    project, folder_sample = (parts.project, parts.sample_id) if parts else (None, None)
     lower = name.lower()
 
     def unknown(reason: str) -> Classified:
         return Classified("unknown", project=project, sample_id=folder_sample, reason=reason)
+
+    def misfit(label: str) -> Classified:
+        return unknown(f"{label} whose key does not fit the input layout "
+                       f"{LAYOUT_ENV}={layout.text!r}")
 
     if name.startswith("."):
         return unknown("hidden file, not an input")
@@ -92,10 +101,14 @@ def classify(key: str) -> Classified:
         comp = (fastq["comp"] or "").lower()
         if comp not in ("", "gz", "ora"):
             return unknown(f"FASTQ compressed with .{comp}, not supported (gzip or ORA only)")
+        if parts is None:
+            return misfit("ORA" if comp == "ora" else "FASTQ")
         return _paired(fastq["stem"], "ora" if comp == "ora" else "fastq", project, folder_sample,
                        unknown)
     for ext, kind in ((".bam", "bam"), (".cram", "cram")):
         if lower.endswith(ext):
+            if parts is None:
+                return misfit(kind.upper())
             # DRAGEN and most aligners name the file <sample>[.<anything>].bam
             sample = folder_sample or name.split(".", 1)[0]
             if not sample:
