@@ -44,6 +44,18 @@ def make_executor(settings: Settings, now: datetime | None = None):
     return SimulatedBatch(seed=0, clock_start=now)
 
 
+def load_layout(settings: Settings):
+    """The input layout ``SEQLEDGER_INPUT_LAYOUT`` names (the default when unset)."""
+    from ingest.layout import DEFAULT, LayoutError, parse_layout
+
+    if settings.input_layout is None:
+        return DEFAULT
+    try:
+        return parse_layout(settings.input_layout)
+    except LayoutError as e:
+        raise ConfigError(str(e)) from e
+
+
 def build_event_service(settings: Settings, executor=None, now: datetime | None = None):
     """An EventService over the configured lake, executor, projects and prices."""
     from ingest.service import EventService
@@ -56,12 +68,18 @@ def build_event_service(settings: Settings, executor=None, now: datetime | None 
         output_prefix=settings.output_prefix,
         pipeline_release=settings.pipeline_release,
     )
+    from ingest.results import spend_estimator
+
     runner = Runner(store, executor or make_executor(settings, now), config)
+    prices = PriceBook.load_default()
+    # The spend cap is a rule of every path (CLI, Lambda), so it is wired here, not per caller.
+    runner.estimate_spend = spend_estimator(runner, prices)
     return EventService(
         store,
         runner,
         load_projects(settings),
-        PriceBook.load_default(),
+        prices,
         output_prefix=settings.output_prefix,
         pipeline_release=settings.pipeline_release,
+        layout=load_layout(settings),
     )

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 from ingest.arrivals import SampleInputs, arrival_row, ready_samples
 from ingest.batch_events import job_state_changes
 from ingest.classify import classify
+from ingest.layout import DEFAULT, InputLayout
 from ingest.results import RunResults, finish_runs
 from ingest.s3_events import SkippedEvent, detect_kind, parse_event_text, read_s3_events
 from lake.errors import InvalidEvent, SeqledgerError, TerminalError
@@ -64,6 +65,7 @@ class EventService:
     prices: PriceBook
     output_prefix: str
     pipeline_release: str
+    layout: InputLayout = DEFAULT
     # What this service has read or written, so a long-lived process (the demo, a local server)
     # reads the lake once; a Lambda invocation starts empty and reads only what it needs.
     _arrivals_by_sample: dict[str, list[dict[str, Any]]] | None = field(default=None, repr=False)
@@ -120,7 +122,7 @@ class EventService:
     def _arrivals(self, objects: list, out: EventOutcome, now: datetime) -> None:
         rows = []
         for obj in objects:
-            c = classify(obj.key)
+            c = classify(obj.key, self.layout, self.projects.projects)
             rows.append(arrival_row(obj, c))
             if c.kind == "unknown":
                 out.quarantine.append(

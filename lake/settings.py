@@ -49,6 +49,8 @@ class Settings:
     output_prefix: str = DEFAULT_OUTPUTS
     pipeline_release: str = "dragen-4.2.4"
     local_command: str | None = None  # command template for the local executor
+    # where the project and sample are in an input key (ingest/layout.py); None: the default
+    input_layout: str | None = None
 
     @property
     def lake_is_s3(self) -> bool:
@@ -102,4 +104,5 @@ class Settings:
             output_prefix=outputs,
             pipeline_release=env.get("SEQLEDGER_PIPELINE_RELEASE", "dragen-4.2.4"),
             local_command=env.get("SEQLEDGER_LOCAL_COMMAND"),
+            input_layout=env.get("SEQLEDGER_INPUT_LAYOUT") or None,
         )

@@ -228,6 +228,11 @@ class Runner:
             except (SubmitError, TransientError) as e:
                 results.append(DispatchResult(run.run_id, False, reason=str(e), error=e))
                 continue
+            except Exception as e:  # noqa: BLE001 - one run's defect must not stop the others
+                err = SubmitError(f"run {run.run_id}: the job could not be built or submitted "
+                                  f"({type(e).__name__}: {e}); a bug, please report it")
+                results.append(DispatchResult(run.run_id, False, reason=str(err), error=err))
+                continue
             state = _Run(run, getattr(self.executor, "name", None), {"DISPATCHED"}, {1: job_id})
             history, rows = apply(None, _submitted_change(spec, job_id, now), _context(spec))
             run_rows.append(self._run_row(state, "DISPATCHED", now))
