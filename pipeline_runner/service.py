@@ -28,6 +28,7 @@ from lake.store import LakeStore, latest_by_key
 from pipeline_runner.attempts import (
     AttemptContext,
     AttemptHistory,
+    adoption_refusal,
     apply,
     context_from_row,
     history_from_rows,
@@ -283,6 +284,8 @@ class Runner:
                 continue
             self._remember(history, run.request.run_id, ctx)
             attempt_rows += rows
+            # also after the run finished: a late RUNNING row is history (views keep the run
+            # finished), and dropping it would make the rows depend on delivery order
             if "RUNNING" in history.statuses and "RUNNING" not in run.statuses:
                 run.statuses.add("RUNNING")
                 run_rows.append(self._run_row(run, "RUNNING", history.times["RUNNING"]))
@@ -503,6 +506,8 @@ class Runner:
             return (
                 f"job {change.job_id}: attempt {attempt} of run {run_id} is job {run.jobs[attempt]}"
             )
+        if refusal := adoption_refusal(run_id, run.statuses, attempt, run.jobs):
+            return f"job {change.job_id} ({change.job_name}): {refusal}"
         # a job we submitted but never recorded (the write after submit failed): adopt it
         tags = {k: change.tags[k] for k in REQUIRED_TAGS if change.tags.get(k)}
         ctx = AttemptContext(

@@ -1,4 +1,4 @@
-"""The input layout: where the project and the sample are in a key, whatever folders surround them."""
+"""The input layout: where the project and the sample are in a key, whatever surrounds them."""
 
 from __future__ import annotations
 

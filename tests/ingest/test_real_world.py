@@ -202,8 +202,7 @@ def test_ten_hour_attempts_stop_at_the_spend_cap_on_the_lambda_path(lambda_env):
                               start if status == "RUNNING" else stop, queue=sub["job_queue"],
                               tags=tags, created_at=start, started_at=start,
                               stopped_at=stop if status == "FAILED" else None,
-                              reason="Essential container in task exited",
-                              attempt_reason=RECLAIMED, exit_code=143)
+                              reason=RECLAIMED, attempt_reason=RECLAIMED, exit_code=143)
             handlers.on_job_state_change(event)
         start = stop + timedelta(minutes=10)
     decisions = sorted(store.read("decisions").to_pylist(), key=lambda r: r["attempt"])
@@ -232,3 +231,50 @@ def test_the_winning_delivery_of_an_object_does_not_depend_on_order(tmp_path):
         lakes.append(sorted((r["object_key"], r["event_id"], r["envelope"]) for r in rows))
     assert len(lakes[0]) == len(keys)
     assert lakes[0] == lakes[1] == lakes[2]
+
+
+# -- 7. a finished run stays finished ----------------------------------------------------------
+def _finished_run(service: EventService):
+    (d,) = service.process([_obj("cardio/S/S_R1.fastq.gz"), _obj("cardio/S/S_R2.fastq.gz")],
+                           now=T0).dispatched
+    tags = service.runner.run_request(d.run_id).tags
+    start, stop = T0 + timedelta(minutes=10), T0 + timedelta(hours=2)
+    done = job_event(d.job_id, d.job_name, "SUCCEEDED", stop, queue="dragen-spot", tags=tags,
+                     created_at=T0, started_at=start, stopped_at=stop, exit_code=0)
+    service.process([("done", done)])
+    return d, tags
+
+
+def test_a_late_running_never_reopens_a_finished_run(lake_settings, tmp_path):
+    from analytics.engine import connect
+
+    service = _service(lake_settings, tmp_path)
+    d, tags = _finished_run(service)
+    # the RUNNING event of the same job, late and stamped after the success (another clock)
+    late = job_event(d.job_id, d.job_name, "RUNNING", T0 + timedelta(hours=5), queue="dragen-spot",
+                     tags=tags, created_at=T0, started_at=T0 + timedelta(hours=5))
+    service.process([("late", late)])
+    assert service.runner.run_status(d.run_id) == "SUCCEEDED"
+    con = connect(lake_settings)
+    assert con.execute("SELECT status FROM run_latest WHERE run_id = ?",
+                       [d.run_id]).fetchall() == [("SUCCEEDED",)]
+
+
+def test_an_unknown_job_named_like_an_attempt_is_not_adopted_on_a_finished_run(lake_settings,
+                                                                               tmp_path):
+    service = _service(lake_settings, tmp_path)
+    d, tags = _finished_run(service)
+    stranger = f"{d.run_id}-a2"
+    events = [job_event("job-stranger", stranger, s, T0 + timedelta(hours=h), queue="dragen-spot",
+                        tags=tags, created_at=T0 + timedelta(hours=3),
+                        started_at=T0 + timedelta(hours=3),
+                        stopped_at=T0 + timedelta(hours=4) if s == "FAILED" else None,
+                        reason=RECLAIMED if s == "FAILED" else None,
+                        exit_code=143 if s == "FAILED" else None)
+              for s, h in (("RUNNING", 3), ("FAILED", 4))]
+    out = service.process([(e["id"], e) for e in events])
+    assert not out.track.decisions and not out.track.submitted
+    assert all("is finished (SUCCEEDED)" in ig.reason for ig in out.track.ignored)
+    decisions = service.store.read("decisions").to_pylist()
+    assert [(r["attempt"], r["action"]) for r in decisions] == [(1, "complete")]
+    assert {r["job_id"] for r in service.store.read("job_attempts").to_pylist()} == {d.job_id}
