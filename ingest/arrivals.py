@@ -113,6 +113,45 @@ def ready_samples(arrivals: Iterable[Mapping[str, Any]]) -> list[SampleInputs]:
     return sorted(ready, key=lambda s: (s.project or "", s.sample_id, s.input_kind))
 
 
+@dataclass(frozen=True, slots=True)
+class WaitingSample:
+    """A paired sample whose mates are not all there: what it waits for, lane by lane."""
+
+    project: str | None
+    sample_id: str
+    input_kind: str
+    missing: tuple[str, ...]  # "R2 of lane L002", "R1" (no lane in the names)
+
+    @property
+    def label(self) -> str:
+        return f"{self.project}/{self.sample_id}" if self.project else self.sample_id
+
+
+def waiting_samples(arrivals: Iterable[Mapping[str, Any]]) -> list[WaitingSample]:
+    """The paired samples among ``arrivals`` rows that are not complete, and what is missing."""
+    groups: dict[tuple[str | None, str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    for row in _current_versions(arrivals):
+        if row["input_kind"] in PAIRED_KINDS:
+            groups[(row.get("project"), row["sample_id"], row["input_kind"])].append(row)
+    waiting = []
+    for (project, sample_id, kind), rows in groups.items():
+        counts: dict[str | None, dict[str, int]] = defaultdict(lambda: {"R1": 0, "R2": 0})
+        for row in rows:
+            if row.get("mate") in ("R1", "R2"):
+                counts[_lane(row)][row["mate"]] += 1
+        missing = []
+        for lane in sorted(counts, key=lambda x: x or ""):
+            c = counts[lane]
+            for mate, other in (("R1", "R2"), ("R2", "R1")):
+                gap = c[other] - c[mate]
+                if gap > 0:
+                    what = f"{gap} x {mate}" if gap > 1 else mate
+                    missing.append(f"{what} of lane {lane}" if lane else what)
+        if missing:
+            waiting.append(WaitingSample(project, sample_id, kind, tuple(missing)))
+    return sorted(waiting, key=lambda w: (w.project or "", w.sample_id, w.input_kind))
+
+
 def _current_versions(arrivals: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Input rows, one per object: its latest version (then the largest ETag, so ties are
     decided the same way whatever the order)."""

@@ -19,6 +19,9 @@ Inputs recognised (extensions case-insensitive):
   (also ``sample_sheet``, ``sample-sheet``). They get no project or sample: a sheet lists many.
 
 Anything else is kind "unknown" with the reason, so it can be reported rather than dropped.
+Unknown objects are of two sorts: routine non-inputs (checksums, indexes, READMEs, index reads)
+and ``refused`` inputs — a file that is meant as an input but cannot be used (single-end FASTQ,
+bzip2 FASTQ, a key that does not fit the layout). Only the latter are quarantined.
 """
 
 from __future__ import annotations
@@ -82,12 +85,13 @@ def classify(key: str, layout: InputLayout = DEFAULT,
     project, folder_sample = (parts.project, parts.sample_id) if parts else (None, None)
     lower = name.lower()
 
-    def unknown(reason: str) -> Classified:
-        return Classified("unknown", project=project, sample_id=folder_sample, reason=reason)
+    def unknown(reason: str, refused: bool = False) -> Classified:
+        return Classified("unknown", project=project, sample_id=folder_sample, reason=reason,
+                          refused=refused)
 
     def misfit(label: str) -> Classified:
         return unknown(f"{label} whose key does not fit the input layout "
-                       f"{LAYOUT_ENV}={layout.text!r}")
+                       f"{LAYOUT_ENV}={layout.text!r}", refused=True)
 
     if name.startswith("."):
         return unknown("hidden file, not an input")
@@ -100,7 +104,8 @@ def classify(key: str, layout: InputLayout = DEFAULT,
     if fastq := _FASTQ.match(name):
         comp = (fastq["comp"] or "").lower()
         if comp not in ("", "gz", "ora"):
-            return unknown(f"FASTQ compressed with .{comp}, not supported (gzip or ORA only)")
+            return unknown(f"FASTQ compressed with .{comp}, not supported (gzip or ORA only)",
+                           refused=True)
         if parts is None:
             return misfit("ORA" if comp == "ora" else "FASTQ")
         return _paired(fastq["stem"], "ora" if comp == "ora" else "fastq", project, folder_sample,
@@ -112,7 +117,7 @@ def classify(key: str, layout: InputLayout = DEFAULT,
             # DRAGEN and most aligners name the file <sample>[.<anything>].bam
             sample = folder_sample or name.split(".", 1)[0]
             if not sample:
-                return unknown(f"{kind.upper()} without a sample name")
+                return unknown(f"{kind.upper()} without a sample name", refused=True)
             return Classified(kind, project=project, sample_id=sample)
     if "." not in name.strip("."):
         return unknown("not a sequencing input: no file extension")
@@ -120,22 +125,24 @@ def classify(key: str, layout: InputLayout = DEFAULT,
 
 
 def _paired(stem: str, kind: str, project: str | None, folder_sample: str | None,
-            unknown: Callable[[str], Classified]) -> Classified:
+            unknown: Callable[..., Classified]) -> Classified:
     label = "ORA" if kind == "ora" else "FASTQ"
     for pattern in _MATE_PATTERNS:
         if m := pattern.match(stem):
             break
     else:
         return unknown(f"{label} without a mate marker (R1/R2, _1/_2): single-end input is not "
-                       "supported")
+                       "supported", True)
     read = m["read"].upper()
     if not read.startswith("R"):
         read = f"R{read}" if read in ("1", "2") else read
     if read not in ("R1", "R2"):
         what = "index read" if read.startswith("I") else "read"
-        return unknown(f"{label} {what} {read}, not an R1/R2 mate")
+        # index reads are routine beside the mates (BCL Convert writes them); R3 is not
+        return unknown(f"{label} {what} {read}, not an R1/R2 mate", refused=what == "read")
     sample = folder_sample or _SAMPLE_NUMBER.sub("", m["sample"])
     if not sample:
-        return unknown(f"{label} without a sample name (no sample folder, nothing before the mate)")
+        return unknown(f"{label} without a sample name (no sample folder, nothing before the mate)",
+                       refused=True)
     lane = f"L{m['lane']}" if m["lane"] else None
     return Classified(kind, mate=read, project=project, sample_id=sample, lane=lane)
