@@ -98,8 +98,8 @@ def test_a_missing_file_is_a_usage_error_not_a_quarantined_event(env, tmp_path):
 def test_the_simulated_executor_records_every_row_on_the_events_clock(env, tmp_path):
     from analytics.engine import connect
 
-    files = _files(tmp_path / "events", [*STREAM[:2], "cardio/TINY/TINY_R1.fastq.gz",
-                                         "cardio/TINY/TINY_R2.fastq.gz"])
+    files = _files(tmp_path / "events", [f"cardio/{s}/{s}_{m}.fastq.gz" for s in ("S4", "S5")
+                                         for m in ("R1", "R2")])
     out = _run(env, *files)
     assert out.returncode == 0, out.stdout + out.stderr
     settings = Settings(lake_uri=env["SEQLEDGER_LAKE"])
