@@ -24,6 +24,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ingest.classify import classify
@@ -44,6 +45,7 @@ class SampleInputs:
     input_uris: tuple[str, ...]
     input_size_bytes: int | None  # None when any input's size is unknown
     run_id: str
+    ready_at: datetime | None = None  # when its last input arrived (the events' own clock)
 
 
 def arrival_id(object_uri: str, etag: str) -> str:
@@ -58,8 +60,11 @@ def arrival_row(obj: ObjectCreated, c: Classified) -> dict[str, Any]:
     replaced by ``no-etag:size=<size>:at=<event time>``: it says it is not a content hash, and
     it is the same for every redelivery of the event, so duplicates still collapse.
     """
+    # whole seconds: EventBridge stamps seconds, S3 notifications milliseconds; the same
+    # object version must carry the same time whichever envelope delivered it
+    at = obj.event_at.replace(microsecond=0)
     etag = obj.etag or f"no-etag:size={obj.size_bytes if obj.size_bytes is not None else '?'}" \
-        f":at={obj.event_at.isoformat()}"
+        f":at={at.isoformat()}"
     uri = obj.uri
     return {
         "arrival_id": arrival_id(uri, etag),
@@ -68,7 +73,7 @@ def arrival_row(obj: ObjectCreated, c: Classified) -> dict[str, Any]:
         "object_key": obj.key,
         "etag": etag,
         "size_bytes": obj.size_bytes,
-        "event_at": obj.event_at,
+        "event_at": at,
         "event_id": obj.event_id,
         "envelope": obj.envelope,
         "input_kind": c.kind,
@@ -109,6 +114,7 @@ def ready_samples(arrivals: Iterable[Mapping[str, Any]]) -> list[SampleInputs]:
             tuple(sorted(r["object_uri"] for r in rows)),
             input_size_bytes=None if any(s is None for s in sizes) else sum(sizes),
             run_id=run_id_for(sample_id, ((r["object_uri"], r["etag"]) for r in rows)),
+            ready_at=max(r["event_at"] for r in rows),
         ))
     return sorted(ready, key=lambda s: (s.project or "", s.sample_id, s.input_kind))
 

@@ -78,6 +78,9 @@ class EventService:
     output_prefix: str
     pipeline_release: str
     layout: InputLayout = DEFAULT
+    # Replays on the simulated executor run on the events' own clock: a run is dispatched at
+    # the time its last input arrived, whatever invocation or order delivered it.
+    event_clock: bool = False
     # What this service has read or written, so a long-lived process (the demo, a local server)
     # reads the lake once; a Lambda invocation starts empty and reads only what it needs.
     _arrivals_by_sample: dict[str, list[dict[str, Any]]] | None = field(default=None, repr=False)
@@ -180,7 +183,8 @@ class EventService:
         for r in requests:
             self._run_inputs_cache[r.run_id] = (r.input_kind, r.input_size_bytes)
             out.samples[r.run_id] = f"{r.project}/{r.sample_id}" if r.project else r.sample_id
-        for result in self.runner.dispatch_many(requests, now):
+        at = {s.run_id: s.ready_at for s in ready if s.ready_at} if self.event_clock else None
+        for result in self.runner.dispatch_many(requests, now, at=at):
             out.dispatched.append(result)
             if result.error is not None:
                 out.quarantine.append(

@@ -14,7 +14,7 @@ the run already has a job for that attempt.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -207,12 +207,15 @@ class Runner:
             raise result.error
         return result
 
-    def dispatch_many(self, runs: Sequence[RunRequest], now: datetime) -> list[DispatchResult]:
+    def dispatch_many(self, runs: Sequence[RunRequest], now: datetime, *,
+                      at: Mapping[str, datetime] | None = None) -> list[DispatchResult]:
         """Dispatch several runs with one lake read and one write per table.
 
-        A run that cannot be submitted gets a result with its error; the others go on.
+        A run that cannot be submitted gets a result with its error; the others go on. ``at``
+        gives some runs their own dispatch time (replays on the events' clock); else ``now``.
         """
         now = now.astimezone(UTC)
+        at = at or {}
         self._load_runs([r.run_id for r in runs])
         results: list[DispatchResult] = []
         run_rows: list[dict[str, Any]] = []
@@ -235,8 +238,9 @@ class Runner:
                 results.append(DispatchResult(run.run_id, False, reason=str(err), error=err))
                 continue
             state = _Run(run, getattr(self.executor, "name", None), {"DISPATCHED"}, {1: job_id})
-            history, rows = apply(None, _submitted_change(spec, job_id, now), _context(spec))
-            run_rows.append(self._run_row(state, "DISPATCHED", now))
+            when = at.get(run.run_id, now).astimezone(UTC)
+            history, rows = apply(None, _submitted_change(spec, job_id, when), _context(spec))
+            run_rows.append(self._run_row(state, "DISPATCHED", when))
             attempt_rows += rows
             self._runs[run.run_id] = state
             remember.append((history, run.run_id, _context(spec)))

@@ -50,6 +50,7 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool) -> None:
     # One clock: the simulator starts at the batch's own time, and so do the rows it causes.
     now = batch_time(payloads) if settings.executor == "simulated" else None
     service = build_event_service(settings, now=now)
+    service.event_clock = settings.executor == "simulated"
     summary.add(service.process(payloads, now=now))
     executor = service.runner.executor
     if not no_follow and hasattr(executor, "next_event_at"):
