@@ -27,17 +27,20 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool) -> None:
     The files are one batch, as one Lambda invocation: arrivals are recorded and complete samples
     dispatched; job-state changes are tracked and retried by policy. With the simulated or local
     executor, dispatched jobs are followed to the end. With the simulated executor every row is
-    on the events' own clock: the batch happens at the time of its latest event.
+    on the events' own clock: a run is dispatched when its last input arrived, and the simulated
+    jobs start from the time of the batch's latest event.
 
     Exit status: 0 when everything was handled (non-inputs such as checksums and READMEs are
     recorded as such); 1 when some input could not be processed (an unreadable or malformed event
     file, an input that cannot be one, a refused dispatch, a transient error: the others are
     processed all the same, and running the same files again does nothing twice); 2 for usage
-    errors, such as a file that does not exist (nothing is processed).
+    errors, such as a file that does not exist or a setting that cannot work (nothing is
+    processed).
     """
     from ingest.assembly import build_event_service
     from ingest.service import batch_time
     from ingest.summary import EventSummary
+    from lake.errors import ConfigError
 
     settings = settings_from(ctx)
     summary = EventSummary()
@@ -49,7 +52,10 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool) -> None:
             summary.unreadable(str(path), e.strerror or str(e))
     # One clock: the simulator starts at the batch's own time, and so do the rows it causes.
     now = batch_time(payloads) if settings.executor == "simulated" else None
-    service = build_event_service(settings, now=now)
+    try:
+        service = build_event_service(settings, now=now)
+    except ConfigError as e:  # a setting that cannot work (SEQLEDGER_INPUT_LAYOUT, …): usage
+        raise click.UsageError(str(e)) from e
     service.event_clock = settings.executor == "simulated"
     summary.add(service.process(payloads, now=now))
     executor = service.runner.executor
