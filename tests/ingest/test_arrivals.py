@@ -130,9 +130,10 @@ def test_chunks_must_pair_up(arrive):
 @pytest.mark.parametrize(("key", "kind"), [("PRJ/HG002/HG002.cram", "cram"),
                                            ("PRJ/HG002/HG002.bam", "bam")])
 def test_aligned_inputs_are_ready_on_arrival(arrive, key, kind):
-    [sample] = ready_samples([arrive(key, size=5_000)])
+    row = arrive(key, size=5_000)
+    [sample] = ready_samples([row])
     assert sample == SampleInputs("PRJ", "HG002", kind, (f"s3://seq-input/{key}",), 5_000,
-                                  sample.run_id)
+                                  sample.run_id, row["event_at"])
 
 
 def test_fastq_and_cram_of_one_sample_are_separate_runs(arrive):
