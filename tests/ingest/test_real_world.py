@@ -229,6 +229,12 @@ def test_the_winning_delivery_of_an_object_does_not_depend_on_order(tmp_path):
                 service.process(part, now=T0)
         rows = LakeStore(lake).read("arrivals").to_pylist()
         lakes.append(sorted((r["object_key"], r["event_id"], r["envelope"]) for r in rows))
+        # and the SQL views (DuckDB here, Athena the same SQL) pick the same row
+        from analytics.engine import connect
+
+        view = connect(lake).execute(
+            "SELECT object_key, event_id, envelope FROM arrivals ORDER BY 1").fetchall()
+        assert view == lakes[-1]
     assert len(lakes[0]) == len(keys)
     assert lakes[0] == lakes[1] == lakes[2]
 
