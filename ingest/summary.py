@@ -83,7 +83,9 @@ class EventSummary:
         for q in out.quarantine:
             if q["stage"] in PROBLEM_STAGES:
                 where = f"{q['source']}:{q['line']}" if q.get("line") else q["source"]
-                self.problems.append(f"{where}: {q['reason']}")
+                reason = q["reason"]
+                self.problems.append(reason if reason.startswith(f"{where}:") else
+                                     f"{where}: {reason}")
         self.transient += out.transient
 
     @property
