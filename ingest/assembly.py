@@ -58,6 +58,7 @@ def load_layout(settings: Settings):
 
 def build_event_service(settings: Settings, executor=None, now: datetime | None = None):
     """An EventService over the configured lake, executor, projects and prices."""
+    from ingest.results import spend_estimator
     from ingest.service import EventService
     from pipeline_runner.prices import PriceBook
 
@@ -68,12 +69,15 @@ def build_event_service(settings: Settings, executor=None, now: datetime | None 
         output_prefix=settings.output_prefix,
         pipeline_release=settings.pipeline_release,
     )
-    from ingest.results import spend_estimator
-
     runner = Runner(store, executor or make_executor(settings, now), config)
     prices = PriceBook.load_default()
     # The spend cap is a rule of every path (CLI, Lambda), so it is wired here, not per caller.
     runner.estimate_spend = spend_estimator(runner, prices)
+    gate = None
+    if settings.require_validated_release:
+        from pipeline_runner.releases import release_gate
+
+        gate = release_gate(store, settings.validation_projects)
     return EventService(
         store,
         runner,
@@ -82,4 +86,5 @@ def build_event_service(settings: Settings, executor=None, now: datetime | None 
         output_prefix=settings.output_prefix,
         pipeline_release=settings.pipeline_release,
         layout=load_layout(settings),
+        release_gate=gate,
     )
