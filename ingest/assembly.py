@@ -12,6 +12,7 @@ from datetime import datetime
 from lake.errors import ConfigError
 from lake.settings import Settings
 from lake.store import LakeStore, read_text
+from pipeline_runner.licence import LicenceTerms
 from pipeline_runner.projects import ProjectRegistry, parse_projects
 from pipeline_runner.service import Runner
 from pipeline_runner.workflows import RunnerConfig
@@ -60,7 +61,6 @@ def build_event_service(settings: Settings, executor=None, now: datetime | None 
     """An EventService over the configured lake, executor, projects and prices."""
     from ingest.results import spend_estimator
     from ingest.service import EventService
-    from pipeline_runner.prices import PriceBook
 
     store = LakeStore(settings)
     config = RunnerConfig(
@@ -78,6 +78,8 @@ def build_event_service(settings: Settings, executor=None, now: datetime | None 
         from pipeline_runner.releases import release_gate
 
         gate = release_gate(store, settings.validation_projects)
+    licence = LicenceTerms(settings.licence_model, settings.licence_failed)
+    prices = price_book(store)
     return EventService(
         store,
         runner,
@@ -87,4 +89,17 @@ def build_event_service(settings: Settings, executor=None, now: datetime | None 
         pipeline_release=settings.pipeline_release,
         layout=load_layout(settings),
         release_gate=gate,
+        licence=licence,
     )
+
+
+def price_book(store: LakeStore):
+    """The shipped price tables with the licence rate configured in the lake, if any (what
+    ``seqledger ingest prices --licence-rate-usd`` wrote): estimates use the rate you set."""
+    from pipeline_runner.prices import PriceBook
+
+    try:
+        rows = store.read("prices").to_pylist()
+    except FileNotFoundError:
+        rows = []
+    return PriceBook.load_default().with_lake_licence(rows)
