@@ -70,9 +70,6 @@ def build_event_service(settings: Settings, executor=None, now: datetime | None 
         pipeline_release=settings.pipeline_release,
     )
     runner = Runner(store, executor or make_executor(settings, now), config)
-    prices = PriceBook.load_default()
-    # The spend cap is a rule of every path (CLI, Lambda), so it is wired here, not per caller.
-    runner.estimate_spend = spend_estimator(runner, prices)
     gate = None
     if settings.require_validated_release:
         from pipeline_runner.releases import release_gate
@@ -80,6 +77,8 @@ def build_event_service(settings: Settings, executor=None, now: datetime | None 
         gate = release_gate(store, settings.validation_projects)
     licence = LicenceTerms(settings.licence_model, settings.licence_failed)
     prices = price_book(store)
+    # The spend cap is a rule of every path (CLI, Lambda), so it is wired here, not per caller.
+    runner.estimate_spend = spend_estimator(runner, prices, licence)
     return EventService(
         store,
         runner,
