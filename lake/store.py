@@ -17,7 +17,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -283,6 +282,8 @@ class LakeStore:
             files = [f for f in files if f"/month={month}/" in f]
         if not files:
             return spec.schema.empty_table()
+        import pyarrow.dataset as ds  # imports pandas: only readers pay for it
+
         dataset = ds.dataset(files, schema=spec.schema, format="parquet", filesystem=self.fs)
         tbl = dataset.to_table()
         return latest_by_key(tbl, spec) if dedupe else tbl
