@@ -362,7 +362,8 @@ def read_run(fs: pafs.FileSystem, run: RunFiles) -> tuple[dict[str, bytes], list
     files: dict[str, bytes] = {}
     skipped: list[FileOutcome] = []
     for name in run.names:
-        with fs.open_input_stream(f"{run.folder}/{name}") as stream:
+        # compression=None: the bytes as stored (pyarrow would unpack .gz unbounded)
+        with fs.open_input_stream(f"{run.folder}/{name}", compression=None) as stream:
             data = stream.read(MAX_FILE_BYTES + 1)
         if len(data) > MAX_FILE_BYTES:
             skipped.append(FileOutcome(name, None, None, skipped="larger than any metric file"))

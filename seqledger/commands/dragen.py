@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -175,7 +176,7 @@ def _progress_bar(total: int, done: int, show: bool | None) -> Iterator[Callable
 
     bar = tqdm(total=total, initial=done, unit="run", desc="DRAGEN runs", leave=True,
                disable=None if show is None else not show, dynamic_ncols=True,
-               file=click.get_text_stream("stderr"))
+               file=sys.stderr)
     try:
         yield bar.update
     finally:
