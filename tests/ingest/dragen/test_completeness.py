@@ -1,4 +1,8 @@
-"""Every key of the real files has a metric id; gzipped files read; dates from the run's files."""
+"""Every key of the real files has a metric id; gzipped files read; dates from the run's files.
+
+The modules of run discovery are imported inside their tests, so that the tests of the issue's
+findings run (and fail) on the code before them.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from ingest.dragen.discovery import group_runs, output_prefix
-from ingest.dragen.ids import IdMapping, content_digest, ids_from_files, replay_sample
-from ingest.dragen.run_date import parse_time, run_date
 from ingest.dragen.service import parse_run_files
 from lake.errors import ParseError
 from tests.ingest.dragen.conftest import RUN_AT, read_folder
@@ -101,6 +102,8 @@ def test_a_gzip_bomb_is_refused() -> None:
 
 
 def test_the_run_date_comes_from_the_replay_or_the_time_metrics(dragen_ref: Path) -> None:
+    from ingest.dragen.run_date import run_date
+
     files = read_folder(dragen_ref / "T_SRR7890936_50pc")
     assert run_date(files) is None  # the reference runs carry no date
     doc = json.loads(files["T_SRR7890936_50pc-replay.json"])
@@ -119,10 +122,14 @@ def test_the_run_date_comes_from_the_replay_or_the_time_metrics(dragen_ref: Path
 
 @pytest.mark.parametrize("text", ["01:31:29.713", "12748.43", "NA", "", "1999-12-31T00:00:00"])
 def test_durations_numbers_and_old_times_are_not_run_dates(text: str) -> None:
+    from ingest.dragen.run_date import parse_time
+
     assert parse_time(text) is None
 
 
 def test_group_runs_splits_a_folder_by_output_prefix() -> None:
+    from ingest.dragen.discovery import group_runs
+
     paths = ["/r/a/X.mapping_metrics.csv", "/r/a/X-replay.json", "/r/a/bam_list.csv",
              "/r/a/X.bam", "/r/m/Y.wgs_coverage_metrics_tumor.csv", "/r/m/Z.vc_metrics.csv.gz",
              "/r/m/streaming_log.csv", "/r/m/Z.custom.csv", "/r/n/notes.csv"]
@@ -145,11 +152,15 @@ def test_group_runs_splits_a_folder_by_output_prefix() -> None:
     ("T.wgs_fine_hist_normal.csv.gz", "T"), ("x.insert-stats.tab", "x"),
     ("bam_list.csv", None), ("replay.json", None), ("notes.csv", None)])
 def test_output_prefix(name: str, prefix: str | None) -> None:
+    from ingest.dragen.discovery import output_prefix
+
     assert output_prefix(name) == prefix
 
 
 def test_ids_from_the_files_are_the_same_for_a_copy_and_differ_for_a_rerun(
         dragen_ref: Path) -> None:
+    from ingest.dragen.ids import content_digest, ids_from_files, replay_sample
+
     files = read_folder(dragen_ref / "T_SRR7890936_50pc")
     rerun = read_folder(dragen_ref / "T_SRR7890936_50pc_nodedup")
     command = json.loads(files["T_SRR7890936_50pc-replay.json"])["command_line"]
@@ -170,6 +181,8 @@ def test_ids_from_the_files_are_the_same_for_a_copy_and_differ_for_a_rerun(
     ("folder,sample_id,run_id,run_date\na,S,R\n", "runs.csv:2: expected 4 fields, found 3"),
 ])
 def test_a_bad_mapping_names_its_line(text: str, error: str) -> None:
+    from ingest.dragen.ids import IdMapping
+
     with pytest.raises(ParseError) as e:
         IdMapping.from_csv(text, "runs.csv")
     assert str(e.value).startswith(error)
