@@ -14,6 +14,7 @@ quarantined with the reason; the others go on.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import multiprocessing
@@ -31,7 +32,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from ingest.dragen.discovery import RunFiles, group_runs, list_files
-from ingest.dragen.ids import IdMapping, RunIds, ids_from_files, ids_from_pattern
+from ingest.dragen.ids import IdMapping, RunIds, content_digest, ids_from_files, ids_from_pattern
 from ingest.dragen.service import (
     STAGE,
     TABLES,
@@ -196,23 +197,25 @@ def _command_line(files: dict[str, bytes]) -> str | None:
     return None
 
 
-def _parse_job(job: RunJob, loaded: frozenset[str]) -> ParsedRun | RunOutcome:
+def _parse_job(job: RunJob, loaded: frozenset[str]) -> tuple[ParsedRun | RunOutcome, str]:
+    """A run parsed (or why not), and the digest of its files."""
     run = job.run
     try:
         files, _ = read_run(job.fs, run)
     except OSError as e:
         return RunOutcome(job.source, "refused", reason=f"cannot read the run's files: {e}",
-                          quarantined=1)
+                          quarantined=1), ""
+    digest = content_digest(files)
     ids = job.ids or ids_from_files(run.prefix, run.folder.rsplit("/", 1)[-1],
-                                    _command_line(files), files)
+                                    _command_line(files), files, digest)
     if ids.run_id in loaded:
-        return RunOutcome(job.source, "skipped", ids.sample_id, ids.run_id)
+        return RunOutcome(job.source, "skipped", ids.sample_id, ids.run_id), digest
     try:
         return parse_run_files(files, sample_id=ids.sample_id, run_id=ids.run_id,
-                               run_at=ids.run_at or job.run_at, source_root=job.source)
+                               run_at=ids.run_at or job.run_at, source_root=job.source), digest
     except ParseError as e:
         return RunOutcome(job.source, "refused", ids.sample_id, ids.run_id, reason=e.reason,
-                          quarantined=1)
+                          quarantined=1), digest
 
 
 def load_batch(settings: Settings, jobs: Sequence[RunJob], loaded: frozenset[str],
@@ -221,9 +224,10 @@ def load_batch(settings: Settings, jobs: Sequence[RunJob], loaded: frozenset[str
     store = LakeStore(settings)
     outcomes: list[RunOutcome] = []
     parsed: list[ParsedRun] = []
+    digests: list[str] = []
     quarantine: list[dict] = []
     for job in jobs:
-        result = _parse_job(job, loaded)
+        result, digest = _parse_job(job, loaded)
         if isinstance(result, RunOutcome):
             outcomes.append(result)
             if result.status == "refused":
@@ -231,6 +235,7 @@ def load_batch(settings: Settings, jobs: Sequence[RunJob], loaded: frozenset[str
                                                  ParseError(job.source, None, result.reason)))
             continue
         parsed.append(result)
+        digests.append(f"{result.sample_id}\t{result.run_id}\t{result.run_at}\t{digest}")
         quarantine += result.quarantine
         outcomes.append(RunOutcome(job.source, "loaded", result.sample_id, result.run_id,
                                    result.run_at, result.dragen_version,
@@ -238,10 +243,13 @@ def load_batch(settings: Settings, jobs: Sequence[RunJob], loaded: frozenset[str
     written = 0
     if quarantine:
         written += len(store.write("quarantine", quarantine).files_written)
+    # The batch's rows are a pure function of its runs' ids and bytes: that names its files.
+    digest = hashlib.sha256("\n".join(sorted(digests)).encode()).hexdigest()
     for name in (*[t for t in TABLES if t != "qc_metrics"], "qc_metrics"):  # metrics last
         tables = [p.tables[name] for p in parsed if name in p.tables]
         if tables:
-            written += len(store.write(name, pa.concat_tables(tables)).files_written)
+            result = store.write(name, pa.concat_tables(tables), inputs_digest=digest)
+            written += len(result.files_written)
     return outcomes, written
 
 

@@ -186,8 +186,8 @@ def replay_sample(command_line: str) -> str | None:
 
 
 def ids_from_files(prefix: str | None, fallback_name: str, command_line: str | None,
-                   files: Mapping[str, bytes]) -> RunIds:
-    """Ids from the run's own files (see the module notes)."""
+                   files: Mapping[str, bytes], digest: str | None = None) -> RunIds:
+    """Ids from the run's own files (see the module notes); ``digest``: their content digest."""
     stem = prefix or fallback_name
     sample = (replay_sample(command_line) if command_line else None) or stem
-    return RunIds(sample, f"{stem}-{content_digest(files)[:12]}", None, "files")
+    return RunIds(sample, f"{stem}-{(digest or content_digest(files))[:12]}", None, "files")
