@@ -242,33 +242,63 @@ _FILE_COLUMNS = ("source_file", "file_type")  # one value per file
 _COMMON = ("schema_version", "recorded_at")  # the store fills these
 
 
+class _Column:
+    """One column of a table being built: Arrow chunks, and Python values not yet converted.
+
+    The small per-file lists of a run (a few dozen metric lines per file) are converted in one
+    ``pa.array`` call per column, not one per file: the calls, not the values, were the cost.
+    """
+
+    __slots__ = ("chunks", "pending", "type")
+    _REPEAT = 256  # a constant over at least this many rows stays an Arrow repeat
+
+    def __init__(self, field_type: pa.DataType) -> None:
+        self.type = field_type
+        self.chunks: list[pa.Array] = []
+        self.pending: list[Any] = []
+
+    def add(self, column: Any, n: int) -> None:
+        if isinstance(column, pa.Array):
+            self._flush()
+            self.chunks.append(column if column.type == self.type else column.cast(self.type))
+        elif column is None or isinstance(column, Same):
+            value = None if column is None else column.value
+            if n < self._REPEAT:
+                self.pending.extend([value] * n)
+            else:
+                self._flush()
+                self.chunks.append(pa.nulls(n, self.type) if value is None
+                                   else pa.repeat(pa.scalar(value, type=self.type), n))
+        else:
+            self.pending.extend(column)
+
+    def _flush(self) -> None:
+        if self.pending:
+            self.chunks.append(pa.array(self.pending, type=self.type))
+            self.pending = []
+
+    def array(self) -> pa.ChunkedArray:
+        self._flush()
+        return pa.chunked_array(self.chunks, type=self.type)
+
+
 class _Table:
-    """One table's rows from all files of a run, as Arrow chunks (one per file, no copying)."""
+    """One table's rows from all files of a run, column by column."""
 
     def __init__(self, name: str, run_values: tuple) -> None:
         self.spec = table(name)
         self.run_values = dict(zip(_RUN_COLUMNS, run_values, strict=True))
-        self.chunks: dict[str, list[pa.Array]] = {
-            f.name: [] for f in self.spec.schema if f.name not in _RUN_COLUMNS + _COMMON}
+        self.columns = {f.name: _Column(f.type) for f in self.spec.schema
+                        if f.name not in _RUN_COLUMNS + _COMMON}
         self.n = 0
-
-    def _array(self, name: str, column: Any, n: int) -> pa.Array:
-        field_type = self.spec.schema.field(name).type
-        if isinstance(column, Same):
-            return pa.repeat(pa.scalar(column.value, type=field_type), n)
-        if isinstance(column, pa.Array):
-            return column if column.type == field_type else column.cast(field_type)
-        return pa.array(column, type=field_type)
 
     def add(self, n: int, columns: Mapping[str, Any], file_values: tuple) -> None:
         """Append ``n`` rows: ``columns`` (list, Arrow array or Same), the file name and type."""
         if not n:
             return
         merged = {**dict(zip(_FILE_COLUMNS, map(Same, file_values), strict=True)), **columns}
-        for name, chunks in self.chunks.items():
-            column = merged.get(name)
-            chunks.append(self._array(name, column, n) if column is not None
-                          else pa.nulls(n, self.spec.schema.field(name).type))
+        for name, column in self.columns.items():
+            column.add(merged.get(name), n)
         self.n += n
 
     def table(self) -> pa.Table:
@@ -276,8 +306,8 @@ class _Table:
         for f in self.spec.schema:
             if f.name in self.run_values:
                 columns.append(pa.repeat(pa.scalar(self.run_values[f.name], type=f.type), self.n))
-            elif f.name in self.chunks:
-                columns.append(pa.chunked_array(self.chunks[f.name], type=f.type))
+            elif f.name in self.columns:
+                columns.append(self.columns[f.name].array())
             else:
                 continue
             fields.append(f)
