@@ -274,7 +274,9 @@ def ingest_runs(store: LakeStore, jobs: Sequence[RunJob], *, workers: int | None
             outcomes, written = load_batch(store.settings, group, loaded)
             _add(summary, outcomes, written, progress)
         return summary
-    # fork: the workers start with every module already imported (spawn would re-import pyarrow)
+    # fork: the workers start with every module already imported (spawn would re-import pyarrow).
+    # pyarrow imports pandas on its first conversion of Python values: once here, not per worker.
+    pa.array([0])
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = [pool.submit(load_batch, store.settings, group, loaded) for group in groups]
