@@ -49,7 +49,7 @@ from lake.store import LakeStore
 if TYPE_CHECKING:
     from pathlib import Path
 
-MAX_BATCH_RUNS = 100  # rows of ~100 runs per lake file: few files, bounded worker memory
+MAX_BATCH_RUNS = 50  # runs per lake file: few files, and a bounded worker memory
 BATCHES_PER_WORKER = 4  # enough batches that the progress bar moves and workers stay busy
 IN_PROCESS_RUNS = 8  # below this, starting worker processes costs more than it saves
 

@@ -65,7 +65,7 @@ Exit codes: 0 done (refused runs and bad lines are in the quarantine table);
               help="Ids from each run's FOLDER/PREFIX text; see below.")
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
               help="Worker processes (default: one per CPU).")
-@click.option("--batch-runs", type=click.IntRange(1, 100_000), default=100, show_default=True,
+@click.option("--batch-runs", type=click.IntRange(1, 100_000), default=50, show_default=True,
               help="Most runs per batch: each batch writes each table once.")
 @click.option("--progress/--no-progress", default=None,
               help="Show a progress bar on stderr (default: when stderr is a terminal).")
