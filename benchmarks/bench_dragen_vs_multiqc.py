@@ -19,7 +19,8 @@ folders of 100 runs (``month/b00/S00001/``). Then, on the same folders, one afte
 Printed per size: wall time, CPU time (user + system of the process and its workers), peak
 memory (the largest sum of RSS over the process tree, sampled every 20 ms), and MultiQC's
 time divided by seqledger's (the speed-up; > 1 means seqledger is faster). The last lines
-extrapolate the largest size to a 4,000-run month, linearly, and say so.
+extrapolate the largest size to a 4,000-run month, linearly, and say so; a bar chart of the
+wall times closes the output.
 """
 
 from __future__ import annotations
@@ -116,6 +117,16 @@ def multiqc() -> Path:
     return exe
 
 
+def _chart(bars: list[tuple[int, float, float]], width: int = 50) -> None:
+    """Wall times as bars: seqledger against MultiQC, per size."""
+    top = max((max(a, b) for _, a, b in bars), default=0) or 1
+    print("\nwall time (s)")
+    for n, ours, theirs in bars:
+        print(f"{n:>5} seqledger {'#' * max(1, round(ours / top * width)):<{width}} {ours:.1f}")
+        print(f"{'':>5} MultiQC   {'#' * max(1, round(theirs / top * width)):<{width}} "
+              f"{theirs:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", default="50,200,400", help="comma-separated folder counts")
@@ -134,6 +145,7 @@ def main() -> None:
           f"{'again s':>7} | {'MultiQC s':>9} {'CPU s':>6} {'RSS MB':>6} | "
           f"{'x wall':>6} {'x CPU':>6}")
     last = None
+    bars: list[tuple[int, float, float]] = []
     for n in sizes:
         with tempfile.TemporaryDirectory(dir=args.workdir, prefix="bench-dragen-") as tmp:
             month, lake, out = Path(tmp, "month"), Path(tmp, "lake"), Path(tmp, "multiqc")
@@ -154,6 +166,8 @@ def main() -> None:
               f"{theirs['wall'] / ours['wall']:>6.1f} {theirs['cpu'] / ours['cpu']:>6.1f}",
               flush=True)
         last = (n, ours)
+        bars.append((n, ours["wall"], theirs["wall"]))
+    _chart(bars)
     if last is not None:
         n, ours = last
         print(f"\n{MONTH:,}-run month, extrapolated linearly from {n} runs (not measured): "
