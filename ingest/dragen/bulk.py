@@ -137,6 +137,7 @@ def plan(found: Sequence[Found], *, mapping: IdMapping | None,
         per_folder[run.folder] = per_folder.get(run.folder, 0) + 1
     jobs: list[RunJob] = []
     refused: list[RunOutcome] = []
+    given: dict[str, str] = {}  # run id -> the run it was given to
     for fs, root, run in found:
         source = _display(root, run)
         try:
@@ -149,6 +150,9 @@ def plan(found: Sequence[Found], *, mapping: IdMapping | None,
                                      f"has no row for {run.label!r} (folder column)")
             if ids is None and pattern is not None:
                 ids = ids_from_pattern(pattern, run.label)
+            if ids is not None and given.setdefault(ids.run_id, source) != source:
+                raise ParseError(source, None, f"run id {ids.run_id!r} ({ids.origin}) is also "
+                                               f"that of {given[ids.run_id]}")
         except ParseError as e:
             refused.append(RunOutcome(source, "refused", reason=str(e), quarantined=1))
             continue

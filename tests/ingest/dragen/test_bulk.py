@@ -234,3 +234,17 @@ def test_bulk_ingest_from_an_s3_prefix(s3_settings: Settings, dragen_ref: Path,
     assert {r["sample_id"] for r in store.read("qc_metrics").to_pylist()} == {"A", "B"}
     again = ingest_runs(store, jobs, workers=1)
     assert again.count("skipped") == 2 and again.files_written == 0
+
+
+def test_two_runs_given_one_run_id_are_not_merged(month: Path, lake_settings: Settings) -> None:
+    same = CliRunner().invoke(main, ["ingest", "dragen", str(month / "b1"), "--id-pattern",
+                                     r"^(?P<sample_id>\w+)/(?P<run_id>\w+)$", "--run-at",
+                                     RUN_AT], env={"SEQLEDGER_LAKE": lake_settings.lake_uri})
+    assert same.exit_code == 0, same.output
+    assert "2 loaded" in same.output  # A/A and B/B: distinct
+    clash = CliRunner().invoke(main, ["ingest", "dragen", str(month), "--id-pattern",
+                                      r"^(?P<run_id>b\d)/(?P<sample_id>\w+)/", "--run-at",
+                                      RUN_AT], env={"SEQLEDGER_LAKE": lake_settings.lake_uri})
+    assert clash.exit_code == 0, clash.output
+    assert "2 loaded, 0 skipped (already loaded), 3 refused" in clash.output
+    assert "run id 'b1' (pattern) is also that of" in clash.output
