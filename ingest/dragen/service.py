@@ -23,7 +23,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
 
-import lake.schemas_dragen  # noqa: F401  (registers qc_histograms and qc_contig_coverage)
 from ingest.dragen.catalogue import Catalogue, default_catalogue
 from ingest.dragen.discovery import GZ, RunFiles, group_runs, is_metric_name, list_files
 from ingest.dragen.records import Block, FileParse, Same
