@@ -52,13 +52,15 @@ Run ids (bulk form), in this order:
                     run: PREFIX-<12 hex of the SHA-256 of the run's metric files>
 \b
 Exit codes: 0 done (refused runs and bad lines are in the quarantine table);
-1 a root cannot be read, or the single-run folder was refused; 2 bad arguments.""")
+1 a root or the mapping cannot be read, no run was found, or the single-run
+folder was refused (several runs, or no date); 2 bad arguments.""")
 @click.argument("roots", nargs=-1, required=True, metavar="ROOT...")
 @click.option("--sample-id", default=None, help="Single-run form: the sample ROOT's run analysed.")
 @click.option("--run-id", default=None, help="Single-run form: the run (one analysis of it).")
 @click.option("--run-at", default=None, metavar="ISO-TIME",
               help="When the run(s) finished (UTC if no zone), for runs whose own files "
-                   "(replay, time metrics) give no date. Never the files' modification time.")
+                   "(replay, time metrics) and mapping row give no date. Never the files' "
+                   "modification time.")
 @click.option("--mapping", default=None, metavar="CSV",
               help="A CSV (local or s3://) giving each run folder its ids; see below.")
 @click.option("--id-pattern", default=None, metavar="REGEX",
