@@ -11,6 +11,7 @@ DRAGEN outputs loaded (histograms, contig coverage).
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 import pytest
 import sqlglot
@@ -32,7 +33,7 @@ def billed_lake(tmp_path_factory, reference) -> Settings:
     build(root, settings, reference)
     for run in ("TEST", "T_SRR7890936_50pc"):
         ingest_folder(LakeStore(settings), reference / "dragen" / run, sample_id=run,
-                      run_id=f"run-{run}", run_at=None)
+                      run_id=f"run-{run}", run_at=datetime(2026, 10, 15, tzinfo=UTC))
     return settings
 
 
