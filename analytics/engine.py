@@ -14,20 +14,39 @@ import pyarrow as pa
 from lake.errors import ConfigError
 from lake.schemas import TABLES, TableSpec
 from lake.settings import Settings
-from lake.store import LakeStore
+from lake.store import COMPACTED_PREFIX, LakeStore
 
 if TYPE_CHECKING:
     import duckdb
 
 
-def dedupe_sql(spec: TableSpec, source: str) -> str:
-    """Portable SQL keeping the latest row per natural key of ``spec`` from ``source``."""
+COMPACTED = "compacted__"  # the column of a table's file source: the row is in a compacted file
+
+
+def dedupe_sql(spec: TableSpec, source: str, compacted: str | None = None) -> str:
+    """Portable SQL keeping the latest row per natural key of ``spec`` from ``source``.
+
+    ``compacted`` names a boolean column of ``source``, true for rows of a compacted file (one per
+    month, keys unique: the store's naming rule). Months with no other file are then read as they
+    are; only months that also have ``part-`` files (the uncompacted tail) go through the window,
+    with their compacted rows, so a newer row in the tail still wins over the compacted one.
+    """
     # Within a month when a key never spans months: the month filter then reaches the files.
     keys = ", ".join(spec.key if spec.key_spans_months else ("month", *spec.key))
     cols = ", ".join([*spec.columns, "month"])
+    order = f"ORDER BY {spec.order_by} DESC, recorded_at DESC"
+    if compacted is None or spec.key_spans_months:
+        # A key of these tables can sit in the compacted files of several months.
+        return (
+            f"SELECT {cols} FROM (SELECT *, row_number() OVER (PARTITION BY {keys} "
+            f"{order}) AS rn__ FROM {source}) WHERE rn__ = 1"
+        )
+    tail_months = f"SELECT DISTINCT month FROM {source} WHERE NOT {compacted}"
     return (
-        f"SELECT {cols} FROM (SELECT *, row_number() OVER (PARTITION BY {keys} "
-        f"ORDER BY {spec.order_by} DESC, recorded_at DESC) AS rn__ FROM {source}) WHERE rn__ = 1"
+        f"SELECT {cols} FROM {source} WHERE {compacted} AND month NOT IN ({tail_months}) "
+        f"UNION ALL "
+        f"SELECT {cols} FROM (SELECT *, row_number() OVER (PARTITION BY {keys} {order}) AS rn__ "
+        f"FROM {source} WHERE month IN ({tail_months})) WHERE rn__ = 1"
     )
 
 
@@ -92,24 +111,35 @@ def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDB
     if settings.lake_is_s3:
         _load_httpfs(con, settings)
     for name, spec in TABLES.items():
-        # A typed empty relation written as SQL (so every cursor of the connection sees it):
-        # the whole view when the table has no files yet, and the frame that gives files written
-        # before an additive schema change the columns they lack (as NULL).
-        cols = ", ".join(f"CAST(NULL AS {duckdb_type(f.type)}) AS {f.name}" for f in spec.schema)
-        typed = f"SELECT {cols}, CAST(NULL AS VARCHAR) AS month WHERE false"
-        if store.files(name):
-            files = (
-                f"SELECT * FROM read_parquet('{store.table_uri(name)}/**/*.parquet', "
-                "hive_partitioning = true, union_by_name = true)"
-            )
-            src = f"{typed} UNION ALL BY NAME {files}"
-        else:
-            src = typed
-        con.execute(f"CREATE VIEW raw_{name} AS {src}")
-        con.execute(f"CREATE VIEW {name} AS {dedupe_sql(spec, f'raw_{name}')}")
+        con.execute(f"CREATE VIEW {name}__files AS {files_sql(spec, store)}")
+        cols = ", ".join([*spec.columns, "month"])
+        con.execute(f"CREATE VIEW raw_{name} AS SELECT {cols} FROM {name}__files")
+        con.execute(f"CREATE VIEW {name} AS {dedupe_sql(spec, f'{name}__files', COMPACTED)}")
     for name, sql in view_sql().items():
         con.execute(f"CREATE VIEW {name} AS {sql}")
     return con
+
+
+def files_sql(spec: TableSpec, store: LakeStore) -> str:
+    """Every row of a table's files, with ``month`` and ``compacted__`` (by the file's name).
+
+    A typed empty relation written as SQL (so every cursor of the connection sees it) is the whole
+    source when the table has no files yet, and the frame that gives files written before an
+    additive schema change the columns they lack (as NULL).
+    """
+    cols = ", ".join(f"CAST(NULL AS {duckdb_type(f.type)}) AS {f.name}" for f in spec.schema)
+    typed = (
+        f"SELECT {cols}, CAST(NULL AS VARCHAR) AS month, CAST(NULL AS BOOLEAN) AS {COMPACTED} "
+        "WHERE false"
+    )
+    if not store.has_files(spec.name):
+        return typed
+    files = (
+        f"SELECT * EXCLUDE (filename), filename LIKE '%/{COMPACTED_PREFIX}%' AS {COMPACTED} "
+        f"FROM read_parquet('{store.table_uri(spec.name)}/**/*.parquet', "
+        "hive_partitioning = true, union_by_name = true, filename = true)"
+    )
+    return f"{typed} UNION ALL BY NAME {files}"
 
 
 def duckdb_type(t: pa.DataType) -> str:

@@ -3,6 +3,11 @@
 Writes are append-only and atomic, and their file names are derived from the rows' natural keys,
 so writing the same rows again is a no-op. Readers and views deduplicate by key, which also makes
 compaction safe while readers are running.
+
+The naming rule the views rely on (see ``is_compacted``): a data file in ``month=YYYY-MM/`` is
+either ``part-*.parquet``, written by ``write`` (its keys may repeat in other files), or
+``compacted-*.parquet``, written by ``compact``: the month's only compacted file, each key once.
+A month whose files are all compacted needs no deduplication; only months with ``part-`` files do.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -26,6 +32,13 @@ from lake.schemas import SCHEMA_VERSION, TableSpec, table
 from lake.settings import Settings
 
 ROW_GROUP_ROWS = 1_000_000  # large row groups scan fast (stack-findings §6)
+COMPACTED_PREFIX = "compacted-"  # the naming rule in the module docstring
+PART_PREFIX = "part-"
+
+
+def is_compacted(path: str) -> bool:
+    """Whether a data file is a month's compacted file (unique keys), by its name."""
+    return path.rpartition("/")[2].startswith(COMPACTED_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +233,13 @@ class LakeStore:
             and not i.base_name.startswith(".")
         )
 
+    def has_files(self, name: str) -> bool:
+        """Whether a table has a data file, without listing them all (one request on S3)."""
+        path = self.table_path(name)
+        if self.settings.lake_is_s3:  # a prefix exists while an object is under it
+            return self.fs.get_file_info(path).type == pafs.FileType.Directory
+        return any(not p.name.startswith(".") for p in Path(path).glob("month=*/*.parquet"))
+
     # -- writing -------------------------------------------------------------------------------
     def write(
         self,
@@ -291,8 +311,11 @@ class LakeStore:
     def compact(self, name: str, month: str) -> tuple[int, int]:
         """Rewrite one month of a table into one file of unique keys; returns (files before, after).
 
-        The new file is written before the old ones are deleted, so a reader in between sees
-        duplicates (which every view removes), never a gap.
+        Readers never see a gap nor two compacted files of one month (which would double keys the
+        views take as unique): the result is first written as a ``part-`` file (deduplicated like
+        any other), the old compacted file is deleted, the new one takes its ``compacted-`` name,
+        and only then are the month's other files deleted. A crash at any step leaves a month the
+        views read correctly, and the next compaction finishes the job.
         """
         files = [f for f in self.files(name) if f"/month={month}/" in f]
         if not files:
@@ -303,17 +326,25 @@ class LakeStore:
         del raw
         if (
             len(files) == 1
+            and is_compacted(files[0])
             and tbl.num_rows == pq.read_metadata(files[0], filesystem=self.fs).num_rows
         ):
-            return 1, 1  # already one file of unique keys
+            return 1, 1  # already one compacted file of unique keys
         # Named by the keys and the versions kept, not the keys alone: a newer version of a key
         # must never lose to an older file that happens to hold the same key set.
         digest = key_digest(tbl, (*spec.file_key, spec.order_by, "recorded_at"))
-        path = f"{self.table_path(name)}/month={month}/compacted-{digest}.parquet"
+        folder = f"{self.table_path(name)}/month={month}"
+        path = f"{folder}/{COMPACTED_PREFIX}{digest}.parquet"
+        staged = f"{folder}/{PART_PREFIX}compacting-{digest}.parquet"
         if path not in files:
-            self._write_atomic(tbl, path)
+            self._write_atomic(tbl, staged)
         for f in files:
-            if f != path:
+            if is_compacted(f) and f != path:
+                self.fs.delete_file(f)
+        if path not in files:
+            self.fs.move(staged, path)  # a rename on a local disk; copy, then delete, on S3
+        for f in files:
+            if f not in (path, staged) and not is_compacted(f):
                 self.fs.delete_file(f)
         return len(files), 1
 
