@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from analytics.rollups import create_views as create_rollup_views
 from lake.errors import ConfigError
 from lake.schemas import TABLES, TableSpec
 from lake.settings import Settings
@@ -115,6 +116,7 @@ def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDB
         cols = ", ".join([*spec.columns, "month"])
         con.execute(f"CREATE VIEW raw_{name} AS SELECT {cols} FROM {name}__files")
         con.execute(f"CREATE VIEW {name} AS {dedupe_sql(spec, f'{name}__files', COMPACTED)}")
+    create_rollup_views(con, store)
     for name, sql in view_sql().items():
         con.execute(f"CREATE VIEW {name} AS {sql}")
     return con

@@ -332,7 +332,30 @@ class LakeStore:
             return 1, 1  # already one compacted file of unique keys
         # Named by the keys and the versions kept, not the keys alone: a newer version of a key
         # must never lose to an older file that happens to hold the same key set.
-        digest = key_digest(tbl, (*spec.file_key, spec.order_by, "recorded_at"))
+        version = (*spec.file_key, spec.order_by, "recorded_at")
+        return len(files), self._install_month(name, month, tbl, files, version)
+
+    def replace_month(self, name: str, month: str, rows: pa.Table) -> int:
+        """Make ``rows`` the whole content of one month of a table (its files after: 0 or 1).
+
+        For tables seqledger derives from others (the rollups): the month becomes one compacted
+        file, replaced the way compaction replaces files, so readers never see a gap or a double.
+        Replacing a month with the rows it already holds writes nothing.
+        """
+        spec = table(name)
+        files = [f for f in self.files(name) if f"/month={month}/" in f]
+        tbl = latest_by_key(to_table(spec, rows), spec)
+        if tbl.num_rows == 0:
+            for f in files:
+                self.fs.delete_file(f)
+            return 0
+        # Named by the content alone (not when it was computed): the same rows, the same file.
+        return self._install_month(name, month, tbl, files, ("*",))
+
+    def _install_month(
+        self, name: str, month: str, tbl: pa.Table, files: list[str], named_by: tuple[str, ...]
+    ) -> int:
+        digest = key_digest(tbl, named_by)
         folder = f"{self.table_path(name)}/month={month}"
         path = f"{folder}/{COMPACTED_PREFIX}{digest}.parquet"
         staged = f"{folder}/{PART_PREFIX}compacting-{digest}.parquet"
@@ -346,7 +369,7 @@ class LakeStore:
         for f in files:
             if f not in (path, staged) and not is_compacted(f):
                 self.fs.delete_file(f)
-        return len(files), 1
+        return 1
 
 
 def latest_by_key(tbl: pa.Table, spec: TableSpec) -> pa.Table:

@@ -207,3 +207,20 @@ class _Spy:
 
     def __getattr__(self, attr: str):
         return self._replacement if attr == self._name else getattr(self._fs, attr)
+
+
+def test_connect_lists_no_table(lake_settings, monkeypatch):
+    """Opening the engine checks each table for a file; it does not list every file of it."""
+    store = LakeStore(lake_settings)
+    at = datetime(2026, 1, 10, tzinfo=UTC)
+    store.write(
+        "job_attempts", [{"job_id": "j1", "attempt": 1, "status": "RUNNING", "status_at": at}]
+    )
+
+    def no_listing(self, name):
+        raise AssertionError(f"connect listed every file of {name}")
+
+    monkeypatch.setattr(LakeStore, "files", no_listing)
+    con = connect(lake_settings)
+    assert con.execute("SELECT job_id FROM job_attempts").fetchall() == [("j1",)]
+    assert con.execute("SELECT count(*) FROM costs").fetchone() == (0,)
