@@ -6,6 +6,7 @@ share: no QUALIFY, no DuckDB-only functions. Each file defines one view named af
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,7 @@ from analytics.rollups import create_views as create_rollup_views
 from lake.errors import ConfigError
 from lake.schemas import TABLES, TableSpec
 from lake.settings import Settings
-from lake.store import COMPACTED_PREFIX, LakeStore
+from lake.store import COMPACTED_PREFIX, PART_PREFIX, LakeStore
 
 if TYPE_CHECKING:
     import duckdb
@@ -24,31 +25,51 @@ if TYPE_CHECKING:
 COMPACTED = "compacted__"  # the column of a table's file source: the row is in a compacted file
 
 
-def dedupe_sql(spec: TableSpec, source: str, compacted: str | None = None) -> str:
+def dedupe_sql(
+    spec: TableSpec,
+    source: str,
+    compacted: str | None = None,
+    tail_months: Iterable[str] = (),
+) -> str:
     """Portable SQL keeping the latest row per natural key of ``spec`` from ``source``.
 
     ``compacted`` names a boolean column of ``source``, true for rows of a compacted file (one per
-    month, keys unique: the store's naming rule). Months with no other file are then read as they
-    are; only months that also have ``part-`` files (the uncompacted tail) go through the window,
-    with their compacted rows, so a newer row in the tail still wins over the compacted one.
+    month, keys unique: the store's naming rule), and ``tail_months`` the months that also have
+    other files. Compacted rows of the other months are read as they are; only the tail months
+    go through the window, compacted rows included, so a newer row in the tail still wins. Rows
+    of files that appear after the months were listed are left out (never doubled) until the
+    next listing.
     """
     # Within a month when a key never spans months: the month filter then reaches the files.
     keys = ", ".join(spec.key if spec.key_spans_months else ("month", *spec.key))
     cols = ", ".join([*spec.columns, "month"])
     order = f"ORDER BY {spec.order_by} DESC, recorded_at DESC"
-    if compacted is None or spec.key_spans_months:
-        # A key of these tables can sit in the compacted files of several months.
+
+    def window(where: str) -> str:
         return (
             f"SELECT {cols} FROM (SELECT *, row_number() OVER (PARTITION BY {keys} "
-            f"{order}) AS rn__ FROM {source}) WHERE rn__ = 1"
+            f"{order}) AS rn__ FROM {source}{where}) WHERE rn__ = 1"
         )
-    tail_months = f"SELECT DISTINCT month FROM {source} WHERE NOT {compacted}"
+
+    if compacted is None or spec.key_spans_months:
+        # A key of these tables can sit in the compacted files of several months.
+        return window("")
+    tail = ", ".join(f"'{m}'" for m in sorted(set(tail_months)))
+    if not tail:
+        return f"SELECT {cols} FROM {source} WHERE {compacted}"
     return (
-        f"SELECT {cols} FROM {source} WHERE {compacted} AND month NOT IN ({tail_months}) "
-        f"UNION ALL "
-        f"SELECT {cols} FROM (SELECT *, row_number() OVER (PARTITION BY {keys} {order}) AS rn__ "
-        f"FROM {source} WHERE month IN ({tail_months})) WHERE rn__ = 1"
+        f"SELECT {cols} FROM {source} WHERE {compacted} AND month NOT IN ({tail}) "
+        f"UNION ALL {window(f' WHERE month IN ({tail})')}"
     )
+
+
+def tail_months(con: duckdb.DuckDBPyConnection, store: LakeStore, name: str) -> list[str]:
+    """Months of a table with uncompacted (``part-``) files: their names only, none is opened."""
+    rows = con.execute(
+        f"SELECT DISTINCT regexp_extract(file, 'month=([0-9]{{4}}-[0-9]{{2}})/', 1) "
+        f"FROM glob('{store.table_uri(name)}/month=*/{PART_PREFIX}*.parquet')"
+    ).fetchall()
+    return sorted(m for (m,) in rows)
 
 
 def view_sql() -> dict[str, str]:
@@ -97,7 +118,13 @@ def _load_httpfs(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
 
 
 def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with ``raw_<table>``, ``<table>`` (deduplicated) and every SQL view."""
+    """An in-memory DuckDB with ``raw_<table>``, ``<table>`` (deduplicated), the rollup views and
+    every SQL view.
+
+    No table is listed file by file: a table is checked for one data file, and its uncompacted
+    months are found by a glob of its ``part-`` files (names only). The connection answers for
+    the files as they were when it was made (a file written later shows after reconnecting).
+    """
     import duckdb
 
     if settings.query_engine != "duckdb":
@@ -112,17 +139,19 @@ def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDB
     if settings.lake_is_s3:
         _load_httpfs(con, settings)
     for name, spec in TABLES.items():
-        con.execute(f"CREATE VIEW {name}__files AS {files_sql(spec, store)}")
+        present = store.has_files(name)
+        con.execute(f"CREATE VIEW {name}__files AS {files_sql(spec, store, present)}")
         cols = ", ".join([*spec.columns, "month"])
         con.execute(f"CREATE VIEW raw_{name} AS SELECT {cols} FROM {name}__files")
-        con.execute(f"CREATE VIEW {name} AS {dedupe_sql(spec, f'{name}__files', COMPACTED)}")
+        tail = tail_months(con, store, name) if present else []
+        con.execute(f"CREATE VIEW {name} AS {dedupe_sql(spec, f'{name}__files', COMPACTED, tail)}")
     create_rollup_views(con, store)
     for name, sql in view_sql().items():
         con.execute(f"CREATE VIEW {name} AS {sql}")
     return con
 
 
-def files_sql(spec: TableSpec, store: LakeStore) -> str:
+def files_sql(spec: TableSpec, store: LakeStore, present: bool) -> str:
     """Every row of a table's files, with ``month`` and ``compacted__`` (by the file's name).
 
     A typed empty relation written as SQL (so every cursor of the connection sees it) is the whole
@@ -134,7 +163,7 @@ def files_sql(spec: TableSpec, store: LakeStore) -> str:
         f"SELECT {cols}, CAST(NULL AS VARCHAR) AS month, CAST(NULL AS BOOLEAN) AS {COMPACTED} "
         "WHERE false"
     )
-    if not store.has_files(spec.name):
+    if not present:  # read_parquet fails on a glob that matches nothing
         return typed
     files = (
         f"SELECT * EXCLUDE (filename), filename LIKE '%/{COMPACTED_PREFIX}%' AS {COMPACTED} "

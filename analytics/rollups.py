@@ -16,6 +16,7 @@ would be counted with the attempts and first status seen in those three).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -128,97 +129,110 @@ def _scoped(sql: str, p: str) -> str:
     return re.sub(rf"\b(FROM|JOIN)(\s+)({names})\b", rf"\1\2{p}\3", sql)
 
 
-def scope_views(p: str, around: str) -> list[tuple[str, str]]:
+def scope_views(p: str, around: str, facts: tuple[str, ...]) -> list[tuple[str, str]]:
     """Views named ``{p}…``: the facts of the months ``around`` selects, and outcomes over them."""
-    views = [
-        (f"{p}{name}", f"SELECT * FROM {name} WHERE month IN ({around})")
-        for name in (*_OUTCOME_FACTS, "costs")
-    ]
-    views += [(f"{p}{name}", _scoped(sql, p)) for name, sql in _outcome_sql().items()]
+    views = [(f"{p}{name}", f"SELECT * FROM {name} WHERE month IN ({around})") for name in facts]
+    if facts == _OUTCOME_FACTS:
+        views += [(f"{p}{name}", _scoped(sql, p)) for name, sql in _outcome_sql().items()]
     return views
 
 
-def _shift(month_sql: str, months: int) -> str:
-    return f"strftime(CAST({month_sql} || '-01' AS DATE) + INTERVAL ({months}) MONTH, '%Y-%m')"
+def shift(month: str, k: int) -> str:
+    """The month ``k`` months after ``month`` (both ``YYYY-MM``)."""
+    index = int(month[:4]) * 12 + int(month[5:7]) - 1 + k
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
-def around_sql(target: str, reach: int) -> str:
-    """The months within ``reach`` of the months ``target`` selects (a SELECT of ``month``)."""
-    parts = [f"SELECT month FROM ({target}) t"]
-    parts += [
-        f"SELECT {_shift('month', k)} AS month FROM ({target}) t"
-        for k in range(-reach, reach + 1)
-        if k
-    ]
-    return " UNION ".join(parts)
+def around(months: Iterable[str], reach: int) -> list[str]:
+    """``months`` and those within ``reach`` of them, sorted."""
+    return sorted({shift(m, k) for m in months for k in range(-reach, reach + 1)})
 
 
-def digest_sql(store: LakeStore, rollup: Rollup) -> str:
-    """``month, digest``: per month of facts, a hash of the names of the fact files it reads."""
-    files = " UNION ALL ".join(
-        f"SELECT '{name}/' || regexp_extract(file, 'month=[0-9-]+/[^/]+$') AS file, "
-        f"regexp_extract(file, 'month=([0-9]{{4}}-[0-9]{{2}})/', 1) AS month "
-        f"FROM glob('{store.table_uri(name)}/month=*/*.parquet')"
-        for name in rollup.facts
-    )
-    per_month = (
-        f"SELECT month, string_agg(file, ',' ORDER BY file) AS files FROM ({files}) f "
-        "GROUP BY month"
-    )
-    if rollup.reach == 0:
-        return f"SELECT month, md5(files) AS digest FROM ({per_month}) m"
-    joins, parts = [], []
-    for k in range(-rollup.reach, rollup.reach + 1):
-        if k == 0:
-            parts.append("m.files")
-            continue
-        alias = f"n{k + rollup.reach}"
-        joins.append(f"LEFT JOIN ({per_month}) {alias} ON {alias}.month = {_shift('m.month', k)}")
-        parts.append(f"coalesce({alias}.files, '')")
-    joined = " || '|' || ".join(parts)
-    return f"SELECT m.month, md5({joined}) AS digest FROM ({per_month}) m {' '.join(joins)}"
+def _in(months: Iterable[str]) -> str:
+    """A SQL list of months for ``month IN (…)``; a list that matches nothing when empty."""
+    quoted = ", ".join(f"'{m}'" for m in sorted(months))
+    return quoted or "NULL"
+
+
+def fact_files(
+    con: duckdb.DuckDBPyConnection, store: LakeStore, facts: Iterable[str]
+) -> dict[str, list[str]]:
+    """Per month, the names (``table/month=…/file``) of the data files of the ``facts`` tables.
+
+    One glob per table in DuckDB, which also reads S3: the names only, no file is opened.
+    """
+    out: dict[str, list[str]] = {}
+    for name in facts:
+        rows = con.execute(
+            f"SELECT regexp_extract(file, 'month=([0-9]{{4}}-[0-9]{{2}})/', 1), "
+            f"regexp_extract(file, 'month=[0-9-]+/[^/]+$') "
+            f"FROM glob('{store.table_uri(name)}/month=*/*.parquet')"
+        ).fetchall()
+        for month, file in rows:
+            out.setdefault(month, []).append(f"{name}/{file}")
+    return out
+
+
+def digests(files: dict[str, list[str]], reach: int) -> dict[str, str]:
+    """Per month with facts, the hash of the fact files a rollup of that month is computed from."""
+    out = {}
+    for month in files:
+        names = sorted(f for m in around([month], reach) for f in files.get(m, ()))
+        out[month] = hashlib.sha256("\n".join(names).encode()).hexdigest()[:24]
+    return out
 
 
 def create_views(con: duckdb.DuckDBPyConnection, store: LakeStore) -> None:
-    """The read side: per rollup, the current stored months, plus the stale ones from facts."""
+    """The read side: per rollup, its stored months that are current, the others from facts.
+
+    Which months are current is decided once, here, from the names of the fact files (nothing is
+    opened): a connection answers for the lake as it was when it was made, like its table views.
+    When every month is current, a view is a plain read of the rollup table.
+    """
+    groups: dict[tuple[str, ...], list[Rollup]] = {}
     for r in ROLLUPS:
-        spec = table(r.table)
-        cols = ", ".join([*spec.columns[: spec.columns.index("source_digest")], "month"])
-        con.execute(f"CREATE VIEW {r.view}__digest AS {digest_sql(store, r)}")
-        con.execute(
-            f"CREATE VIEW {r.view}__fresh AS SELECT s.month FROM (SELECT month, "
-            f"min(source_digest) AS lo, max(source_digest) AS hi FROM {r.table} GROUP BY month) s "
-            f"JOIN {r.view}__digest d ON d.month = s.month AND d.digest = s.lo AND s.lo = s.hi"
-        )
-        stale = (
-            f"SELECT month FROM {r.view}__digest "
-            f"WHERE month NOT IN (SELECT month FROM {r.view}__fresh)"
-        )
-        p = f"{r.view}__stale__"
-        for name, sql in scope_views(p, around_sql(stale, r.reach)):
-            con.execute(f"CREATE VIEW {name} AS {sql}")
-        computed = r.sql.format(p=p, target=stale)
-        con.execute(
-            f"CREATE VIEW {r.view} AS "
-            f"SELECT {cols} FROM {r.table} WHERE month IN (SELECT month FROM {r.view}__fresh) "
-            f"UNION ALL BY NAME SELECT *, strftime({spec.time_column}, '%Y-%m') AS month "
-            f"FROM ({computed}) c"
-        )
+        groups.setdefault(r.facts, []).append(r)
+    for facts, rollups in groups.items():
+        current = digests(fact_files(con, store, facts), rollups[0].reach)
+        split: dict[Rollup, tuple[list[str], list[str]]] = {}  # fresh and stale months
+        for r in rollups:
+            stored = dict(
+                con.execute(
+                    f"SELECT month, CASE WHEN min(source_digest) = max(source_digest) "
+                    f"THEN min(source_digest) END FROM {r.table} GROUP BY month"
+                ).fetchall()
+            )
+            fresh = sorted(m for m, d in current.items() if stored.get(m) == d)
+            split[r] = (fresh, sorted(set(current) - set(fresh)))
+        p = f"rollup__{facts[0]}__stale__"
+        need = {m for _, stale in split.values() for m in stale}
+        if need:
+            for name, sql in scope_views(p, _in(around(need, rollups[0].reach)), facts):
+                con.execute(f"CREATE VIEW {name} AS {sql}")
+        for r in rollups:
+            fresh, stale = split[r]
+            spec = table(r.table)
+            cols = ", ".join([*spec.columns[: spec.columns.index("source_digest")], "month"])
+            sql = f"SELECT {cols} FROM {r.table} WHERE month IN ({_in(fresh)})"
+            if stale:
+                computed = r.sql.format(p=p, target=_in(stale))
+                sql += (
+                    f" UNION ALL BY NAME SELECT *, strftime({spec.time_column}, '%Y-%m') "
+                    f"AS month FROM ({computed}) c"
+                )
+            con.execute(f"CREATE VIEW {r.view} AS {sql}")
 
 
 def compute(
     con: duckdb.DuckDBPyConnection, store: LakeStore, rollup: Rollup, month: str
 ) -> pa.Table:
     """A month of a rollup computed from the facts, with the digest of the files it read."""
-    (digest,) = con.execute(
-        f"SELECT coalesce(max(digest), '') FROM ({digest_sql(store, rollup)}) d WHERE month = ?",
-        [month],
-    ).fetchone()  # before the facts are read: a file added meanwhile makes the month stale
+    # Named before the facts are read: a file added meanwhile leaves the month stale, not wrong.
+    digest = digests(fact_files(con, store, rollup.facts), rollup.reach).get(month, "")
     p = f"{rollup.view}__m__"
-    target = f"SELECT '{month}' AS month"
-    for name, sql in scope_views(p, around_sql(target, rollup.reach)):
+    for name, sql in scope_views(p, _in(around([month], rollup.reach)), rollup.facts):
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
-    rows = con.execute(rollup.sql.format(p=p, target=f"'{month}'")).to_arrow_table()
+    rows = con.execute(rollup.sql.format(p=p, target=_in([month]))).to_arrow_table()
     import pyarrow as pa
 
     return rows.append_column("source_digest", pa.array([digest] * rows.num_rows, pa.string()))
@@ -250,11 +264,6 @@ def refresh(
     return done
 
 
-def months_touched(months: Iterable[str]) -> set[str]:
+def months_touched(months: Iterable[str]) -> list[str]:
     """The months whose rollups facts written in ``months`` can change (each and either side)."""
-    out = set()
-    for m in months:
-        year, mon = int(m[:4]), int(m[5:7])
-        index = year * 12 + mon - 1
-        out |= {f"{(index + k) // 12:04d}-{(index + k) % 12 + 1:02d}" for k in (-1, 0, 1)}
-    return out
+    return around(months, max(r.reach for r in ROLLUPS))
