@@ -182,19 +182,13 @@ def digests(files: dict[str, list[str]], reach: int) -> dict[str, str]:
     return out
 
 
-def create_views(con: duckdb.DuckDBPyConnection, store: LakeStore) -> None:
-    """The read side: per rollup, its stored months that are current, the others from facts.
-
-    Which months are current is decided once, here, from the names of the fact files (nothing is
-    opened): a connection answers for the lake as it was when it was made, like its table views.
-    When every month is current, a view is a plain read of the rollup table.
-    """
-    groups: dict[tuple[str, ...], list[Rollup]] = {}
-    for r in ROLLUPS:
-        groups.setdefault(r.facts, []).append(r)
-    for facts, rollups in groups.items():
+def months_of(
+    con: duckdb.DuckDBPyConnection, store: LakeStore
+) -> dict[Rollup, tuple[list[str], list[str]]]:
+    """Per rollup, its current months (stored rows match the facts) and its stale ones."""
+    out = {}
+    for facts, rollups in _groups().items():
         current = digests(fact_files(con, store, facts), rollups[0].reach)
-        split: dict[Rollup, tuple[list[str], list[str]]] = {}  # fresh and stale months
         for r in rollups:
             stored = dict(
                 con.execute(
@@ -203,9 +197,34 @@ def create_views(con: duckdb.DuckDBPyConnection, store: LakeStore) -> None:
                 ).fetchall()
             )
             fresh = sorted(m for m, d in current.items() if stored.get(m) == d)
-            split[r] = (fresh, sorted(set(current) - set(fresh)))
+            out[r] = (fresh, sorted(set(current) - set(fresh)))
+    return out
+
+
+def stale_months(con: duckdb.DuckDBPyConnection, store: LakeStore) -> dict[str, list[str]]:
+    """``{rollup table: months}`` for the rollups that facts have changed since (or never had)."""
+    return {r.table: stale for r, (_, stale) in months_of(con, store).items() if stale}
+
+
+def _groups() -> dict[tuple[str, ...], list[Rollup]]:
+    groups: dict[tuple[str, ...], list[Rollup]] = {}
+    for r in ROLLUPS:
+        groups.setdefault(r.facts, []).append(r)
+    return groups
+
+
+def create_views(con: duckdb.DuckDBPyConnection, store: LakeStore) -> None:
+    """The read side: per rollup, its stored months that are current, the others from facts.
+
+    Which months are current is decided once, here, from the names of the fact files (nothing is
+    opened): a connection answers for the lake as it was when it was made, like its table views.
+    When every month is current, a view is a plain read of the rollup table. Rollups over the same
+    facts share one set of views over the facts of their stale months.
+    """
+    split = months_of(con, store)
+    for facts, rollups in _groups().items():
         p = f"rollup__{facts[0]}__stale__"
-        need = {m for _, stale in split.values() for m in stale}
+        need = {m for r in rollups for m in split[r][1]}
         if need:
             for name, sql in scope_views(p, _in(around(need, rollups[0].reach)), facts):
                 con.execute(f"CREATE VIEW {name} AS {sql}")
