@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -266,12 +266,15 @@ def fact_months(store: LakeStore, rollup: Rollup) -> set[str]:
 
 
 def refresh(
-    con: duckdb.DuckDBPyConnection, store: LakeStore, months: Iterable[str] | None = None
+    con: duckdb.DuckDBPyConnection,
+    store: LakeStore,
+    months: Iterable[str] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, int]:
     """Recompute rollups for ``months`` (default: every month); ``{table/month: rows}``.
 
-    A month whose facts changed also changes its neighbours' runs and attempts (a run counted in
-    the month it finished): pass them too, or use ``months_touched``.
+    Facts written in a month also change the runs and attempts counted in the months beside it
+    (a run is counted in the month it reached its current state): pass ``months_touched``.
     """
     done = {}
     for r in ROLLUPS:
@@ -280,6 +283,8 @@ def refresh(
             rows = compute(con, store, r, month)
             store.replace_month(r.table, month, rows)
             done[f"{r.table}/{month}"] = rows.num_rows
+            if progress:
+                progress(f"{r.table}/{month}: {rows.num_rows:,} rows")
     return done
 
 
