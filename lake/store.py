@@ -205,6 +205,39 @@ def key_digest(tbl: pa.Table, key: Iterable[str]) -> str:
     return h.hexdigest()[:24]
 
 
+class _Hashing:
+    """A write-only file that keeps nothing but a SHA-256 of what goes through it."""
+
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256()
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        self.hash.update(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def content_digest(tbl: pa.Table, columns: Iterable[str]) -> str:
+    """A name for a table's content in ``columns``, hashed from its Arrow IPC stream.
+
+    Unlike ``key_digest`` no value becomes a Python object, so naming a compacted month of
+    millions of rows costs no memory beyond one record batch. The same rows in the same order
+    give the same name; different content never shares one.
+    """
+    sink = _Hashing()
+    part = tbl.select(list(columns))
+    with pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), part.schema) as out:
+        for batch in part.to_batches(max_chunksize=65_536):
+            out.write_batch(batch)
+    return sink.hash.hexdigest()[:24]
+
+
 class LakeStore:
     """Reads and writes the lake's tables through one pyarrow filesystem."""
 
@@ -332,8 +365,13 @@ class LakeStore:
             return 1, 1  # already one compacted file of unique keys
         # Named by the keys and the versions kept, not the keys alone: a newer version of a key
         # must never lose to an older file that happens to hold the same key set.
-        version = (*spec.file_key, spec.order_by, "recorded_at")
-        return len(files), self._install_month(name, month, tbl, files, version)
+        content = [c for c in tbl.column_names if c not in _NOT_CONTENT]
+        named_by: list[str] = []
+        for k in (*spec.file_key, spec.order_by, "recorded_at"):
+            named_by += content if k == "*" else [k]
+        return len(files), self._install_month(
+            name, month, tbl, files, tuple(dict.fromkeys(named_by))
+        )
 
     def replace_month(self, name: str, month: str, rows: pa.Table) -> int:
         """Make ``rows`` the whole content of one month of a table (its files after: 0 or 1).
@@ -350,12 +388,13 @@ class LakeStore:
                 self.fs.delete_file(f)
             return 0
         # Named by the content alone (not when it was computed): the same rows, the same file.
-        return self._install_month(name, month, tbl, files, ("*",))
+        content = [c for c in tbl.column_names if c not in _NOT_CONTENT]
+        return self._install_month(name, month, tbl, files, tuple(content))
 
     def _install_month(
         self, name: str, month: str, tbl: pa.Table, files: list[str], named_by: tuple[str, ...]
     ) -> int:
-        digest = key_digest(tbl, named_by)
+        digest = content_digest(tbl, named_by)  # ``tbl`` is sorted by key: a stable order
         folder = f"{self.table_path(name)}/month={month}"
         path = f"{folder}/{COMPACTED_PREFIX}{digest}.parquet"
         staged = f"{folder}/{PART_PREFIX}compacting-{digest}.parquet"
