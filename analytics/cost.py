@@ -1,7 +1,7 @@
 """Typed cost queries over the cost views (``analytics/sql/40_*``…``49_*``): CLI and dashboards.
 
-Estimated cost by tags, month and component, and the monthly trend, read the daily cost rollup
-(``costs_daily``); grouping by sample or run, and the billed side, read the facts.
+Estimated cost by tags, month and component, and the monthly trend, read the monthly cost rollup
+(``costs_monthly``); grouping by sample or run, and the billed side, read the facts.
 
 Each function takes a connection from ``analytics.engine.connect`` and returns a list of dicts
 (one per row, columns as named in the view). They all work on an empty lake. Money is USD;
@@ -34,9 +34,9 @@ ESTIMATE_GROUPS = (
     "price_status",
 )
 BILLED_GROUPS = (*TAG_COLUMNS, "month", "capacity", "instance_type")
-# What the daily cost rollup (``costs_daily``) can answer: every group but sample and run.
+# What the monthly cost rollup (``costs_monthly``) can answer: every group but sample and run.
 ROLLUP_GROUPS = tuple(g for g in ESTIMATE_GROUPS if g not in ("sample_id", "run_id"))
-COSTS_DAILY = "SELECT *, split_part(component, ':', 1) AS cost_kind FROM costs_daily"
+COSTS_DAILY = "SELECT *, split_part(component, ':', 1) AS cost_kind FROM costs_monthly"
 
 
 def _rows(
@@ -55,8 +55,13 @@ def _check_month(month: str | None) -> None:
 
 
 # What people say for a tag: "user" is the requester, "centre"/"center" the cost centre.
-ALIASES = {"user": "requested_by", "cost_center": "cost_centre", "sample": "sample_id",
-           "run": "run_id", "release": "pipeline_release"}
+ALIASES = {
+    "user": "requested_by",
+    "cost_center": "cost_centre",
+    "sample": "sample_id",
+    "run": "run_id",
+    "release": "pipeline_release",
+}
 
 
 def cost_by(

@@ -4,7 +4,7 @@ A month of a rollup is computed from the facts by SQL over the same views the re
 (``run_outcomes``, ``attempt_outcomes``, ``costs``), restricted to the months it needs, and written
 whole over the month (``LakeStore.replace_month``): recomputing it changes nothing. Each row keeps
 the digest of the fact files it came from. Readers go through one view per rollup (``runs_daily``,
-``run_samples``, ``attempts_daily``, ``costs_daily``) that takes the stored rows of every month
+``run_samples``, ``attempts_daily``, ``costs_monthly``) that takes the stored rows of every month
 whose digest still matches the facts, and computes the other months from the facts on the spot,
 so a report is never stale, only slower until ``seqledger lake rollup`` (or compaction) runs.
 
@@ -95,19 +95,19 @@ ROLLUPS = (
                  (a.run_id IS NULL OR a.run_id NOT IN (SELECT run_id FROM {p}run_outcomes))""",
     ),
     Rollup(
-        "rollup_costs_daily",
-        "costs_daily",
+        "rollup_costs_monthly",
+        "costs_monthly",
         ("costs",),
         0,
         """
-        SELECT date_trunc('day', usage_start_at) AS day_at, project, workflow, pipeline_release,
-               requested_by, cost_centre, component, capacity, instance_type, price_status,
-               sum(cost_usd) AS cost_usd, count(*) AS line_count,
+        SELECT date_trunc('month', usage_start_at) AS month_at, project, workflow,
+               pipeline_release, requested_by, cost_centre, component, capacity, instance_type,
+               price_status, sum(cost_usd) AS cost_usd, count(*) AS line_count,
                count(CASE WHEN cost_usd IS NULL THEN 1 END) AS unpriced_rows,
                count(CASE WHEN price_status = 'approximate' THEN 1 END) AS approximate_rows
         FROM {p}costs
         WHERE month IN ({target})
-        GROUP BY date_trunc('day', usage_start_at), project, workflow, pipeline_release,
+        GROUP BY date_trunc('month', usage_start_at), project, workflow, pipeline_release,
                  requested_by, cost_centre, component, capacity, instance_type, price_status""",
     ),
 )

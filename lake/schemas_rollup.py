@@ -1,4 +1,4 @@
-"""Summary tables: daily rollups of the facts for the questions asked every day.
+"""Summary tables: daily and monthly rollups of the facts for the questions asked every day.
 
 Dashboards and reports read these instead of millions of fact rows. Each month of a rollup is
 recomputed whole from the facts (``analytics.rollups``) and replaces the month's file, so
@@ -93,13 +93,13 @@ ROLLUP_ATTEMPTS_DAILY = register(
     )
 )
 
-ROLLUP_COSTS_DAILY = register(
+ROLLUP_COSTS_MONTHLY = register(
     _spec(
-        "rollup_costs_daily",
-        "Estimated cost per day of usage, by every cost-allocation tag but sample and run, "
-        "component, capacity, instance type and price status.",
+        "rollup_costs_monthly",
+        "Estimated cost per month of usage, by every cost-allocation tag but sample and run, "
+        "component, capacity, instance type and price status (cost is reported by month).",
         key=(
-            "day_at",
+            "month_at",
             "project",
             "workflow",
             "pipeline_release",
@@ -110,9 +110,9 @@ ROLLUP_COSTS_DAILY = register(
             "instance_type",
             "price_status",
         ),
-        time_column="day_at",
+        time_column="month_at",
         fields=[
-            _DAY,
+            _f("month_at", TS, "UTC start of the month of usage (partition time)", nullable=False),
             _PROJECT,
             _f("workflow", pa.string(), "Cost-allocation tag: workflow"),
             _f("pipeline_release", pa.string(), "Cost-allocation tag: pipeline release"),
@@ -135,5 +135,5 @@ ROLLUPS = (
     ROLLUP_RUNS_DAILY,
     ROLLUP_RUN_SAMPLES_MONTHLY,
     ROLLUP_ATTEMPTS_DAILY,
-    ROLLUP_COSTS_DAILY,
+    ROLLUP_COSTS_MONTHLY,
 )

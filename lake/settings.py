@@ -107,8 +107,10 @@ class Settings:
             local_command=env.get("SEQLEDGER_LOCAL_COMMAND"),
             require_validated_release=_flag(env, "SEQLEDGER_REQUIRE_VALIDATED_RELEASE"),
             validation_projects=tuple(
-                p.strip() for p in env.get("SEQLEDGER_VALIDATION_PROJECTS", "giab-validation")
-                .split(",") if p.strip()),
+                p.strip()
+                for p in env.get("SEQLEDGER_VALIDATION_PROJECTS", "giab-validation").split(",")
+                if p.strip()
+            ),
         )
 
 

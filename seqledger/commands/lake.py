@@ -93,7 +93,7 @@ def compact(ctx: click.Context, names: tuple[str, ...], month: str | None) -> No
 @click.pass_context
 @handle_errors
 def rollup(ctx: click.Context, months: tuple[str, ...], stale: bool) -> None:
-    """Recompute the rollups (daily runs, attempts, costs) of months from the facts.
+    """Recompute the rollups (daily runs and attempts, monthly costs) of months from the facts.
 
     Each month is replaced whole; recomputing a month whose facts did not change writes nothing.
     Reports read current months from the rollups and compute the others from the facts.
