@@ -51,8 +51,9 @@ def test_the_footer_names_the_engine_and_the_queries_behind_the_page(lake_settin
     write_overview_lake(lake_settings)
     at = _app(lake_settings.lake_uri, monkeypatch)
     (footer,) = [c.value for c in at.caption if c.value.startswith("Queries behind this page")]
-    # overview (4 queries) + throughput, cost by project, failures (3): 9 DuckDB queries, no scan
-    assert footer.startswith("Queries behind this page: 9 duckdb queries, "), footer
+    # overview (5 queries, from the rollups) + throughput, cost by project, failures (3):
+    # 10 DuckDB queries, no scan
+    assert footer.startswith("Queries behind this page: 10 duckdb queries, "), footer
     assert "scanned" not in footer
 
 
