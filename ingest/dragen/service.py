@@ -130,6 +130,10 @@ def parse_run_files(files: Mapping[str, bytes], *, sample_id: str, run_id: str, 
         except ParseError as e:
             refuse(name, e, _line_payload(data, e.line), found.family, found.file_type)
             continue
+        except _VALUE_ERRORS as e:  # a value no parser check foresaw: this file only
+            refuse(name, ParseError(name, None, f"unreadable value: {_brief(e)}"), data[:4096],
+                   found.family, found.file_type)
+            continue
         parses.append(parsed)
 
     facts: dict[str, Any] = {}
@@ -144,16 +148,27 @@ def parse_run_files(files: Mapping[str, bytes], *, sample_id: str, run_id: str, 
     for parsed in parses:
         file_values = (parsed.source, parsed.file_type)
         problems = list(parsed.problems)
-        n, columns = _metric_columns(parsed, catalogue, phenotype_of, problems, with_ga4gh)
-        tables["qc_metrics"].add(n, columns, file_values)
-        count = n
-        if parsed.bins is not None:
-            bins = _with_phenotypes(parsed.bins, "series", phenotype_of)
-            tables["qc_histograms"].add(bins.n, bins.columns, file_values)
-            count += bins.n
-        if parsed.contigs is not None:
-            tables["qc_contig_coverage"].add(parsed.contigs.n, parsed.contigs.columns, file_values)
-            count += parsed.contigs.n
+        try:
+            # Every table's arrays are built before any is added: a file adds all its rows or
+            # none, so a value that does not fit its column refuses this file, not the run.
+            n, columns = _metric_columns(parsed, catalogue, phenotype_of, problems, with_ga4gh)
+            pending = [(tables["qc_metrics"], tables["qc_metrics"].arrays(n, columns,
+                                                                           file_values))]
+            if parsed.bins is not None:
+                bins = _with_phenotypes(parsed.bins, "series", phenotype_of)
+                pending.append((tables["qc_histograms"],
+                                tables["qc_histograms"].arrays(bins.n, bins.columns, file_values)))
+            if parsed.contigs is not None:
+                pending.append((tables["qc_contig_coverage"], tables["qc_contig_coverage"].arrays(
+                    parsed.contigs.n, parsed.contigs.columns, file_values)))
+        except _VALUE_ERRORS as e:
+            refuse(parsed.source, ParseError(parsed.source, None, f"a value does not fit the "
+                                             f"lake's column: {_brief(e)}"),
+                   files[parsed.source][:4096], parsed.family, parsed.file_type)
+            continue
+        count = 0
+        for tbl, arrays in pending:
+            count += tbl.extend(arrays)
         problems.sort(key=lambda p: p.error.line or 0)
         quarantine.extend(_problem_rows(root, parsed.source, problems, run_at))
         outcomes.append(FileOutcome(parsed.source, parsed.family, parsed.file_type, count,
@@ -161,6 +176,17 @@ def parse_run_files(files: Mapping[str, bytes], *, sample_id: str, run_id: str, 
     outcomes.sort(key=lambda o: o.name)
     return ParsedRun(sample_id, run_id, run_at, version,
                      {name: t.table() for name, t in tables.items() if t.n}, quarantine, outcomes)
+
+
+# What a value no parser check foresaw raises (a number too large for its column, text Arrow
+# cannot hold): the file is refused with the reason, the run's other files go on.
+_VALUE_ERRORS = (ValueError, OverflowError, TypeError, UnicodeError, RecursionError,
+                 pa.ArrowException)
+
+
+def _brief(error: BaseException) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text if len(text) <= 200 else f"{text[:200]}…"
 
 
 def _line_payload(data: bytes, line: int | None) -> bytes:
@@ -216,16 +242,32 @@ class _Table:
             return column if column.type == field_type else column.cast(field_type)
         return pa.array(column, type=field_type)
 
+    def arrays(self, n: int, columns: Mapping[str, Any], file_values: tuple) -> dict[str, Any]:
+        """``n`` rows as one array per column (``columns``: list, Arrow array or Same), with the
+        file name and type; raises if a value does not fit its column."""
+        if not n:
+            return {}
+        merged = {**dict(zip(_FILE_COLUMNS, map(Same, file_values), strict=True)), **columns}
+        out = {}
+        for name in self.chunks:
+            column = merged.get(name)
+            out[name] = (self._array(name, column, n) if column is not None
+                         else pa.nulls(n, self.spec.schema.field(name).type))
+        return out
+
+    def extend(self, arrays: Mapping[str, pa.Array]) -> int:
+        """Append the rows of :meth:`arrays`; returns how many."""
+        if not arrays:
+            return 0
+        n = len(next(iter(arrays.values())))
+        for name, chunks in self.chunks.items():
+            chunks.append(arrays[name])
+        self.n += n
+        return n
+
     def add(self, n: int, columns: Mapping[str, Any], file_values: tuple) -> None:
         """Append ``n`` rows: ``columns`` (list, Arrow array or Same), the file name and type."""
-        if not n:
-            return
-        merged = {**dict(zip(_FILE_COLUMNS, map(Same, file_values), strict=True)), **columns}
-        for name, chunks in self.chunks.items():
-            column = merged.get(name)
-            chunks.append(self._array(name, column, n) if column is not None
-                          else pa.nulls(n, self.spec.schema.field(name).type))
-        self.n += n
+        self.extend(self.arrays(n, columns, file_values))
 
     def table(self) -> pa.Table:
         columns, fields = [], []
@@ -335,8 +377,10 @@ def read_folder(fs: pafs.FileSystem, root: str) -> tuple[dict[str, bytes], list[
             skipped.append(FileOutcome(name, None, None, skipped="not a DRAGEN metric file name"))
             continue
         if info.size is not None and info.size > MAX_FILE_BYTES:
-            skipped.append(FileOutcome(name, None, None, skipped=f"{info.size} bytes: larger "
-                                                                  "than any metric file"))
+            # Refused, not skipped: a metric file's name with more bytes than any metric file
+            # can hold is an input that was not loaded, so it is quarantined (never read).
+            skipped.append(FileOutcome(name, None, None, error=f"file is {info.size} bytes, "
+                                       f"over the {MAX_FILE_BYTES} limit of a metric file"))
             continue
         with fs.open_input_stream(info.path) as stream:
             files[name] = stream.read()
@@ -363,17 +407,24 @@ def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_i
     writes nothing new: the rows and their keys are the same.
     """
     fs, root = run_filesystem(store, folder)
+    # Quarantine rows are keyed by source: one spelling of the folder, however it was given.
+    source_root = f"s3://{root}" if str(folder).startswith("s3://") else root
     try:
         files, skipped, newest = read_folder(fs, root)
     except ParseError as e:
         # The runner loads many runs in a row: a missing folder is quarantined, not raised.
         when = run_at or datetime.now(UTC)
-        store.write("quarantine", [quarantine_row(STAGE, str(folder), e, at=when)])
+        store.write("quarantine", [quarantine_row(STAGE, source_root, e, at=when)])
         return IngestSummary(str(folder), sample_id, run_id, when, None, {}, {}, 1,
                              [FileOutcome(str(folder), None, None, error=e.reason)])
     when = run_at or newest or datetime.now(UTC)
     parsed = parse_run_files(files, sample_id=sample_id, run_id=run_id, run_at=when,
-                             source_root=str(folder))
+                             source_root=source_root)
+    too_big = [quarantine_row(STAGE, f"{source_root}/{f.name}",
+                              ParseError(f.name, None, f.error), at=parsed.run_at)
+               for f in skipped if f.error]
+    if too_big:
+        parsed = replace(parsed, quarantine=[*parsed.quarantine, *too_big])
     results = write_run(store, parsed)
     return IngestSummary(
         folder=str(folder), sample_id=sample_id, run_id=run_id, run_at=parsed.run_at,

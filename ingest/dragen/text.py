@@ -67,12 +67,16 @@ def check_bytes(source: str, data: bytes) -> bytes:
 
 
 def split_lines(source: str, data: bytes) -> Lines:
-    """Decode ``data`` (UTF-8, optional BOM, LF or CRLF) into numbered lines.
+    """Decode ``data`` (UTF-8, optional BOM, LF, CRLF or CR line endings) into numbered lines.
 
     Raises:
         ParseError: the file is empty, binary or too large.
     """
     data = check_bytes(source, data)
+    if b"\r" in data:
+        # CRLF (Windows) and CR alone (a file saved by old Mac tools): both end lines, as in
+        # Python's universal newlines; read as LF, a CR-only file would be one long line.
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     problems: list[Problem] = []
     complete = data.endswith(b"\n")
     try:
@@ -80,8 +84,6 @@ def split_lines(source: str, data: bytes) -> Lines:
     except UnicodeDecodeError:
         lines = _decode_by_line(source, data, problems)
     else:
-        if "\r" in text:
-            text = text.replace("\r\n", "\n")
         lines = text.split("\n")
     if complete:
         lines.pop()  # the empty string after the final newline
@@ -106,7 +108,7 @@ def _decode_by_line(source: str, data: bytes, problems: list[Problem]) -> list[s
     lines: list[str | None] = []
     offset = 0
     for i, raw in enumerate(data.split(b"\n"), 1):
-        chunk = raw[:-1] if raw.endswith(b"\r") else raw
+        chunk = raw
         try:
             lines.append(chunk.decode("utf-8"))
         except UnicodeDecodeError as e:
