@@ -166,9 +166,15 @@ def parse_run_files(files: Mapping[str, bytes], *, sample_id: str, run_id: str, 
                                              f"lake's column: {_brief(e)}"),
                    files[parsed.source][:4096], parsed.family, parsed.file_type)
             continue
-        count = 0
+        count = sum(len(next(iter(arrays.values()), ())) for _, arrays in pending)
+        if not count and not problems and not parsed.facts:
+            # A header and nothing else (a file cut short): not loaded, so said so.
+            refuse(parsed.source, ParseError(parsed.source, None, "no data rows (a header only: "
+                                             "the file is probably truncated)"),
+                   files[parsed.source][:4096], parsed.family, parsed.file_type)
+            continue
         for tbl, arrays in pending:
-            count += tbl.extend(arrays)
+            tbl.extend(arrays)
         problems.sort(key=lambda p: p.error.line or 0)
         quarantine.extend(_problem_rows(root, parsed.source, problems, run_at))
         outcomes.append(FileOutcome(parsed.source, parsed.family, parsed.file_type, count,
