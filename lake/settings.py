@@ -18,6 +18,7 @@ DEFAULT_PROJECTS = ".seqledger/projects.toml"
 DEFAULT_OUTPUTS = ".seqledger/outputs"
 LAKE_ENV = "SEQLEDGER_LAKE"
 EXECUTORS = ("simulated", "local", "batch")
+RETRY_ENV = "SEQLEDGER_STORAGE_RETRY_S"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,9 @@ class Settings:
     output_prefix: str = DEFAULT_OUTPUTS
     pipeline_release: str = "dragen-4.2.4"
     local_command: str | None = None  # command template for the local executor
+    # How long the store retries a transient storage error (S3 503/500, a reset, a timeout),
+    # with backoff and jitter, before it gives up with an error.
+    storage_retry_s: float = 60.0
 
     @property
     def lake_is_s3(self) -> bool:
@@ -85,6 +89,13 @@ class Settings:
         executor = env.get("SEQLEDGER_EXECUTOR", "simulated")
         if executor not in EXECUTORS:
             raise ConfigError(f"SEQLEDGER_EXECUTOR={executor!r}: expected one of {EXECUTORS}")
+        retry_text = env.get(RETRY_ENV, "60")
+        try:
+            retry_s = float(retry_text)
+        except ValueError:
+            retry_s = -1.0
+        if not 0 <= retry_s <= 3600:
+            raise ConfigError(f"{RETRY_ENV}={retry_text!r}: expected seconds from 0 to 3600")
         outputs = env.get("SEQLEDGER_OUTPUT_PREFIX", DEFAULT_OUTPUTS)
         if "://" not in outputs:
             outputs = str(Path(outputs).expanduser().resolve())
@@ -102,4 +113,5 @@ class Settings:
             output_prefix=outputs,
             pipeline_release=env.get("SEQLEDGER_PIPELINE_RELEASE", "dragen-4.2.4"),
             local_command=env.get("SEQLEDGER_LOCAL_COMMAND"),
+            storage_retry_s=retry_s,
         )
