@@ -171,17 +171,18 @@ def kill_trials(kind: str, args_of, prepare, work: Path, trials: int, rng: rando
 
 
 def concurrent_trials(kind: str, args_of, prepare, work: Path, trials: int, writers: int,
-                      times: bool = True) -> TrialReport:
+                      times: bool = True, env_extra: dict[str, str] | None = None
+                      ) -> TrialReport:
     """``writers`` processes run ``seqledger args`` on one lake at once; compared with one."""
     report = TrialReport(f"{kind} x{writers}")
     ref_lake = work / f"{kind}-cref"
-    env = env_for(ref_lake, work)
+    env = {**env_for(ref_lake, work), **(env_extra or {})}
     prepare(ref_lake, env)
     run(args_of(ref_lake), env)
     reference = snapshot(ref_lake, times)
     for t in range(trials):
         lake = work / f"{kind}-c{t}"
-        env = env_for(lake, work)
+        env = {**env_for(lake, work), **(env_extra or {})}
         prepare(lake, env)
         procs = [subprocess.Popen(seqledger(args_of(lake), env), env=env, cwd=ROOT,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -266,3 +267,8 @@ def scenarios(work: Path, reference: Path, samples: int = 6) -> dict[str, Scenar
 def kill(s: Scenario, work: Path, trials: int, rng: random.Random) -> TrialReport:
     return kill_trials(s.name, s.args_of, s.prepare, work, trials, rng, s.max_delay_s,
                        s.env_extra, s.times)
+
+
+def concurrent(s: Scenario, work: Path, trials: int, writers: int) -> TrialReport:
+    return concurrent_trials(s.name, s.args_of, s.prepare, work, trials, writers, s.times,
+                             s.env_extra)
