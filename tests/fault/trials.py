@@ -238,9 +238,9 @@ def scenarios(work: Path, reference: Path, samples: int = 6) -> dict[str, Scenar
     def many_files(lake: Path, env: dict[str, str]) -> None:
         if not template.exists():  # small writes, as a day of Lambda invocations leaves them
             tenv = {**env, "SEQLEDGER_LAKE": str(template)}
-            for i in range(0, len(events), 2):
-                run(["ingest", "event", "--no-follow", *events[i:i + 2]], tenv)
-            for n, folder in enumerate(("TEST", "Sample_1", "T_SRR7890936_50pc")):
+            for i in range(0, len(events), 4):
+                run(["ingest", "event", "--no-follow", *events[i:i + 4]], tenv)
+            for n, folder in enumerate(("TEST", "Sample_1")):
                 run(["ingest", "dragen", str(reference / "dragen" / folder), "--sample-id",
                      folder, "--run-id", f"run-{n}", "--run-at", "2026-03-02T12:00:00Z"], tenv)
         shutil.rmtree(lake, ignore_errors=True)
