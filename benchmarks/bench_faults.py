@@ -195,13 +195,17 @@ def main() -> None:
     print(f"\nfault harness ({time.monotonic() - started:.0f} s)")
     for r in rows:
         print(" ", r.line())
-    problems = [(r.kind, x) for r in rows
-                for x in [*getattr(r, "failures", []), *getattr(r, "tracebacks", []),
-                          *getattr(r, "unaccounted", []), *getattr(r, "examples", [])][:5]]
+    problems = [(r.kind, x) for r in rows for x in _problems(r)[:5]]
     if problems:
         print("\nexamples (first 5 of each part):")
         for kind, x in problems:
             print(f"  {kind}: {x}")
+
+
+def _problems(report) -> list[str]:
+    if isinstance(report, fuzz.FuzzReport):
+        return [*report.tracebacks, *report.unaccounted]
+    return [*report.failures, *report.examples]
 
 
 if __name__ == "__main__":
