@@ -5,11 +5,14 @@ keeps what it has written or read in memory so a long-lived process (the demo, a
 does not re-read the lake for every event; a fresh Runner (a Lambda invocation) reads only the
 rows of the runs and jobs its events name.
 
-Idempotent and order-proof: a run is dispatched once (its id is derived from its inputs); each
-job status is recorded once (``attempts.apply``); each finished job is decided once (a job is
-decided when it is terminal and has no ``decisions`` row, so a redelivered event completes a
-decision that a crash interrupted, and never makes a second one); a retry is not submitted if
-the run already has a job for that attempt.
+Idempotent and order-proof: every attempt is submitted once, in three steps that can each be
+redone: claim (a durable, conditional object named by run and attempt, ``lake.claims``) →
+submit, or find the job an earlier claimer submitted → record the lake rows. A redelivered event,
+a second process or a re-run after a crash finds the claim and its job instead of submitting
+again, and writes the rows that are missing. Each job status is recorded once
+(``attempts.apply``); each finished job is decided once (a job is decided when it is terminal and
+has no ``decisions`` row, so a redelivered event completes a decision that a crash interrupted,
+and never makes a second one).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from lake.claims import ClaimStore
 from lake.errors import InvalidEvent, SeqledgerError, SubmitError, TransientError
 from lake.schemas import table as lake_table
 from lake.store import LakeStore, latest_by_key
@@ -33,7 +37,7 @@ from pipeline_runner.attempts import (
     history_from_rows,
     is_conflicting_terminal,
 )
-from pipeline_runner.executors.base import Executor
+from pipeline_runner.executors.base import Executor, JobFinder
 from pipeline_runner.policy import Decision, decide
 from pipeline_runner.records import REQUIRED_TAGS, JobSpec, JobStateChange
 from pipeline_runner.tags import validate_tags
@@ -132,6 +136,15 @@ class TrackResult:
         return self.succeeded_runs[0] if self.succeeded_runs else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Submission:
+    """The job of a claimed attempt, when it was submitted, and duplicates stopped."""
+
+    job_id: str
+    at: datetime  # the submission time the claimer recorded; a redo records the same
+    decision_rows: tuple[dict[str, Any], ...] = ()
+
+
 @dataclass
 class _Run:
     request: RunRequest
@@ -180,10 +193,12 @@ class Runner:
         estimate_spend: Callable[[str], float] | None = None,
         *,
         clock: Callable[[], datetime] | None = None,
+        claims: ClaimStore | None = None,
     ) -> None:
         self.store = store
         self.executor = executor
         self.config = config
+        self.claims = claims or ClaimStore.for_settings(store.settings)
         self.estimate_spend = estimate_spend
         # when resubmissions happen; by default the time of the event that caused them
         self.clock = clock
@@ -216,32 +231,108 @@ class Runner:
         results: list[DispatchResult] = []
         run_rows: list[dict[str, Any]] = []
         attempt_rows: list[dict[str, Any]] = []
+        decision_rows: list[dict[str, Any]] = []
         remember: list[tuple[AttemptHistory, str, AttemptContext]] = []
         for run in runs:
-            if run.run_id in self._runs:
+            known = self._runs.get(run.run_id)
+            if known is not None and 1 in known.jobs:
                 results.append(DispatchResult(run.run_id, False, reason="already dispatched"))
                 continue
+            # A run recorded without its first job (a crash between the two writes) is finished
+            # here: the claim finds the job if one was submitted, and the rows are written again.
             try:
                 validate_tags(run.tags, job_name(run.run_id, 1))
                 spec = build_job_spec(run, 1, self.config.initial_capacity, self.config)
-                job_id = self.executor.submit(spec)
+                sub = self._submit_once(run.run_id, spec, now)
             except (SubmitError, TransientError) as e:
                 results.append(DispatchResult(run.run_id, False, reason=str(e), error=e))
                 continue
-            state = _Run(run, getattr(self.executor, "name", None), {"DISPATCHED"}, {1: job_id})
-            history, rows = apply(None, _submitted_change(spec, job_id, now), _context(spec))
-            run_rows.append(self._run_row(state, "DISPATCHED", now))
+            state = known or _Run(run, getattr(self.executor, "name", None))
+            state.statuses.add("DISPATCHED")
+            state.jobs[1] = sub.job_id
+            history, rows = apply(None, _submitted_change(spec, sub.job_id, sub.at), _context(spec))
+            run_rows.append(self._run_row(state, "DISPATCHED", sub.at))
             attempt_rows += rows
+            decision_rows += sub.decision_rows
             self._runs[run.run_id] = state
             remember.append((history, run.run_id, _context(spec)))
-            results.append(DispatchResult(run.run_id, True, job_id, spec.job_name))
-        # runs first: if the second write fails, the jobs' events still find their runs
+            results.append(DispatchResult(run.run_id, True, sub.job_id, spec.job_name))
+        # Any order is safe: a run without its job is re-dispatched from its claim.
         if run_rows:
             self.store.write("runs", run_rows)
             self.store.write("job_attempts", attempt_rows)
+        if decision_rows:
+            self.store.write("decisions", decision_rows)
         for item in remember:
             self._remember(*item)
         return results
+
+    def _submit_once(self, run_id: str, spec: JobSpec, at: datetime) -> _Submission:
+        """Claim the attempt, then submit it, or find the job an earlier claimer submitted.
+
+        Raises:
+            TransientError: another process holds the claim and its job is not visible yet,
+                or the claim store or the executor could not be reached; retrying may work.
+            SubmitError: the executor refused the job.
+        """
+        claims, attempt = self.claims, spec.attempt
+        state = claims.acquire(run_id, attempt, spec.job_name, at)
+        if not state.won:
+            found = [] if state.job_id else self._find(spec)
+            job_id = state.job_id or (
+                claims.record_job(run_id, attempt, found[0]) if found else None
+            )
+            if job_id is not None:
+                return _Submission(
+                    job_id, state.claim.at, self._stop_duplicates(spec, job_id, found)
+                )
+            if not claims.can_take_over(state):
+                c = state.claim
+                raise TransientError(
+                    f"attempt {attempt} of run {run_id} was claimed by {c.claimed_by} at "
+                    f"{c.claimed_at:%Y-%m-%d %H:%M:%S}Z and has no job yet; a claim with no job "
+                    f"is taken over after {claims.takeover_after}"
+                )
+            state = claims.take_over(state)
+            if not state.won:
+                raise TransientError(
+                    f"attempt {attempt} of run {run_id}: {state.claim.claimed_by} took the "
+                    "claim over first"
+                )
+        try:
+            job_id = self.executor.submit(spec)
+        except (SubmitError, TransientError) as e:
+            # Nothing was made (or, after a timeout, maybe something: the next claimer looks
+            # for it by name before submitting), so a retry need not wait for the takeover.
+            claims.release(state.claim, str(e))
+            raise
+        recorded = claims.record_job(run_id, attempt, job_id)
+        # A takeover may race a late submission of the claimer it replaced: look for it.
+        others = (
+            [job_id] if recorded != job_id else (self._find(spec) if state.claim.generation else [])
+        )
+        return _Submission(recorded, state.claim.at, self._stop_duplicates(spec, recorded, others))
+
+    def _find(self, spec: JobSpec) -> list[str]:
+        return self.executor.find(spec) if isinstance(self.executor, JobFinder) else []
+
+    def _stop_duplicates(
+        self, spec: JobSpec, keep: str, candidates: Iterable[str]
+    ) -> tuple[dict[str, Any], ...]:
+        """Terminate every job of the attempt but ``keep``; a decision row for each."""
+        rows = []
+        for job_id in dict.fromkeys(candidates):
+            if job_id == keep:
+                continue
+            reason = (
+                f"duplicate of attempt {spec.attempt} of run {spec.tags['run_id']}: "
+                f"{keep} is the attempt's job"
+            )
+            if isinstance(self.executor, JobFinder):
+                self.executor.terminate(job_id, reason)
+            decision = Decision(job_id, spec.attempt, "terminate_duplicate", "duplicate", reason)
+            rows.append(decision.row(spec.tags, datetime.now(UTC)))
+        return tuple(rows)
 
     # -- tracking ------------------------------------------------------------------------------
     def on_job_state_change(self, change: JobStateChange) -> TrackResult:
@@ -337,8 +428,9 @@ class Runner:
             spec = build_job_spec(
                 run.request, next_attempt, decision.next_capacity or "spot", self.config
             )
+            at = self.clock() if self.clock else decided_at
             try:
-                job_id = self.executor.submit(spec)
+                sub = self._submit_once(run.request.run_id, spec, at)
             except TransientError as e:
                 # no decision row: the job stays undecided, and a redelivered event retries
                 result.errors.append(
@@ -354,9 +446,10 @@ class Runner:
                     f"{decision.reason}; but the resubmission was refused: {e}",
                 )
             else:
-                at = self.clock() if self.clock else decided_at
-                new, rows = apply(None, _submitted_change(spec, job_id, at), _context(spec))
+                job_id = sub.job_id
+                new, rows = apply(None, _submitted_change(spec, job_id, sub.at), _context(spec))
                 attempt_rows += rows
+                decision_rows += sub.decision_rows
                 run.jobs[next_attempt] = job_id
                 self._remember(new, run.request.run_id, _context(spec))
                 result.submitted.append(
