@@ -135,7 +135,7 @@ def _pairs_complete(rows: list[Mapping[str, Any]]) -> bool:
 
 
 def _lane(row: Mapping[str, Any]) -> str | None:
-    # The arrivals table has no lane column (yet); the key holds it.
-    if "lane" in row:
-        return row["lane"]
-    return classify(row.get("object_key") or "").lane
+    # Rows read back from the lake have a lane column that arrival_row leaves empty; the key
+    # holds it. (Trusting the empty column split one lane in two, and a pair whose mates came
+    # in two invocations was never dispatched.)
+    return row.get("lane") or classify(row.get("object_key") or "").lane

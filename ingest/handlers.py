@@ -1,12 +1,18 @@
 """AWS Lambda entry points: thin functions over the event service.
 
-- ``on_object_created``: the dispatcher (input bucket → SNS → Lambda, or an SQS batch).
+- ``on_object_created``: the dispatcher (input bucket → SNS → SQS → Lambda, or SNS → Lambda).
 - ``on_job_state_change``: the recorder (EventBridge "Batch Job State Change" → Lambda).
 - ``compact_lake``: scheduled compaction of the current and previous month.
 
 Terminal problems (a malformed event, an unknown file) are quarantined in the lake and the
-invocation succeeds, so Lambda does not retry what cannot work. Transient ones (S3 throttling, a
-Batch API error) raise, so Lambda retries and, in the end, sends the event to the dead-letter queue.
+invocation succeeds, so nothing retries what cannot work. Transient ones (throttling, a 5xx or a
+timeout from Batch or the lake) are never quarantined:
+
+- an SQS batch answers ``{"batchItemFailures": [{"itemIdentifier": messageId}, …]}`` with the
+  messages that failed transiently (the event source mapping has ``ReportBatchItemFailures``):
+  SQS redelivers those alone and, after the queue's ``maxReceiveCount``, its DLQ keeps them;
+- any other invocation (SNS, EventBridge) raises, so Lambda's asynchronous retries run and its
+  dead-letter queue catches the rest.
 """
 
 from __future__ import annotations
@@ -24,37 +30,77 @@ def _source(context: Any, kind: str) -> str:
     return f"lambda:{kind}:{request}"
 
 
-def _summary(out: Any) -> dict[str, Any]:
+def _summary(outs: list[Any]) -> dict[str, Any]:
     summary = {
-        "payloads": out.payloads,
-        "objects": out.objects,
-        "arrivals_written": out.arrivals_written,
-        "dispatched": out.runs_dispatched,
-        "job_changes": out.job_changes,
-        "finished_runs": [r.run_id for r in out.finished],
-        "quarantined": len(out.quarantine),
+        "payloads": sum(o.payloads for o in outs),
+        "objects": sum(o.objects for o in outs),
+        "arrivals_written": sum(o.arrivals_written for o in outs),
+        "dispatched": [r for o in outs for r in o.runs_dispatched],
+        "job_changes": sum(o.job_changes for o in outs),
+        "finished_runs": [r.run_id for o in outs for r in o.finished],
+        "quarantined": sum(len(o.quarantine) for o in outs),
     }
     print(json.dumps({"seqledger": summary}))  # one JSON log line per invocation
     return summary
+
+
+def _process(service: Any, source: str, event: Any) -> Any:
+    """One payload through the service; a transient outcome or storage error raises."""
+    try:
+        out = service.process([(source, event)])
+    except OSError as e:  # the lake's storage: reads and listings raise OSError
+        raise TransientError(f"{source}: lake storage: {e}") from e
+    if out.transient:
+        raise TransientError(f"{source}: " + "; ".join(out.transient))
+    return out
+
+
+def _sqs_records(event: Any) -> list[dict[str, Any]] | None:
+    records = event.get("Records") if isinstance(event, dict) else None
+    if not isinstance(records, list) or not records:
+        return None
+    if all(isinstance(r, dict) and r.get("eventSource") == "aws:sqs" and r.get("messageId")
+           for r in records):
+        return records
+    return None
 
 
 def _handle(event: dict[str, Any], context: Any, kind: str) -> dict[str, Any]:
     from ingest.assembly import build_event_service
 
     service = build_event_service(Settings.from_env())
-    out = service.process([(_source(context, kind), event)])
-    if out.transient:
-        raise TransientError("; ".join(out.transient))
-    return _summary(out)
+    source = _source(context, kind)
+    records = _sqs_records(event)
+    if records is None:
+        return _summary([_process(service, source, event)])
+    # One message at a time, so one message's transient failure sends back that message alone.
+    # The service keeps what it read, so a sample's mates in one batch still meet.
+    outs, failures = [], []
+    for record in records:
+        message_id = record["messageId"]
+        try:
+            outs.append(_process(service, f"{source}#{message_id}", {"Records": [record]}))
+        except TransientError as e:
+            print(json.dumps({"seqledger": {"retry": message_id, "error": str(e)}}))
+            failures.append({"itemIdentifier": message_id})
+    _summary(outs)
+    return {"batchItemFailures": failures}
 
 
 def on_object_created(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Record arrivals and dispatch the samples they complete."""
+    """Record arrivals and dispatch the samples they complete.
+
+    Returns the invocation's summary, or for an SQS batch its ``batchItemFailures``.
+    """
     return _handle(event, context, "object-created")
 
 
 def on_job_state_change(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Track a Batch job's state change; retry by policy; price and load finished runs."""
+    """Track a Batch job's state change; retry by policy; price and load finished runs.
+
+    Raises:
+        TransientError: Batch or the lake failed in a way a retry may fix (Lambda retries).
+    """
     return _handle(event, context, "job-state-change")
 
 

@@ -156,7 +156,10 @@ class EventService:
             self._run_inputs_cache[r.run_id] = (r.input_kind, r.input_size_bytes)
         for result in self.runner.dispatch_many(requests, now):
             out.dispatched.append(result)
-            if result.error is not None:
+            if result.error is not None and result.error.retryable:
+                # not quarantined: the event goes back to its queue and is tried again
+                out.transient.append(f"run {result.run_id}: {result.error}")
+            elif result.error is not None:
                 out.quarantine.append(
                     quarantine_row("dispatch", f"run {result.run_id}", result.error)
                 )

@@ -9,6 +9,8 @@ import click
 
 from seqledger.cli import Groups, handle_errors, settings_from
 
+RETRY_EXIT = 75  # EX_TEMPFAIL: nothing was lost; run the same command again later
+
 
 def register(groups: Groups) -> None:
     groups.ingest.add_command(event)
@@ -26,6 +28,8 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool) -> None:
     The files are one batch, as one Lambda invocation: arrivals are recorded and complete samples
     dispatched; job-state changes are tracked and retried by policy. Files that cannot be read are
     quarantined and named on stderr (exit status 1); the others are processed all the same.
+    A transient failure (Batch or the lake throttled, a 5xx, a timeout) is named on stderr with
+    exit status 75: nothing is quarantined and running the same command again finishes the work.
     With the simulated or local executor, dispatched jobs are followed to the end.
     """
     from ingest.assembly import build_event_service
@@ -41,6 +45,7 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool) -> None:
             click.secho(f"{path}: cannot read: {e}", fg="red", err=True)
     out = service.process(payloads)
     quarantined = list(out.quarantine)
+    transient = list(out.transient)
     executor = service.runner.executor
     followed = 0
     if not no_follow and hasattr(executor, "next_event_at"):
@@ -49,6 +54,7 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool) -> None:
             followed += len(events)
             more = service.process([(f"batch:{e['id']}", e) for e in events], now=at)
             quarantined += more.quarantine
+            transient += more.transient
     click.echo(f"payloads {out.payloads}, objects {out.objects}, new arrivals "
                f"{out.arrivals_written}, job-state changes {out.job_changes}")
     for d in out.dispatched:
@@ -62,5 +68,9 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool) -> None:
         where = f"{q['source']}:{q['line']}" if q.get("line") else q["source"]
         click.secho(f"quarantined {where}: {q['reason']}", fg="yellow", err=True)
     click.echo(f"lake: {settings.lake_uri}")
+    for t in transient:
+        click.secho(f"Error: {t} (not quarantined; run the command again)", fg="red", err=True)
+    if transient:
+        ctx.exit(RETRY_EXIT)
     if quarantined:
         ctx.exit(1)
