@@ -251,3 +251,56 @@ def test_two_recorders_handling_one_failed_event_make_one_retry(aws_env, monkeyp
     assert [r["job_id"] for r in submitted] == [second_job]
     (decision,) = store.read("decisions").to_pylist()
     assert (decision["job_id"], decision["action"]) == (first_job, "retry")
+
+
+def test_a_duplicate_that_still_happens_is_terminated_and_recorded(aws_env):
+    """A claimer that outlives the takeover time submits late: the takeover's job stays the
+    attempt's job, the late one is terminated in Batch and a decision row says why."""
+    from datetime import timedelta
+
+    from lake.claims import ClaimStore
+    from pipeline_runner.service import Runner
+    from pipeline_runner.workflows import RunnerConfig, run_request
+
+    batch, settings = aws_env
+    job_definition = batch.describe_job_definitions(jobDefinitionName="once-dragen")[
+        "jobDefinitions"][0]["jobDefinitionArn"]
+    config = RunnerConfig(spot_queue=SPOT, on_demand_queue=ON_DEMAND,
+                          output_prefix="s3://outputs/dragen")
+    run = run_request("cardio", "S14", "cram", ["s3://in/cardio/S14/S14.cram"], 30 * 10**9,
+                      "a.lee", "CC-1", "s3://outputs/dragen", "dragen-4.2.4")
+
+    def runner(owner: str) -> Runner:
+        # takeover at once: the other claimer looks dead whatever it is doing
+        claims = ClaimStore.for_settings(settings, owner=owner, takeover_after=timedelta(0))
+        return Runner(LakeStore(settings), BatchExecutor(batch, job_definition, (SPOT, ON_DEMAND)),
+                      config, claims=claims)
+
+    slow, fast = runner("lambda-a"), runner("lambda-b")
+    taken_over = []
+    real_submit = slow.executor.submit
+
+    def submit_late(spec):  # the slow claimer stalls; meanwhile another takes over and submits
+        taken_over.append(fast.dispatch(run, AT))
+        return real_submit(spec)
+
+    slow.executor.submit = submit_late
+    sent = []
+    batch.meta.events.register("provide-client-params.batch.TerminateJob",
+                               lambda params, **_: sent.append(dict(params)))
+    result = slow.dispatch(run, AT)
+
+    jobs = jobs_named(batch, f"{run.run_id}-a1")
+    assert len(jobs) == 2  # the race did happen
+    kept = taken_over[0].job_id
+    (late,) = set(jobs) - {kept}
+    assert result.job_id == kept
+    # moto's simple Batch has finished every job already, so check the request we sent
+    (terminate,) = sent
+    assert terminate["jobId"] == late and kept in terminate["reason"]
+    store = LakeStore(settings)
+    (decision,) = store.read("decisions").to_pylist()
+    assert (decision["job_id"], decision["attempt"], decision["action"]) == (
+        late, 1, "terminate_duplicate")
+    assert kept in decision["reason"]
+    assert {r["job_id"] for r in store.read("job_attempts").to_pylist()} == {kept}
