@@ -83,6 +83,8 @@ def _handle(event: dict[str, Any], context: Any, kind: str) -> dict[str, Any]:
         except TransientError as e:
             print(json.dumps({"seqledger": {"retry": message_id, "error": str(e)}}))
             failures.append({"itemIdentifier": message_id})
+            # what the service had read may be half-read: the next message starts afresh
+            service = build_event_service(Settings.from_env())
     _summary(outs)
     return {"batchItemFailures": failures}
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import os
 import threading
 import urllib.request
 from datetime import UTC, datetime
@@ -304,3 +305,96 @@ def test_a_duplicate_that_still_happens_is_terminated_and_recorded(aws_env):
         late, 1, "terminate_duplicate")
     assert kept in decision["reason"]
     assert {r["job_id"] for r in store.read("job_attempts").to_pylist()} == {kept}
+
+
+# -- transient is not permanent (issue 16, item 3) ------------------------------------------------
+
+
+def failing_submits(monkeypatch, code: str, status: int):
+    """Every BatchExecutor the handlers make gets a client whose SubmitJob fails."""
+    from tests.faults import FailingBatch
+
+    made = []
+    real_create = BatchExecutor.create.__func__
+
+    def create(cls, *args, **kwargs):
+        executor = real_create(cls, *args, **kwargs)
+        executor.client = FailingBatch(executor.client, code, status)
+        made.append(executor.client)
+        return executor
+
+    monkeypatch.setattr(BatchExecutor, "create", classmethod(create))
+    return made
+
+
+@pytest.mark.parametrize(("code", "status"), [("TooManyRequestsException", 429),
+                                              ("ServerException", 500)])
+def test_a_throttled_or_failing_submit_goes_back_to_the_queue(aws_env, monkeypatch, code, status):
+    batch, settings = aws_env
+    event = pair_batch(f"S2{status}")
+    clients = failing_submits(monkeypatch, code, status)
+    answer = invoke(handlers.on_object_created, event, "req-1")
+    second_mate = event["Records"][1]["messageId"]
+    assert answer == {"batchItemFailures": [{"itemIdentifier": second_mate}]}
+    assert clients[0].refused >= 1
+    assert LakeStore(settings).read("quarantine").num_rows == 0  # nothing given up on
+
+    recover(monkeypatch)  # Batch recovers; SQS redelivers the failed message
+    retry = {"Records": [event["Records"][1]]}
+    assert invoke(handlers.on_object_created, retry, "req-2") == {"batchItemFailures": []}
+    (run_id,) = run_ids(settings)
+    assert len(jobs_named(batch, f"{run_id}-a1")) == 1
+
+
+HANDLER_ENV = ("SEQLEDGER_LAKE", "SEQLEDGER_S3_ENDPOINT", "AWS_ACCESS_KEY_ID",
+               "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL_BATCH", "SEQLEDGER_EXECUTOR",
+               "SEQLEDGER_SPOT_QUEUE", "SEQLEDGER_ONDEMAND_QUEUE", "SEQLEDGER_JOB_DEFINITION",
+               "SEQLEDGER_PROJECTS", "SEQLEDGER_OUTPUT_PREFIX")
+
+
+def recover(monkeypatch) -> None:
+    """Undo the injected faults, keeping the handlers' environment."""
+    env = {name: os.environ[name] for name in HANDLER_ENV}
+    monkeypatch.undo()
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.parametrize("op", ["write", "list"])
+def test_lake_failures_go_back_to_the_queue(aws_env, monkeypatch, op):
+    """The lake answers 503 to every write (or listing): both messages are retried, none is
+    quarantined, and the redelivery dispatches the sample once."""
+    from tests.faults import failing_lake
+
+    batch, settings = aws_env
+    event = pair_batch(f"S3{op}")
+    failing_lake(monkeypatch, lambda o, path: o == op and "/_claims/" not in path)
+    answer = invoke(handlers.on_object_created, event, "req-1")
+    assert answer == {"batchItemFailures": [{"itemIdentifier": r["messageId"]}
+                                            for r in event["Records"]]}
+    recover(monkeypatch)
+    assert invoke(handlers.on_object_created, event, "req-2") == {"batchItemFailures": []}
+    (run_id,) = run_ids(settings)
+    assert len(jobs_named(batch, f"{run_id}-a1")) == 1
+    assert LakeStore(settings).read("quarantine").num_rows == 0
+
+
+def test_the_recorder_raises_on_a_throttled_resubmission_and_decides_on_retry(aws_env,
+                                                                              monkeypatch):
+    batch, settings = aws_env
+    invoke(handlers.on_object_created, pair_batch("S15"), "req-d")
+    (run_id,) = run_ids(settings)
+    (first_job,) = jobs_named(batch, f"{run_id}-a1")
+    event = failed_event(batch, first_job)
+    failing_submits(monkeypatch, "TooManyRequestsException", 429)
+    with pytest.raises(TransientError, match="resubmitting attempt 2"):
+        handlers.on_job_state_change(copy.deepcopy(event), Context("req-f1"))
+    store = LakeStore(settings)
+    assert store.read("decisions").num_rows == 0  # undecided, so the retry decides
+    assert store.read("quarantine").num_rows == 0
+
+    recover(monkeypatch)  # Lambda's asynchronous retry, once Batch has recovered
+    handlers.on_job_state_change(copy.deepcopy(event), Context("req-f2"))
+    assert len(jobs_named(batch, f"{run_id}-a2")) == 1
+    (decision,) = store.read("decisions").to_pylist()
+    assert (decision["job_id"], decision["action"]) == (first_job, "retry")
