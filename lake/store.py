@@ -21,7 +21,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from lake.errors import LakeWriteError, SchemaError
+from lake.errors import LakeWriteError, LockBusy, SchemaError
 from lake.schemas import SCHEMA_VERSION, TableSpec, table
 from lake.settings import Settings
 
@@ -288,12 +288,30 @@ class LakeStore:
         return latest_by_key(tbl, spec) if dedupe else tbl
 
     # -- maintenance ---------------------------------------------------------------------------
-    def compact(self, name: str, month: str) -> tuple[int, int]:
+    def compact(self, name: str, month: str, *, wait_s: float = 60.0) -> tuple[int, int]:
         """Rewrite one month of a table into one file of unique keys; returns (files before, after).
 
         The new file is written before the old ones are deleted, so a reader in between sees
-        duplicates (which every view removes), never a gap.
+        duplicates (which every view removes), never a gap. One compaction of a partition runs
+        at a time: a second one waits for the lock up to ``wait_s`` seconds.
+
+        Raises:
+            LockBusy: another process kept compacting the partition for ``wait_s`` seconds.
         """
+        from lake.claims import ClaimStore
+
+        claims = ClaimStore.for_settings(self.settings)
+        lock_name = f"compact/{table(name).name}/month={month}"
+        lock = claims.lock(lock_name, wait_s=wait_s)
+        if lock is None:
+            holder = claims.lock_holder(lock_name)
+            who = (f"{holder[0]} since {holder[1]:%Y-%m-%d %H:%M:%S}Z" if holder
+                   else "another process")
+            raise LockBusy(f"{name} {month}: being compacted by {who}; skipped after {wait_s:g}s")
+        with lock:
+            return self._compact(name, month)
+
+    def _compact(self, name: str, month: str) -> tuple[int, int]:
         files = [f for f in self.files(name) if f"/month={month}/" in f]
         if not files:
             return 0, 0
