@@ -49,6 +49,37 @@ def start(env: dict[str, str], files: list[Path], *extra: str) -> subprocess.Pop
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+# The processes meet after reading which runs the lake has, before dispatching: the overlap
+# that concurrent ingests hit by chance, made certain (each process waits at most 60 s).
+_MEET = """
+import os, sys, time
+from pathlib import Path
+from pipeline_runner.service import Runner
+folder, expected = Path(os.environ["MEET_DIR"]), int(os.environ["MEET_N"])
+real, met = Runner._load_runs, []
+def load_runs(self, run_ids):
+    real(self, run_ids)
+    if not met:
+        met.append(1)
+        folder.mkdir(exist_ok=True)
+        (folder / str(os.getpid())).touch()
+        deadline = time.monotonic() + 60
+        while len(list(folder.iterdir())) < expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+Runner._load_runs = load_runs
+from seqledger.cli import main
+sys.argv = ["seqledger", *sys.argv[1:]]
+main()
+"""
+
+
+def start_together(env: dict[str, str], sets: list[list[Path]], meet: Path) -> list:
+    env = {**env, "MEET_DIR": str(meet), "MEET_N": str(len(sets))}
+    return [subprocess.Popen([sys.executable, "-c", _MEET, "ingest", "event", *map(str, files)],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for files in sets]
+
+
 def first_jobs(lake: str) -> dict[str, set[str]]:
     """run id -> the job ids recorded for its attempt 1."""
     rows = LakeStore(Settings(lake_uri=lake)).read("job_attempts", dedupe=False).to_pylist()
@@ -70,7 +101,7 @@ def test_concurrent_ingests_dispatch_each_run_once(tmp_path, cli_env, executor, 
     every = [f for s in samples for f in by_sample[s]]
     # overlapping sets: every process sees every sample, each in its own order
     sets = [every[i:] + every[:i] for i in range(0, 2 * processes, 2)]
-    procs = [start(cli_env, files) for files in sets]
+    procs = start_together(cli_env, sets, tmp_path / "meet")
     done = [(p.wait(240), *p.communicate()) for p in procs]
     for code, _, err in done:
         assert "Traceback" not in err
