@@ -207,6 +207,8 @@ class Runner:
         self._job_run: dict[str, str] = {}
         self._contexts: dict[str, AttemptContext] = {}
         self._decided: set[str] = set()
+        self._decisions: dict[str, tuple[str, str | None]] = {}  # job id -> (action, reason)
+        self._finished_runs: set[str] = set()  # runs whose results this Runner handed on
 
     # -- dispatch ------------------------------------------------------------------------------
     def dispatch(self, run: RunRequest, now: datetime) -> DispatchResult:
@@ -374,8 +376,30 @@ class Runner:
                 run_rows.append(self._run_row(run, "RUNNING", history.times["RUNNING"]))
             if history.is_terminal and history.job_id not in self._decided:
                 self._decide(run, history, result, attempt_rows, decision_rows, run_rows)
+            elif history.is_terminal:
+                self._finish_again(run, history, result, run_rows)
         self._write(result, attempt_rows, decision_rows, run_rows)
         return result
+
+    def _finish_again(
+        self, run: _Run, history: AttemptHistory, result: TrackResult, run_rows: list
+    ) -> None:
+        """A redelivered final event of a run already decided complete or given up: finish
+        what a crash after the decision may have left (the run's final row, its results).
+        Every step is a keyed write, so redoing one that was done changes nothing."""
+        action, reason = self._decisions.get(history.job_id, (None, None))
+        final = {"complete": "SUCCEEDED", "give_up": "FAILED"}.get(action or "")
+        run_id = run.request.run_id
+        if final is None or run_id in self._finished_runs or max(run.jobs) != history.attempt:
+            return
+        at = history.status_at or datetime.now(UTC)
+        reason = reason or ""
+        if not run.statuses & FINAL_RUN_STATUSES:
+            run.statuses.add(final)
+            run_rows.append(self._run_row(run, final, at, None if final == "SUCCEEDED" else reason))
+        finished = self._finished(run, history, final, at, reason)
+        (result.succeeded_runs if final == "SUCCEEDED" else result.failed_runs).append(finished)
+        self._finished_runs.add(run_id)
 
     def resume_undecided(self) -> TrackResult:
         """Decide the finished jobs left undecided because a resubmission hit a transient error
@@ -459,6 +483,7 @@ class Runner:
                 )
         decision_rows.append(decision.row(history.tags or run.request.tags, decided_at))
         self._decided.add(history.job_id)
+        self._decisions[history.job_id] = (decision.action, decision.reason)
         result.decisions.append(decision)
         final = {"complete": "SUCCEEDED", "give_up": "FAILED"}.get(decision.action)
         if final and not run.statuses & FINAL_RUN_STATUSES:
@@ -467,6 +492,7 @@ class Runner:
             run_rows.append(self._run_row(run, final, decided_at, reason))
             finished = self._finished(run, history, final, decided_at, decision.reason)
             (result.succeeded_runs if final == "SUCCEEDED" else result.failed_runs).append(finished)
+            self._finished_runs.add(run.request.run_id)
 
     # -- state, from memory or the lake --------------------------------------------------------
     def _remember(self, history: AttemptHistory, run_id: str, ctx: AttemptContext) -> None:
@@ -527,9 +553,10 @@ class Runner:
             sub = next((r for r in rows if r["status"] == "SUBMITTED"), rows[0])
             self._remember(history, run_id, context_from_row(sub))
         decided = self._read_where(
-            "decisions", "run_id", list(runs), columns=["job_id", "run_id"], since=since
+            "decisions", "run_id", list(runs), columns=["job_id", "action", "reason"], since=since
         )
         self._decided.update(r["job_id"] for r in decided)
+        self._decisions.update((r["job_id"], (r["action"], r["reason"])) for r in decided)
         self._runs.update(runs)
 
     def _read_where(
