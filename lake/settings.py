@@ -49,6 +49,9 @@ class Settings:
     output_prefix: str = DEFAULT_OUTPUTS
     pipeline_release: str = "dragen-4.2.4"
     local_command: str | None = None  # command template for the local executor
+    # Refuse production dispatches on a release whose latest validation did not pass.
+    require_validated_release: bool = False
+    validation_projects: tuple[str, ...] = ("giab-validation",)
 
     @property
     def lake_is_s3(self) -> bool:
@@ -102,4 +105,18 @@ class Settings:
             output_prefix=outputs,
             pipeline_release=env.get("SEQLEDGER_PIPELINE_RELEASE", "dragen-4.2.4"),
             local_command=env.get("SEQLEDGER_LOCAL_COMMAND"),
+            require_validated_release=_flag(env, "SEQLEDGER_REQUIRE_VALIDATED_RELEASE"),
+            validation_projects=tuple(
+                p.strip() for p in env.get("SEQLEDGER_VALIDATION_PROJECTS", "giab-validation")
+                .split(",") if p.strip()),
         )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """A boolean setting: 1/true/yes/on or 0/false/no/off (or unset)."""
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name}={value!r}: expected true or false")
