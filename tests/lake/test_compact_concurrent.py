@@ -8,7 +8,6 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from lake.claims import ClaimStore
 from lake.settings import Settings
 from lake.store import LakeStore
 
@@ -29,9 +28,36 @@ def compact(lake: str, *extra: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_two_compactions_at_once_one_waits_and_nothing_is_lost(lake_settings):
+# Each process, about to read the partition it compacts, waits (up to 10 s) for the other to
+# get there too: the overlap two compactions hit by chance, made certain.
+_MEET = """
+import os, sys, time
+from pathlib import Path
+from lake.store import LakeStore
+folder, real, met = Path(os.environ["MEET_DIR"]), LakeStore.read, []
+def read(self, *a, **k):
+    if not met:
+        met.append(1)
+        folder.mkdir(exist_ok=True)
+        (folder / str(os.getpid())).touch()
+        deadline = time.monotonic() + 10
+        while len(list(folder.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return real(self, *a, **k)
+LakeStore.read = read
+from seqledger.cli import main
+sys.argv = ["seqledger", *sys.argv[1:]]
+main()
+"""
+
+
+def test_two_compactions_at_once_one_waits_and_nothing_is_lost(lake_settings, tmp_path):
     small_files(lake_settings, 60)
-    procs = [compact(lake_settings.lake_uri) for _ in range(2)]
+    env = {**os.environ, "SEQLEDGER_LAKE": lake_settings.lake_uri,
+           "MEET_DIR": str(tmp_path / "meet")}
+    procs = [subprocess.Popen([sys.executable, "-c", _MEET, "lake", "compact", "--table", "runs"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
     results = [(p.wait(300), *p.communicate()) for p in procs]
     for code, _, err in results:
         assert code == 0 and "Traceback" not in err, err
@@ -44,6 +70,8 @@ def test_two_compactions_at_once_one_waits_and_nothing_is_lost(lake_settings):
 
 
 def test_a_compaction_held_too_long_is_skipped_with_a_message(lake_settings):
+    from lake.claims import ClaimStore
+
     small_files(lake_settings, 3)
     holder = ClaimStore.for_settings(lake_settings, owner="ops-host:4242:abcd")
     with holder.lock("compact/runs/month=2026-05", wait_s=0):
