@@ -46,12 +46,16 @@ def _summary(outs: list[Any]) -> dict[str, Any]:
 
 def _process(service: Any, source: str, event: Any) -> Any:
     """One payload through the service; a transient outcome or storage error raises."""
+    return _process_all(service, [(source, event)])
+
+
+def _process_all(service: Any, payloads: list[tuple[str, Any]]) -> Any:
     try:
-        out = service.process([(source, event)])
+        out = service.process(payloads)
     except OSError as e:  # the lake's storage: reads and listings raise OSError
-        raise TransientError(f"{source}: lake storage: {e}") from e
+        raise TransientError(f"{payloads[0][0]}…: lake storage: {e}") from e
     if out.transient:
-        raise TransientError(f"{source}: " + "; ".join(out.transient))
+        raise TransientError("; ".join(out.transient))
     return out
 
 
@@ -73,8 +77,18 @@ def _handle(event: dict[str, Any], context: Any, kind: str) -> dict[str, Any]:
     records = _sqs_records(event)
     if records is None:
         return _summary([_process(service, source, event)])
-    # One message at a time, so one message's transient failure sends back that message alone.
-    # The service keeps what it read, so a sample's mates in one batch still meet.
+    messages = [(f"{source}#{r['messageId']}", {"Records": [r]}) for r in records]
+    try:  # the whole batch at once: one lake write per table
+        out = _process_all(service, messages)
+        _summary([out])
+        return {"batchItemFailures": []}
+    except TransientError as e:
+        print(json.dumps({"seqledger": {"batch_retry_per_message": str(e)}}))
+    # Something failed transiently: once more one message at a time, so that only the messages
+    # that fail again go back to the queue. What the batch already did is found, not redone
+    # (keyed lake writes, claimed attempts); the service keeps what it read, so a sample's
+    # mates in one batch still meet.
+    service = build_event_service(Settings.from_env())
     outs, failures = [], []
     for record in records:
         message_id = record["messageId"]
