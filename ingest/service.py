@@ -27,6 +27,7 @@ from ingest.s3_events import SkippedEvent, detect_kind, parse_event_text, read_s
 from lake.errors import InvalidEvent, SeqledgerError, TerminalError
 from lake.quarantine import quarantine_row
 from lake.store import LakeStore
+from pipeline_runner.licence import LicenceTerms
 from pipeline_runner.prices import PriceBook
 from pipeline_runner.projects import ProjectRegistry
 from pipeline_runner.records import JobStateChange
@@ -68,6 +69,7 @@ class EventService:
     # reads the lake once; a Lambda invocation starts empty and reads only what it needs.
     # (project, release) -> why a dispatch is refused (an unvalidated release), or None
     release_gate: Callable[[str, str], str | None] | None = None
+    licence: LicenceTerms = field(default_factory=LicenceTerms)
     _arrivals_by_sample: dict[str, list[dict[str, Any]]] | None = field(default=None, repr=False)
     _run_inputs_cache: dict[str, tuple[str | None, int | None]] = field(
         default_factory=dict, repr=False
@@ -210,7 +212,7 @@ class EventService:
         finished = [*track.succeeded_runs, *track.failed_runs]
         if finished:
             inputs = self._run_inputs([r.run_id for r in finished])
-            out.finished = finish_runs(self.store, finished, self.prices, inputs)
+            out.finished = finish_runs(self.store, finished, self.prices, inputs, self.licence)
 
     def _run_inputs(self, run_ids: list[str]) -> dict[str, tuple[str | None, int | None]]:
         missing = [r for r in run_ids if r not in self._run_inputs_cache]
