@@ -34,8 +34,13 @@ def _summary(outs: list[Any]) -> dict[str, Any]:
     summary = {
         "payloads": sum(o.payloads for o in outs),
         "objects": sum(o.objects for o in outs),
+        "objects_new": sum(len(o.objects_new) for o in outs),
+        "non_inputs": sum(len(o.non_inputs) for o in outs),
         "arrivals_written": sum(o.arrivals_written for o in outs),
         "dispatched": [r for o in outs for r in o.runs_dispatched],
+        "waiting": {f"{w.label} ({w.input_kind})": list(w.missing)
+                    for o in outs for w in o.waiting},
+        "retried": [s.job_name for o in outs if o.track for s in o.track.submitted],
         "job_changes": sum(o.job_changes for o in outs),
         "finished_runs": [r.run_id for o in outs for r in o.finished],
         "quarantined": sum(len(o.quarantine) for o in outs),

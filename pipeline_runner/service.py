@@ -17,7 +17,7 @@ and never makes a second one).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +32,7 @@ from lake.store import LakeStore, latest_by_key
 from pipeline_runner.attempts import (
     AttemptContext,
     AttemptHistory,
+    adoption_refusal,
     apply,
     context_from_row,
     history_from_rows,
@@ -223,12 +224,15 @@ class Runner:
             raise result.error
         return result
 
-    def dispatch_many(self, runs: Sequence[RunRequest], now: datetime) -> list[DispatchResult]:
+    def dispatch_many(self, runs: Sequence[RunRequest], now: datetime, *,
+                      at: Mapping[str, datetime] | None = None) -> list[DispatchResult]:
         """Dispatch several runs with one lake read and one write per table.
 
-        A run that cannot be submitted gets a result with its error; the others go on.
+        A run that cannot be submitted gets a result with its error; the others go on. ``at``
+        gives some runs their own dispatch time (replays on the events' clock); else ``now``.
         """
         now = now.astimezone(UTC)
+        at = at or {}
         self._load_runs([r.run_id for r in runs])
         results: list[DispatchResult] = []
         run_rows: list[dict[str, Any]] = []
@@ -245,9 +249,15 @@ class Runner:
             try:
                 validate_tags(run.tags, job_name(run.run_id, 1))
                 spec = build_job_spec(run, 1, self.config.initial_capacity, self.config)
-                sub = self._submit_once(run.run_id, spec, now)
+                # the claim keeps the time, so a redo records the submission as it was
+                sub = self._submit_once(run.run_id, spec, at.get(run.run_id, now).astimezone(UTC))
             except (SubmitError, TransientError) as e:
                 results.append(DispatchResult(run.run_id, False, reason=str(e), error=e))
+                continue
+            except Exception as e:  # noqa: BLE001 - one run's defect must not stop the others
+                err = SubmitError(f"run {run.run_id}: the job could not be built or submitted "
+                                  f"({type(e).__name__}: {e}); a bug, please report it")
+                results.append(DispatchResult(run.run_id, False, reason=str(err), error=err))
                 continue
             state = known or _Run(run, getattr(self.executor, "name", None))
             state.statuses.add("DISPATCHED")
@@ -371,6 +381,8 @@ class Runner:
                 continue
             self._remember(history, run.request.run_id, ctx)
             attempt_rows += rows
+            # also after the run finished: a late RUNNING row is history (views keep the run
+            # finished), and dropping it would make the rows depend on delivery order
             if "RUNNING" in history.statuses and "RUNNING" not in run.statuses:
                 run.statuses.add("RUNNING")
                 run_rows.append(self._run_row(run, "RUNNING", history.times["RUNNING"]))
@@ -618,6 +630,8 @@ class Runner:
             return (
                 f"job {change.job_id}: attempt {attempt} of run {run_id} is job {run.jobs[attempt]}"
             )
+        if refusal := adoption_refusal(run_id, run.statuses, attempt, run.jobs):
+            return f"job {change.job_id} ({change.job_name}): {refusal}"
         # a job we submitted but never recorded (the write after submit failed): adopt it
         tags = {k: change.tags[k] for k in REQUIRED_TAGS if change.tags.get(k)}
         ctx = AttemptContext(

@@ -1,4 +1,4 @@
-"""``seqledger ingest event`` when a resubmission fails transiently: a message and exit 75,
+"""``seqledger ingest event`` when a resubmission fails transiently: a message and exit 1,
 the failed attempt left undecided, and a redelivery of its event finishes the decision."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class ThrottledRetries(SimulatedBatch):
         return events
 
 
-def test_a_throttled_resubmission_exits_75_and_is_decided_on_redelivery(tmp_path, monkeypatch):
+def test_a_throttled_resubmission_is_named_and_decided_on_redelivery(tmp_path, monkeypatch):
     import ingest.assembly
 
     projects = tmp_path / "projects.toml"
@@ -57,10 +57,10 @@ def test_a_throttled_resubmission_exits_75_and_is_decided_on_redelivery(tmp_path
         files.append(str(path))
 
     out = CliRunner().invoke(main, ["ingest", "event", *files])
-    assert out.exit_code == 75, out.output
-    (line,) = [x for x in out.stderr.splitlines() if x.startswith("Error:")]
-    assert "resubmitting attempt 2 failed" in line and "TooManyRequestsException" in line
-    assert line.endswith("(not quarantined; run the command again)")
+    assert out.exit_code == 1, out.output
+    assert "transient errors (run the same files again): 1" in out.stdout
+    (line,) = [x for x in out.stdout.splitlines() if "resubmitting attempt 2 failed" in x]
+    assert "TooManyRequestsException" in line
     store = LakeStore(Settings(lake_uri=str(lake)))
     assert store.read("decisions").num_rows == 0  # undecided: resumable, not given up
     assert store.read("quarantine").num_rows == 0
