@@ -77,7 +77,13 @@ def _sqs_records(event: Any) -> list[dict[str, Any]] | None:
 def _handle(event: dict[str, Any], context: Any, kind: str) -> dict[str, Any]:
     from ingest.assembly import build_event_service
 
-    service = build_event_service(Settings.from_env())
+    def fresh_service() -> Any:
+        try:
+            return build_event_service(Settings.from_env())
+        except OSError as e:  # the lake's storage (the price book is read from it)
+            raise TransientError(f"lake storage: {e}") from e
+
+    service = fresh_service()
     source = _source(context, kind)
     records = _sqs_records(event)
     if records is None:
@@ -93,17 +99,17 @@ def _handle(event: dict[str, Any], context: Any, kind: str) -> dict[str, Any]:
     # that fail again go back to the queue. What the batch already did is found, not redone
     # (keyed lake writes, claimed attempts); the service keeps what it read, so a sample's
     # mates in one batch still meet.
-    service = build_event_service(Settings.from_env())
+    service = None
     outs, failures = [], []
     for record in records:
         message_id = record["messageId"]
         try:
+            service = service or fresh_service()
             outs.append(_process(service, f"{source}#{message_id}", {"Records": [record]}))
         except TransientError as e:
             print(json.dumps({"seqledger": {"retry": message_id, "error": str(e)}}))
             failures.append({"itemIdentifier": message_id})
-            # what the service had read may be half-read: the next message starts afresh
-            service = build_event_service(Settings.from_env())
+            service = None  # what it had read may be half-read: the next message starts afresh
     _summary(outs)
     return {"batchItemFailures": failures}
 
