@@ -351,4 +351,9 @@ def table(name: str) -> TableSpec:
 
 # Tables defined beside this module register themselves on import; importing them here keeps one
 # registry (TABLES) for the store, the views, the Glue catalog and the docs.
-from lake import schemas_cost, schemas_dragen, schemas_release  # noqa: E402, F401
+from lake import (  # noqa: E402, F401
+    schemas_cost,
+    schemas_dragen,
+    schemas_release,
+    schemas_rollup,
+)

@@ -116,8 +116,10 @@ class Settings:
             licence_model=_choice(env, "SEQLEDGER_LICENCE_MODEL", LICENCE_MODELS, "per_gbase"),
             licence_failed=_choice(env, "SEQLEDGER_LICENCE_FAILED", ("metered", "free"), None),
             validation_projects=tuple(
-                p.strip() for p in env.get("SEQLEDGER_VALIDATION_PROJECTS", "giab-validation")
-                .split(",") if p.strip()),
+                p.strip()
+                for p in env.get("SEQLEDGER_VALIDATION_PROJECTS", "giab-validation").split(",")
+                if p.strip()
+            ),
         )
 
 

@@ -3,6 +3,11 @@
 Writes are append-only and atomic, and their file names are derived from the rows' natural keys,
 so writing the same rows again is a no-op. Readers and views deduplicate by key, which also makes
 compaction safe while readers are running.
+
+The naming rule the views rely on (see ``is_compacted``): a data file in ``month=YYYY-MM/`` is
+either ``part-*.parquet``, written by ``write`` (its keys may repeat in other files), or
+``compacted-*.parquet``, written by ``compact``: the month's only compacted file, each key once.
+A month whose files are all compacted needs no deduplication; only months with ``part-`` files do.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -25,6 +31,13 @@ from lake.schemas import SCHEMA_VERSION, TableSpec, table
 from lake.settings import Settings
 
 ROW_GROUP_ROWS = 1_000_000  # large row groups scan fast (stack-findings §6)
+COMPACTED_PREFIX = "compacted-"  # the naming rule in the module docstring
+PART_PREFIX = "part-"
+
+
+def is_compacted(path: str) -> bool:
+    """Whether a data file is a month's compacted file (unique keys), by its name."""
+    return path.rpartition("/")[2].startswith(COMPACTED_PREFIX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +211,39 @@ def key_digest(tbl: pa.Table, key: Iterable[str]) -> str:
     return h.hexdigest()[:24]
 
 
+class _Hashing:
+    """A write-only file that keeps nothing but a SHA-256 of what goes through it."""
+
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256()
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        self.hash.update(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def content_digest(tbl: pa.Table, columns: Iterable[str]) -> str:
+    """A name for a table's content in ``columns``, hashed from its Arrow IPC stream.
+
+    Unlike ``key_digest`` no value becomes a Python object, so naming a compacted month of
+    millions of rows costs no memory beyond one record batch. The same rows in the same order
+    give the same name; different content never shares one.
+    """
+    sink = _Hashing()
+    part = tbl.select(list(columns))
+    with pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), part.schema) as out:
+        for batch in part.to_batches(max_chunksize=65_536):
+            out.write_batch(batch)
+    return sink.hash.hexdigest()[:24]
+
+
 def _by_month(tbl: pa.Table, time_column: str) -> list[tuple[str, pa.Table]]:
     """The rows of each month, months in order. A batch is usually one month (often one time,
     a run's): the distinct times are formatted, not every row."""
@@ -236,6 +282,13 @@ class LakeStore:
             and i.base_name.endswith(".parquet")
             and not i.base_name.startswith(".")
         )
+
+    def has_files(self, name: str) -> bool:
+        """Whether a table has a data file, without listing them all (one request on S3)."""
+        path = self.table_path(name)
+        if self.settings.lake_is_s3:  # a prefix exists while an object is under it
+            return self.fs.get_file_info(path).type == pafs.FileType.Directory
+        return any(not p.name.startswith(".") for p in Path(path).glob("month=*/*.parquet"))
 
     # -- writing -------------------------------------------------------------------------------
     def write(
@@ -319,9 +372,14 @@ class LakeStore:
     def compact(self, name: str, month: str, *, wait_s: float = 60.0) -> tuple[int, int]:
         """Rewrite one month of a table into one file of unique keys; returns (files before, after).
 
-        The new file is written before the old ones are deleted, so a reader in between sees
-        duplicates (which every view removes), never a gap. One compaction of a partition runs
-        at a time: a second one waits for the lock up to ``wait_s`` seconds.
+        Readers never see a gap nor two compacted files of one month (which would double keys the
+        views take as unique): the result is first written as a ``part-`` file (deduplicated like
+        any other), the old compacted file is deleted, the new one takes its ``compacted-`` name,
+        and only then are the month's other files deleted. A crash at any step leaves a month the
+        views read correctly, and the next compaction finishes the job.
+
+        One compaction of a partition runs at a time: a second one waits for the lock up to
+        ``wait_s`` seconds.
 
         Raises:
             LockBusy: another process kept compacting the partition for ``wait_s`` seconds.
@@ -349,19 +407,56 @@ class LakeStore:
         del raw
         if (
             len(files) == 1
+            and is_compacted(files[0])
             and tbl.num_rows == pq.read_metadata(files[0], filesystem=self.fs).num_rows
         ):
-            return 1, 1  # already one file of unique keys
+            return 1, 1  # already one compacted file of unique keys
         # Named by the keys and the versions kept, not the keys alone: a newer version of a key
         # must never lose to an older file that happens to hold the same key set.
-        digest = key_digest(tbl, (*spec.file_key, spec.order_by, "recorded_at"))
-        path = f"{self.table_path(name)}/month={month}/compacted-{digest}.parquet"
-        if path not in files:
-            self._write_atomic(tbl, path)
-        for f in files:
-            if f != path:
+        content = [c for c in tbl.column_names if c not in _NOT_CONTENT]
+        named_by: list[str] = []
+        for k in (*spec.file_key, spec.order_by, "recorded_at"):
+            named_by += content if k == "*" else [k]
+        return len(files), self._install_month(
+            name, month, tbl, files, tuple(dict.fromkeys(named_by))
+        )
+
+    def replace_month(self, name: str, month: str, rows: pa.Table) -> int:
+        """Make ``rows`` the whole content of one month of a table (its files after: 0 or 1).
+
+        For tables seqledger derives from others (the rollups): the month becomes one compacted
+        file, replaced the way compaction replaces files, so readers never see a gap or a double.
+        Replacing a month with the rows it already holds writes nothing.
+        """
+        spec = table(name)
+        files = [f for f in self.files(name) if f"/month={month}/" in f]
+        tbl = latest_by_key(to_table(spec, rows), spec)
+        if tbl.num_rows == 0:
+            for f in files:
                 self.fs.delete_file(f)
-        return len(files), 1
+            return 0
+        # Named by the content alone (not when it was computed): the same rows, the same file.
+        content = [c for c in tbl.column_names if c not in _NOT_CONTENT]
+        return self._install_month(name, month, tbl, files, tuple(content))
+
+    def _install_month(
+        self, name: str, month: str, tbl: pa.Table, files: list[str], named_by: tuple[str, ...]
+    ) -> int:
+        digest = content_digest(tbl, named_by)  # ``tbl`` is sorted by key: a stable order
+        folder = f"{self.table_path(name)}/month={month}"
+        path = f"{folder}/{COMPACTED_PREFIX}{digest}.parquet"
+        staged = f"{folder}/{PART_PREFIX}compacting-{digest}.parquet"
+        if path not in files:
+            self._write_atomic(tbl, staged)
+        for f in files:
+            if is_compacted(f) and f != path:
+                self.fs.delete_file(f)
+        if path not in files:
+            self.fs.move(staged, path)  # a rename on a local disk; copy, then delete, on S3
+        for f in files:
+            if f not in (path, staged) and not is_compacted(f):
+                self.fs.delete_file(f)
+        return 1
 
 
 def latest_by_key(tbl: pa.Table, spec: TableSpec) -> pa.Table:
