@@ -205,9 +205,15 @@ DECISIONS = _spec(
         _f(
             "failure_kind",
             pa.string(),
-            "none | spot_reclaim | application_error | infrastructure | timeout",
+            "none | spot_reclaim | application_error | infrastructure | timeout | duplicate",
         ),
-        _f("action", pa.string(), "complete | retry | retry_on_demand | give_up", nullable=False),
+        _f(
+            "action",
+            pa.string(),
+            "complete | retry | retry_on_demand | give_up | terminate_duplicate (a second job "
+            "for an attempt that has one, stopped)",
+            nullable=False,
+        ),
         _f("next_capacity", pa.string(), "spot | on-demand for a retry"),
         _f("reason", pa.string(), "Human-readable reason for the decision"),
     ],

@@ -28,7 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from lake.errors import LakeReadError, LakeWriteError, SchemaError
+from lake.errors import LakeReadError, LakeWriteError, LockBusy, SchemaError
 from lake.retry import retrying
 from lake.schemas import SCHEMA_VERSION, TableSpec, table
 from lake.settings import Settings
@@ -41,6 +41,8 @@ PART_PREFIX = "part-"
 def is_compacted(path: str) -> bool:
     """Whether a data file is a month's compacted file (unique keys), by its name."""
     return path.rpartition("/")[2].startswith(COMPACTED_PREFIX)
+
+
 # A ``.partial`` file older than this belongs to a write that died (kill -9, power loss): no live
 # write takes an hour to write one file, so compaction removes it.
 ORPHAN_AGE_S = 3600
@@ -392,7 +394,7 @@ class LakeStore:
         return latest_by_key(tbl, spec) if dedupe else tbl
 
     # -- maintenance ---------------------------------------------------------------------------
-    def compact(self, name: str, month: str) -> tuple[int, int]:
+    def compact(self, name: str, month: str, *, wait_s: float = 60.0) -> tuple[int, int]:
         """Rewrite one month of a table into one file of unique keys; returns (files before, after).
 
         Readers never see a gap nor two compacted files of one month (which would double keys the
@@ -400,7 +402,27 @@ class LakeStore:
         any other), the old compacted file is deleted, the new one takes its ``compacted-`` name,
         and only then are the month's other files deleted. A crash at any step leaves a month the
         views read correctly, and the next compaction finishes the job.
+
+        One compaction of a partition runs at a time: a second one waits for the lock up to
+        ``wait_s`` seconds.
+
+        Raises:
+            LockBusy: another process kept compacting the partition for ``wait_s`` seconds.
         """
+        from lake.claims import ClaimStore
+
+        claims = ClaimStore.for_settings(self.settings)
+        lock_name = f"compact/{table(name).name}/month={month}"
+        lock = claims.lock(lock_name, wait_s=wait_s)
+        if lock is None:
+            holder = claims.lock_holder(lock_name)
+            who = (f"{holder[0]} since {holder[1]:%Y-%m-%d %H:%M:%S}Z" if holder
+                   else "another process")
+            raise LockBusy(f"{name} {month}: being compacted by {who}; skipped after {wait_s:g}s")
+        with lock:
+            return self._compact(name, month)
+
+    def _compact(self, name: str, month: str) -> tuple[int, int]:
         if not self.settings.lake_is_s3:
             self.remove_orphans(name, month)
         files = [f for f in self.files(name) if f"/month={month}/" in f]
