@@ -180,7 +180,7 @@ def tail_months(con: duckdb.DuckDBPyConnection, store: LakeStore, name: str) -> 
     """Months of a table with uncompacted (``part-``) files: their names only, none is opened."""
     rows = con.execute(
         f"SELECT DISTINCT regexp_extract(file, 'month=([0-9]{{4}}-[0-9]{{2}})/', 1) "
-        f"FROM glob('{store.table_uri(name)}/month=*/{PART_PREFIX}*.parquet')"
+        f"FROM glob({sql_string(f'{store.table_uri(name)}/month=*/{PART_PREFIX}*.parquet')})"
     ).fetchall()
     return sorted(m for (m,) in rows)
 
@@ -211,23 +211,43 @@ def _load_httpfs(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         / f"v{duckdb.__version__}"
         / "httpfs.duckdb_extension"
     )
-    con.execute(f"LOAD '{ext}'")  # the wheel's binary: nothing is downloaded, nothing is written
+    # the wheel's binary: nothing is downloaded, nothing is written
+    con.execute(f"LOAD {sql_string(str(ext))}")
     opts = settings.s3
-    parts = ["TYPE s3", f"REGION '{opts.region}'"]
+    parts = ["TYPE s3", f"REGION {sql_string(opts.region)}"]
     if opts.access_key and opts.secret_key:
-        parts += [f"KEY_ID '{opts.access_key}'", f"SECRET '{opts.secret_key}'"]
+        parts += [f"KEY_ID {sql_string(opts.access_key)}",
+                  f"SECRET {sql_string(opts.secret_key)}"]
         if opts.session_token:
-            parts += [f"SESSION_TOKEN '{opts.session_token}'"]
+            parts += [f"SESSION_TOKEN {sql_string(opts.session_token)}"]
     else:
         parts += ["PROVIDER credential_chain"]
     if opts.endpoint_url:
         scheme, _, host = opts.endpoint_url.partition("://")
         parts += [
-            f"ENDPOINT '{host}'",
+            f"ENDPOINT {sql_string(host)}",
             "URL_STYLE 'path'",
             f"USE_SSL {str(scheme == 'https').lower()}",
         ]
-    con.execute(f"CREATE OR REPLACE SECRET seqledger_s3 ({', '.join(parts)})")
+    try:
+        con.execute(f"CREATE OR REPLACE SECRET seqledger_s3 ({', '.join(parts)})")
+    except duckdb.Error as e:
+        # DuckDB echoes the statement in its errors: never let the credentials reach a terminal.
+        hidden = [v for v in (opts.secret_key, opts.session_token, opts.access_key) if v]
+        raise ConfigError(f"DuckDB could not use the S3 settings: {redact(str(e), hidden)}") \
+            from None
+
+
+def sql_string(value: str) -> str:
+    """``value`` as a SQL string literal, its quotes doubled (a folder name may hold one)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """``text`` with every secret (and its SQL-quoted spelling) replaced by ``***``."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret.replace("'", "''"), "***").replace(secret, "***")
+    return text
 
 
 def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDBPyConnection:
@@ -277,7 +297,7 @@ def files_sql(spec: TableSpec, store: LakeStore, present: bool) -> str:
         return typed
     files = (
         f"SELECT * EXCLUDE (filename), filename LIKE '%/{COMPACTED_PREFIX}%' AS {COMPACTED} "
-        f"FROM read_parquet('{store.table_uri(spec.name)}/**/*.parquet', "
+        f"FROM read_parquet({sql_string(store.table_uri(spec.name) + '/**/*.parquet')}, "
         "hive_partitioning = true, union_by_name = true, filename = true)"
     )
     return f"{typed} UNION ALL BY NAME {files}"

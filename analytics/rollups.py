@@ -161,12 +161,14 @@ def fact_files(
 
     One glob per table in DuckDB, which also reads S3: the names only, no file is opened.
     """
+    from analytics.engine import sql_string  # engine builds the rollup views: import late
+
     out: dict[str, list[str]] = {}
     for name in facts:
         rows = con.execute(
             f"SELECT regexp_extract(file, 'month=([0-9]{{4}}-[0-9]{{2}})/', 1), "
             f"regexp_extract(file, 'month=[0-9-]+/[^/]+$') "
-            f"FROM glob('{store.table_uri(name)}/month=*/*.parquet')"
+            f"FROM glob({sql_string(store.table_uri(name) + '/month=*/*.parquet')})"
         ).fetchall()
         for month, file in rows:
             out.setdefault(month, []).append(f"{name}/{file}")

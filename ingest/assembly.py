@@ -34,7 +34,8 @@ def make_executor(settings: Settings, now: datetime | None = None):
     if settings.executor == "batch":
         from pipeline_runner.executors.batch import BatchExecutor
 
-        return BatchExecutor.create(settings.job_definition, region=settings.s3.region)
+        return BatchExecutor.create(settings.job_definition, region=settings.s3.region,
+                                    queues=(settings.spot_queue, settings.on_demand_queue))
     if settings.executor == "local":
         from pipeline_runner.executors.local import LocalExecutor
 

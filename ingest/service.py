@@ -190,7 +190,10 @@ class EventService:
         at = {s.run_id: s.ready_at for s in ready if s.ready_at} if self.event_clock else None
         for result in self.runner.dispatch_many(requests, now, at=at):
             out.dispatched.append(result)
-            if result.error is not None:
+            if result.error is not None and result.error.retryable:
+                # not quarantined: the event goes back to its queue and is tried again
+                out.transient.append(f"run {result.run_id}: {result.error}")
+            elif result.error is not None:
                 out.quarantine.append(
                     quarantine_row("dispatch", f"run {result.run_id}", result.error)
                 )

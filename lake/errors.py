@@ -53,5 +53,13 @@ class LakeWriteError(TransientError):
     """The store could not write; the write left nothing behind and can be retried."""
 
 
+class LakeReadError(TransientError):
+    """The store could not read or list the lake (after retrying for the configured time)."""
+
+
+class LockBusy(TransientError):
+    """Another process holds the lock this work needs (a compaction of the same partition)."""
+
+
 class SubmitError(TerminalError):
     """A job could not be submitted because its request is invalid (e.g. a missing tag)."""

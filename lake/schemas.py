@@ -205,9 +205,15 @@ DECISIONS = _spec(
         _f(
             "failure_kind",
             pa.string(),
-            "none | spot_reclaim | application_error | infrastructure | timeout",
+            "none | spot_reclaim | application_error | infrastructure | timeout | duplicate",
         ),
-        _f("action", pa.string(), "complete | retry | retry_on_demand | give_up", nullable=False),
+        _f(
+            "action",
+            pa.string(),
+            "complete | retry | retry_on_demand | give_up | terminate_duplicate (a second job "
+            "for an attempt that has one, stopped)",
+            nullable=False,
+        ),
         _f("next_capacity", pa.string(), "spot | on-demand for a retry"),
         _f("reason", pa.string(), "Human-readable reason for the decision"),
     ],
@@ -219,6 +225,9 @@ QC_METRICS = _spec(
     key=("run_id", "source_file", "section", "read_group", "metric_name"),
     time_column="run_at",
     order_by="recorded_at",
+    # A corrected file is a new version of its rows that wins; the same content loaded
+    # again writes nothing. The replaced version stays in the raw_ view for audit.
+    version="*",
     fields=[
         _f("sample_id", pa.string(), "Sample the metric belongs to", nullable=False),
         _f("run_id", pa.string(), "Run the metric belongs to", nullable=False),
@@ -284,6 +293,9 @@ COSTS = _spec(
     key=("job_id", "attempt", "component"),
     time_column="usage_start_at",
     order_by="recorded_at",
+    # A re-estimate with corrected prices is a new version that wins; the same estimate again
+    # writes nothing. The replaced version stays in raw_costs for audit.
+    version="*",
     fields=[
         *_TAGS,
         _f("job_id", pa.string(), "Job, or the run id for run-level components", nullable=False),

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,7 +28,8 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from lake.errors import LakeWriteError, SchemaError
+from lake.errors import LakeReadError, LakeWriteError, LockBusy, SchemaError
+from lake.retry import retrying
 from lake.schemas import SCHEMA_VERSION, TableSpec, table
 from lake.settings import Settings
 
@@ -38,6 +41,11 @@ PART_PREFIX = "part-"
 def is_compacted(path: str) -> bool:
     """Whether a data file is a month's compacted file (unique keys), by its name."""
     return path.rpartition("/")[2].startswith(COMPACTED_PREFIX)
+
+
+# A ``.partial`` file older than this belongs to a write that died (kill -9, power loss): no live
+# write takes an hour to write one file, so compaction removes it.
+ORPHAN_AGE_S = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +81,19 @@ def read_text(settings: Settings, location: str) -> str:
         path = location[len("s3://") :]
     else:
         fs, path = pafs.LocalFileSystem(), location
-    with fs.open_input_stream(path) as f:
-        return f.read().decode("utf-8")
+
+    def read() -> bytes:
+        with fs.open_input_stream(path) as f:
+            return f.read()
+
+    try:
+        data = retrying(read, what=f"reading {location}", budget_s=settings.storage_retry_s,
+                        error=LakeReadError)
+    except LakeReadError as e:
+        if isinstance(e.__cause__, FileNotFoundError):
+            raise e.__cause__ from None  # callers tell a missing file from a failing one
+        raise
+    return data.decode("utf-8")
 
 
 def month_of(ts: datetime) -> str:
@@ -271,10 +290,15 @@ class LakeStore:
         prefix = "s3://" if self.settings.lake_is_s3 else ""
         return f"{prefix}{self.table_path(name)}"
 
+    def _retry(self, operation, what: str, error=LakeReadError):
+        """``operation()`` retried on transient storage errors for ``storage_retry_s``."""
+        return retrying(operation, what=what, budget_s=self.settings.storage_retry_s, error=error)
+
     def files(self, name: str) -> list[str]:
         """Data files of a table (paths inside the filesystem), sorted."""
         selector = pafs.FileSelector(self.table_path(name), recursive=True, allow_not_found=True)
-        infos = self.fs.get_file_info(selector)
+        infos = self._retry(lambda: self.fs.get_file_info(selector),
+                            f"listing {self.table_uri(name)}")
         return sorted(
             i.path
             for i in infos
@@ -321,7 +345,7 @@ class LakeStore:
                 path = self._part_path(name, month, part)
             else:
                 path = f"{self.table_path(name)}/month={month}/part-{inputs_digest[:24]}.parquet"
-            if self.fs.get_file_info(path).type == pafs.FileType.File:
+            if self._exists(path):
                 existing.append(path)
                 continue
             self._write_atomic(part, path)
@@ -333,25 +357,24 @@ class LakeStore:
         digest = key_digest(rows, table(name).file_key)
         return f"{self.table_path(name)}/month={month}/part-{digest}.parquet"
 
+    def _exists(self, path: str) -> bool:
+        return self._retry(lambda: self.fs.get_file_info(path).type == pafs.FileType.File,
+                           f"checking {path}")
+
     def _write_atomic(self, tbl: pa.Table, path: str) -> None:
-        directory, _, base = path.rpartition("/")
+        if self.settings.lake_is_s3:
+            self._retry(lambda: self._put(tbl, path), f"writing s3://{path}", LakeWriteError)
+            return
         try:
-            self.fs.create_dir(directory, recursive=True)
-            if self.settings.lake_is_s3:
-                # An S3 object appears only when its upload completes: no temporary name needed.
-                with self.fs.open_output_stream(path) as out:
-                    pq.write_table(tbl, out, row_group_size=ROW_GROUP_ROWS, compression="zstd")
-                return
-            tmp = f"{directory}/.{base}.{uuid.uuid4().hex}.partial"
-            try:
-                with self.fs.open_output_stream(tmp) as out:
-                    pq.write_table(tbl, out, row_group_size=ROW_GROUP_ROWS, compression="zstd")
-                self.fs.move(tmp, path)
-            finally:
-                if self.fs.get_file_info(tmp).type == pafs.FileType.File:
-                    self.fs.delete_file(tmp)
+            _write_local(tbl, path)
         except OSError as e:
             raise LakeWriteError(f"could not write {path}: {e}") from e
+
+    def _put(self, tbl: pa.Table, path: str) -> None:
+        # An S3 object appears only when its upload completes: no temporary name needed, and a
+        # retried upload replaces nothing but an identical object (names are content digests).
+        with self.fs.open_output_stream(path) as out:
+            pq.write_table(tbl, out, row_group_size=ROW_GROUP_ROWS, compression="zstd")
 
     # -- reading -------------------------------------------------------------------------------
     def read(self, name: str, *, dedupe: bool = True, month: str | None = None) -> pa.Table:
@@ -364,12 +387,14 @@ class LakeStore:
             return spec.schema.empty_table()
         import pyarrow.dataset as ds  # imports pandas: only readers pay for it
 
-        dataset = ds.dataset(files, schema=spec.schema, format="parquet", filesystem=self.fs)
-        tbl = dataset.to_table()
+        tbl = self._retry(
+            lambda: ds.dataset(files, schema=spec.schema, format="parquet",
+                               filesystem=self.fs).to_table(),
+            f"reading {self.table_uri(name)}")
         return latest_by_key(tbl, spec) if dedupe else tbl
 
     # -- maintenance ---------------------------------------------------------------------------
-    def compact(self, name: str, month: str) -> tuple[int, int]:
+    def compact(self, name: str, month: str, *, wait_s: float = 60.0) -> tuple[int, int]:
         """Rewrite one month of a table into one file of unique keys; returns (files before, after).
 
         Readers never see a gap nor two compacted files of one month (which would double keys the
@@ -377,7 +402,29 @@ class LakeStore:
         any other), the old compacted file is deleted, the new one takes its ``compacted-`` name,
         and only then are the month's other files deleted. A crash at any step leaves a month the
         views read correctly, and the next compaction finishes the job.
+
+        One compaction of a partition runs at a time: a second one waits for the lock up to
+        ``wait_s`` seconds.
+
+        Raises:
+            LockBusy: another process kept compacting the partition for ``wait_s`` seconds.
         """
+        from lake.claims import ClaimStore
+
+        claims = ClaimStore.for_settings(self.settings)
+        lock_name = f"compact/{table(name).name}/month={month}"
+        lock = claims.lock(lock_name, wait_s=wait_s)
+        if lock is None:
+            holder = claims.lock_holder(lock_name)
+            who = (f"{holder[0]} since {holder[1]:%Y-%m-%d %H:%M:%S}Z" if holder
+                   else "another process")
+            raise LockBusy(f"{name} {month}: being compacted by {who}; skipped after {wait_s:g}s")
+        with lock:
+            return self._compact(name, month)
+
+    def _compact(self, name: str, month: str) -> tuple[int, int]:
+        if not self.settings.lake_is_s3:
+            self.remove_orphans(name, month)
         files = [f for f in self.files(name) if f"/month={month}/" in f]
         if not files:
             return 0, 0
@@ -413,7 +460,7 @@ class LakeStore:
         tbl = latest_by_key(to_table(spec, rows), spec)
         if tbl.num_rows == 0:
             for f in files:
-                self.fs.delete_file(f)
+                self._retry(lambda f=f: self.fs.delete_file(f), f"deleting {f}", LakeWriteError)
             return 0
         # Named by the content alone (not when it was computed): the same rows, the same file.
         content = [c for c in tbl.column_names if c not in _NOT_CONTENT]
@@ -430,13 +477,57 @@ class LakeStore:
             self._write_atomic(tbl, staged)
         for f in files:
             if is_compacted(f) and f != path:
-                self.fs.delete_file(f)
+                self._retry(lambda f=f: self.fs.delete_file(f), f"deleting {f}", LakeWriteError)
         if path not in files:
             self.fs.move(staged, path)  # a rename on a local disk; copy, then delete, on S3
         for f in files:
             if f not in (path, staged) and not is_compacted(f):
-                self.fs.delete_file(f)
+                self._retry(lambda f=f: self.fs.delete_file(f), f"deleting {f}", LakeWriteError)
         return 1
+
+    def remove_orphans(self, name: str, month: str, now: float | None = None) -> list[str]:
+        """Delete the ``.partial`` files of writes that died, older than ``ORPHAN_AGE_S``."""
+        folder = f"{self.table_path(name)}/month={month}"
+        infos = self.fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True))
+        cutoff = (now if now is not None else time.time()) - ORPHAN_AGE_S
+        removed = []
+        for info in infos:
+            if info.type == pafs.FileType.File and info.base_name.startswith(".") \
+                    and info.base_name.endswith(".partial") and info.mtime is not None \
+                    and info.mtime.timestamp() < cutoff:
+                try:
+                    self.fs.delete_file(info.path)
+                except FileNotFoundError:  # another compaction got there first
+                    continue
+                removed.append(info.path)
+        return removed
+
+
+def _write_local(tbl: pa.Table, path: str) -> None:
+    """Write ``path`` whole or not at all, and durably: the data and the directory entry reach the
+    disk (fsync) before the rename is trusted, so a power loss never leaves a named, empty file."""
+    directory, _, base = path.rpartition("/")
+    os.makedirs(directory, exist_ok=True)
+    tmp = f"{directory}/.{base}.{uuid.uuid4().hex}.partial"
+    try:
+        with open(tmp, "wb") as out:
+            pq.write_table(tbl, out, row_group_size=ROW_GROUP_ROWS, compression="zstd")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(directory)
+        _fsync_dir(directory.rpartition("/")[0] or "/")  # a new month= folder's own entry
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _fsync_dir(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def latest_by_key(tbl: pa.Table, spec: TableSpec) -> pa.Table:

@@ -5,11 +5,14 @@ keeps what it has written or read in memory so a long-lived process (the demo, a
 does not re-read the lake for every event; a fresh Runner (a Lambda invocation) reads only the
 rows of the runs and jobs its events name.
 
-Idempotent and order-proof: a run is dispatched once (its id is derived from its inputs); each
-job status is recorded once (``attempts.apply``); each finished job is decided once (a job is
-decided when it is terminal and has no ``decisions`` row, so a redelivered event completes a
-decision that a crash interrupted, and never makes a second one); a retry is not submitted if
-the run already has a job for that attempt.
+Idempotent and order-proof: every attempt is submitted once, in three steps that can each be
+redone: claim (a durable, conditional object named by run and attempt, ``lake.claims``) →
+submit, or find the job an earlier claimer submitted → record the lake rows. A redelivered event,
+a second process or a re-run after a crash finds the claim and its job instead of submitting
+again, and writes the rows that are missing. Each job status is recorded once
+(``attempts.apply``); each finished job is decided once (a job is decided when it is terminal and
+has no ``decisions`` row, so a redelivered event completes a decision that a crash interrupted,
+and never makes a second one).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from lake.claims import ClaimStore
 from lake.errors import InvalidEvent, SeqledgerError, SubmitError, TransientError
 from lake.schemas import table as lake_table
 from lake.store import LakeStore, latest_by_key
@@ -34,7 +38,7 @@ from pipeline_runner.attempts import (
     history_from_rows,
     is_conflicting_terminal,
 )
-from pipeline_runner.executors.base import Executor
+from pipeline_runner.executors.base import Executor, JobFinder
 from pipeline_runner.policy import Decision, decide
 from pipeline_runner.records import REQUIRED_TAGS, JobSpec, JobStateChange
 from pipeline_runner.tags import validate_tags
@@ -133,6 +137,15 @@ class TrackResult:
         return self.succeeded_runs[0] if self.succeeded_runs else None
 
 
+@dataclass(frozen=True, slots=True)
+class _Submission:
+    """The job of a claimed attempt, when it was submitted, and duplicates stopped."""
+
+    job_id: str
+    at: datetime  # the submission time the claimer recorded; a redo records the same
+    decision_rows: tuple[dict[str, Any], ...] = ()
+
+
 @dataclass
 class _Run:
     request: RunRequest
@@ -181,10 +194,12 @@ class Runner:
         estimate_spend: Callable[[str], float] | None = None,
         *,
         clock: Callable[[], datetime] | None = None,
+        claims: ClaimStore | None = None,
     ) -> None:
         self.store = store
         self.executor = executor
         self.config = config
+        self.claims = claims or ClaimStore.for_settings(store.settings)
         self.estimate_spend = estimate_spend
         # when resubmissions happen; by default the time of the event that caused them
         self.clock = clock
@@ -193,6 +208,8 @@ class Runner:
         self._job_run: dict[str, str] = {}
         self._contexts: dict[str, AttemptContext] = {}
         self._decided: set[str] = set()
+        self._decisions: dict[str, tuple[str, str | None]] = {}  # job id -> (action, reason)
+        self._finished_runs: set[str] = set()  # runs whose results this Runner handed on
 
     # -- dispatch ------------------------------------------------------------------------------
     def dispatch(self, run: RunRequest, now: datetime) -> DispatchResult:
@@ -220,15 +237,20 @@ class Runner:
         results: list[DispatchResult] = []
         run_rows: list[dict[str, Any]] = []
         attempt_rows: list[dict[str, Any]] = []
+        decision_rows: list[dict[str, Any]] = []
         remember: list[tuple[AttemptHistory, str, AttemptContext]] = []
         for run in runs:
-            if run.run_id in self._runs:
+            known = self._runs.get(run.run_id)
+            if known is not None and 1 in known.jobs:
                 results.append(DispatchResult(run.run_id, False, reason="already dispatched"))
                 continue
+            # A run recorded without its first job (a crash between the two writes) is finished
+            # here: the claim finds the job if one was submitted, and the rows are written again.
             try:
                 validate_tags(run.tags, job_name(run.run_id, 1))
                 spec = build_job_spec(run, 1, self.config.initial_capacity, self.config)
-                job_id = self.executor.submit(spec)
+                # the claim keeps the time, so a redo records the submission as it was
+                sub = self._submit_once(run.run_id, spec, at.get(run.run_id, now).astimezone(UTC))
             except (SubmitError, TransientError) as e:
                 results.append(DispatchResult(run.run_id, False, reason=str(e), error=e))
                 continue
@@ -237,21 +259,92 @@ class Runner:
                                   f"({type(e).__name__}: {e}); a bug, please report it")
                 results.append(DispatchResult(run.run_id, False, reason=str(err), error=err))
                 continue
-            state = _Run(run, getattr(self.executor, "name", None), {"DISPATCHED"}, {1: job_id})
-            when = at.get(run.run_id, now).astimezone(UTC)
-            history, rows = apply(None, _submitted_change(spec, job_id, when), _context(spec))
-            run_rows.append(self._run_row(state, "DISPATCHED", when))
+            state = known or _Run(run, getattr(self.executor, "name", None))
+            state.statuses.add("DISPATCHED")
+            state.jobs[1] = sub.job_id
+            history, rows = apply(None, _submitted_change(spec, sub.job_id, sub.at), _context(spec))
+            run_rows.append(self._run_row(state, "DISPATCHED", sub.at))
             attempt_rows += rows
+            decision_rows += sub.decision_rows
             self._runs[run.run_id] = state
             remember.append((history, run.run_id, _context(spec)))
-            results.append(DispatchResult(run.run_id, True, job_id, spec.job_name))
-        # runs first: if the second write fails, the jobs' events still find their runs
+            results.append(DispatchResult(run.run_id, True, sub.job_id, spec.job_name))
+        # Any order is safe: a run without its job is re-dispatched from its claim.
         if run_rows:
             self.store.write("runs", run_rows)
             self.store.write("job_attempts", attempt_rows)
+        if decision_rows:
+            self.store.write("decisions", decision_rows)
         for item in remember:
             self._remember(*item)
         return results
+
+    def _submit_once(self, run_id: str, spec: JobSpec, at: datetime) -> _Submission:
+        """Claim the attempt, then submit it, or find the job an earlier claimer submitted.
+
+        Raises:
+            TransientError: another process holds the claim and its job is not visible yet,
+                or the claim store or the executor could not be reached; retrying may work.
+            SubmitError: the executor refused the job.
+        """
+        claims, attempt = self.claims, spec.attempt
+        state = claims.acquire(run_id, attempt, spec.job_name, at)
+        if not state.won:
+            found = [] if state.job_id else self._find(spec)
+            job_id = state.job_id or (
+                claims.record_job(run_id, attempt, found[0]) if found else None
+            )
+            if job_id is not None:
+                return _Submission(
+                    job_id, state.claim.at, self._stop_duplicates(spec, job_id, found)
+                )
+            if not claims.can_take_over(state):
+                c = state.claim
+                raise TransientError(
+                    f"attempt {attempt} of run {run_id} was claimed by {c.claimed_by} at "
+                    f"{c.claimed_at:%Y-%m-%d %H:%M:%S}Z and has no job yet; a claim with no job "
+                    f"is taken over after {claims.takeover_after}"
+                )
+            state = claims.take_over(state)
+            if not state.won:
+                raise TransientError(
+                    f"attempt {attempt} of run {run_id}: {state.claim.claimed_by} took the "
+                    "claim over first"
+                )
+        try:
+            job_id = self.executor.submit(spec)
+        except (SubmitError, TransientError) as e:
+            # Nothing was made (or, after a timeout, maybe something: the next claimer looks
+            # for it by name before submitting), so a retry need not wait for the takeover.
+            claims.release(state.claim, str(e))
+            raise
+        recorded = claims.record_job(run_id, attempt, job_id)
+        # A takeover may race a late submission of the claimer it replaced: look for it.
+        others = (
+            [job_id] if recorded != job_id else (self._find(spec) if state.claim.generation else [])
+        )
+        return _Submission(recorded, state.claim.at, self._stop_duplicates(spec, recorded, others))
+
+    def _find(self, spec: JobSpec) -> list[str]:
+        return self.executor.find(spec) if isinstance(self.executor, JobFinder) else []
+
+    def _stop_duplicates(
+        self, spec: JobSpec, keep: str, candidates: Iterable[str]
+    ) -> tuple[dict[str, Any], ...]:
+        """Terminate every job of the attempt but ``keep``; a decision row for each."""
+        rows = []
+        for job_id in dict.fromkeys(candidates):
+            if job_id == keep:
+                continue
+            reason = (
+                f"duplicate of attempt {spec.attempt} of run {spec.tags['run_id']}: "
+                f"{keep} is the attempt's job"
+            )
+            if isinstance(self.executor, JobFinder):
+                self.executor.terminate(job_id, reason)
+            decision = Decision(job_id, spec.attempt, "terminate_duplicate", "duplicate", reason)
+            rows.append(decision.row(spec.tags, datetime.now(UTC)))
+        return tuple(rows)
 
     # -- tracking ------------------------------------------------------------------------------
     def on_job_state_change(self, change: JobStateChange) -> TrackResult:
@@ -295,8 +388,30 @@ class Runner:
                 run_rows.append(self._run_row(run, "RUNNING", history.times["RUNNING"]))
             if history.is_terminal and history.job_id not in self._decided:
                 self._decide(run, history, result, attempt_rows, decision_rows, run_rows)
+            elif history.is_terminal:
+                self._finish_again(run, history, result, run_rows)
         self._write(result, attempt_rows, decision_rows, run_rows)
         return result
+
+    def _finish_again(
+        self, run: _Run, history: AttemptHistory, result: TrackResult, run_rows: list
+    ) -> None:
+        """A redelivered final event of a run already decided complete or given up: finish
+        what a crash after the decision may have left (the run's final row, its results).
+        Every step is a keyed write, so redoing one that was done changes nothing."""
+        action, reason = self._decisions.get(history.job_id, (None, None))
+        final = {"complete": "SUCCEEDED", "give_up": "FAILED"}.get(action or "")
+        run_id = run.request.run_id
+        if final is None or run_id in self._finished_runs or max(run.jobs) != history.attempt:
+            return
+        at = history.status_at or datetime.now(UTC)
+        reason = reason or ""
+        if not run.statuses & FINAL_RUN_STATUSES:
+            run.statuses.add(final)
+            run_rows.append(self._run_row(run, final, at, None if final == "SUCCEEDED" else reason))
+        finished = self._finished(run, history, final, at, reason)
+        (result.succeeded_runs if final == "SUCCEEDED" else result.failed_runs).append(finished)
+        self._finished_runs.add(run_id)
 
     def resume_undecided(self) -> TrackResult:
         """Decide the finished jobs left undecided because a resubmission hit a transient error
@@ -349,8 +464,9 @@ class Runner:
             spec = build_job_spec(
                 run.request, next_attempt, decision.next_capacity or "spot", self.config
             )
+            at = self.clock() if self.clock else decided_at
             try:
-                job_id = self.executor.submit(spec)
+                sub = self._submit_once(run.request.run_id, spec, at)
             except TransientError as e:
                 # no decision row: the job stays undecided, and a redelivered event retries
                 result.errors.append(
@@ -366,9 +482,10 @@ class Runner:
                     f"{decision.reason}; but the resubmission was refused: {e}",
                 )
             else:
-                at = self.clock() if self.clock else decided_at
-                new, rows = apply(None, _submitted_change(spec, job_id, at), _context(spec))
+                job_id = sub.job_id
+                new, rows = apply(None, _submitted_change(spec, job_id, sub.at), _context(spec))
                 attempt_rows += rows
+                decision_rows += sub.decision_rows
                 run.jobs[next_attempt] = job_id
                 self._remember(new, run.request.run_id, _context(spec))
                 result.submitted.append(
@@ -378,6 +495,7 @@ class Runner:
                 )
         decision_rows.append(decision.row(history.tags or run.request.tags, decided_at))
         self._decided.add(history.job_id)
+        self._decisions[history.job_id] = (decision.action, decision.reason)
         result.decisions.append(decision)
         final = {"complete": "SUCCEEDED", "give_up": "FAILED"}.get(decision.action)
         if final and not run.statuses & FINAL_RUN_STATUSES:
@@ -386,6 +504,7 @@ class Runner:
             run_rows.append(self._run_row(run, final, decided_at, reason))
             finished = self._finished(run, history, final, decided_at, decision.reason)
             (result.succeeded_runs if final == "SUCCEEDED" else result.failed_runs).append(finished)
+            self._finished_runs.add(run.request.run_id)
 
     # -- state, from memory or the lake --------------------------------------------------------
     def _remember(self, history: AttemptHistory, run_id: str, ctx: AttemptContext) -> None:
@@ -446,9 +565,10 @@ class Runner:
             sub = next((r for r in rows if r["status"] == "SUBMITTED"), rows[0])
             self._remember(history, run_id, context_from_row(sub))
         decided = self._read_where(
-            "decisions", "run_id", list(runs), columns=["job_id", "run_id"], since=since
+            "decisions", "run_id", list(runs), columns=["job_id", "action", "reason"], since=since
         )
         self._decided.update(r["job_id"] for r in decided)
+        self._decisions.update((r["job_id"], (r["action"], r["reason"])) for r in decided)
         self._runs.update(runs)
 
     def _read_where(

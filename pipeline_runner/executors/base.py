@@ -29,6 +29,24 @@ class Executor(Protocol):
 
 
 @runtime_checkable
+class JobFinder(Protocol):
+    """An executor that can find the jobs submitted under a name, and stop one.
+
+    The runner asks it when an attempt is claimed but its job is not recorded: the claimer may
+    have submitted and died before writing the job down (Batch: ListJobs by name; local and
+    simulated: their own records of this process).
+    """
+
+    def find(self, spec: JobSpec) -> list[str]:
+        """Ids of the jobs named ``spec.job_name``, oldest first."""
+        ...
+
+    def terminate(self, job_id: str, reason: str) -> None:
+        """Stop a job (a duplicate of an attempt that already has one)."""
+        ...
+
+
+@runtime_checkable
 class EventSource(Protocol):
     """An executor that reports its own job state changes (local, simulated, Batch polling)."""
 

@@ -55,19 +55,20 @@ class BatchExecutor:
 
     name = "batch"
 
-    def __init__(self, client: Any, job_definition: str) -> None:
+    def __init__(self, client: Any, job_definition: str, queues: Iterable[str] = ()) -> None:
         self.client = client
         self.job_definition = job_definition
+        self.queues = tuple(queues)  # searched for earlier submissions of a job name
         self._seen: dict[str, str] = {}  # job id -> last status reported by poll
 
     @classmethod
     def create(cls, job_definition: str, *, region: str | None = None,
-               endpoint_url: str | None = None) -> BatchExecutor:
+               endpoint_url: str | None = None, queues: Iterable[str] = ()) -> BatchExecutor:
         """A BatchExecutor with its own boto3 client."""
         import boto3
 
         return cls(boto3.client("batch", region_name=region, endpoint_url=endpoint_url),
-                   job_definition)
+                   job_definition, queues)
 
     def submit(self, spec: JobSpec) -> str:
         """Validate the tags and submit; returns Batch's job id.
@@ -83,17 +84,50 @@ class BatchExecutor:
         try:
             response = self.client.submit_job(**request)
         except ClientError as e:
-            code = e.response.get("Error", {}).get("Code", "")
-            message = f"job {spec.job_name}: Batch refused SubmitJob ({code}): {e}"
-            if code in _THROTTLING or e.response.get("ResponseMetadata", {}).get(
-                    "HTTPStatusCode", 0) >= 500:
-                raise TransientError(message) from e
-            raise SubmitError(message) from e
+            raise _client_error(e, f"job {spec.job_name}: Batch refused SubmitJob") from e
         except BotoCoreError as e:
             raise TransientError(f"job {spec.job_name}: could not reach Batch: {e}") from e
         job_id = response["jobId"]
         self._seen.setdefault(job_id, "SUBMITTED")
         return job_id
+
+    def find(self, spec: JobSpec) -> list[str]:
+        """Ids of the jobs named ``spec.job_name`` on its queue and ours, oldest first.
+
+        ListJobs with a JOB_NAME filter returns jobs in every status, so a job submitted by a
+        process that died before recording it is found whatever it has done since.
+        """
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        found: dict[str, int] = {}
+        for queue in dict.fromkeys((spec.job_queue, *self.queues)):
+            kwargs: dict[str, Any] = {
+                "jobQueue": queue, "filters": [{"name": "JOB_NAME", "values": [spec.job_name]}]}
+            try:
+                while True:
+                    page = self.client.list_jobs(**kwargs)
+                    for job in page.get("jobSummaryList", []):
+                        if job.get("jobName") == spec.job_name:
+                            found.setdefault(job["jobId"], job.get("createdAt") or 0)
+                    if not page.get("nextToken"):
+                        break
+                    kwargs["nextToken"] = page["nextToken"]
+            except ClientError as e:
+                raise _client_error(e, f"job {spec.job_name}: ListJobs on {queue}") from e
+            except BotoCoreError as e:
+                raise TransientError(f"job {spec.job_name}: could not reach Batch: {e}") from e
+        return sorted(found, key=lambda j: (found[j], j))
+
+    def terminate(self, job_id: str, reason: str) -> None:
+        """TerminateJob (a no-op for a job that has finished)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.terminate_job(jobId=job_id, reason=reason[:1024])
+        except ClientError as e:
+            raise _client_error(e, f"job {job_id}: TerminateJob") from e
+        except BotoCoreError as e:
+            raise TransientError(f"job {job_id}: could not reach Batch: {e}") from e
 
     def poll(self, now: datetime | None = None, job_ids: Iterable[str] | None = None
              ) -> list[dict[str, Any]]:
@@ -109,6 +143,16 @@ class BatchExecutor:
                 self._seen[job["jobId"]] = job["status"]
                 events.append(describe_to_event(job, now))
         return events
+
+
+def _client_error(e: Any, what: str) -> SubmitError | TransientError:
+    """A Batch ClientError as ours: throttling and 5xx may pass, the rest will not."""
+    code = e.response.get("Error", {}).get("Code", "")
+    message = f"{what} ({code}): {e}"
+    if code in _THROTTLING or e.response.get("ResponseMetadata", {}).get(
+            "HTTPStatusCode", 0) >= 500:
+        return TransientError(message)
+    return SubmitError(message)
 
 
 def describe_to_event(job: dict[str, Any], at: datetime, region: str | None = None,

@@ -102,6 +102,23 @@ class LocalExecutor:
         self._start_waiting(job.created_at)
         return job.job_id
 
+    def find(self, spec: JobSpec) -> list[str]:
+        """Ids of the jobs this executor started under ``spec.job_name``, in order."""
+        return [j for j, job in self._jobs.items() if job.spec.job_name == spec.job_name]
+
+    def terminate(self, job_id: str, reason: str) -> None:
+        """Stop a job (a duplicate); it reports FAILED with ``reason``."""
+        job = self._jobs.get(job_id)
+        if job is None or job.status in ("SUCCEEDED", "FAILED"):
+            return
+        if job_id in self._waiting:
+            self._waiting.remove(job_id)
+        if job.process is not None and job.process.poll() is None:
+            job.process.terminate()
+            job.process.wait()
+        job.status = "FAILED"
+        self._emit(job, "FAILED", self.clock(), status_reason=f"Terminated: {reason}")
+
     # -- events --------------------------------------------------------------------------------
     def poll(self, now: datetime | None = None) -> list[dict[str, Any]]:
         """Check the processes; the events since the last poll, in order."""

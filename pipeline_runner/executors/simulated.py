@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import os
 import random
 import shlex
 import uuid
@@ -62,7 +63,8 @@ def write_local(folder: str, files: dict[str, str]) -> None:
     path = Path(folder.removeprefix("file://"))
     path.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
-        tmp = path / f".{name}.partial"
+        # a name of its own: several processes may write the same job's folder at once
+        tmp = path / f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial"
         tmp.write_text(text)
         tmp.replace(path / name)
 
@@ -142,6 +144,16 @@ class SimulatedBatch:
         # reordering changes how events arrive, never what happens to the jobs
         self._schedule(job, timeline, rng, random.Random(f"sim-delivery:{self.seed}:{job_id}"))
         return job_id
+
+    def find(self, spec: JobSpec) -> list[str]:
+        """Ids of the jobs this simulator accepted under ``spec.job_name``, in order."""
+        return [j for j, job in self.jobs.items() if job.spec.job_name == spec.job_name]
+
+    def terminate(self, job_id: str, reason: str) -> None:
+        """Drop a job's undelivered events and outputs (a duplicate never reports)."""
+        self._heap = [e for e in self._heap if e[2] != job_id]
+        heapq.heapify(self._heap)
+        self._outputs.pop(job_id, None)
 
     def _plan(self, spec: JobSpec, job_id: str, rng: random.Random):
         created = self.now

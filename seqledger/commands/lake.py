@@ -61,27 +61,40 @@ def query(ctx: click.Context, sql: str, limit: int) -> None:
 @click.command()
 @click.option("--table", "names", multiple=True, help="Table to compact (default: all).")
 @click.option("--month", default=None, help="Month YYYY-MM (default: every month).")
+@click.option("--wait", "wait_s", default=60.0, show_default=True,
+              help="Seconds to wait for a partition another process is compacting.")
 @click.pass_context
 @handle_errors
-def compact(ctx: click.Context, names: tuple[str, ...], month: str | None) -> None:
+def compact(ctx: click.Context, names: tuple[str, ...], month: str | None, wait_s: float) -> None:
     """Rewrite each month of each table into one file of unique keys, then refresh the rollups.
 
     Compaction renames the fact files the rollups were computed from, so the rollups of the
-    months it touched (and of the months beside them) are recomputed at once.
+    months it touched (and of the months beside them) are recomputed at once. A partition that
+    another process keeps compacting longer than --wait is skipped with a message (exit status
+    75: run again later); the others are compacted.
     """
     from analytics.rollups import BY_TABLE
+    from lake.errors import LockBusy
     from lake.schemas import TABLES
     from lake.store import LakeStore
 
     _check_month(month)
     store = LakeStore(settings_from(ctx))
+    skipped = 0
     for name in names or tuple(n for n in TABLES if n not in BY_TABLE):
         months = sorted({f.split("/month=")[1].split("/")[0] for f in store.files(name)})
         for m in [month] if month else months:
-            before, after = store.compact(name, m)
+            try:
+                before, after = store.compact(name, m, wait_s=wait_s)
+            except LockBusy as e:
+                click.secho(f"skipped {e}", fg="yellow", err=True)
+                skipped += 1
+                continue
             if before != after:
                 click.echo(f"{name} {m}: {before} files -> {after}")
     _refresh_stale(store)
+    if skipped:
+        ctx.exit(75)
 
 
 @click.command()
