@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import pyarrow as pa
 
 from analytics.rollups import create_views as create_rollup_views
-from lake.errors import TerminalError
+from lake.errors import ConfigError, TerminalError
 from lake.schemas import TABLES, TableSpec
 from lake.settings import Settings
 from lake.store import COMPACTED_PREFIX, PART_PREFIX, LakeStore
