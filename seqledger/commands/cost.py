@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from seqledger.cli import Groups, handle_errors, settings_from
+from seqledger.cli import Groups, handle_errors, settings_for_reading, settings_from
+from seqledger.params import COUNT, LIMIT, MONTH
 
 APPROX_NOTE = (
     "~ includes approximate prices (secondary, derived or assumed; see "
@@ -152,7 +153,7 @@ def prices(ctx: click.Context, folder: str | None, licence_usd_per_gbase: float 
 def _connect(ctx: click.Context):
     from analytics.engine import connect
 
-    return connect(settings_from(ctx))
+    return connect(settings_for_reading(ctx))
 
 
 @click.command("cost")
@@ -165,7 +166,7 @@ def _connect(ctx: click.Context):
     "pipeline_release, requested_by (or user), cost_centre), month, cost_kind, component, "
     "capacity, instance_type, price_status.",
 )
-@click.option("--month", default=None, help="Only this month, YYYY-MM.")
+@click.option("--month", type=MONTH, default=None, help="Only this month, YYYY-MM.")
 @click.option("--per-sample", is_flag=True,
               help="Instead: cost per sample and per gigabase of input (estimated and billed).")
 @click.option("--trend", is_flag=True, help="Instead: estimated cost by month and kind of cost.")
@@ -278,7 +279,7 @@ def savings(ctx: click.Context, by_month: bool) -> None:
 
 
 @click.command("reconcile")
-@click.option("--month", default=None, help="Only this month, YYYY-MM.")
+@click.option("--month", type=MONTH, default=None, help="Only this month, YYYY-MM.")
 @click.option("--attempts", is_flag=True, help="One line per attempt instead of per project.")
 @click.option(
     "--min-residual-share",
@@ -371,7 +372,7 @@ def reconcile(
 
 
 @click.command("untagged")
-@click.option("--month", default=None, help="Only this month, YYYY-MM.")
+@click.option("--month", type=MONTH, default=None, help="Only this month, YYYY-MM.")
 @click.pass_context
 @handle_errors
 def untagged(ctx: click.Context, month: str | None) -> None:
@@ -395,12 +396,13 @@ def untagged(ctx: click.Context, month: str | None) -> None:
 
 @click.command("automation")
 @click.option(
-    "--jobs", "jobs", type=int, default=500_000, show_default=True, help="Batch jobs a month."
+    "--jobs", "jobs", type=COUNT, default=500_000, show_default=True, help="Batch jobs a month."
 )
-@click.option("--samples", type=int, default=4_000, show_default=True, help="WGS samples a month.")
+@click.option("--samples", type=COUNT, default=4_000, show_default=True,
+              help="WGS samples a month.")
 @click.option(
     "--lambda-ms",
-    type=float,
+    type=click.FloatRange(min=0),
     default=200.0,
     show_default=True,
     help="Average Lambda run time per event.",
@@ -408,7 +410,7 @@ def untagged(ctx: click.Context, month: str | None) -> None:
 @click.option("--free-tier", is_flag=True, help="Subtract the Lambda and SNS monthly free tiers.")
 @click.option(
     "--dashboard-refreshes",
-    type=int,
+    type=LIMIT,
     default=720,
     show_default=True,
     help="Times a month each cost view is queried (hourly = 720).",

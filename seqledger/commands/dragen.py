@@ -43,11 +43,16 @@ def dragen(ctx: click.Context, folder: Path, sample_id: str, run_id: str,
     reason. Loading the same folder twice adds nothing.
     """
     from ingest.dragen.service import ingest_folder
+    from lake.errors import TerminalError
     from lake.store import LakeStore
     from seqledger.render import render_table
 
     summary = ingest_folder(LakeStore(settings_from(ctx)), folder, sample_id=sample_id,
                             run_id=run_id, run_at=_when(run_at))
+    if not summary.files_loaded and not summary.quarantined:
+        seen = f"only {len(summary.files)} other file(s)" if summary.files else "it is empty"
+        raise TerminalError(f"{folder}: no DRAGEN metric file to load ({seen}); give the folder "
+                            "DRAGEN wrote, with files such as <sample>.mapping_metrics.csv")
     rows = [(f.name, f.family or "-", f.rows, f.problems,
              f.error or f.skipped or "") for f in summary.files]
     click.echo(render_table(["file", "family", "rows", "bad lines", "note"], rows))
@@ -61,4 +66,5 @@ def dragen(ctx: click.Context, folder: Path, sample_id: str, run_id: str,
         click.echo("already loaded: the lake has these rows, nothing new was written")
     if summary.quarantined:
         click.secho(f"{summary.quarantined} quarantine row(s): see the quarantine table",
-                    fg="yellow")
+                    fg="yellow", err=True)
+        ctx.exit(1)

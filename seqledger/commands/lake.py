@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from seqledger.cli import Groups, handle_errors, settings_from
+from seqledger.cli import Groups, handle_errors, settings_for_reading
+from seqledger.params import LIMIT, MONTH, TABLE, TEXT
 
 
 def register(groups: Groups) -> None:
@@ -28,7 +29,7 @@ def tables(ctx: click.Context, markdown: bool) -> None:
         return
     from analytics.engine import connect
 
-    store = LakeStore(settings_from(ctx))
+    store = LakeStore(settings_for_reading(ctx))
     con = connect(store.settings, store)  # counts in DuckDB: no table is loaded into memory
     click.echo(f"lake: {store.settings.lake_uri}")
     for name in TABLES:
@@ -38,8 +39,8 @@ def tables(ctx: click.Context, markdown: bool) -> None:
 
 
 @click.command()
-@click.argument("sql")
-@click.option("--limit", default=200, show_default=True, help="Rows to print at most.")
+@click.argument("sql", type=TEXT)
+@click.option("--limit", type=LIMIT, default=200, show_default=True, help="Rows to print at most.")
 @click.pass_context
 @handle_errors
 def query(ctx: click.Context, sql: str, limit: int) -> None:
@@ -50,7 +51,7 @@ def query(ctx: click.Context, sql: str, limit: int) -> None:
     from lake.errors import TerminalError
     from seqledger.render import render_table
 
-    con = connect(settings_from(ctx))
+    con = connect(settings_for_reading(ctx))
     try:
         result = con.sql(sql)
         rows = result.fetchmany(limit) if result is not None else []
@@ -61,8 +62,9 @@ def query(ctx: click.Context, sql: str, limit: int) -> None:
 
 
 @click.command()
-@click.option("--table", "names", multiple=True, help="Table to compact (default: all).")
-@click.option("--month", default=None, help="Month YYYY-MM (default: every month).")
+@click.option("--table", "names", type=TABLE, multiple=True,
+              help="Table to compact (default: all).")
+@click.option("--month", type=MONTH, default=None, help="Month YYYY-MM (default: every month).")
 @click.pass_context
 @handle_errors
 def compact(ctx: click.Context, names: tuple[str, ...], month: str | None) -> None:
@@ -70,7 +72,7 @@ def compact(ctx: click.Context, names: tuple[str, ...], month: str | None) -> No
     from lake.schemas import TABLES
     from lake.store import LakeStore
 
-    store = LakeStore(settings_from(ctx))
+    store = LakeStore(settings_for_reading(ctx))
     for name in names or tuple(TABLES):
         months = sorted({f.split("/month=")[1].split("/")[0] for f in store.files(name)})
         for m in [month] if month else months:
