@@ -6,11 +6,13 @@ share: no QUALIFY, no DuckDB-only functions. Each file defines one view named af
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from analytics.unreadable import create_view_skipping_unreadable
 from lake.errors import ConfigError
 from lake.schemas import TABLES, TableSpec
 from lake.settings import Settings
@@ -98,18 +100,30 @@ def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDB
         cols = ", ".join(f"CAST(NULL AS {duckdb_type(f.type)}) AS {f.name}" for f in spec.schema)
         typed = f"SELECT {cols}, CAST(NULL AS VARCHAR) AS month WHERE false"
         if store.files(name):
-            files = (
-                f"SELECT * FROM read_parquet('{store.table_uri(name)}/**/*.parquet', "
-                "hive_partitioning = true, union_by_name = true)"
+            create_view_skipping_unreadable(
+                con, functools.partial(_raw_view_sql, name, typed),
+                f"{store.table_uri(name)}/**/*.parquet",
+                functools.partial(_file_uris, store, name),
             )
-            src = f"{typed} UNION ALL BY NAME {files}"
         else:
-            src = typed
-        con.execute(f"CREATE VIEW raw_{name} AS {src}")
+            con.execute(_raw_view_sql(name, typed, None))
         con.execute(f"CREATE VIEW {name} AS {dedupe_sql(spec, f'raw_{name}')}")
     for name, sql in view_sql().items():
         con.execute(f"CREATE VIEW {name} AS {sql}")
     return con
+
+
+def _raw_view_sql(name: str, typed: str, files: str | None) -> str:
+    """``raw_<name>``: the typed frame, plus the rows of ``files`` (a read_parquet argument)."""
+    if files is None:
+        return f"CREATE OR REPLACE VIEW raw_{name} AS {typed}"
+    return (f"CREATE OR REPLACE VIEW raw_{name} AS {typed} UNION ALL BY NAME SELECT * FROM "
+            f"read_parquet({files}, hive_partitioning = true, union_by_name = true)")
+
+
+def _file_uris(store: LakeStore, name: str) -> list[str]:
+    prefix = "s3://" if store.settings.lake_is_s3 else ""
+    return [prefix + f for f in store.files(name)]
 
 
 def duckdb_type(t: pa.DataType) -> str:

@@ -77,6 +77,9 @@ def describe(exc: BaseException) -> tuple[int, str]:
         return EXIT_INPUT, f"{_filename(exc, exc)}: {exc.strerror or exc}"
     if isinstance(exc, OSError):  # pyarrow's S3 errors, sockets: the lake or the network
         return EXIT_LAKE, _one_line(f"{exc} (check the lake location and the network)")
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None and isinstance(exc, pyarrow.ArrowException):
+        return EXIT_INPUT, _one_line(f"could not read: {exc}")
     duckdb = sys.modules.get("duckdb")
     if duckdb is not None and isinstance(exc, duckdb.Error):
         return EXIT_INPUT, _one_line(f"query failed: {exc}")
@@ -178,6 +181,24 @@ class BoundaryGroup(click.Group):
             fail(e, ctx)
 
 
+def _show_our_warnings_as_lines() -> None:
+    """seqledger's own warnings (a skipped unreadable file) as one yellow line on stderr."""
+    import warnings
+
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+        if issubclass(category, UserWarning) and category.__module__.split(".")[0] in OURS:
+            click.secho(f"warning: {message}", fg="yellow", err=True)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
+OURS = ("lake", "ingest", "pipeline_runner", "analytics", "expectations", "seqledger")
+
+
 @click.group(cls=BoundaryGroup, epilog=EPILOG,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True,
@@ -194,6 +215,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    _show_our_warnings_as_lines()
     ctx.obj["settings"] = Settings.from_env()
 
 

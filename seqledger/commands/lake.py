@@ -74,7 +74,8 @@ def compact(ctx: click.Context, names: tuple[str, ...], month: str | None) -> No
 
     store = LakeStore(settings_for_reading(ctx))
     for name in names or tuple(TABLES):
-        months = sorted({f.split("/month=")[1].split("/")[0] for f in store.files(name)})
+        months = sorted({f.split("/month=")[1].split("/")[0] for f in store.files(name)
+                         if "/month=" in f})
         for m in [month] if month else months:
             before, after = store.compact(name, m)
             if before != after:
