@@ -113,8 +113,21 @@ class EventService:
         if out.quarantine:
             for q in out.quarantine:  # processing time (simulated time in the demo)
                 q["quarantined_at"] = now
-            self.store.write("quarantine", out.quarantine)
+            # A replayed bad input is named again but not re-recorded: replaying changes nothing.
+            known = self._known_quarantine_ids()
+            new = [q for q in out.quarantine if q["quarantine_id"] not in known]
+            self.store.write("quarantine", new)
         return out
+
+    def _known_quarantine_ids(self) -> set[str]:
+        import pyarrow.dataset as ds
+
+        files = self.store.files("quarantine")
+        if not files:
+            return set()
+        ids = ds.dataset(files, format="parquet", filesystem=self.store.fs).to_table(
+            columns=["quarantine_id"])
+        return set(ids.column(0).to_pylist())
 
     # -- arrivals and dispatch -----------------------------------------------------------------
     def _arrivals(self, objects: list, out: EventOutcome, now: datetime) -> None:
@@ -131,10 +144,13 @@ class EventService:
                         payload=obj.key,
                     )
                 )
-        out.arrivals_written = self.store.write("arrivals", rows).rows_written
-        touched = {r["sample_id"] for r in rows if r["sample_id"] and r["input_kind"] != "unknown"}
         by_sample = self._known_arrivals()
-        for r in rows:
+        # A redelivered or replayed object is already recorded: write only what is new.
+        seen = {(r["object_uri"], r["etag"]) for rs in by_sample.values() for r in rs}
+        new = [r for r in rows if (r["object_uri"], r["etag"]) not in seen]
+        out.arrivals_written = self.store.write("arrivals", new).rows_written
+        touched = {r["sample_id"] for r in rows if r["sample_id"] and r["input_kind"] != "unknown"}
+        for r in new:
             by_sample.setdefault(r["sample_id"], []).append(r)
         if not touched:
             return

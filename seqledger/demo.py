@@ -284,7 +284,8 @@ def play(
         payload = a.event(n)
         path = events_dir / f"{n:04d}-{a.envelope}.json"
         path.write_text(json.dumps(payload, indent=2))
-        arrival_events.append((a.at, path.name, payload))
+        # named as a replay names them (`seqledger ingest event` resolves paths): same ids
+        arrival_events.append((a.at, str(path.resolve()), payload))
     # S3 delivers at least once: redeliver one event; and one event file arrives broken.
     redelivered = arrival_events[len(arrival_events) // 3]
     arrival_events.append(
@@ -292,7 +293,8 @@ def play(
     )
     broken = events_dir / "9999-truncated.json"
     broken.write_text(json.dumps(arrival_events[0][2])[:150])
-    arrival_events.append((month_start + timedelta(days=3), broken.name, broken.read_bytes()))
+    arrival_events.append(
+        (month_start + timedelta(days=3), str(broken.resolve()), broken.read_bytes()))
     arrival_events.sort(key=lambda e: e[0])
 
     clock = month_start

@@ -33,7 +33,7 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool) -> None:
     settings = settings_from(ctx)
     service = build_event_service(settings)
     payloads = []
-    for path in files:
+    for path in (p.resolve() for p in files):  # one name per file, from whatever folder
         try:
             payloads.append((str(path), path.read_bytes()))
         except OSError as e:
