@@ -10,6 +10,7 @@ within that time (or at once with ``refresh()``).
 from __future__ import annotations
 
 import threading
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,9 @@ import streamlit as st
 
 from analytics import queries
 from analytics.engine import connect
+from analytics.unreadable import UnreadableFileWarning
 from lake.errors import SeqledgerError
+from lake.location import LakeCheck, lake_state
 from lake.settings import Settings
 
 TTL_S = 30
@@ -39,15 +42,38 @@ def lake_uri() -> str:
     return settings().lake_uri
 
 
+def lake_check() -> LakeCheck:
+    """Whether the lake is there: has data, is empty, is missing, is a file, is unreachable."""
+    return _lake_check(lake_uri())
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def _lake_check(uri: str) -> LakeCheck:
+    return lake_state(settings())
+
+
 @dataclass(frozen=True)
 class _Lake:
     con: duckdb.DuckDBPyConnection
     lock: threading.Lock
+    skipped: tuple[str, ...] = ()  # files left out because they could not be read
 
 
 @st.cache_resource(ttl=CONNECTION_TTL_S, show_spinner=False)
 def _connection(uri: str) -> _Lake:
-    return _Lake(connect(settings()), threading.Lock())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnreadableFileWarning)
+        con = connect(settings())
+    skipped = tuple(str(w.message) for w in caught if w.category is UnreadableFileWarning)
+    return _Lake(con, threading.Lock(), skipped)
+
+
+def skipped_files() -> tuple[str, ...]:
+    """One line per lake file the views leave out because it could not be read."""
+    try:
+        return _connection(lake_uri()).skipped
+    except (SeqledgerError, OSError, duckdb.Error):
+        return ()  # the page that reads will say what is wrong
 
 
 @st.cache_data(ttl=TTL_S, show_spinner="Reading the lake…")

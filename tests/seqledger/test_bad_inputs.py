@@ -202,3 +202,18 @@ def test_a_disk_full_under_a_lake_write_is_named_as_such():
         code, line = describe(e)
     assert code == EXIT_LAKE
     assert line.startswith("disk full writing /lake/costs/p.parquet")
+
+
+def test_dashboard_check_is_not_healthy_when_another_program_holds_the_port(place):
+    import socket
+
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        out = run(["dashboard", "--check", "--port", str(port)], place, str(place / "clean"))
+    assert out.returncode == EXIT_LAKE, out.stdout + out.stderr
+    assert "healthy" not in out.stdout
+    assert out.stderr.splitlines() == [
+        f"Error: port {port} on 127.0.0.1 is in use by another program (Address already in use): "
+        "stop it or choose another port with --port"]
