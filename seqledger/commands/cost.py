@@ -156,10 +156,23 @@ def _connect(ctx: click.Context):
     return connect(settings_for_reading(ctx))
 
 
+def _group_columns(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """``--by`` checked at the edge: a bad column is a usage error, before the lake is read."""
+    from analytics.cost import ALIASES, ESTIMATE_GROUPS
+
+    keys = [ALIASES.get(b.strip(), b.strip()) for b in value.split(",") if b.strip()]
+    bad = [k for k in keys if k not in ESTIMATE_GROUPS]
+    if not keys or bad:
+        raise click.BadParameter(f"cannot group cost by {bad or repr(value)}; choose from "
+                                 f"{', '.join(ESTIMATE_GROUPS)}", ctx, param)
+    return value
+
+
 @click.command("cost")
 @click.option(
     "--by",
     "by",
+    callback=_group_columns,
     default="project",
     show_default=True,
     help="Comma-separated columns: tags (project, sample_id, run_id, workflow, "
