@@ -49,7 +49,7 @@ def settings_from(ctx: click.Context) -> Settings:
 EXIT_OK = 0
 EXIT_INPUT = 1  # an input could not be processed: a bad file, an unknown run, a failed query
 EXIT_USAGE = 2  # a bad argument or option (click's own code)
-EXIT_LAKE = 3  # the lake or the environment: missing, unreachable, permission denied, disk full
+EXIT_LAKE = 3  # the lake, a setting or the machine: missing, unreachable, permission, disk full
 EXIT_BUG = 70  # an unexpected error inside seqledger (EX_SOFTWARE): please report it
 EXIT_INTERRUPTED = 130  # ^C
 
