@@ -63,10 +63,10 @@ def describe(exc: BaseException) -> tuple[int, str]:
                                  "the rest was not started (running the command again is safe)"
     oserror = next((e for e in _chain(exc) if isinstance(e, OSError) and e.errno), None)
     if oserror is not None and oserror.errno in (errno.ENOSPC, errno.EDQUOT):
-        return EXIT_LAKE, (f"disk full writing {_filename(oserror, exc)}: free some space "
-                           "and run the command again (nothing half-written was kept)")
+        return EXIT_LAKE, (f"disk full: {_where(oserror, exc)}: free some space and run the "
+                           "command again (nothing half-written was kept)")
     if oserror is not None and oserror.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return EXIT_LAKE, (f"permission denied: {_filename(oserror, exc)}: give your user "
+        return EXIT_LAKE, (f"permission denied: {_where(oserror, exc)}: give your user "
                            "access to it, or point SEQLEDGER_LAKE elsewhere")
     if isinstance(exc, SeqledgerError):
         if isinstance(exc, ConfigError):
@@ -98,6 +98,13 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 def _filename(oserror: OSError, exc: BaseException) -> str:
     return str(oserror.filename) if oserror.filename else _one_line(str(exc))
+
+
+def _where(oserror: OSError, exc: BaseException) -> str:
+    """The file an OS error is about, or the message that names it (pyarrow's name no file)."""
+    if oserror.filename:
+        return str(oserror.filename)
+    return _one_line(str(exc) if exc is not oserror else str(oserror), 300)
 
 
 def _one_line(text: str, width: int = 600) -> str:

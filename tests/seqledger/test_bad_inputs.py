@@ -179,7 +179,7 @@ def test_interrupt_is_one_line_and_130(tmp_path):
     (LakeWriteError("could not write /lake/runs/x.parquet"),
      EXIT_LAKE, "could not write /lake/runs/x.parquet (retrying may help)"),
     (OSError(errno.ENOSPC, "No space left on device", "/lake/runs/x.parquet"),
-     EXIT_LAKE, "disk full writing /lake/runs/x.parquet: free some space"),
+     EXIT_LAKE, "disk full: /lake/runs/x.parquet: free some space"),
     (PermissionError(errno.EACCES, "Permission denied", "/lake/runs"),
      EXIT_LAKE, "permission denied: /lake/runs: give your user access"),
     (FileNotFoundError(errno.ENOENT, "No such file or directory", "cur.parquet"),
@@ -192,16 +192,26 @@ def test_describe_maps_each_failure_to_a_code_and_a_line(exc, code, line):
     assert (got_code, got_line[:len(line)]) == (code, line)
 
 
+@pytest.mark.skipif(not Path("/dev/full").is_char_device(), reason="needs /dev/full")
 def test_a_disk_full_under_a_lake_write_is_named_as_such():
+    """pyarrow's real error on a full device (/dev/full, written to, never replaced) names no
+    file; wrapped as the store wraps it, the line still says disk full and which file."""
+    import pyarrow as pa
+    import pyarrow.fs as pafs
+    import pyarrow.parquet as pq
+
+    with pytest.raises(OSError) as full:
+        with pafs.LocalFileSystem().open_output_stream("/dev/full") as out:
+            pq.write_table(pa.table({"a": list(range(100_000))}), out)
+    assert full.value.filename is None
     try:
-        try:
-            raise OSError(errno.ENOSPC, "No space left on device", "/lake/costs/p.parquet")
-        except OSError as e:
-            raise LakeWriteError(f"could not write /lake/costs/p.parquet: {e}") from e
+        raise LakeWriteError(f"could not write /lake/costs/p.parquet: {full.value}") from full.value
     except LakeWriteError as e:
         code, line = describe(e)
     assert code == EXIT_LAKE
-    assert line.startswith("disk full writing /lake/costs/p.parquet")
+    assert line.startswith("disk full: could not write /lake/costs/p.parquet: ")
+    assert line.endswith("free some space and run the command again (nothing half-written "
+                         "was kept)")
 
 
 def test_dashboard_check_is_not_healthy_when_another_program_holds_the_port(place):
