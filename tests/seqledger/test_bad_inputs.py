@@ -200,9 +200,9 @@ def test_a_disk_full_under_a_lake_write_is_named_as_such():
     import pyarrow.fs as pafs
     import pyarrow.parquet as pq
 
-    with pytest.raises(OSError) as full:
-        with pafs.LocalFileSystem().open_output_stream("/dev/full") as out:
-            pq.write_table(pa.table({"a": list(range(100_000))}), out)
+    with (pytest.raises(OSError) as full,
+          pafs.LocalFileSystem().open_output_stream("/dev/full") as out):
+        pq.write_table(pa.table({"a": list(range(100_000))}), out)
     assert full.value.filename is None
     try:
         raise LakeWriteError(f"could not write /lake/costs/p.parquet: {full.value}") from full.value
