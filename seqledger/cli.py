@@ -59,8 +59,8 @@ DEBUG_ENV = "SEQLEDGER_DEBUG"
 def describe(exc: BaseException) -> tuple[int, str]:
     """The exit code and the one line a person sees for an error that ended a command."""
     if isinstance(exc, KeyboardInterrupt):
-        return EXIT_INTERRUPTED, "interrupted; what was written before ^C is complete, " \
-                                 "the rest was not started (running the command again is safe)"
+        return EXIT_INTERRUPTED, ("interrupted (^C): every file written so far is whole, "
+                                  "and running the command again is safe")
     oserror = next((e for e in _chain(exc) if isinstance(e, OSError) and e.errno), None)
     if oserror is not None and oserror.errno in (errno.ENOSPC, errno.EDQUOT):
         return EXIT_LAKE, (f"disk full: {_where(oserror, exc)}: free some space and run the "
