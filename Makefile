@@ -59,5 +59,9 @@ dashboard: runtime ## Open the dashboard over the lake
 bench: setup ## Run the benchmarks (they print figures)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(UV) run python $$b || exit 1; done
 
-clean: ## Remove the environments and the demo lake
-	rm -rf .venv $(TOOLS) .seqledger
+clean: ## Remove the environments, and the demo's lake if the demo made it
+	rm -rf .venv $(TOOLS)
+	@if [ -f .seqledger/lake/.seqledger-demo ]; then rm -rf .seqledger/lake; \
+	  echo "removed .seqledger/lake (the demo's lake)"; \
+	elif [ -e .seqledger/lake ]; then \
+	  echo "kept .seqledger/lake: the demo did not make it (delete it yourself if you mean to)"; fi
