@@ -399,7 +399,7 @@ def package(ctx: click.Context, out: Path | None, artifact_bucket: str | None, s
     for item in params:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ConfigError(f"--param {item!r}: expected KEY=VALUE")
+            raise click.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint="--param")
         pairs[key] = value
     region = region or settings_from(ctx).s3.region
     click.echo("\nDeploy (from the repository root; see docs/deploy-aws.md):\n")
