@@ -12,6 +12,7 @@ from datetime import datetime
 from lake.errors import ConfigError
 from lake.settings import Settings
 from lake.store import LakeStore, read_text
+from pipeline_runner.licence import LicenceTerms
 from pipeline_runner.projects import ProjectRegistry, parse_projects
 from pipeline_runner.service import Runner
 from pipeline_runner.workflows import RunnerConfig
@@ -47,7 +48,6 @@ def make_executor(settings: Settings, now: datetime | None = None):
 def build_event_service(settings: Settings, executor=None, now: datetime | None = None):
     """An EventService over the configured lake, executor, projects and prices."""
     from ingest.service import EventService
-    from pipeline_runner.prices import PriceBook
 
     store = LakeStore(settings)
     config = RunnerConfig(
@@ -57,11 +57,32 @@ def build_event_service(settings: Settings, executor=None, now: datetime | None 
         pipeline_release=settings.pipeline_release,
     )
     runner = Runner(store, executor or make_executor(settings, now), config)
+    gate = None
+    if settings.require_validated_release:
+        from pipeline_runner.releases import release_gate
+
+        gate = release_gate(store, settings.validation_projects)
+    licence = LicenceTerms(settings.licence_model, settings.licence_failed)
+    prices = price_book(store)
     return EventService(
         store,
         runner,
         load_projects(settings),
-        PriceBook.load_default(),
+        prices,
         output_prefix=settings.output_prefix,
         pipeline_release=settings.pipeline_release,
+        release_gate=gate,
+        licence=licence,
     )
+
+
+def price_book(store: LakeStore):
+    """The shipped price tables with the licence rate configured in the lake, if any (what
+    ``seqledger ingest prices --licence-rate-usd`` wrote): estimates use the rate you set."""
+    from pipeline_runner.prices import PriceBook
+
+    try:
+        rows = store.read("prices").to_pylist()
+    except FileNotFoundError:
+        rows = []
+    return PriceBook.load_default().with_lake_licence(rows)

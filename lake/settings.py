@@ -49,6 +49,13 @@ class Settings:
     output_prefix: str = DEFAULT_OUTPUTS
     pipeline_release: str = "dragen-4.2.4"
     local_command: str | None = None  # command template for the local executor
+    # Refuse production dispatches on a release whose latest validation did not pass.
+    require_validated_release: bool = False
+    validation_projects: tuple[str, ...] = ("giab-validation",)
+    # How the DRAGEN licence is priced (pipeline_runner.licence): the model and, when the contract
+    # says, whether attempts that did not finish are metered.
+    licence_model: str = "per_gbase"
+    licence_failed: str | None = None
 
     @property
     def lake_is_s3(self) -> bool:
@@ -102,4 +109,33 @@ class Settings:
             output_prefix=outputs,
             pipeline_release=env.get("SEQLEDGER_PIPELINE_RELEASE", "dragen-4.2.4"),
             local_command=env.get("SEQLEDGER_LOCAL_COMMAND"),
+            require_validated_release=_flag(env, "SEQLEDGER_REQUIRE_VALIDATED_RELEASE"),
+            licence_model=_choice(env, "SEQLEDGER_LICENCE_MODEL", LICENCE_MODELS, "per_gbase"),
+            licence_failed=_choice(env, "SEQLEDGER_LICENCE_FAILED", ("metered", "free"), None),
+            validation_projects=tuple(
+                p.strip() for p in env.get("SEQLEDGER_VALIDATION_PROJECTS", "giab-validation")
+                .split(",") if p.strip()),
         )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """A boolean setting: 1/true/yes/on or 0/false/no/off (or unset)."""
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name}={value!r}: expected true or false")
+
+
+LICENCE_MODELS = ("per_gbase", "per_sample", "per_instance_hour", "prepaid")
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...],
+            default: str | None) -> str | None:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r}: expected one of {', '.join(allowed)}")
+    return value

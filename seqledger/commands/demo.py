@@ -93,6 +93,8 @@ def demo(ctx: click.Context, samples: int, seed: int, month: str, keep: bool,
         ("QC pass / review / fail", f"{s['qc_pass']} / {s['qc_review']} / {s['qc_fail']}"),
         ("quarantined inputs", s["quarantined"]),
         ("estimated cost", f"${s['cost_usd']:,.2f}"),
+        *((f"  {c['component']}", f"${c['cost_usd']:,.2f}" + _mark(c))
+          for c in s.get("cost_by_component", [])),
     ]
     width = max(len(k) for k, _ in lines)
     for k, v in lines:
@@ -103,6 +105,11 @@ def demo(ctx: click.Context, samples: int, seed: int, month: str, keep: bool,
     click.echo(
         "\ncost by project\n" + render_table(["project", "runs", "cost_usd", "usd_per_run"], rows)
     )
+    click.echo("\nrelease validation (GIAB HG001-HG007, hap.py against the truth set)\n"
+               + render_table(["release", "against", "verdict", "failed checks", "report"],
+                              [(v["release"], v["baseline"] or "-", v["verdict"].upper(),
+                                ", ".join(v["failed"]) or "-", v["report"])
+                               for v in s.get("releases", [])]))
     me = _command_name()
     before, after = s["files_compacted"]
     click.echo(f"\ncompacted the lake: {before} files -> {after}")
@@ -111,7 +118,15 @@ def demo(ctx: click.Context, samples: int, seed: int, month: str, keep: bool,
         f"\nnext:\n  {me} dashboard                  # open the dashboard over this lake"
         f"\n  {me} report cost --by project   # cost reports"
         f'\n  {me} lake query "SELECT * FROM run_latest LIMIT 5"'
+        f"\n  {me} release list               # releases and their validation state"
     )
+
+
+def _mark(component: dict) -> str:
+    """How a component was priced, when not from a published price."""
+    if component["assumed"]:
+        return "  ASSUMED rate: set yours with `seqledger ingest prices --licence-rate-usd`"
+    return "  ~ approximate prices" if component["approximate"] else ""
 
 
 def _command_name() -> str:
