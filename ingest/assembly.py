@@ -45,8 +45,21 @@ def make_executor(settings: Settings, now: datetime | None = None):
     return SimulatedBatch(seed=0, clock_start=now)
 
 
+def load_layout(settings: Settings):
+    """The input layout ``SEQLEDGER_INPUT_LAYOUT`` names (the default when unset)."""
+    from ingest.layout import DEFAULT, LayoutError, parse_layout
+
+    if settings.input_layout is None:
+        return DEFAULT
+    try:
+        return parse_layout(settings.input_layout)
+    except LayoutError as e:
+        raise ConfigError(str(e)) from e
+
+
 def build_event_service(settings: Settings, executor=None, now: datetime | None = None):
     """An EventService over the configured lake, executor, projects and prices."""
+    from ingest.results import spend_estimator
     from ingest.service import EventService
 
     store = LakeStore(settings)
@@ -64,6 +77,8 @@ def build_event_service(settings: Settings, executor=None, now: datetime | None 
         gate = release_gate(store, settings.validation_projects)
     licence = LicenceTerms(settings.licence_model, settings.licence_failed)
     prices = price_book(store)
+    # The spend cap is a rule of every path (CLI, Lambda), so it is wired here, not per caller.
+    runner.estimate_spend = spend_estimator(runner, prices, licence)
     return EventService(
         store,
         runner,
@@ -71,6 +86,7 @@ def build_event_service(settings: Settings, executor=None, now: datetime | None 
         prices,
         output_prefix=settings.output_prefix,
         pipeline_release=settings.pipeline_release,
+        layout=load_layout(settings),
         release_gate=gate,
         licence=licence,
     )

@@ -19,9 +19,16 @@ from typing import Any
 
 import pyarrow.compute as pc
 
-from ingest.arrivals import SampleInputs, arrival_row, ready_samples
+from ingest.arrivals import (
+    SampleInputs,
+    WaitingSample,
+    arrival_row,
+    ready_samples,
+    waiting_samples,
+)
 from ingest.batch_events import job_state_changes
 from ingest.classify import classify
+from ingest.layout import DEFAULT, InputLayout
 from ingest.results import RunResults, finish_runs
 from ingest.s3_events import SkippedEvent, detect_kind, parse_event_text, read_s3_events
 from lake.errors import InvalidEvent, SeqledgerError, TerminalError
@@ -42,6 +49,12 @@ class EventOutcome:
     payloads: int = 0
     objects: int = 0
     arrivals_written: int = 0
+    # objects (object versions), not rows: one object through four envelopes is one object
+    objects_new: set[str] = field(default_factory=set)  # arrival ids first seen in this batch
+    objects_known: set[str] = field(default_factory=set)  # already recorded before
+    non_inputs: dict[str, str] = field(default_factory=dict)  # uri -> why it is not an input
+    waiting: list[WaitingSample] = field(default_factory=list)
+    samples: dict[str, str] = field(default_factory=dict)  # run id -> project/sample
     skipped: list[SkippedEvent] = field(default_factory=list)
     dispatched: list[DispatchResult] = field(default_factory=list)
     job_changes: int = 0
@@ -65,6 +78,10 @@ class EventService:
     prices: PriceBook
     output_prefix: str
     pipeline_release: str
+    layout: InputLayout = DEFAULT
+    # Replays on the simulated executor run on the events' own clock: a run is dispatched at
+    # the time its last input arrived, whatever invocation or order delivered it.
+    event_clock: bool = False
     # What this service has read or written, so a long-lived process (the demo, a local server)
     # reads the lake once; a Lambda invocation starts empty and reads only what it needs.
     # (project, release) -> why a dispatch is refused (an unvalidated release), or None
@@ -74,6 +91,7 @@ class EventService:
     _run_inputs_cache: dict[str, tuple[str | None, int | None]] = field(
         default_factory=dict, repr=False
     )
+    _known_ids: set[str] = field(default_factory=set, repr=False)
 
     def process(
         self, payloads: Iterable[tuple[str, Any]], now: datetime | None = None
@@ -137,9 +155,9 @@ class EventService:
     def _arrivals(self, objects: list, out: EventOutcome, now: datetime) -> None:
         rows = []
         for obj in objects:
-            c = classify(obj.key)
+            c = classify(obj.key, self.layout, self.projects.projects)
             rows.append(arrival_row(obj, c))
-            if c.kind == "unknown":
+            if c.refused:  # meant as an input, cannot be one
                 out.quarantine.append(
                     quarantine_row(
                         "ingest.classify",
@@ -148,17 +166,27 @@ class EventService:
                         payload=obj.key,
                     )
                 )
-        by_sample = self._known_arrivals()
-        # A redelivered or replayed object is already recorded: write only what is new.
-        seen = {(r["object_uri"], r["etag"]) for rs in by_sample.values() for r in rs}
-        new = [r for r in rows if (r["object_uri"], r["etag"]) not in seen]
+            elif c.kind in ("unknown", "sample_sheet"):  # routine: recorded, not a problem
+                out.non_inputs[obj.uri] = c.reason or "sample sheet (lists samples, not data)"
+        by_sample = self._known_arrivals()  # before writing: what was known before this batch
+        # A redelivered or replayed object is already recorded: write only what is new, so a
+        # replay adds no file (the views would hide the duplicate rows, but not the new file).
+        new = [r for r in rows if r["arrival_id"] not in self._known_ids]
         out.arrivals_written = self.store.write("arrivals", new).rows_written
         touched = {r["sample_id"] for r in rows if r["sample_id"] and r["input_kind"] != "unknown"}
-        for r in new:
-            by_sample.setdefault(r["sample_id"], []).append(r)
+        for r in rows:
+            (out.objects_known if r["arrival_id"] in self._known_ids else out.objects_new).add(
+                r["arrival_id"])
+        out.objects_known -= out.objects_new  # a row repeated within the batch is still new
+        for r in rows:
+            if r["arrival_id"] not in self._known_ids:
+                self._known_ids.add(r["arrival_id"])
+                by_sample.setdefault(r["sample_id"], []).append(r)
         if not touched:
             return
-        ready = ready_samples([r for t in touched for r in by_sample.get(t, [])])
+        touched_rows = [r for t in touched for r in by_sample.get(t, [])]
+        out.waiting = waiting_samples(touched_rows)
+        ready = ready_samples(touched_rows)
         requests = []
         for sample in ready:
             try:
@@ -174,7 +202,9 @@ class EventService:
                 )
         for r in requests:
             self._run_inputs_cache[r.run_id] = (r.input_kind, r.input_size_bytes)
-        for result in self.runner.dispatch_many(requests, now):
+            out.samples[r.run_id] = f"{r.project}/{r.sample_id}" if r.project else r.sample_id
+        at = {s.run_id: s.ready_at for s in ready if s.ready_at} if self.event_clock else None
+        for result in self.runner.dispatch_many(requests, now, at=at):
             out.dispatched.append(result)
             if result.error is not None:
                 out.quarantine.append(
@@ -186,6 +216,7 @@ class EventService:
             self._arrivals_by_sample = {}
             for r in self.store.read("arrivals").to_pylist():
                 self._arrivals_by_sample.setdefault(r["sample_id"], []).append(r)
+                self._known_ids.add(r["arrival_id"])
         return self._arrivals_by_sample
 
     def _request(self, s: SampleInputs) -> RunRequest:
@@ -235,6 +266,25 @@ class EventService:
             for r in runs.select(["run_id", "input_kind", "input_size_bytes"]).to_pylist():
                 self._run_inputs_cache[r["run_id"]] = (r["input_kind"], r["input_size_bytes"])
         return {r: self._run_inputs_cache[r] for r in run_ids if r in self._run_inputs_cache}
+
+
+def batch_time(payloads: Iterable[tuple[str, Any]]) -> datetime | None:
+    """The time of the latest object or job event among ``payloads`` (None if none can be
+    read): the one clock a batch replayed on the simulated executor is recorded on, so its
+    dispatches, the simulated jobs and the quarantine all share the events' own time."""
+    times: list[datetime] = []
+    for source, payload in payloads:
+        try:
+            doc = parse_event_text(payload, source) if isinstance(payload, str | bytes) \
+                else payload
+            kind = detect_kind(doc)
+            if kind == "s3":
+                times += [o.event_at for o in read_s3_events(doc, source).created]
+            elif kind == "batch":
+                times += [c.status_at for c in job_state_changes(doc, source).changes]
+        except SeqledgerError:
+            continue  # process() quarantines it; it has no time to give
+    return max(times, default=None)
 
 
 def _str_array(values: list[str]):

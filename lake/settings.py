@@ -49,6 +49,8 @@ class Settings:
     output_prefix: str = DEFAULT_OUTPUTS
     pipeline_release: str = "dragen-4.2.4"
     local_command: str | None = None  # command template for the local executor
+    # where the project and sample are in an input key (ingest/layout.py); None: the default
+    input_layout: str | None = None
     # Refuse production dispatches on a release whose latest validation did not pass.
     require_validated_release: bool = False
     validation_projects: tuple[str, ...] = ("giab-validation",)
@@ -109,6 +111,7 @@ class Settings:
             output_prefix=outputs,
             pipeline_release=env.get("SEQLEDGER_PIPELINE_RELEASE", "dragen-4.2.4"),
             local_command=env.get("SEQLEDGER_LOCAL_COMMAND"),
+            input_layout=env.get("SEQLEDGER_INPUT_LAYOUT") or None,
             require_validated_release=_flag(env, "SEQLEDGER_REQUIRE_VALIDATED_RELEASE"),
             licence_model=_choice(env, "SEQLEDGER_LICENCE_MODEL", LICENCE_MODELS, "per_gbase"),
             licence_failed=_choice(env, "SEQLEDGER_LICENCE_FAILED", ("metered", "free"), None),

@@ -17,7 +17,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -185,11 +184,29 @@ def key_digest(tbl: pa.Table, key: Iterable[str]) -> str:
     parts = [_as_text(tbl.column(k)) for k in names]
     parts = [pc.fill_null(p, "\x00") for p in parts]
     joined = pc.binary_join_element_wise(*parts, "\x1f") if len(parts) > 1 else parts[0]
+    # sha256 of every key + "\x1e", in sorted order, hashed from one Arrow buffer: Arrow sorts
+    # UTF-8 bytewise, which is code-point order, the order Python's sorted() gave the strings.
+    if isinstance(joined, pa.ChunkedArray):
+        joined = joined.combine_chunks()
+    order = pc.sort_indices(joined)  # the keys' order, before the separator is appended
+    ordered = pc.binary_join_element_wise(joined, pa.scalar("\x1e"), "").take(order)
+    offsets, data = ordered.buffers()[1:3]
+    start, end = memoryview(offsets).cast("i")[0], memoryview(offsets).cast("i")[len(ordered)]
     h = hashlib.sha256()
-    for k in sorted(joined.to_pylist()):
-        h.update(k.encode())
-        h.update(b"\x1e")
+    if data is not None:
+        h.update(memoryview(data)[start:end])
     return h.hexdigest()[:24]
+
+
+def _by_month(tbl: pa.Table, time_column: str) -> list[tuple[str, pa.Table]]:
+    """The rows of each month, months in order. A batch is usually one month (often one time,
+    a run's): the distinct times are formatted, not every row."""
+    times = tbl.column(time_column)
+    months = sorted(set(pc.strftime(pc.unique(times), format="%Y-%m", locale="C").to_pylist()))
+    if len(months) == 1:
+        return [(months[0], tbl)]
+    per_row = pc.strftime(times, format="%Y-%m", locale="C")
+    return [(month, tbl.filter(pc.equal(per_row, month))) for month in months]
 
 
 class LakeStore:
@@ -226,22 +243,31 @@ class LakeStore:
         name: str,
         rows: Sequence[Mapping[str, Any]] | pa.Table,
         recorded_at: datetime | None = None,
+        *,
+        inputs_digest: str | None = None,
     ) -> WriteResult:
         """Append rows to a table: one file per month touched, named by the rows' keys.
 
         A write that repeats earlier keys exactly creates nothing. A file becomes visible
         whole or not at all (rename on a local disk; a completed PUT on S3).
+
+        ``inputs_digest``: a digest of the inputs the rows were made from (a batch of DRAGEN
+        runs: their ids and file contents), for writers whose rows are a pure function of those
+        inputs. It names the files instead of a hash of every key, and the rows are written in
+        the order given, unsorted: on large batches those two steps cost more than the rest of
+        the write. The same inputs still give the same names, so a repeat is still a no-op.
         """
         spec = table(name)
         if len(rows) == 0:
             return WriteResult(name, (), (), 0)
         tbl = to_table(spec, rows, recorded_at)
-        months = pc.strftime(tbl.column(spec.time_column), format="%Y-%m", locale="C")
         written, existing, n_written = [], [], 0
-        for month in sorted(set(months.to_pylist())):
-            part = tbl.filter(pc.equal(months, month))
-            part = part.sort_by([(k, "ascending") for k in spec.key])
-            path = self._part_path(name, month, part)
+        for month, part in _by_month(tbl, spec.time_column):
+            if inputs_digest is None:
+                part = part.sort_by([(k, "ascending") for k in spec.key])
+                path = self._part_path(name, month, part)
+            else:
+                path = f"{self.table_path(name)}/month={month}/part-{inputs_digest[:24]}.parquet"
             if self.fs.get_file_info(path).type == pafs.FileType.File:
                 existing.append(path)
                 continue
@@ -283,6 +309,8 @@ class LakeStore:
             files = [f for f in files if f"/month={month}/" in f]
         if not files:
             return spec.schema.empty_table()
+        import pyarrow.dataset as ds  # imports pandas: only readers pay for it
+
         dataset = ds.dataset(files, schema=spec.schema, format="parquet", filesystem=self.fs)
         tbl = dataset.to_table()
         return latest_by_key(tbl, spec) if dedupe else tbl
@@ -319,7 +347,8 @@ class LakeStore:
 
 
 def latest_by_key(tbl: pa.Table, spec: TableSpec) -> pa.Table:
-    """One row per natural key: the one with the largest ``order_by``, then ``recorded_at``.
+    """One row per natural key: the one with the largest ``order_by``, then ``tie_break``
+    columns, then ``recorded_at``.
 
     Sorts row indices, not rows, and finds where the key changes with Arrow comparisons, so only
     the winning rows are ever moved (a month of job attempts, 2.5 M rows, in about 2 s).
@@ -328,7 +357,7 @@ def latest_by_key(tbl: pa.Table, spec: TableSpec) -> pa.Table:
     if n == 0:
         return tbl
     order = [(k, "ascending") for k in spec.key]
-    order += [(spec.order_by, "descending"), ("recorded_at", "descending")]
+    order += [(c, "descending") for c in (spec.order_by, *spec.tie_break, "recorded_at")]
     idx = pc.sort_indices(tbl.select(list(dict.fromkeys(c for c, _ in order))), sort_keys=order)
     if n == 1:
         return tbl

@@ -1,8 +1,9 @@
 """The catalogue of DRAGEN metrics (``catalogue.csv``, kept as data): raw key -> normalized id.
 
 A key is (section without its TUMOR/NORMAL prefix, metric name with bracket padding removed).
-Exact rows are looked up first, then the rows with ``{placeholders}`` in file order. A metric
-nobody has catalogued gets no id; its row is still loaded with its raw key.
+Exact rows are looked up first, then the rows with ``{placeholders}`` in the metric name (file
+order), then the rows with placeholders in the section. A metric nobody has catalogued gets no
+id; its row is still loaded with its raw key (and the catalogue check in the tests fails).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Catalogue:
     def __init__(self, rows: list[dict[str, str]]) -> None:
         self._exact: dict[tuple[str, str], Entry] = {}
         self._patterns: dict[str, list[_Pattern]] = {}
+        self._section_patterns: list[tuple[re.Pattern[str], _Pattern]] = []
         self._memo: dict[tuple[str, str], Entry | None] = {}
         for i, row in enumerate(rows, 2):
             entry = Entry(row["metric_id"], row["unit"], row.get("ga4gh_id") or None)
@@ -49,10 +51,14 @@ class Catalogue:
                 raise ValueError(f"catalogue row {i}: bad unit {entry.unit!r} or empty metric_id")
             name = normalize_name(row["metric_name"])
             for section in row["section"].split("|"):
-                if "{" in name:
+                if "{" in section:
+                    self._section_patterns.append((_compile(section), _Pattern(_compile(name),
+                                                                               entry)))
+                elif "{" in name:
                     self._patterns.setdefault(section, []).append(_Pattern(_compile(name), entry))
                 elif self._exact.setdefault((section, name), entry) != entry:
                     raise ValueError(f"catalogue row {i}: {section},{name} is already defined")
+        self._sections = frozenset({s for s, _ in self._exact} | set(self._patterns))
 
     @classmethod
     def from_csv(cls, text: str) -> Catalogue:
@@ -71,20 +77,37 @@ class Catalogue:
         name = normalize_name(base_name)
         entry = self._exact.get((base_section, name))
         if entry is None:
-            for pattern in self._patterns.get(base_section, ()):
-                m = pattern.regex.match(name)
-                if m is not None:
-                    parts = {k: slug(v) for k, v in m.groupdict().items()}
-                    t = pattern.template
-                    entry = Entry(_PLACEHOLDER.sub(lambda p, parts=parts: parts[p.group(1)],
-                                                   t.metric_id), t.unit, t.ga4gh_id)
-                    break
+            entry = _first_match(((None, p) for p in self._patterns.get(base_section, ())),
+                                 base_section, name)
+        if entry is None and base_section not in self._sections:  # named sections win
+            entry = _first_match(self._section_patterns, base_section, name)
         if len(self._memo) < 1_000_000:
             self._memo[key] = entry
         return entry
 
     def __len__(self) -> int:
-        return len(self._exact) + sum(len(p) for p in self._patterns.values())
+        return (len(self._exact) + sum(len(p) for p in self._patterns.values())
+                + len(self._section_patterns))
+
+
+def _first_match(patterns, section: str, name: str) -> Entry | None:
+    """The entry of the first (section regex or None, name pattern) that matches, filled in."""
+    for section_regex, pattern in patterns:
+        parts: dict[str, str] = {}
+        if section_regex is not None:
+            ms = section_regex.match(section)
+            if ms is None:
+                continue
+            parts.update(ms.groupdict())
+        m = pattern.regex.match(name)
+        if m is None:
+            continue
+        parts.update(m.groupdict())
+        slugs = {k: slug(v) for k, v in parts.items()}
+        t = pattern.template
+        return Entry(_PLACEHOLDER.sub(lambda p, s=slugs: s[p.group(1)], t.metric_id), t.unit,
+                     t.ga4gh_id)
+    return None
 
 
 def _compile(name: str) -> re.Pattern[str]:

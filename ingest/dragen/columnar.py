@@ -49,6 +49,25 @@ def as_number(strings: pa.Array, pattern: str, type_: pa.DataType) -> pa.Array |
     return pc.cast(strings, type_)
 
 
+def as_number_or_missing(strings: pa.Array, pattern: str, type_: pa.DataType,
+                         missing: frozenset[str]) -> tuple[pa.Array, pa.Array | None] | None:
+    """(values, raw texts of the non-numbers) when every string is a number or a ``missing``
+    token (``NA``), else None. The texts are None when every string is a number.
+
+    Real FastQC metrics hold a few ``NA`` among thousands of numbers; without this, one ``NA``
+    sent the whole file down the line-by-line path.
+    """
+    is_number = pc.match_substring_regex(strings, pattern)
+    if pc.all(is_number).as_py():
+        return pc.cast(strings, type_), None
+    is_missing = pc.is_in(strings, value_set=pa.array(sorted(missing), pa.string()))
+    if not pc.all(pc.or_(is_number, is_missing)).as_py():
+        return None
+    no_text = pa.scalar(None, pa.string())
+    return (pc.cast(pc.if_else(is_number, strings, no_text), type_),
+            pc.if_else(is_number, no_text, strings))
+
+
 def unique(strings: pa.Array) -> bool:
     """Whether no value repeats."""
     return pc.count_distinct(strings).as_py() == len(strings)

@@ -19,7 +19,7 @@ from ingest.dragen import columnar
 from ingest.dragen.records import Block, FileParse, Same
 from ingest.dragen.sections import raise_no_shape, shape_problem
 from ingest.dragen.text import Lines, Problem, split_lines
-from ingest.dragen.values import number, slug
+from ingest.dragen.values import MISSING, number, slug
 from lake.errors import ParseError
 
 _POS = r"ReadPos (?P<x>\d+)(?:-(?P<end>\d+))?"
@@ -144,14 +144,16 @@ def _fast(lines: Lines, phenotype: str | None) -> Block | None:
     if any(shape_problem([s, "", "name", ""], False) for s in pc.unique(sections).to_pylist()) \
             or not pc.all(pc.greater(pc.utf8_length(names), 0)).as_py():
         return None
-    values = columnar.as_number(texts, columnar.FLOAT, pa.float64())
+    numbers = columnar.as_number_or_missing(texts, columnar.FLOAT, pa.float64(), MISSING)
     derived = _LAYOUTS(pc.binary_join_element_wise(sections, rgs, names, "\x1f")) \
-        if values is not None else None
+        if numbers is not None else None
     if derived is None:
         return None
+    values, value_texts = numbers
     hists, series, xs, ends, units = derived
     return Block(len(chunk), {
         "line": columnar.line_numbers(1, len(chunk)), "histogram": hists, "section": sections,
         "read_group": rgs, "series": series, "label": names, "x": xs, "x_end": ends,
-        "value": values, "value_text": Same(None), "unit": units, "phenotype": Same(phenotype),
+        "value": values, "value_text": Same(None) if value_texts is None else value_texts,
+        "unit": units, "phenotype": Same(phenotype),
     })

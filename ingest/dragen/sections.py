@@ -113,6 +113,13 @@ def _record(no: int, section: str, rg: str, name: str, text: str,
     phenotype, base = split_phenotype(section)
     if base == "RUN TIME" or (":" in text and name.startswith(("Time ", "Total runtime"))):
         return _time(no, section, rg, name, text, pct_text, phenotype)
+    if base == "SEX GENOTYPER":
+        # SEX GENOTYPER,,<sample>,<karyotype>[,<confidence>]: the value is the confidence (a
+        # ratio, 0-1) and value_text the karyotype; the 5th field is no percent.
+        confidence = number(pct_text) if pct_text is not None else None
+        if confidence is None and pct_text is not None and pct_text not in MISSING:
+            return f"{name}: the confidence {pct_text!r} is not a number"
+        return Metric(no, section, rg, name, confidence, None, text, "ratio", phenotype)
     value = number(text)
     unit = None
     if value is None:
@@ -122,9 +129,6 @@ def _record(no: int, section: str, rg: str, name: str, text: str,
         pct = number(pct_text)
         if pct is None and pct_text not in MISSING:
             return f"{name}: the percent {pct_text!r} is not a number"
-        if base == "SEX GENOTYPER":
-            # SEX GENOTYPER,,<sample>,<karyotype>,<confidence>: the 5th field is no percent.
-            return Metric(no, section, rg, name, pct, None, text, "text", phenotype)
     return Metric(no, section, rg, name, value, pct, text, unit, phenotype)
 
 

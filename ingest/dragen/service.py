@@ -12,6 +12,7 @@ keys, so loading the same folder twice writes nothing new), and returns what it 
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -22,10 +23,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
 
-import lake.schemas_dragen  # noqa: F401  (registers qc_histograms and qc_contig_coverage)
 from ingest.dragen.catalogue import Catalogue, default_catalogue
+from ingest.dragen.discovery import GZ, RunFiles, group_runs, is_metric_name, list_files
 from ingest.dragen.records import Block, FileParse, Same
-from ingest.dragen.registry import METRIC_SUFFIXES, recognise
+from ingest.dragen.registry import recognise
+from ingest.dragen.run_date import run_date
 from ingest.dragen.text import MAX_FILE_BYTES, Problem
 from lake.errors import ParseError
 from lake.quarantine import quarantine_row
@@ -88,6 +90,7 @@ class IngestSummary:
     rows_written: dict[str, int]  # rows in files this call created (0 when loaded before)
     quarantined: int
     files: list[FileOutcome] = field(default_factory=list)
+    error: str | None = None  # the folder as a whole was refused (quarantined), and why
 
     @property
     def files_loaded(self) -> int:
@@ -97,30 +100,48 @@ class IngestSummary:
 # --- pure -----------------------------------------------------------------------------------------
 
 
-def parse_run_files(files: Mapping[str, bytes], *, sample_id: str, run_id: str, run_at: datetime,
-                    catalogue: Catalogue | None = None,
+def parse_run_files(files: Mapping[str, bytes], *, sample_id: str, run_id: str,
+                    run_at: datetime | None = None, catalogue: Catalogue | None = None,
                     source_root: str | None = None) -> ParsedRun:
     """Parse one run's DRAGEN files (name -> content) into lake rows. No I/O.
+
+    The run's time is the one its replay or time metrics give (:func:`run_date`), else
+    ``run_at``. Gzipped files (``*.csv.gz``) are read like the plain ones.
 
     Args:
         files: file name (relative to the run folder) -> bytes.
         source_root: how quarantine rows name the folder (default: the run id).
+
+    Raises:
+        ParseError: neither the files nor ``run_at`` give the run's time.
     """
     catalogue = catalogue or default_catalogue()
-    run_at = run_at.astimezone(UTC) if run_at.tzinfo else run_at.replace(tzinfo=UTC)
     root = source_root or run_id
     parses: list[FileParse] = []
     outcomes: list[FileOutcome] = []
     quarantine: list[dict[str, Any]] = []
+    plain: dict[str, bytes] = {}
+    for name in sorted(files):
+        try:
+            plain[name] = gunzip(name, files[name]) if name.endswith(GZ) else files[name]
+        except ParseError as e:
+            outcomes.append(FileOutcome(name, None, None, error=e.reason))
+            quarantine.append(e)  # made a row below, once the run's time is known
+    run_at = run_date(plain) or run_at
+    if run_at is None:
+        raise ParseError(root, None, "no run date: the replay and time metrics give none; give "
+                                     "one explicitly (--run-at, or run_date in a mapping)")
+    run_at = run_at.astimezone(UTC) if run_at.tzinfo else run_at.replace(tzinfo=UTC)
+    quarantine = [quarantine_row(STAGE, f"{root}/{e.source}", e, at=run_at) for e in quarantine]
 
     def refuse(name: str, error: ParseError, payload: bytes | str | None, family, file_type):
         outcomes.append(FileOutcome(name, family, file_type, error=error.reason))
         quarantine.append(quarantine_row(STAGE, f"{root}/{name}", error, payload=payload,
                                          at=run_at))
 
-    for name in sorted(files):
-        data = files[name]
-        found = recognise(name, data[:4096])
+    for name in sorted(plain):
+        data = plain[name]
+        found = recognise(name[: -len(GZ)] if name.endswith(GZ) else name, data[:4096])
         if isinstance(found, str):
             outcomes.append(FileOutcome(name, None, None, skipped=found))
             continue
@@ -163,6 +184,28 @@ def parse_run_files(files: Mapping[str, bytes], *, sample_id: str, run_id: str, 
                      {name: t.table() for name, t in tables.items() if t.n}, quarantine, outcomes)
 
 
+def gunzip(name: str, data: bytes) -> bytes:
+    """The content of a gzipped metric file, refused past the size a metric file can have.
+
+    Raises:
+        ParseError: not gzip data, cut short, or larger than ``MAX_FILE_BYTES`` unpacked.
+    """
+    out, rest = b"", data
+    while rest:  # gzip allows several members one after the other
+        inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            out += inflate.decompress(rest, MAX_FILE_BYTES + 1 - len(out))
+        except zlib.error as e:
+            raise ParseError(name, None, f"not gzip data ({e})") from None
+        if len(out) > MAX_FILE_BYTES or inflate.unconsumed_tail:
+            raise ParseError(name, None, f"unpacks to more than {MAX_FILE_BYTES} bytes, larger "
+                                         "than any metric file")
+        if not inflate.eof:
+            raise ParseError(name, None, "gzip data cut short: the file is probably truncated")
+        rest = inflate.unused_data
+    return out
+
+
 def _line_payload(data: bytes, line: int | None) -> bytes:
     if line is None or line < 1:
         return data[:4096]
@@ -198,33 +241,63 @@ _FILE_COLUMNS = ("source_file", "file_type")  # one value per file
 _COMMON = ("schema_version", "recorded_at")  # the store fills these
 
 
+class _Column:
+    """One column of a table being built: Arrow chunks, and Python values not yet converted.
+
+    The small per-file lists of a run (a few dozen metric lines per file) are converted in one
+    ``pa.array`` call per column, not one per file: the calls, not the values, were the cost.
+    """
+
+    __slots__ = ("chunks", "pending", "type")
+    _REPEAT = 256  # a constant over at least this many rows stays an Arrow repeat
+
+    def __init__(self, field_type: pa.DataType) -> None:
+        self.type = field_type
+        self.chunks: list[pa.Array] = []
+        self.pending: list[Any] = []
+
+    def add(self, column: Any, n: int) -> None:
+        if isinstance(column, pa.Array):
+            self._flush()
+            self.chunks.append(column if column.type == self.type else column.cast(self.type))
+        elif column is None or isinstance(column, Same):
+            value = None if column is None else column.value
+            if n < self._REPEAT:
+                self.pending.extend([value] * n)
+            else:
+                self._flush()
+                self.chunks.append(pa.nulls(n, self.type) if value is None
+                                   else pa.repeat(pa.scalar(value, type=self.type), n))
+        else:
+            self.pending.extend(column)
+
+    def _flush(self) -> None:
+        if self.pending:
+            self.chunks.append(pa.array(self.pending, type=self.type))
+            self.pending = []
+
+    def array(self) -> pa.ChunkedArray:
+        self._flush()
+        return pa.chunked_array(self.chunks, type=self.type)
+
+
 class _Table:
-    """One table's rows from all files of a run, as Arrow chunks (one per file, no copying)."""
+    """One table's rows from all files of a run, column by column."""
 
     def __init__(self, name: str, run_values: tuple) -> None:
         self.spec = table(name)
         self.run_values = dict(zip(_RUN_COLUMNS, run_values, strict=True))
-        self.chunks: dict[str, list[pa.Array]] = {
-            f.name: [] for f in self.spec.schema if f.name not in _RUN_COLUMNS + _COMMON}
+        self.columns = {f.name: _Column(f.type) for f in self.spec.schema
+                        if f.name not in _RUN_COLUMNS + _COMMON}
         self.n = 0
-
-    def _array(self, name: str, column: Any, n: int) -> pa.Array:
-        field_type = self.spec.schema.field(name).type
-        if isinstance(column, Same):
-            return pa.repeat(pa.scalar(column.value, type=field_type), n)
-        if isinstance(column, pa.Array):
-            return column if column.type == field_type else column.cast(field_type)
-        return pa.array(column, type=field_type)
 
     def add(self, n: int, columns: Mapping[str, Any], file_values: tuple) -> None:
         """Append ``n`` rows: ``columns`` (list, Arrow array or Same), the file name and type."""
         if not n:
             return
         merged = {**dict(zip(_FILE_COLUMNS, map(Same, file_values), strict=True)), **columns}
-        for name, chunks in self.chunks.items():
-            column = merged.get(name)
-            chunks.append(self._array(name, column, n) if column is not None
-                          else pa.nulls(n, self.spec.schema.field(name).type))
+        for name, column in self.columns.items():
+            column.add(merged.get(name), n)
         self.n += n
 
     def table(self) -> pa.Table:
@@ -232,8 +305,8 @@ class _Table:
         for f in self.spec.schema:
             if f.name in self.run_values:
                 columns.append(pa.repeat(pa.scalar(self.run_values[f.name], type=f.type), self.n))
-            elif f.name in self.chunks:
-                columns.append(pa.chunked_array(self.chunks[f.name], type=f.type))
+            elif f.name in self.columns:
+                columns.append(self.columns[f.name].array())
             else:
                 continue
             fields.append(f)
@@ -313,37 +386,19 @@ def run_filesystem(store: LakeStore, folder: str | Path) -> tuple[pafs.FileSyste
     return pafs.LocalFileSystem(), str(Path(text).resolve())
 
 
-def read_folder(fs: pafs.FileSystem, root: str) -> tuple[dict[str, bytes], list[FileOutcome],
-                                                        datetime | None]:
-    """The candidate metric files of a run folder (name -> bytes), the files not read, newest mtime.
-
-    Only names that can hold metrics (``.csv``, ``.tab``, ``.json``) and are not larger than a
-    metric file can be are read: a DRAGEN folder also holds BAMs and VCFs.
-
-    Raises:
-        ParseError: the folder does not exist.
-    """
-    if fs.get_file_info(root).type != pafs.FileType.Directory:
-        raise ParseError(root, None, "run folder not found")
-    infos = fs.get_file_info(pafs.FileSelector(root, recursive=True))
+def read_run(fs: pafs.FileSystem, run: RunFiles) -> tuple[dict[str, bytes], list[FileOutcome]]:
+    """The files of a run (name -> bytes), and the ones too large to be metric files."""
     files: dict[str, bytes] = {}
     skipped: list[FileOutcome] = []
-    newest: datetime | None = None
-    for info in sorted((i for i in infos if i.type == pafs.FileType.File), key=lambda i: i.path):
-        name = info.path[len(root):].lstrip("/")
-        if not name.endswith(METRIC_SUFFIXES):
-            skipped.append(FileOutcome(name, None, None, skipped="not a DRAGEN metric file name"))
+    for name in run.names:
+        # compression=None: the bytes as stored (pyarrow would unpack .gz unbounded)
+        with fs.open_input_stream(f"{run.folder}/{name}", compression=None) as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            skipped.append(FileOutcome(name, None, None, skipped="larger than any metric file"))
             continue
-        if info.size is not None and info.size > MAX_FILE_BYTES:
-            skipped.append(FileOutcome(name, None, None, skipped=f"{info.size} bytes: larger "
-                                                                  "than any metric file"))
-            continue
-        with fs.open_input_stream(info.path) as stream:
-            files[name] = stream.read()
-        if info.mtime is not None:
-            mtime = info.mtime if info.mtime.tzinfo else info.mtime.replace(tzinfo=UTC)
-            newest = mtime if newest is None else max(newest, mtime)
-    return files, skipped, newest
+        files[name] = data
+    return files, skipped
 
 
 def write_run(store: LakeStore, parsed: ParsedRun) -> dict[str, WriteResult]:
@@ -356,30 +411,59 @@ def write_run(store: LakeStore, parsed: ParsedRun) -> dict[str, WriteResult]:
 
 def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_id: str,
                   run_at: datetime | None = None) -> IngestSummary:
-    """Load a run's DRAGEN output folder into the lake.
+    """Load one run's DRAGEN output folder into the lake, as ``sample_id`` / ``run_id``.
 
-    ``run_at`` defaults to the newest modification time of the metric files read (when DRAGEN
-    finished writing them), or now when the folder has none. Loading the same folder again
-    writes nothing new: the rows and their keys are the same.
+    The run's time comes from its files (replay, time metrics), else ``run_at``. A folder that
+    is not there, holds the outputs of several runs (several output prefixes: they are never
+    merged into one), or gives no run time is refused: one quarantine row, and the summary's
+    ``error`` says why. Loading the same folder again writes nothing new.
     """
     fs, root = run_filesystem(store, folder)
-    try:
-        files, skipped, newest = read_folder(fs, root)
-    except ParseError as e:
-        # The runner loads many runs in a row: a missing folder is quarantined, not raised.
-        when = run_at or datetime.now(UTC)
-        store.write("quarantine", [quarantine_row(STAGE, str(folder), e, at=when)])
+    when = run_at or datetime.now(UTC)
+
+    def refuse(error: ParseError) -> IngestSummary:
+        # The runner loads many runs in a row: a bad folder is quarantined, not raised.
+        store.write("quarantine", [quarantine_row(STAGE, str(folder), error, at=when)])
         return IngestSummary(str(folder), sample_id, run_id, when, None, {}, {}, 1,
-                             [FileOutcome(str(folder), None, None, error=e.reason)])
-    when = run_at or newest or datetime.now(UTC)
-    parsed = parse_run_files(files, sample_id=sample_id, run_id=run_id, run_at=when,
-                             source_root=str(folder))
+                             [FileOutcome(str(folder), None, None, error=error.reason)],
+                             error=error.reason)
+
+    try:
+        paths = list_files(fs, root)
+    except ParseError as e:
+        return refuse(e)
+    found = group_runs(root, paths, whole_folder=True)
+    if len(found.runs) > 1:
+        prefixes = ", ".join(r.label for r in found.runs)
+        return refuse(ParseError(str(folder), None, (
+            f"holds the outputs of {len(found.runs)} runs ({prefixes}); load them with "
+            "`seqledger ingest dragen FOLDER` (one run each), or point at one run's folder")))
+    other = [FileOutcome(p[len(root):].lstrip("/"), None, None,
+                         skipped="not a DRAGEN metric file name")
+             for p in paths if not is_metric_name(p)]
+    orphans = [FileOutcome(p[len(root):].lstrip("/"), None, None, skipped=why)
+               for p, why in found.orphans]
+    files: dict[str, bytes] = {}
+    big: list[FileOutcome] = []
+    if found.runs:
+        files, big = read_run(fs, found.runs[0])
+        files = {f"{_relative(found.runs[0].folder, root)}{k}": v for k, v in files.items()}
+    try:
+        parsed = parse_run_files(files, sample_id=sample_id, run_id=run_id, run_at=run_at,
+                                 source_root=str(folder))
+    except ParseError as e:
+        return refuse(e)
     results = write_run(store, parsed)
     return IngestSummary(
         folder=str(folder), sample_id=sample_id, run_id=run_id, run_at=parsed.run_at,
         dragen_version=parsed.dragen_version, rows=parsed.row_counts,
         rows_written={name: r.rows_written for name, r in results.items() if name != "quarantine"},
         quarantined=len(parsed.quarantine),
-        files=sorted([*parsed.files, *skipped], key=lambda f: f.name),
+        files=sorted([*parsed.files, *other, *orphans, *big], key=lambda f: f.name),
     )
 
+
+def _relative(folder: str, root: str) -> str:
+    """``folder`` relative to ``root``, with a trailing slash ('' when they are the same)."""
+    rel = folder[len(root):].strip("/") if folder.startswith(root) else ""
+    return f"{rel}/" if rel else ""

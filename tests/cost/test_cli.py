@@ -97,8 +97,10 @@ def test_report_reconcile_per_project_and_per_attempt(synthetic):
 def test_report_savings_and_automation(synthetic):
     code, out = run(synthetic, "report", "savings")
     assert code == 0, out
-    est = line_with(out, "(estimated)", "spot")
+    est = line_with(out, "gross (estimated)", "spot")
     assert est[-2].endswith("%") and 55 < float(est[-2][:-1]) < 75
+    net = line_with(out, "net of retries (estimated)", "spot")
+    assert net[-2].endswith("%") and float(net[-2][:-1]) <= float(est[-2][:-1])
     code, out = run(synthetic, "report", "automation")
     assert code == 0, out
     assert line_with(out, "lambda-requests")[1] == "3.0400"

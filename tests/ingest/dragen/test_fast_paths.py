@@ -34,3 +34,18 @@ def test_fast_path_declines_anything_irregular(dragen_ref) -> None:
         .to_pylist() == [1, 3]
     odd = columnar.fields(["+1,2", "3,4"], 2)
     assert columnar.as_number(odd[0], columnar.INT, columnar.pa.int64()) is None
+
+
+def test_fastqc_with_na_values_takes_the_fast_path(dragen_ref) -> None:
+    from ingest.dragen import fastqc
+    from ingest.dragen.text import split_lines
+
+    data = (dragen_ref / "NA12878_NFE_B_A04_NS2000" /
+            "NA12878_NFE_B_A04_NS2000.fastqc_metrics.csv").read_bytes()
+    assert data.count(b",NA\n") == 2  # two NA among 5,144 numbers
+    block = fastqc._fast(split_lines("x", data), None)
+    assert block is not None and block.n == 5144
+    texts = [t for t in block.columns["value_text"].to_pylist() if t is not None]
+    assert texts == ["NA", "NA"]
+    odd = data.replace(b",NA\n", b",n/a?\n", 1)
+    assert fastqc._fast(split_lines("x", odd), None) is None  # not a number, not missing

@@ -17,19 +17,22 @@ def test_a_missing_folder_is_quarantined_not_raised(lake_settings, tmp_path) -> 
     assert q["source"].endswith("nowhere") and q["reason"] == "run folder not found"
 
 
-def test_run_at_defaults_to_the_newest_metric_file(lake_settings, tmp_path, dragen_ref) -> None:
+def test_a_copied_folder_is_not_dated_by_its_modification_times(lake_settings, tmp_path,
+                                                               dragen_ref) -> None:
     import os
 
     for name, data in read_folder(dragen_ref / "TEST").items():
         (tmp_path / name).write_bytes(data)
-        os.utime(tmp_path / name, (1_700_000_000, 1_700_000_000))
-    os.utime(tmp_path / "TEST.time_metrics.csv", (1_710_000_000, 1_710_000_000))
-    (tmp_path / "TEST.bam").write_bytes(b"BAM\x01")  # not read: a BAM's mtime does not count
-    os.utime(tmp_path / "TEST.bam", (1_720_000_000, 1_720_000_000))
-    summary = ingest_folder(LakeStore(lake_settings), f"file://{tmp_path}", sample_id="S",
-                            run_id="R")
-    assert summary.run_at.timestamp() == 1_710_000_000
-    assert next(f for f in summary.files if f.name == "TEST.bam").skipped
+        os.utime(tmp_path / name, (1_710_000_000, 1_710_000_000))
+    (tmp_path / "TEST.bam").write_bytes(b"BAM\x01")
+    store = LakeStore(lake_settings)
+    undated = ingest_folder(store, f"file://{tmp_path}", sample_id="S", run_id="R")
+    assert undated.rows == {} and undated.quarantined == 1
+    assert undated.error.startswith("no run date") and "--run-at" in undated.error
+    assert store.read("qc_metrics").num_rows == 0
+    dated = ingest_folder(store, f"file://{tmp_path}", sample_id="S", run_id="R", run_at=RUN_AT)
+    assert dated.run_at == RUN_AT and dated.rows["qc_metrics"] > 0
+    assert next(f for f in dated.files if f.name == "TEST.bam").skipped
 
 
 @pytest.mark.integration

@@ -1,0 +1,178 @@
+"""The user's path for a month of DRAGEN run folders, against MultiQC on the same folders.
+
+Run:  uv run python benchmarks/bench_dragen_vs_multiqc.py [--runs 50,200,400] [--workers N]
+
+For each size, the script builds that many run folders from the real reference files
+(``$SEQLEDGER_REFERENCE_DATA/dragen``, else ``../shared/reference-data/dragen``): it cycles
+through four real runs (germline WGS ``TEST``, tumour/normal WGS ``T_SRR7890936_50pc`` with its
+replay, exome ``NA12878_NFE_B_A04_NS2000``, the tumour/normal ``_nodedup`` re-run) and gives
+each copy its own output prefix (``S00001`` …, the file names change, the bytes do not), in
+folders of 100 runs (``month/b00/S00001/``). Then, on the same folders, one after the other:
+
+- **seqledger**: ``seqledger ingest dragen ROOT --run-at … --no-progress`` as a process, into a
+  fresh local lake: discovery, parsing, lake writes, everything a user waits for;
+- **seqledger again**: the same command a second time (every run already loaded: skipped);
+- **MultiQC**: ``multiqc -m dragen --no-report -f -o OUT ROOT`` (its DRAGEN module, data files
+  only, no HTML report), from its own virtual environment ``.tools/multiqc`` (created here with
+  uv when missing: MultiQC is GPL and is never a dependency of seqledger).
+
+Printed per size: wall time, CPU time (user + system of the process and its workers), peak
+memory (the largest sum of RSS over the process tree, sampled every 20 ms), and MultiQC's
+time divided by seqledger's (the speed-up; > 1 means seqledger is faster). The last lines
+extrapolate the largest size to a 4,000-run month, linearly, and say so; a bar chart of the
+wall times closes the output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = Path(os.environ.get("SEQLEDGER_REFERENCE_DATA")
+                 or ROOT.parent / "shared" / "reference-data") / "dragen"
+MULTIQC_VENV = ROOT / ".tools" / "multiqc"
+MULTIQC_VERSION = "1.35"
+SOURCES = ("TEST", "T_SRR7890936_50pc", "NA12878_NFE_B_A04_NS2000", "T_SRR7890936_50pc_nodedup")
+MONTH = 4000
+RUN_AT = "2025-03-01T00:00:00Z"
+
+
+def build_month(root: Path, runs: int) -> int:
+    """``runs`` run folders under ``root``, copies of the reference runs with their own prefix."""
+    total = 0
+    for i in range(runs):
+        source = REFERENCE / SOURCES[i % len(SOURCES)]
+        old = SOURCES[i % len(SOURCES)].removesuffix("_nodedup")
+        new = f"S{i + 1:05d}"
+        folder = root / f"b{i // 100:02d}" / new
+        folder.mkdir(parents=True)
+        for path in sorted(source.iterdir()):
+            data = path.read_bytes()
+            (folder / path.name.replace(old, new)).write_bytes(data)
+            total += len(data)
+    return total
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """RSS of a process and all its descendants, from /proc (kB)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as f:
+                total += next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")),
+                              0)
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def measure(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
+    """Wall time, CPU time of the process tree, peak tree RSS; raises if the command fails."""
+    before = os.times()
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    peak = [0]
+
+    def sample() -> None:
+        while proc.poll() is None:
+            peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    sampler.join()
+    after = os.times()
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[0]} failed ({proc.returncode}):\n{out[-2000:]}\n{err[-2000:]}")
+    cpu = (after.children_user - before.children_user) + (after.children_system
+                                                          - before.children_system)
+    return {"wall": wall, "cpu": cpu, "rss_mb": peak[0] / 1024, "out": out}
+
+
+def multiqc() -> Path:
+    """MultiQC's executable, installed into its own environment when missing."""
+    exe = MULTIQC_VENV / "bin" / "multiqc"
+    if exe.exists():
+        return exe
+    uv = shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
+    print(f"installing MultiQC {MULTIQC_VERSION} into {MULTIQC_VENV} (once)", file=sys.stderr)
+    subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(MULTIQC_VENV)], check=True)
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(MULTIQC_VENV / "bin" / "python"),
+                    f"multiqc=={MULTIQC_VERSION}"], check=True)
+    return exe
+
+
+def _chart(bars: list[tuple[int, float, float]], width: int = 50) -> None:
+    """Wall times as bars: seqledger against MultiQC, per size."""
+    top = max((max(a, b) for _, a, b in bars), default=0) or 1
+    print("\nwall time (s)")
+    for n, ours, theirs in bars:
+        print(f"{n:>5} seqledger {'#' * max(1, round(ours / top * width)):<{width}} {ours:.1f}")
+        print(f"{'':>5} MultiQC   {'#' * max(1, round(theirs / top * width)):<{width}} "
+              f"{theirs:.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", default="50,200,400", help="comma-separated folder counts")
+    parser.add_argument("--workers", type=int, default=None, help="seqledger --workers")
+    parser.add_argument("--workdir", default=None, help="parent of the temporary folders")
+    args = parser.parse_args()
+    sizes = [int(n) for n in args.runs.split(",")]
+    seqledger = str(Path(sys.executable).with_name("seqledger"))
+    mqc = str(multiqc())
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEQLEDGER_")}
+    env.update(MPLBACKEND="Agg", MULTIQC_NO_VERSION_CHECK="1")
+    workers = ["--workers", str(args.workers)] if args.workers else []
+    print(f"seqledger vs MultiQC {MULTIQC_VERSION} (-m dragen --no-report), {os.cpu_count()} "
+          f"CPU(s), load average {os.getloadavg()[0]:.1f} at the start")
+    print(f"{'runs':>5} {'MB':>6} | {'seqledger s':>11} {'CPU s':>6} {'RSS MB':>6} | "
+          f"{'again s':>7} | {'MultiQC s':>9} {'CPU s':>6} {'RSS MB':>6} | "
+          f"{'x wall':>6} {'x CPU':>6}")
+    last = None
+    bars: list[tuple[int, float, float]] = []
+    for n in sizes:
+        with tempfile.TemporaryDirectory(dir=args.workdir, prefix="bench-dragen-") as tmp:
+            month, lake, out = Path(tmp, "month"), Path(tmp, "lake"), Path(tmp, "multiqc")
+            size = build_month(month, n) / 1e6
+            ours = measure([seqledger, "ingest", "dragen", str(month), "--run-at", RUN_AT,
+                            "--no-progress", *workers], {**env, "SEQLEDGER_LAKE": str(lake)})
+            if f"{n} loaded" not in ours["out"]:
+                raise SystemExit(f"seqledger did not load {n} runs:\n{ours['out'][-2000:]}")
+            again = measure([seqledger, "ingest", "dragen", str(month), "--run-at", RUN_AT,
+                             "--no-progress", *workers], {**env, "SEQLEDGER_LAKE": str(lake)})
+            if f"{n} skipped" not in again["out"]:
+                raise SystemExit(f"the second call loaded something:\n{again['out'][-2000:]}")
+            theirs = measure([mqc, "-m", "dragen", "--no-report", "-f", "-o", str(out),
+                              str(month)], env)
+        print(f"{n:>5} {size:>6.0f} | {ours['wall']:>11.1f} {ours['cpu']:>6.1f} "
+              f"{ours['rss_mb']:>6.0f} | {again['wall']:>7.1f} | {theirs['wall']:>9.1f} "
+              f"{theirs['cpu']:>6.1f} {theirs['rss_mb']:>6.0f} | "
+              f"{theirs['wall'] / ours['wall']:>6.1f} {theirs['cpu'] / ours['cpu']:>6.1f}",
+              flush=True)
+        last = (n, ours)
+        bars.append((n, ours["wall"], theirs["wall"]))
+    _chart(bars)
+    if last is not None:
+        n, ours = last
+        print(f"\n{MONTH:,}-run month, extrapolated linearly from {n} runs (not measured): "
+              f"~{ours['wall'] / n * MONTH:.0f} s wall, ~{ours['cpu'] / n * MONTH:.0f} s CPU")
+
+
+if __name__ == "__main__":
+    main()
