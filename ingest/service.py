@@ -169,9 +169,15 @@ class EventService:
             elif c.kind in ("unknown", "sample_sheet"):  # routine: recorded, not a problem
                 out.non_inputs[obj.uri] = c.reason or "sample sheet (lists samples, not data)"
         by_sample = self._known_arrivals()  # before writing: what was known before this batch
-        # A redelivered or replayed object is already recorded: write only what is new, so a
-        # replay adds no file (the views would hide the duplicate rows, but not the new file).
-        new = [r for r in rows if r["arrival_id"] not in self._known_ids]
+        # A row the lake already holds as it is (a replayed event) is not written again, so a
+        # replay adds no file; a redelivery that differs is written and the views decide.
+        known: dict[str, list[dict[str, Any]]] = {}
+        for rs in by_sample.values():
+            for k in rs:
+                known.setdefault(k["arrival_id"], []).append(k)
+        new = [r for r in rows
+               if not any(all(k.get(c) == v for c, v in r.items()) for k in known.get(
+                   r["arrival_id"], []))]
         out.arrivals_written = self.store.write("arrivals", new).rows_written
         touched = {r["sample_id"] for r in rows if r["sample_id"] and r["input_kind"] != "unknown"}
         for r in rows:
