@@ -50,6 +50,7 @@ def place(tmp_path_factory) -> Path:
     corrupt.parent.mkdir(parents=True)
     corrupt.write_bytes(b"PAR1 this is not a parquet file, only its first four bytes are right")
     (root / "empty").mkdir()
+    (root / "scratch").mkdir()  # for cases that may write (a quarantine row), not "empty"
     (root / "a-file").write_text("not a lake\n")
     (root / "no-dragen").mkdir()
     return root
@@ -114,11 +115,11 @@ CASES = [
     ("qc gate unknown run", ["qc", "gate", "--run-id", "nope"], "clean", {}, 1,
      r"Error: no QC metrics for run nope in the lake .*/clean: check the run id"),
     ("ingest dragen empty folder",
-     ["ingest", "dragen", "no-dragen", "--sample-id", "S1", "--run-id", "R1"], "empty", {}, 1,
+     ["ingest", "dragen", "no-dragen", "--sample-id", "S1", "--run-id", "R1"], "scratch", {}, 1,
      r"Error: no-dragen: no DRAGEN metric file to load \(it is empty\)"),
     ("ingest dragen missing folder",
-     ["ingest", "dragen", "nowhere", "--sample-id", "S1", "--run-id", "R1"], "empty", {}, 2,
-     r"Error: Invalid value for 'FOLDER': Directory 'nowhere' does not exist"),
+     ["ingest", "dragen", "nowhere", "--sample-id", "S1", "--run-id", "R1"], "scratch", {}, 2,
+     r"Error: Invalid value for ROOT: 'nowhere' is not a folder"),
     ("report on a lake that does not exist", ["report", "cost"], "no-such-lake", {}, 3,
      r"Error: no lake at .*/no-such-lake \(the path does not exist\): set SEQLEDGER_LAKE"),
     ("lake tables on a file", ["lake", "tables"], "a-file", {}, 3,

@@ -84,7 +84,7 @@ def test_replaying_the_demo_event_files_changes_nothing(demo_lake, monkeypatch):
     assert "9999-truncated.json" in out.output
     after = {t: store.read(t).num_rows for t in before}
     assert after == before
-    assert "new arrivals 0" in out.output
+    assert "objects: 0 new" in out.output
     # not a row re-stamped, not a file added: the lake is exactly as the demo left it
     assert sorted(Path(settings.lake_uri).rglob("*.parquet")) == lake_files
     assert store.read("quarantine").sort_by("quarantine_id").equals(quarantine)
