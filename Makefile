@@ -47,7 +47,7 @@ test: setup system $(TOOLS)/checkov/bin/checkov ## Set up and run the whole test
 	$(UV) run pytest -n 2 --dist loadgroup
 
 test-fast: setup ## Unit tests only (no servers, no browser)
-	$(UV) run pytest -n 2 -m "not integration and not browser"
+	$(UV) run pytest -n 2 -m "not integration and not browser and not fault"
 
 lint: setup ## ruff and the import contracts
 	$(UV) run ruff check .

@@ -1,5 +1,8 @@
 """Typed cost queries over the cost views (``analytics/sql/40_*``…``49_*``): CLI and dashboards.
 
+Estimated cost by tags, month and component, and the monthly trend, read the monthly cost rollup
+(``costs_monthly``); grouping by sample or run, and the billed side, read the facts.
+
 Each function takes a connection from ``analytics.engine.connect`` and returns a list of dicts
 (one per row, columns as named in the view). They all work on an empty lake. Money is USD;
 ``approximate_rows`` counts rows priced with an approximate price and ``unpriced_rows`` rows whose
@@ -31,6 +34,9 @@ ESTIMATE_GROUPS = (
     "price_status",
 )
 BILLED_GROUPS = (*TAG_COLUMNS, "month", "capacity", "instance_type")
+# What the monthly cost rollup (``costs_monthly``) can answer: every group but sample and run.
+ROLLUP_GROUPS = tuple(g for g in ESTIMATE_GROUPS if g not in ("sample_id", "run_id"))
+COSTS_DAILY = "SELECT *, split_part(component, ':', 1) AS cost_kind FROM costs_monthly"
 
 
 def _rows(
@@ -49,8 +55,13 @@ def _check_month(month: str | None) -> None:
 
 
 # What people say for a tag: "user" is the requester, "centre"/"center" the cost centre.
-ALIASES = {"user": "requested_by", "cost_center": "cost_centre", "sample": "sample_id",
-           "run": "run_id", "release": "pipeline_release"}
+ALIASES = {
+    "user": "requested_by",
+    "cost_center": "cost_centre",
+    "sample": "sample_id",
+    "run": "run_id",
+    "release": "pipeline_release",
+}
 
 
 def cost_by(
@@ -73,11 +84,20 @@ def cost_by(
     groups = ", ".join(f"coalesce(CAST({b} AS VARCHAR), '{NONE}')" for b in by)
     where = "WHERE month = ?" if month else ""
     params = [month] if month else []
-    est = (
-        f"SELECT {keys}, sum(cost_usd) AS estimated_usd, count(*) AS line_count, "
-        f"sum(unpriced_rows) AS unpriced_rows, sum(approximate_rows) AS approximate_rows "
-        f"FROM cost_lines {where} GROUP BY {groups}"
-    )
+    if all(b in ROLLUP_GROUPS for b in by):  # the daily rollup has every column asked for
+        est = (
+            f"SELECT {keys}, sum(cost_usd) AS estimated_usd, "
+            f"CAST(sum(line_count) AS BIGINT) AS line_count, "
+            f"CAST(sum(unpriced_rows) AS BIGINT) AS unpriced_rows, "
+            f"CAST(sum(approximate_rows) AS BIGINT) AS approximate_rows "
+            f"FROM ({COSTS_DAILY}) c {where} GROUP BY {groups}"
+        )
+    else:  # by sample or run: the cost rows themselves
+        est = (
+            f"SELECT {keys}, sum(cost_usd) AS estimated_usd, count(*) AS line_count, "
+            f"sum(unpriced_rows) AS unpriced_rows, sum(approximate_rows) AS approximate_rows "
+            f"FROM cost_lines {where} GROUP BY {groups}"
+        )
     cols = ", ".join(by)
     if all(b in BILLED_GROUPS for b in by):
         bwhere = "WHERE allocation <> 'unused'" + (" AND month = ?" if month else "")
@@ -109,9 +129,10 @@ def cost_trend(con: duckdb.DuckDBPyConnection, project: str | None = None) -> li
     return _rows(
         con,
         f"""
-        SELECT month, cost_kind, sum(estimated_usd) AS estimated_usd,
-               sum(unpriced_rows) AS unpriced_rows, sum(approximate_rows) AS approximate_rows
-        FROM cost_by_month {where} GROUP BY month, cost_kind ORDER BY month, cost_kind""",
+        SELECT month, cost_kind, sum(cost_usd) AS estimated_usd,
+               CAST(sum(unpriced_rows) AS BIGINT) AS unpriced_rows,
+               CAST(sum(approximate_rows) AS BIGINT) AS approximate_rows
+        FROM ({COSTS_DAILY}) c {where} GROUP BY month, cost_kind ORDER BY month, cost_kind""",
         params,
     )
 

@@ -7,33 +7,74 @@ share: no QUALIFY, no DuckDB-only functions. Each file defines one view named af
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from importlib import resources
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
+from analytics.rollups import create_views as create_rollup_views
 from analytics.unreadable import create_view_skipping_unreadable
 from lake.errors import ConfigError
 from lake.schemas import TABLES, TableSpec
 from lake.settings import Settings
-from lake.store import LakeStore
+from lake.store import COMPACTED_PREFIX, PART_PREFIX, LakeStore
 
 if TYPE_CHECKING:
     import duckdb
 
 
-def dedupe_sql(spec: TableSpec, source: str) -> str:
-    """Portable SQL keeping the latest row per natural key of ``spec`` from ``source``."""
+COMPACTED = "compacted__"  # the column of a table's file source: the row is in a compacted file
+
+
+def dedupe_sql(
+    spec: TableSpec,
+    source: str,
+    compacted: str | None = None,
+    tail_months: Iterable[str] = (),
+) -> str:
+    """Portable SQL keeping the latest row per natural key of ``spec`` from ``source``.
+
+    ``compacted`` names a boolean column of ``source``, true for rows of a compacted file (one per
+    month, keys unique: the store's naming rule), and ``tail_months`` the months that also have
+    other files. Compacted rows of the other months are read as they are; only the tail months
+    go through the window, compacted rows included, so a newer row in the tail still wins. Rows
+    of files that appear after the months were listed are left out (never doubled) until the
+    next listing.
+    """
     # Within a month when a key never spans months: the month filter then reaches the files.
     keys = ", ".join(spec.key if spec.key_spans_months else ("month", *spec.key))
     cols = ", ".join([*spec.columns, "month"])
     # NULLS LAST spelled out: DuckDB and Athena agree on it, and Arrow's sort puts nulls last
-    order = ", ".join(f"{c} DESC NULLS LAST" for c in (spec.order_by, *spec.tie_break,
-                                                        "recorded_at"))
-    return (
-        f"SELECT {cols} FROM (SELECT *, row_number() OVER (PARTITION BY {keys} "
-        f"ORDER BY {order}) AS rn__ FROM {source}) WHERE rn__ = 1"
+    order = ", ".join(
+        f"{c} DESC NULLS LAST" for c in (spec.order_by, *spec.tie_break, "recorded_at")
     )
+
+    def window(where: str) -> str:
+        return (
+            f"SELECT {cols} FROM (SELECT *, row_number() OVER (PARTITION BY {keys} "
+            f"ORDER BY {order}) AS rn__ FROM {source}{where}) WHERE rn__ = 1"
+        )
+
+    if compacted is None or spec.key_spans_months:
+        # A key of these tables can sit in the compacted files of several months.
+        return window("")
+    tail = ", ".join(f"'{m}'" for m in sorted(set(tail_months)))
+    if not tail:
+        return f"SELECT {cols} FROM {source} WHERE {compacted}"
+    return (
+        f"SELECT {cols} FROM {source} WHERE {compacted} AND month NOT IN ({tail}) "
+        f"UNION ALL {window(f' WHERE month IN ({tail})')}"
+    )
+
+
+def tail_months(con: duckdb.DuckDBPyConnection, store: LakeStore, name: str) -> list[str]:
+    """Months of a table with uncompacted (``part-``) files: their names only, none is opened."""
+    rows = con.execute(
+        f"SELECT DISTINCT regexp_extract(file, 'month=([0-9]{{4}}-[0-9]{{2}})/', 1) "
+        f"FROM glob({sql_string(f'{store.table_uri(name)}/month=*/{PART_PREFIX}*.parquet')})"
+    ).fetchall()
+    return sorted(m for (m,) in rows)
 
 
 def view_sql() -> dict[str, str]:
@@ -62,27 +103,53 @@ def _load_httpfs(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
         / f"v{duckdb.__version__}"
         / "httpfs.duckdb_extension"
     )
-    con.execute(f"LOAD '{ext}'")  # the wheel's binary: nothing is downloaded, nothing is written
+    # the wheel's binary: nothing is downloaded, nothing is written
+    con.execute(f"LOAD {sql_string(str(ext))}")
     opts = settings.s3
-    parts = ["TYPE s3", f"REGION '{opts.region}'"]
+    parts = ["TYPE s3", f"REGION {sql_string(opts.region)}"]
     if opts.access_key and opts.secret_key:
-        parts += [f"KEY_ID '{opts.access_key}'", f"SECRET '{opts.secret_key}'"]
+        parts += [f"KEY_ID {sql_string(opts.access_key)}",
+                  f"SECRET {sql_string(opts.secret_key)}"]
         if opts.session_token:
-            parts += [f"SESSION_TOKEN '{opts.session_token}'"]
+            parts += [f"SESSION_TOKEN {sql_string(opts.session_token)}"]
     else:
         parts += ["PROVIDER credential_chain"]
     if opts.endpoint_url:
         scheme, _, host = opts.endpoint_url.partition("://")
         parts += [
-            f"ENDPOINT '{host}'",
+            f"ENDPOINT {sql_string(host)}",
             "URL_STYLE 'path'",
             f"USE_SSL {str(scheme == 'https').lower()}",
         ]
-    con.execute(f"CREATE OR REPLACE SECRET seqledger_s3 ({', '.join(parts)})")
+    try:
+        con.execute(f"CREATE OR REPLACE SECRET seqledger_s3 ({', '.join(parts)})")
+    except duckdb.Error as e:
+        # DuckDB echoes the statement in its errors: never let the credentials reach a terminal.
+        hidden = [v for v in (opts.secret_key, opts.session_token, opts.access_key) if v]
+        raise ConfigError(f"DuckDB could not use the S3 settings: {redact(str(e), hidden)}") \
+            from None
+
+
+def sql_string(value: str) -> str:
+    """``value`` as a SQL string literal, its quotes doubled (a folder name may hold one)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """``text`` with every secret (and its SQL-quoted spelling) replaced by ``***``."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret.replace("'", "''"), "***").replace(secret, "***")
+    return text
 
 
 def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with ``raw_<table>``, ``<table>`` (deduplicated) and every SQL view."""
+    """An in-memory DuckDB with ``raw_<table>``, ``<table>`` (deduplicated), the rollup views and
+    every SQL view.
+
+    No table is listed file by file: a table is checked for one data file, and its uncompacted
+    months are found by a glob of its ``part-`` files (names only). The connection answers for
+    the files as they were when it was made (a file written later shows after reconnecting).
+    """
     import duckdb
 
     if settings.query_engine != "duckdb":
@@ -97,31 +164,48 @@ def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDB
     if settings.lake_is_s3:
         _load_httpfs(con, settings)
     for name, spec in TABLES.items():
-        # A typed empty relation written as SQL (so every cursor of the connection sees it):
-        # the whole view when the table has no files yet, and the frame that gives files written
-        # before an additive schema change the columns they lack (as NULL).
-        cols = ", ".join(f"CAST(NULL AS {duckdb_type(f.type)}) AS {f.name}" for f in spec.schema)
-        typed = f"SELECT {cols}, CAST(NULL AS VARCHAR) AS month WHERE false"
-        if store.files(name):
+        present = store.has_files(name)
+        if present:  # a file DuckDB cannot read is left out, with a warning naming it
             create_view_skipping_unreadable(
-                con, functools.partial(_raw_view_sql, name, typed),
-                f"{store.table_uri(name)}/**/*.parquet",
-                functools.partial(_file_uris, store, name),
-            )
+                con, functools.partial(_files_view_sql, spec, store),
+                store.table_uri(name) + "/**/*.parquet", functools.partial(_file_uris, store, name))
         else:
-            con.execute(_raw_view_sql(name, typed, None))
-        con.execute(f"CREATE VIEW {name} AS {dedupe_sql(spec, f'raw_{name}')}")
+            con.execute(f"CREATE VIEW {name}__files AS {files_sql(spec, store, present)}")
+        cols = ", ".join([*spec.columns, "month"])
+        con.execute(f"CREATE VIEW raw_{name} AS SELECT {cols} FROM {name}__files")
+        tail = tail_months(con, store, name) if present else []
+        con.execute(f"CREATE VIEW {name} AS {dedupe_sql(spec, f'{name}__files', COMPACTED, tail)}")
+    create_rollup_views(con, store)
     for name, sql in view_sql().items():
         con.execute(f"CREATE VIEW {name} AS {sql}")
     return con
 
 
-def _raw_view_sql(name: str, typed: str, files: str | None) -> str:
-    """``raw_<name>``: the typed frame, plus the rows of ``files`` (a read_parquet argument)."""
-    if files is None:
-        return f"CREATE OR REPLACE VIEW raw_{name} AS {typed}"
-    return (f"CREATE OR REPLACE VIEW raw_{name} AS {typed} UNION ALL BY NAME SELECT * FROM "
-            f"read_parquet({files}, hive_partitioning = true, union_by_name = true)")
+def files_sql(spec: TableSpec, store: LakeStore, present: bool, source: str | None = None) -> str:
+    """Every row of a table's files, with ``month`` and ``compacted__`` (by the file's name).
+
+    A typed empty relation written as SQL (so every cursor of the connection sees it) is the whole
+    source when the table has no files yet, and the frame that gives files written before an
+    additive schema change the columns they lack (as NULL).
+    """
+    cols = ", ".join(f"CAST(NULL AS {duckdb_type(f.type)}) AS {f.name}" for f in spec.schema)
+    typed = (
+        f"SELECT {cols}, CAST(NULL AS VARCHAR) AS month, CAST(NULL AS BOOLEAN) AS {COMPACTED} "
+        "WHERE false"
+    )
+    if not present:  # read_parquet fails on a glob that matches nothing
+        return typed
+    files = (
+        f"SELECT * EXCLUDE (filename), filename LIKE '%/{COMPACTED_PREFIX}%' AS {COMPACTED} "
+        f"FROM read_parquet({source or sql_string(store.table_uri(spec.name) + '/**/*.parquet')}, "
+        "hive_partitioning = true, union_by_name = true, filename = true)"
+    )
+    return f"{typed} UNION ALL BY NAME {files}"
+
+
+def _files_view_sql(spec: TableSpec, store: LakeStore, source: str | None) -> str:
+    sql = files_sql(spec, store, source is not None, source)
+    return f"CREATE OR REPLACE VIEW {spec.name}__files AS {sql}"
 
 
 def _file_uris(store: LakeStore, name: str) -> list[str]:

@@ -1,9 +1,11 @@
 """Typed queries for the overview: throughput, statuses, failures, attempts, cost, QC pass rate.
 
 Each function takes a DuckDB connection (or cursor) from ``analytics.engine.connect`` and returns
-a pyarrow Table or plain values. They read the views in ``analytics/sql`` (``run_outcomes``,
-``attempt_outcomes``, ``qc_verdicts``) and the deduplicated ``costs`` table, and all of them work
-on an empty lake: zero rows, zero counts, and ``None`` for a rate with nothing to divide.
+a pyarrow Table or plain values. The everyday figures read the rollups (``runs_daily``,
+``run_samples``, ``attempts_daily``, ``costs_monthly``: see ``analytics.rollups``), whose stale
+months are computed from the facts on the spot, so the answer is always the facts' answer. QC
+verdicts read ``qc_verdicts``; ``recent_failures``, a drill-down, reads ``run_outcomes``. All of
+them work on an empty lake: zero rows, zero counts, and ``None`` for a rate with nothing to divide.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ if TYPE_CHECKING:
 
 QC_SUITE = "sample_qc"
 UNTAGGED = "(untagged)"
-_PERIOD = {"day": "finished_day", "month": "finished_month"}
+_PERIOD = {"day": "strftime(day_at, '%Y-%m-%d')", "month": "strftime(day_at, '%Y-%m')"}
+_FINISHED = "status IN ('SUCCEEDED', 'FAILED')"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,39 +60,61 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = No
 
 def overview(con: duckdb.DuckDBPyConnection, suite: str = QC_SUITE) -> Overview:
     """Samples, runs by outcome, attempts, Spot reclaims, QC verdicts, total estimated cost."""
-    samples, runs, ok, failed, attempts, reclaims = _one(con, """
-        SELECT count(DISTINCT sample_id), count(*),
-               count(CASE WHEN status = 'SUCCEEDED' THEN 1 END),
-               count(CASE WHEN status = 'FAILED' THEN 1 END),
+    (samples,) = _one(con, "SELECT count(DISTINCT sample_id) FROM run_samples")
+    runs, ok, failed, attempts, reclaims = _one(
+        con,
+        """
+        SELECT coalesce(sum(runs), 0),
+               coalesce(sum(CASE WHEN status = 'SUCCEEDED' THEN runs END), 0),
+               coalesce(sum(CASE WHEN status = 'FAILED' THEN runs END), 0),
                coalesce(sum(attempts), 0), coalesce(sum(spot_reclaims), 0)
-        FROM run_outcomes""")
+        FROM runs_daily""",
+    )
     # Attempts of jobs whose run has no run row yet still count.
-    orphan_attempts, orphan_reclaims = _one(con, """
-        SELECT count(*), count(CASE WHEN spot_reclaim THEN 1 END) FROM attempt_outcomes a
-        WHERE a.run_id IS NULL OR a.run_id NOT IN (SELECT run_id FROM run_outcomes)""")
-    gated, passed, review, qc_failed = _one(con, """
+    orphan_attempts, orphan_reclaims = _one(
+        con,
+        """
+        SELECT coalesce(sum(attempts), 0),
+               coalesce(sum(CASE WHEN spot_reclaim THEN attempts END), 0)
+        FROM attempts_daily WHERE orphan""",
+    )
+    gated, passed, review, qc_failed = _one(
+        con,
+        """
         SELECT count(*), count(CASE WHEN verdict = 'pass' THEN 1 END),
                count(CASE WHEN verdict = 'review' THEN 1 END),
                count(CASE WHEN verdict = 'fail' THEN 1 END)
-        FROM qc_verdicts WHERE suite = ?""", [suite])
-    (cost,) = _one(con, "SELECT coalesce(sum(cost_usd), 0) FROM costs")
+        FROM qc_verdicts WHERE suite = ?""",
+        [suite],
+    )
+    (cost,) = _one(con, "SELECT coalesce(sum(cost_usd), 0) FROM costs_monthly")
     return Overview(
-        samples=int(samples), runs=int(runs), runs_succeeded=int(ok), runs_failed=int(failed),
-        runs_active=int(runs - ok - failed), attempts=int(attempts + orphan_attempts),
-        spot_reclaims=int(reclaims + orphan_reclaims), qc_gated=int(gated),
-        qc_passed=int(passed), qc_review=int(review), qc_failed=int(qc_failed),
-        total_cost_usd=float(cost))
+        samples=int(samples),
+        runs=int(runs),
+        runs_succeeded=int(ok),
+        runs_failed=int(failed),
+        runs_active=int(runs - ok - failed),
+        attempts=int(attempts + orphan_attempts),
+        spot_reclaims=int(reclaims + orphan_reclaims),
+        qc_gated=int(gated),
+        qc_passed=int(passed),
+        qc_review=int(review),
+        qc_failed=int(qc_failed),
+        total_cost_usd=float(cost),
+    )
 
 
 def runs_by_status(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """``status, runs``: how many runs are in each current status, most first."""
-    return _table(con, """
-        SELECT status, count(*) AS runs FROM run_outcomes
-        GROUP BY status ORDER BY runs DESC, status""")
+    return _table(
+        con,
+        """
+        SELECT status, CAST(sum(runs) AS BIGINT) AS runs FROM runs_daily
+        GROUP BY status ORDER BY runs DESC, status""",
+    )
 
 
-def throughput(con: duckdb.DuckDBPyConnection, grain: Literal["day", "month"] = "day"
-               ) -> pa.Table:
+def throughput(con: duckdb.DuckDBPyConnection, grain: Literal["day", "month"] = "day") -> pa.Table:
     """``period, status, runs``: finished runs per UTC day (``YYYY-MM-DD``) or month (``YYYY-MM``).
 
     ``period`` is a string so charts treat it as ordinal; ``status`` is SUCCEEDED or FAILED.
@@ -98,18 +123,24 @@ def throughput(con: duckdb.DuckDBPyConnection, grain: Literal["day", "month"] = 
         column = _PERIOD[grain]
     except KeyError:
         raise ValueError(f"grain must be 'day' or 'month', not {grain!r}") from None
-    return _table(con, f"""
-        SELECT {column} AS period, status, count(*) AS runs FROM run_outcomes
-        WHERE {column} IS NOT NULL
-        GROUP BY {column}, status ORDER BY period, status""")
+    return _table(
+        con,
+        f"""
+        SELECT {column} AS period, status, CAST(sum(runs) AS BIGINT) AS runs FROM runs_daily
+        WHERE {_FINISHED}
+        GROUP BY {column}, status ORDER BY period, status""",
+    )
 
 
 def failures_by_reason(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """``reason, runs``: failed runs per failure reason (``unknown`` when none was recorded)."""
-    return _table(con, """
-        SELECT coalesce(reason, 'unknown') AS reason, count(*) AS runs FROM run_outcomes
-        WHERE status = 'FAILED'
-        GROUP BY coalesce(reason, 'unknown') ORDER BY runs DESC, reason""")
+    return _table(
+        con,
+        """
+        SELECT coalesce(reason, 'unknown') AS reason, CAST(sum(runs) AS BIGINT) AS runs
+        FROM runs_daily WHERE status = 'FAILED'
+        GROUP BY coalesce(reason, 'unknown') ORDER BY runs DESC, reason""",
+    )
 
 
 def attempt_failures(con: duckdb.DuckDBPyConnection) -> pa.Table:
@@ -118,29 +149,40 @@ def attempt_failures(con: duckdb.DuckDBPyConnection) -> pa.Table:
     Attempts with no recorded decision are ``spot_reclaim`` when Batch said the host was
     terminated, else ``unclassified``.
     """
-    kind = ("coalesce(failure_kind, CASE WHEN spot_reclaim THEN 'spot_reclaim' "
-            "ELSE 'unclassified' END)")
-    return _table(con, f"""
-        SELECT {kind} AS failure_kind, count(*) AS attempts FROM attempt_outcomes
-        WHERE status = 'FAILED'
-        GROUP BY {kind} ORDER BY attempts DESC, failure_kind""")
+    kind = (
+        "coalesce(failure_kind, CASE WHEN spot_reclaim THEN 'spot_reclaim' ELSE 'unclassified' END)"
+    )
+    return _table(
+        con,
+        f"""
+        SELECT {kind} AS failure_kind, CAST(sum(attempts) AS BIGINT) AS attempts
+        FROM attempts_daily WHERE status = 'FAILED'
+        GROUP BY {kind} ORDER BY attempts DESC, failure_kind""",
+    )
 
 
 def attempts_by_capacity(con: duckdb.DuckDBPyConnection) -> pa.Table:
     """``capacity, attempts, spot_reclaims``: attempts on Spot and On-Demand."""
-    return _table(con, """
-        SELECT coalesce(capacity, 'unknown') AS capacity, count(*) AS attempts,
-               count(CASE WHEN spot_reclaim THEN 1 END) AS spot_reclaims
-        FROM attempt_outcomes
-        GROUP BY coalesce(capacity, 'unknown') ORDER BY attempts DESC, capacity""")
+    return _table(
+        con,
+        """
+        SELECT coalesce(capacity, 'unknown') AS capacity, CAST(sum(attempts) AS BIGINT) AS attempts,
+               CAST(coalesce(sum(CASE WHEN spot_reclaim THEN attempts END), 0) AS BIGINT)
+                   AS spot_reclaims
+        FROM attempts_daily
+        GROUP BY coalesce(capacity, 'unknown') ORDER BY attempts DESC, capacity""",
+    )
 
 
 def recent_failures(con: duckdb.DuckDBPyConnection, limit: int = 50) -> pa.Table:
     """``run_id, sample_id, project, failed_at, reason, attempts, spot_reclaims``: latest first."""
-    return _table(con, f"""
+    return _table(
+        con,
+        f"""
         SELECT run_id, sample_id, project, status_at AS failed_at, reason, attempts, spot_reclaims
         FROM run_outcomes WHERE status = 'FAILED'
-        ORDER BY status_at DESC, run_id LIMIT {int(limit)}""")
+        ORDER BY status_at DESC, run_id LIMIT {int(limit)}""",
+    )
 
 
 def cost_by_project(con: duckdb.DuckDBPyConnection) -> pa.Table:
@@ -149,24 +191,35 @@ def cost_by_project(con: duckdb.DuckDBPyConnection) -> pa.Table:
     Rows without a project tag are grouped under ``(untagged)``; rows with no price are counted,
     not guessed.
     """
-    return _table(con, f"""
+    return _table(
+        con,
+        f"""
         SELECT coalesce(project, '{UNTAGGED}') AS project,
                coalesce(sum(cost_usd), 0) AS cost_usd,
-               count(CASE WHEN cost_usd IS NULL THEN 1 END) AS unpriced_rows
-        FROM costs
-        GROUP BY coalesce(project, '{UNTAGGED}') ORDER BY cost_usd DESC, project""")
+               CAST(coalesce(sum(unpriced_rows), 0) AS BIGINT) AS unpriced_rows
+        FROM costs_monthly
+        GROUP BY coalesce(project, '{UNTAGGED}') ORDER BY cost_usd DESC, project""",
+    )
 
 
 def qc_verdict_counts(con: duckdb.DuckDBPyConnection, suite: str = QC_SUITE) -> pa.Table:
     """``verdict, runs``: gated runs per verdict (pass, review, fail)."""
-    return _table(con, """
+    return _table(
+        con,
+        """
         SELECT verdict, count(*) AS runs FROM qc_verdicts WHERE suite = ?
-        GROUP BY verdict ORDER BY runs DESC, verdict""", [suite])
+        GROUP BY verdict ORDER BY runs DESC, verdict""",
+        [suite],
+    )
 
 
 def qc_pass_rate(con: duckdb.DuckDBPyConnection, suite: str = QC_SUITE) -> float | None:
     """Share of gated runs that passed; None when no run was gated."""
-    gated, passed = _one(con, """
+    gated, passed = _one(
+        con,
+        """
         SELECT count(*), count(CASE WHEN verdict = 'pass' THEN 1 END)
-        FROM qc_verdicts WHERE suite = ?""", [suite])
+        FROM qc_verdicts WHERE suite = ?""",
+        [suite],
+    )
     return passed / gated if gated else None

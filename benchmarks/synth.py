@@ -346,3 +346,78 @@ def batches_by_count(rows: pa.Table, low: int, high: int, *, seed: int = 0) -> l
     bounds = np.concatenate([[0], np.cumsum(sizes)])
     bounds = bounds[bounds < rows.num_rows].tolist() + [rows.num_rows]
     return [rows.slice(a, b - a) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def runs_rows(jobs: pa.Table, *, active_share: float = 0.02, seed: int = 0) -> pa.Table:
+    """``runs`` rows of the runs ``jobs`` belong to: DISPATCHED, RUNNING, then SUCCEEDED or FAILED.
+
+    A run starts with its first job and ends with its last; it FAILED when one of its jobs failed
+    in the application. ``active_share`` of the runs have no terminal row yet (still running).
+    """
+    rng = np.random.default_rng([seed, 13, jobs.num_rows])
+    submitted = jobs["submitted_at"].cast(pa.int64())
+    stopped = pc.add(
+        submitted,
+        pc.cast(pc.round(pc.multiply(jobs["stopped_after_s"], US_PER_S)), pa.int64()),
+    )
+    per_run = (
+        jobs.select([*TAG_COLUMNS, "app_error"])
+        .append_column("submitted_us", submitted)
+        .append_column("stopped_us", stopped)
+        .group_by("run_id", use_threads=False)
+        .aggregate(
+            [
+                *((c, "max") for c in TAG_COLUMNS if c != "run_id"),
+                ("app_error", "any"),
+                ("submitted_us", "min"),
+                ("stopped_us", "max"),
+            ]
+        )
+    )
+    n = per_run.num_rows
+    failed = per_run["app_error_any"].to_numpy(zero_copy_only=False)
+    active = rng.random(n) < active_share
+    start = per_run["submitted_us_min"].to_numpy()
+    end = per_run["stopped_us_max"].to_numpy()
+    status = np.where(failed, "FAILED", "SUCCEEDED")
+    parts = []
+    for name, at, keep in (
+        ("DISPATCHED", start - 30 * US_PER_S, np.ones(n, bool)),
+        ("RUNNING", start, np.ones(n, bool)),
+        (None, end, ~active),
+    ):
+        idx = pa.array(np.flatnonzero(keep))
+        cols = {c: per_run[f"{c}_max"].take(idx) for c in TAG_COLUMNS if c != "run_id"}
+        cols["run_id"] = per_run["run_id"].take(idx)
+        names = status[keep] if name is None else np.full(int(keep.sum()), name)
+        cols["status"] = pa.array(names, pa.string())
+        cols["status_at"] = pa.array(at[keep], type=TS)
+        reason = np.where(names == "FAILED", "application_error: exit 1", None)
+        cols["reason"] = pa.array(reason, pa.string())
+        cols["executor"] = pa.array(np.full(len(names), "batch"), pa.string())
+        parts.append(pa.table(cols))
+    rows = pa.concat_tables(parts)
+    rows = rows.append_column("schema_version", pa.array(np.ones(rows.num_rows, np.int16)))
+    return rows.append_column(
+        "recorded_at", pc.cast(pc.add(rows["status_at"].cast(pa.int64()), US_PER_S), TS)
+    )
+
+
+def decisions_rows(jobs: pa.Table) -> pa.Table:
+    """``decisions`` rows: what the policy decided after each job's terminal attempt."""
+    reclaimed = jobs["reclaimed"].to_numpy(zero_copy_only=False)
+    app_error = jobs["app_error"].to_numpy(zero_copy_only=False)
+    kind = np.where(reclaimed, "spot_reclaim", np.where(app_error, "application_error", "none"))
+    action = np.where(reclaimed, "retry", np.where(app_error, "give_up", "complete"))
+    decided_us = jobs["submitted_at"].cast(pa.int64()).to_numpy() + np.round(
+        (jobs["stopped_after_s"].to_numpy() + 1) * US_PER_S
+    ).astype(np.int64)
+    cols = {c: jobs[c] for c in (*TAG_COLUMNS, "job_id", "attempt")}
+    cols["decided_at"] = pa.array(decided_us, type=TS)
+    cols["failure_kind"] = pa.array(kind, pa.string())
+    cols["action"] = pa.array(action, pa.string())
+    cols["next_capacity"] = pa.array(np.where(reclaimed, "spot", None), pa.string())
+    cols["reason"] = pa.array(np.where(reclaimed, "Spot capacity reclaimed", None), pa.string())
+    cols["schema_version"] = pa.array(np.ones(jobs.num_rows, np.int16))
+    cols["recorded_at"] = pa.array(decided_us + 60 * US_PER_S, type=TS)
+    return pa.table(cols)

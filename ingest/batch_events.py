@@ -47,7 +47,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ingest.s3_events import detect_kind, iso_utc, json_object, type_name, unwrap_record
+from ingest.s3_events import (
+    check_text,
+    detect_kind,
+    iso_utc,
+    json_object,
+    type_name,
+    unwrap_record,
+)
 from lake.errors import InvalidEvent
 from pipeline_runner.policy import host_terminated, reclaim_exit
 from pipeline_runner.records import JOB_STATES, JobStateChange
@@ -72,6 +79,7 @@ def job_state_change(payload: Any, source: str) -> JobStateChange:
     error, or a DescribeJobs reply with one job); ``InvalidEvent`` naming ``source`` otherwise."""
     if not isinstance(payload, dict):
         raise InvalidEvent(source, None, f"event must be a JSON object, got {type_name(payload)}")
+    check_text(payload, source)
     if "Records" in payload:
         raise InvalidEvent(source, None, "an S3 object event, not a Batch job-state event"
                            if detect_kind(payload) == "s3" else
@@ -115,6 +123,7 @@ def job_state_changes(payload: Any, source: str) -> BatchEvents:
             try:
                 if not isinstance(item, dict):
                     raise InvalidEvent(where, None, f"must be an object, got {type_name(item)}")
+                check_text(item, where)
                 if records is not None:
                     _, inner = unwrap_record(item, where)
                     out.changes.append(job_state_change(inner, where))
@@ -290,7 +299,7 @@ def _resources(container: Mapping[str, Any], where: str) -> tuple[int | None, in
             continue  # GPU and others are not priced here
         try:
             amount = float(value)  # Batch sends "2", "0.25", "2000" as strings
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise InvalidEvent(where, None, f"resourceRequirements {kind} value must be a "
                                f"number, got {str(value)[:20]!r}") from None
         if not math.isfinite(amount) or not 0 <= amount < _INT32:

@@ -456,6 +456,13 @@ class CurFile:
 
 
 def _require(source: str, names: Sequence[str]) -> None:
+    needed = columns_needed(names)
+    repeated = sorted({n for n in needed if needed.count(n) > 1})
+    if repeated:
+        # Which of the two is the cost? Guessing could bill twice or not at all.
+        raise ParseError(source, 1, f"column(s) {repeated} appear more than once in the header "
+                                    "(after Athena's naming): which one holds the value is "
+                                    "ambiguous")
     missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise ParseError(source, None, f"not an AWS billing export: missing column(s) {missing}")
@@ -478,7 +485,12 @@ def open_cur(path: str, s3: Any = None) -> CurFile:
         if path.lower().endswith((".csv", ".csv.gz")):
             parse = pacsv.ParseOptions(newlines_in_values=True)
             with fs.open_input_stream(inner, compression="detect") as f:
-                names = pacsv.open_csv(f, parse_options=parse).schema.names
+                try:
+                    names = pacsv.open_csv(f, parse_options=parse).schema.names
+                except UnicodeDecodeError as e:  # pyarrow decodes the header names itself
+                    raise ParseError(path, 1, f"the header is not UTF-8 text (byte "
+                                              f"{e.object[e.start:e.start + 1]!r} at offset "
+                                              f"{e.start} of a column name)") from None
             _require(path, [athena_column_name(n) for n in names])
             # Every column as text: the normalizer types what it needs and reports what fails.
             convert = pacsv.ConvertOptions(

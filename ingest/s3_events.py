@@ -38,6 +38,7 @@ from lake.errors import InvalidEvent
 Kind = Literal["s3", "batch", "unknown"]
 
 MAX_SIZE_BYTES = 2**63 - 1  # the lake's int64; S3 objects stop at 5 TiB
+MAX_KEY_BYTES = 1024  # S3's limit on an object key (UTF-8)
 # How deep string-encoded JSON may nest (S3 in SNS in SQS is 2); more is not an AWS envelope.
 MAX_WRAPPING = 3
 
@@ -83,9 +84,44 @@ def json_object(text: Any, where: str, what: str) -> dict[str, Any]:
                            f"column {exc.colno}); it starts {text[:40]!r}") from None
     except RecursionError:
         raise InvalidEvent(where, None, f"{what} is JSON nested too deeply") from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise InvalidEvent(where, None, f"{what} is not valid JSON: {str(exc)[:80]}") from None
     if not isinstance(doc, dict):
         raise InvalidEvent(where, None, f"{what} must be a JSON object, got {type_name(doc)}")
     return doc
+
+
+def check_text(doc: Any, where: str) -> None:
+    """Raise ``InvalidEvent`` if a key or string anywhere in ``doc`` is not valid Unicode text.
+
+    JSON may escape a lone surrogate (``"\\ud800"``), which Python decodes into a string that
+    cannot be written as UTF-8: in a key, an ETag or a bucket it would fail the lake write of
+    the whole batch. Checked per record, so only that record is quarantined.
+    """
+    stack, path = [(doc, "")], ""
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(k, str) and not _encodable(k):
+                    raise InvalidEvent(where, None, f"a key at {path or '/'} is not valid Unicode "
+                                       "(a lone surrogate escape)")
+                stack.append((v, f"{path}/{k}"))
+        elif isinstance(value, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in enumerate(value))
+        elif isinstance(value, str) and not _encodable(value):
+            raise InvalidEvent(where, None, f"{path or 'the value'} is not valid Unicode text "
+                               "(a lone surrogate escape)")
+
+
+def _encodable(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def type_name(value: Any) -> str:
@@ -142,6 +178,25 @@ def _size(value: Any, where: str) -> int | None:
     if not 0 <= value <= MAX_SIZE_BYTES:
         raise InvalidEvent(where, None, f"object size is out of range: {value}")
     return int(value)
+
+
+def _key(encoded: str, where: str) -> str:
+    """The object key, URL-decoded; bounded by S3's limit before decoding, and never a key with a
+    ``.`` or ``..`` folder (it would name a sample ``..`` and merge different samples)."""
+    if len(encoded) > 3 * MAX_KEY_BYTES:  # "%XX" is 3 characters a byte: too long either way
+        raise InvalidEvent(where, None, f"object key is {len(encoded)} characters long; S3 keys "
+                           f"are at most {MAX_KEY_BYTES} bytes")
+    key = unquote_plus(encoded)
+    size = len(key.encode("utf-8", errors="replace"))
+    if size > MAX_KEY_BYTES:
+        raise InvalidEvent(where, None, f"object key is {size} bytes long; S3 keys are at most "
+                           f"{MAX_KEY_BYTES} bytes")
+    if any(part in (".", "..") for part in key.split("/")):
+        raise InvalidEvent(where, None, f"object key {key[:120]!r} has a '.' or '..' folder: "
+                           "it cannot name a sample")
+    if "\x00" in key:
+        raise InvalidEvent(where, None, f"object key {key[:120]!r} holds a NUL character")
+    return key
 
 
 def _etag(value: Any, where: str) -> str | None:
@@ -230,6 +285,7 @@ def _document(doc: Mapping[str, Any], where: str, via: str | None, depth: int,
         try:
             if not isinstance(record, dict):
                 raise InvalidEvent(at, None, f"record must be an object, got {type_name(record)}")
+            check_text(record, at)
             if "s3" in record:
                 _s3_record(record, at, via or "s3", out)
                 continue
@@ -271,6 +327,7 @@ def s3_event_id(bucket: str, key: str, version: str | None, at: datetime) -> str
 
 
 def _eventbridge(doc: Mapping[str, Any], where: str, out: S3Events) -> None:
+    check_text(doc, where)
     detail_type = doc.get("detail-type")
     origin = doc.get("source")
     if origin != "aws.s3":
@@ -296,7 +353,7 @@ def _object_created(body: Mapping[str, Any], etag_field: str, at: datetime,
     ``object.key/size/<etag>/sequencer``); S3 spells the ETag ``eTag``, EventBridge ``etag``."""
     bucket = _text(_mapping(body, "bucket", where), "name", where)
     obj = _mapping(body, "object", where)
-    key = unquote_plus(_text(obj, "key", where))
+    key = _key(_text(obj, "key", where), where)
     etag = _etag(obj.get(etag_field), where)
     sequencer = _optional_text(obj, "sequencer", where)
     return ObjectCreated(

@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 # Imported for their side effect: they register their tables into TABLES (one registry).
-from lake import schemas_cost, schemas_dragen  # noqa: F401
+from lake import schemas_cost, schemas_dragen, schemas_rollup  # noqa: F401
 from lake.schemas import TABLES, TableSpec
 
 PARTITION_KEY = "month"

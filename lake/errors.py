@@ -53,5 +53,9 @@ class LakeWriteError(TransientError):
     """The store could not write; the write left nothing behind and can be retried."""
 
 
+class LakeReadError(TransientError):
+    """The store could not read or list the lake (after retrying for the configured time)."""
+
+
 class SubmitError(TerminalError):
     """A job could not be submitted because its request is invalid (e.g. a missing tag)."""

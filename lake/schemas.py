@@ -219,6 +219,9 @@ QC_METRICS = _spec(
     key=("run_id", "source_file", "section", "read_group", "metric_name"),
     time_column="run_at",
     order_by="recorded_at",
+    # A corrected file is a new version of its rows that wins; the same content loaded
+    # again writes nothing. The replaced version stays in the raw_ view for audit.
+    version="*",
     fields=[
         _f("sample_id", pa.string(), "Sample the metric belongs to", nullable=False),
         _f("run_id", pa.string(), "Run the metric belongs to", nullable=False),
@@ -284,6 +287,9 @@ COSTS = _spec(
     key=("job_id", "attempt", "component"),
     time_column="usage_start_at",
     order_by="recorded_at",
+    # A re-estimate with corrected prices is a new version that wins; the same estimate again
+    # writes nothing. The replaced version stays in raw_costs for audit.
+    version="*",
     fields=[
         *_TAGS,
         _f("job_id", pa.string(), "Job, or the run id for run-level components", nullable=False),
@@ -345,4 +351,9 @@ def table(name: str) -> TableSpec:
 
 # Tables defined beside this module register themselves on import; importing them here keeps one
 # registry (TABLES) for the store, the views, the Glue catalog and the docs.
-from lake import schemas_cost, schemas_dragen, schemas_release  # noqa: E402, F401
+from lake import (  # noqa: E402, F401
+    schemas_cost,
+    schemas_dragen,
+    schemas_release,
+    schemas_rollup,
+)

@@ -119,6 +119,9 @@ PRICES = register(
         key=("price_kind", "region", "item", "availability_zone", "effective_from_at"),
         time_column="effective_from_at",
         order_by="recorded_at",
+        # A corrected file is a new version of its rows that wins; the same content loaded
+        # again writes nothing. The replaced version stays in the raw_ view for audit.
+        version="*",
         fields=[
             _f(
                 "price_kind",

@@ -36,6 +36,9 @@ QC_HISTOGRAMS = register(
         key=("run_id", "source_file", "histogram", "series", "label"),
         time_column="run_at",
         order_by="recorded_at",
+        # A corrected file is a new version of its rows that wins; the same content loaded
+        # again writes nothing. The replaced version stays in the raw_ view for audit.
+        version="*",
         fields=[
             *_RUN,
             _f(
@@ -90,6 +93,9 @@ QC_CONTIG_COVERAGE = register(
         key=("run_id", "source_file", "contig"),
         time_column="run_at",
         order_by="recorded_at",
+        # A corrected file is a new version of its rows that wins; the same content loaded
+        # again writes nothing. The replaced version stays in the raw_ view for audit.
+        version="*",
         fields=[
             *_RUN,
             _f(

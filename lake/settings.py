@@ -18,6 +18,7 @@ DEFAULT_PROJECTS = ".seqledger/projects.toml"
 DEFAULT_OUTPUTS = ".seqledger/outputs"
 LAKE_ENV = "SEQLEDGER_LAKE"
 EXECUTORS = ("simulated", "local", "batch")
+RETRY_ENV = "SEQLEDGER_STORAGE_RETRY_S"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,9 @@ class Settings:
     local_command: str | None = None  # command template for the local executor
     # where the project and sample are in an input key (ingest/layout.py); None: the default
     input_layout: str | None = None
+    # How long the store retries a transient storage error (S3 503/500, a reset, a timeout),
+    # with backoff and jitter, before it gives up with an error.
+    storage_retry_s: float = 60.0
     # Refuse production dispatches on a release whose latest validation did not pass.
     require_validated_release: bool = False
     validation_projects: tuple[str, ...] = ("giab-validation",)
@@ -94,6 +98,13 @@ class Settings:
         executor = env.get("SEQLEDGER_EXECUTOR", "simulated")
         if executor not in EXECUTORS:
             raise ConfigError(f"SEQLEDGER_EXECUTOR={executor!r}: expected one of {EXECUTORS}")
+        retry_text = env.get(RETRY_ENV, "60")
+        try:
+            retry_s = float(retry_text)
+        except ValueError:
+            retry_s = -1.0
+        if not 0 <= retry_s <= 3600:
+            raise ConfigError(f"{RETRY_ENV}={retry_text!r}: expected seconds from 0 to 3600")
         outputs = env.get("SEQLEDGER_OUTPUT_PREFIX", DEFAULT_OUTPUTS)
         if "://" not in outputs:
             outputs = str(Path(outputs).expanduser().resolve())
@@ -112,12 +123,15 @@ class Settings:
             pipeline_release=env.get("SEQLEDGER_PIPELINE_RELEASE", "dragen-4.2.4"),
             local_command=env.get("SEQLEDGER_LOCAL_COMMAND"),
             input_layout=env.get("SEQLEDGER_INPUT_LAYOUT") or None,
+            storage_retry_s=retry_s,
             require_validated_release=_flag(env, "SEQLEDGER_REQUIRE_VALIDATED_RELEASE"),
             licence_model=_choice(env, "SEQLEDGER_LICENCE_MODEL", LICENCE_MODELS, "per_gbase"),
             licence_failed=_choice(env, "SEQLEDGER_LICENCE_FAILED", ("metered", "free"), None),
             validation_projects=tuple(
-                p.strip() for p in env.get("SEQLEDGER_VALIDATION_PROJECTS", "giab-validation")
-                .split(",") if p.strip()),
+                p.strip()
+                for p in env.get("SEQLEDGER_VALIDATION_PROJECTS", "giab-validation").split(",")
+                if p.strip()
+            ),
         )
 
 

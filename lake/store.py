@@ -3,16 +3,24 @@
 Writes are append-only and atomic, and their file names are derived from the rows' natural keys,
 so writing the same rows again is a no-op. Readers and views deduplicate by key, which also makes
 compaction safe while readers are running.
+
+The naming rule the views rely on (see ``is_compacted``): a data file in ``month=YYYY-MM/`` is
+either ``part-*.parquet``, written by ``write`` (its keys may repeat in other files), or
+``compacted-*.parquet``, written by ``compact``: the month's only compacted file, each key once.
+A month whose files are all compacted needs no deduplication; only months with ``part-`` files do.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -20,11 +28,22 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from lake.errors import LakeWriteError, SchemaError
+from lake.errors import LakeReadError, LakeWriteError, SchemaError
+from lake.retry import retrying
 from lake.schemas import SCHEMA_VERSION, TableSpec, table
 from lake.settings import Settings
 
 ROW_GROUP_ROWS = 1_000_000  # large row groups scan fast (stack-findings §6)
+COMPACTED_PREFIX = "compacted-"  # the naming rule in the module docstring
+PART_PREFIX = "part-"
+
+
+def is_compacted(path: str) -> bool:
+    """Whether a data file is a month's compacted file (unique keys), by its name."""
+    return path.rpartition("/")[2].startswith(COMPACTED_PREFIX)
+# A ``.partial`` file older than this belongs to a write that died (kill -9, power loss): no live
+# write takes an hour to write one file, so compaction removes it.
+ORPHAN_AGE_S = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +79,19 @@ def read_text(settings: Settings, location: str) -> str:
         path = location[len("s3://") :]
     else:
         fs, path = pafs.LocalFileSystem(), location
-    with fs.open_input_stream(path) as f:
-        return f.read().decode("utf-8")
+
+    def read() -> bytes:
+        with fs.open_input_stream(path) as f:
+            return f.read()
+
+    try:
+        data = retrying(read, what=f"reading {location}", budget_s=settings.storage_retry_s,
+                        error=LakeReadError)
+    except LakeReadError as e:
+        if isinstance(e.__cause__, FileNotFoundError):
+            raise e.__cause__ from None  # callers tell a missing file from a failing one
+        raise
+    return data.decode("utf-8")
 
 
 def month_of(ts: datetime) -> str:
@@ -198,6 +228,39 @@ def key_digest(tbl: pa.Table, key: Iterable[str]) -> str:
     return h.hexdigest()[:24]
 
 
+class _Hashing:
+    """A write-only file that keeps nothing but a SHA-256 of what goes through it."""
+
+    def __init__(self) -> None:
+        self.hash = hashlib.sha256()
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        self.hash.update(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def content_digest(tbl: pa.Table, columns: Iterable[str]) -> str:
+    """A name for a table's content in ``columns``, hashed from its Arrow IPC stream.
+
+    Unlike ``key_digest`` no value becomes a Python object, so naming a compacted month of
+    millions of rows costs no memory beyond one record batch. The same rows in the same order
+    give the same name; different content never shares one.
+    """
+    sink = _Hashing()
+    part = tbl.select(list(columns))
+    with pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), part.schema) as out:
+        for batch in part.to_batches(max_chunksize=65_536):
+            out.write_batch(batch)
+    return sink.hash.hexdigest()[:24]
+
+
 def _by_month(tbl: pa.Table, time_column: str) -> list[tuple[str, pa.Table]]:
     """The rows of each month, months in order. A batch is usually one month (often one time,
     a run's): the distinct times are formatted, not every row."""
@@ -225,10 +288,15 @@ class LakeStore:
         prefix = "s3://" if self.settings.lake_is_s3 else ""
         return f"{prefix}{self.table_path(name)}"
 
+    def _retry(self, operation, what: str, error=LakeReadError):
+        """``operation()`` retried on transient storage errors for ``storage_retry_s``."""
+        return retrying(operation, what=what, budget_s=self.settings.storage_retry_s, error=error)
+
     def files(self, name: str) -> list[str]:
         """Data files of a table (paths inside the filesystem), sorted."""
         selector = pafs.FileSelector(self.table_path(name), recursive=True, allow_not_found=True)
-        infos = self.fs.get_file_info(selector)
+        infos = self._retry(lambda: self.fs.get_file_info(selector),
+                            f"listing {self.table_uri(name)}")
         return sorted(
             i.path
             for i in infos
@@ -236,6 +304,13 @@ class LakeStore:
             and i.base_name.endswith(".parquet")
             and not i.base_name.startswith(".")
         )
+
+    def has_files(self, name: str) -> bool:
+        """Whether a table has a data file, without listing them all (one request on S3)."""
+        path = self.table_path(name)
+        if self.settings.lake_is_s3:  # a prefix exists while an object is under it
+            return self.fs.get_file_info(path).type == pafs.FileType.Directory
+        return any(not p.name.startswith(".") for p in Path(path).glob("month=*/*.parquet"))
 
     # -- writing -------------------------------------------------------------------------------
     def write(
@@ -268,7 +343,7 @@ class LakeStore:
                 path = self._part_path(name, month, part)
             else:
                 path = f"{self.table_path(name)}/month={month}/part-{inputs_digest[:24]}.parquet"
-            if self.fs.get_file_info(path).type == pafs.FileType.File:
+            if self._exists(path):
                 existing.append(path)
                 continue
             self._write_atomic(part, path)
@@ -280,25 +355,24 @@ class LakeStore:
         digest = key_digest(rows, table(name).file_key)
         return f"{self.table_path(name)}/month={month}/part-{digest}.parquet"
 
+    def _exists(self, path: str) -> bool:
+        return self._retry(lambda: self.fs.get_file_info(path).type == pafs.FileType.File,
+                           f"checking {path}")
+
     def _write_atomic(self, tbl: pa.Table, path: str) -> None:
-        directory, _, base = path.rpartition("/")
+        if self.settings.lake_is_s3:
+            self._retry(lambda: self._put(tbl, path), f"writing s3://{path}", LakeWriteError)
+            return
         try:
-            self.fs.create_dir(directory, recursive=True)
-            if self.settings.lake_is_s3:
-                # An S3 object appears only when its upload completes: no temporary name needed.
-                with self.fs.open_output_stream(path) as out:
-                    pq.write_table(tbl, out, row_group_size=ROW_GROUP_ROWS, compression="zstd")
-                return
-            tmp = f"{directory}/.{base}.{uuid.uuid4().hex}.partial"
-            try:
-                with self.fs.open_output_stream(tmp) as out:
-                    pq.write_table(tbl, out, row_group_size=ROW_GROUP_ROWS, compression="zstd")
-                self.fs.move(tmp, path)
-            finally:
-                if self.fs.get_file_info(tmp).type == pafs.FileType.File:
-                    self.fs.delete_file(tmp)
+            _write_local(tbl, path)
         except OSError as e:
             raise LakeWriteError(f"could not write {path}: {e}") from e
+
+    def _put(self, tbl: pa.Table, path: str) -> None:
+        # An S3 object appears only when its upload completes: no temporary name needed, and a
+        # retried upload replaces nothing but an identical object (names are content digests).
+        with self.fs.open_output_stream(path) as out:
+            pq.write_table(tbl, out, row_group_size=ROW_GROUP_ROWS, compression="zstd")
 
     # -- reading -------------------------------------------------------------------------------
     def read(self, name: str, *, dedupe: bool = True, month: str | None = None) -> pa.Table:
@@ -311,17 +385,24 @@ class LakeStore:
             return spec.schema.empty_table()
         import pyarrow.dataset as ds  # imports pandas: only readers pay for it
 
-        dataset = ds.dataset(files, schema=spec.schema, format="parquet", filesystem=self.fs)
-        tbl = dataset.to_table()
+        tbl = self._retry(
+            lambda: ds.dataset(files, schema=spec.schema, format="parquet",
+                               filesystem=self.fs).to_table(),
+            f"reading {self.table_uri(name)}")
         return latest_by_key(tbl, spec) if dedupe else tbl
 
     # -- maintenance ---------------------------------------------------------------------------
     def compact(self, name: str, month: str) -> tuple[int, int]:
         """Rewrite one month of a table into one file of unique keys; returns (files before, after).
 
-        The new file is written before the old ones are deleted, so a reader in between sees
-        duplicates (which every view removes), never a gap.
+        Readers never see a gap nor two compacted files of one month (which would double keys the
+        views take as unique): the result is first written as a ``part-`` file (deduplicated like
+        any other), the old compacted file is deleted, the new one takes its ``compacted-`` name,
+        and only then are the month's other files deleted. A crash at any step leaves a month the
+        views read correctly, and the next compaction finishes the job.
         """
+        if not self.settings.lake_is_s3:
+            self.remove_orphans(name, month)
         files = [f for f in self.files(name) if f"/month={month}/" in f]
         if not files:
             return 0, 0
@@ -331,19 +412,100 @@ class LakeStore:
         del raw
         if (
             len(files) == 1
+            and is_compacted(files[0])
             and tbl.num_rows == pq.read_metadata(files[0], filesystem=self.fs).num_rows
         ):
-            return 1, 1  # already one file of unique keys
+            return 1, 1  # already one compacted file of unique keys
         # Named by the keys and the versions kept, not the keys alone: a newer version of a key
         # must never lose to an older file that happens to hold the same key set.
-        digest = key_digest(tbl, (*spec.file_key, spec.order_by, "recorded_at"))
-        path = f"{self.table_path(name)}/month={month}/compacted-{digest}.parquet"
+        content = [c for c in tbl.column_names if c not in _NOT_CONTENT]
+        named_by: list[str] = []
+        for k in (*spec.file_key, spec.order_by, "recorded_at"):
+            named_by += content if k == "*" else [k]
+        return len(files), self._install_month(
+            name, month, tbl, files, tuple(dict.fromkeys(named_by))
+        )
+
+    def replace_month(self, name: str, month: str, rows: pa.Table) -> int:
+        """Make ``rows`` the whole content of one month of a table (its files after: 0 or 1).
+
+        For tables seqledger derives from others (the rollups): the month becomes one compacted
+        file, replaced the way compaction replaces files, so readers never see a gap or a double.
+        Replacing a month with the rows it already holds writes nothing.
+        """
+        spec = table(name)
+        files = [f for f in self.files(name) if f"/month={month}/" in f]
+        tbl = latest_by_key(to_table(spec, rows), spec)
+        if tbl.num_rows == 0:
+            for f in files:
+                self._retry(lambda f=f: self.fs.delete_file(f), f"deleting {f}", LakeWriteError)
+            return 0
+        # Named by the content alone (not when it was computed): the same rows, the same file.
+        content = [c for c in tbl.column_names if c not in _NOT_CONTENT]
+        return self._install_month(name, month, tbl, files, tuple(content))
+
+    def _install_month(
+        self, name: str, month: str, tbl: pa.Table, files: list[str], named_by: tuple[str, ...]
+    ) -> int:
+        digest = content_digest(tbl, named_by)  # ``tbl`` is sorted by key: a stable order
+        folder = f"{self.table_path(name)}/month={month}"
+        path = f"{folder}/{COMPACTED_PREFIX}{digest}.parquet"
+        staged = f"{folder}/{PART_PREFIX}compacting-{digest}.parquet"
         if path not in files:
-            self._write_atomic(tbl, path)
+            self._write_atomic(tbl, staged)
         for f in files:
-            if f != path:
-                self.fs.delete_file(f)
-        return len(files), 1
+            if is_compacted(f) and f != path:
+                self._retry(lambda f=f: self.fs.delete_file(f), f"deleting {f}", LakeWriteError)
+        if path not in files:
+            self.fs.move(staged, path)  # a rename on a local disk; copy, then delete, on S3
+        for f in files:
+            if f not in (path, staged) and not is_compacted(f):
+                self._retry(lambda f=f: self.fs.delete_file(f), f"deleting {f}", LakeWriteError)
+        return 1
+
+    def remove_orphans(self, name: str, month: str, now: float | None = None) -> list[str]:
+        """Delete the ``.partial`` files of writes that died, older than ``ORPHAN_AGE_S``."""
+        folder = f"{self.table_path(name)}/month={month}"
+        infos = self.fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True))
+        cutoff = (now if now is not None else time.time()) - ORPHAN_AGE_S
+        removed = []
+        for info in infos:
+            if info.type == pafs.FileType.File and info.base_name.startswith(".") \
+                    and info.base_name.endswith(".partial") and info.mtime is not None \
+                    and info.mtime.timestamp() < cutoff:
+                try:
+                    self.fs.delete_file(info.path)
+                except FileNotFoundError:  # another compaction got there first
+                    continue
+                removed.append(info.path)
+        return removed
+
+
+def _write_local(tbl: pa.Table, path: str) -> None:
+    """Write ``path`` whole or not at all, and durably: the data and the directory entry reach the
+    disk (fsync) before the rename is trusted, so a power loss never leaves a named, empty file."""
+    directory, _, base = path.rpartition("/")
+    os.makedirs(directory, exist_ok=True)
+    tmp = f"{directory}/.{base}.{uuid.uuid4().hex}.partial"
+    try:
+        with open(tmp, "wb") as out:
+            pq.write_table(tbl, out, row_group_size=ROW_GROUP_ROWS, compression="zstd")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(directory)
+        _fsync_dir(directory.rpartition("/")[0] or "/")  # a new month= folder's own entry
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _fsync_dir(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def latest_by_key(tbl: pa.Table, spec: TableSpec) -> pa.Table:

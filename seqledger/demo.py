@@ -317,6 +317,7 @@ def play(
                                    month_start=month_start, output_prefix=config.output_prefix,
                                    seed=seed)
     compacted = compact_all(store)
+    refresh_rollups(settings, store)
     result.elapsed_s = time.perf_counter() - started
     result.summary = summarize(settings, store)
     result.summary["qc_gated_now"] = len(gate.verdicts)
@@ -328,12 +329,22 @@ def play(
     return result
 
 
+def refresh_rollups(settings: Settings, store: LakeStore) -> None:
+    """Recompute every month of the rollups, which the dashboards read."""
+    from analytics.engine import connect
+    from analytics.rollups import refresh
+
+    refresh(connect(settings, store), store)
+
+
 def compact_all(store: LakeStore) -> tuple[int, int]:
     """Compact every month of every table; (files before, files after)."""
     from lake.schemas import TABLES
 
     before = after = 0
-    for name in TABLES:
+    from analytics.rollups import BY_TABLE
+
+    for name in (n for n in TABLES if n not in BY_TABLE):
         for m in sorted({f.split("/month=")[1].split("/")[0] for f in store.files(name)}):
             b, a = store.compact(name, m)
             before, after = before + b, after + a

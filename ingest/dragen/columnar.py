@@ -46,7 +46,10 @@ def as_number(strings: pa.Array, pattern: str, type_: pa.DataType) -> pa.Array |
     """``strings`` cast to ``type_`` when every one matches ``pattern``, else None."""
     if not pc.all(pc.match_substring_regex(strings, pattern)).as_py():
         return None
-    return pc.cast(strings, type_)
+    try:
+        return pc.cast(strings, type_)
+    except pa.ArrowInvalid:  # digits beyond the type's range: the line-by-line path says which
+        return None
 
 
 def as_number_or_missing(strings: pa.Array, pattern: str, type_: pa.DataType,

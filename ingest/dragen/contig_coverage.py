@@ -73,6 +73,11 @@ def parse_contig_mean_cov(source: str, data: bytes, *, family: str, file_type: s
         except ValueError:
             problems.append(Problem(ParseError(source, no, _why(parts)), line))
             continue
+        if not 0 <= count < 2**63:  # the column is int64; a count is never negative
+            problems.append(Problem(ParseError(
+                source, no, f"{name}: aligned bases {bases_text[:40]!r} is out of range"),
+                line))
+            continue
         odd = not name or mean - mean != 0.0 or "_" in bases_text or "_" in mean_text
         if odd and (number(mean_text) is None or not name or "_" in bases_text):
             problems.append(Problem(ParseError(source, no, _why(parts)), line))

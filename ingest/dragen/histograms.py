@@ -26,7 +26,7 @@ INF = float("inf")
 def _integer_bin(label: str) -> tuple[float, float] | None:
     """``12`` -> (12, 13); ``1000+`` -> (1000, inf)."""
     text = label[:-1] if label.endswith("+") else label
-    if not text.isdigit() or not text.isascii():
+    if not text.isdigit() or not text.isascii() or len(text) > 300:  # past float's range
         return None
     x = float(int(text))
     return (x, INF) if label.endswith("+") else (x, x + 1)
@@ -167,7 +167,8 @@ def parse_fragment_length_hist(source: str, data: bytes, *, family: str, file_ty
         try:
             x = int(label)
             value = float(int(text))
-        except ValueError:
+            float(x)  # a length past float's range is not a length
+        except (ValueError, OverflowError):
             if line[0] == "#":
                 if line.startswith("#Sample:"):
                     sample = line[len("#Sample:"):].strip()

@@ -151,6 +151,10 @@ def parse_run_files(files: Mapping[str, bytes], *, sample_id: str, run_id: str,
         except ParseError as e:
             refuse(name, e, _line_payload(data, e.line), found.family, found.file_type)
             continue
+        except _VALUE_ERRORS as e:  # a value no parser check foresaw: this file only
+            refuse(name, ParseError(name, None, f"unreadable value: {_brief(e)}"), data[:4096],
+                   found.family, found.file_type)
+            continue
         parses.append(parsed)
 
     facts: dict[str, Any] = {}
@@ -165,16 +169,33 @@ def parse_run_files(files: Mapping[str, bytes], *, sample_id: str, run_id: str,
     for parsed in parses:
         file_values = (parsed.source, parsed.file_type)
         problems = list(parsed.problems)
-        n, columns = _metric_columns(parsed, catalogue, phenotype_of, problems, with_ga4gh)
-        tables["qc_metrics"].add(n, columns, file_values)
-        count = n
-        if parsed.bins is not None:
-            bins = _with_phenotypes(parsed.bins, "series", phenotype_of)
-            tables["qc_histograms"].add(bins.n, bins.columns, file_values)
-            count += bins.n
-        if parsed.contigs is not None:
-            tables["qc_contig_coverage"].add(parsed.contigs.n, parsed.contigs.columns, file_values)
-            count += parsed.contigs.n
+        try:
+            # Every table's arrays are built before any is added: a file adds all its rows or
+            # none, so a value that does not fit its column refuses this file, not the run.
+            n, columns = _metric_columns(parsed, catalogue, phenotype_of, problems, with_ga4gh)
+            pending = [(tables["qc_metrics"], tables["qc_metrics"].arrays(n, columns,
+                                                                           file_values))]
+            if parsed.bins is not None:
+                bins = _with_phenotypes(parsed.bins, "series", phenotype_of)
+                pending.append((tables["qc_histograms"],
+                                tables["qc_histograms"].arrays(bins.n, bins.columns, file_values)))
+            if parsed.contigs is not None:
+                pending.append((tables["qc_contig_coverage"], tables["qc_contig_coverage"].arrays(
+                    parsed.contigs.n, parsed.contigs.columns, file_values)))
+        except _VALUE_ERRORS as e:
+            refuse(parsed.source, ParseError(parsed.source, None, f"a value does not fit the "
+                                             f"lake's column: {_brief(e)}"),
+                   files[parsed.source][:4096], parsed.family, parsed.file_type)
+            continue
+        count = sum(rows.n for _, rows in pending)
+        if not count and not problems and not parsed.facts:
+            # A header and nothing else (a file cut short): not loaded, so said so.
+            refuse(parsed.source, ParseError(parsed.source, None, "no data rows (a header only: "
+                                             "the file is probably truncated)"),
+                   files[parsed.source][:4096], parsed.family, parsed.file_type)
+            continue
+        for tbl, rows in pending:
+            tbl.extend(rows)
         problems.sort(key=lambda p: p.error.line or 0)
         quarantine.extend(_problem_rows(root, parsed.source, problems, run_at))
         outcomes.append(FileOutcome(parsed.source, parsed.family, parsed.file_type, count,
@@ -204,6 +225,17 @@ def gunzip(name: str, data: bytes) -> bytes:
             raise ParseError(name, None, "gzip data cut short: the file is probably truncated")
         rest = inflate.unused_data
     return out
+
+
+# What a value no parser check foresaw raises (a number too large for its column, text Arrow
+# cannot hold): the file is refused with the reason, the run's other files go on.
+_VALUE_ERRORS = (ValueError, OverflowError, TypeError, UnicodeError, RecursionError,
+                 pa.ArrowException)
+
+
+def _brief(error: BaseException) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text if len(text) <= 200 else f"{text[:200]}…"
 
 
 def _line_payload(data: bytes, line: int | None) -> bytes:
@@ -281,6 +313,14 @@ class _Column:
         return pa.chunked_array(self.chunks, type=self.type)
 
 
+@dataclass(frozen=True, slots=True)
+class _FileRows:
+    """One file's rows for one table, checked and ready to append."""
+
+    n: int
+    values: dict[str, Any]
+
+
 class _Table:
     """One table's rows from all files of a run, column by column."""
 
@@ -291,14 +331,34 @@ class _Table:
                         if f.name not in _RUN_COLUMNS + _COMMON}
         self.n = 0
 
+    def arrays(self, n: int, columns: Mapping[str, Any], file_values: tuple) -> _FileRows:
+        """``n`` rows of one file: ``columns`` (list, Arrow array or Same) with the file name and
+        type. Lists are converted here, so a value that does not fit its column raises before
+        any of the file's rows are added; constants stay ``Same`` (checked once)."""
+        if not n:
+            return _FileRows(0, {})
+        merged = {**dict(zip(_FILE_COLUMNS, map(Same, file_values), strict=True)), **columns}
+        out: dict[str, Any] = {}
+        for name, column in self.columns.items():
+            value = merged.get(name)
+            if isinstance(value, Same):
+                pa.scalar(value.value, type=column.type)
+            elif value is not None and not isinstance(value, pa.Array):
+                value = pa.array(value, type=column.type)
+            out[name] = value
+        return _FileRows(n, out)
+
+    def extend(self, rows: _FileRows) -> int:
+        """Append the rows of :meth:`arrays`; returns how many."""
+        if rows.n:
+            for name, column in self.columns.items():
+                column.add(rows.values[name], rows.n)
+            self.n += rows.n
+        return rows.n
+
     def add(self, n: int, columns: Mapping[str, Any], file_values: tuple) -> None:
         """Append ``n`` rows: ``columns`` (list, Arrow array or Same), the file name and type."""
-        if not n:
-            return
-        merged = {**dict(zip(_FILE_COLUMNS, map(Same, file_values), strict=True)), **columns}
-        for name, column in self.columns.items():
-            column.add(merged.get(name), n)
-        self.n += n
+        self.extend(self.arrays(n, columns, file_values))
 
     def table(self) -> pa.Table:
         columns, fields = [], []
@@ -395,7 +455,8 @@ def read_run(fs: pafs.FileSystem, run: RunFiles) -> tuple[dict[str, bytes], list
         with fs.open_input_stream(f"{run.folder}/{name}", compression=None) as stream:
             data = stream.read(MAX_FILE_BYTES + 1)
         if len(data) > MAX_FILE_BYTES:
-            skipped.append(FileOutcome(name, None, None, skipped="larger than any metric file"))
+            skipped.append(FileOutcome(name, None, None, error=f"file is over the "
+                                       f"{MAX_FILE_BYTES} limit of a metric file"))
             continue
         files[name] = data
     return files, skipped
@@ -419,11 +480,13 @@ def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_i
     ``error`` says why. Loading the same folder again writes nothing new.
     """
     fs, root = run_filesystem(store, folder)
+    # Quarantine rows are keyed by source: one spelling of the folder, however it was given.
+    source_root = f"s3://{root}" if str(folder).startswith("s3://") else root
     when = run_at or datetime.now(UTC)
 
     def refuse(error: ParseError) -> IngestSummary:
         # The runner loads many runs in a row: a bad folder is quarantined, not raised.
-        store.write("quarantine", [quarantine_row(STAGE, str(folder), error, at=when)])
+        store.write("quarantine", [quarantine_row(STAGE, source_root, error, at=when)])
         return IngestSummary(str(folder), sample_id, run_id, when, None, {}, {}, 1,
                              [FileOutcome(str(folder), None, None, error=error.reason)],
                              error=error.reason)
@@ -450,9 +513,16 @@ def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_i
         files = {f"{_relative(found.runs[0].folder, root)}{k}": v for k, v in files.items()}
     try:
         parsed = parse_run_files(files, sample_id=sample_id, run_id=run_id, run_at=run_at,
-                                 source_root=str(folder))
+                                 source_root=source_root)
     except ParseError as e:
         return refuse(e)
+    # Refused, not skipped: a metric file with more bytes than any metric file can hold is an
+    # input that was not loaded, so it is quarantined (never parsed).
+    too_big = [quarantine_row(STAGE, f"{source_root}/{f.name}",
+                              ParseError(f.name, None, f.error), at=parsed.run_at)
+               for f in big if f.error]
+    if too_big:
+        parsed = replace(parsed, quarantine=[*parsed.quarantine, *too_big])
     results = write_run(store, parsed)
     return IngestSummary(
         folder=str(folder), sample_id=sample_id, run_id=run_id, run_at=parsed.run_at,

@@ -1,10 +1,10 @@
-"""``seqledger lake …``: list tables, run SQL, compact partitions."""
+"""``seqledger lake …``: list tables, run SQL, compact partitions, refresh the rollups."""
 
 from __future__ import annotations
 
 import click
 
-from seqledger.cli import Groups, handle_errors, settings_for_reading
+from seqledger.cli import Groups, handle_errors, settings_for_reading, settings_from
 from seqledger.params import LIMIT, MONTH, TABLE, TEXT
 
 
@@ -12,6 +12,7 @@ def register(groups: Groups) -> None:
     groups.lake.add_command(tables)
     groups.lake.add_command(query)
     groups.lake.add_command(compact)
+    groups.lake.add_command(rollup)
 
 
 @click.command()
@@ -35,7 +36,7 @@ def tables(ctx: click.Context, markdown: bool) -> None:
     for name in TABLES:
         files = store.files(name)
         rows = con.sql(f"SELECT count(*) FROM {name}").fetchone()[0] if files else 0
-        click.echo(f"  {name:<22} {rows:>11,} rows  {len(files):>5} files")
+        click.echo(f"  {name:<26} {rows:>11,} rows  {len(files):>5} files")
 
 
 @click.command()
@@ -68,15 +69,82 @@ def query(ctx: click.Context, sql: str, limit: int) -> None:
 @click.pass_context
 @handle_errors
 def compact(ctx: click.Context, names: tuple[str, ...], month: str | None) -> None:
-    """Rewrite each month of each table into one file of unique keys."""
+    """Rewrite each month of each table into one file of unique keys, then refresh the rollups.
+
+    Compaction renames the fact files the rollups were computed from, so the rollups of the
+    months it touched (and of the months beside them) are recomputed at once.
+    """
+    from analytics.rollups import BY_TABLE
     from lake.schemas import TABLES
     from lake.store import LakeStore
 
+    _check_month(month)
     store = LakeStore(settings_for_reading(ctx))
-    for name in names or tuple(TABLES):
+    for name in names or tuple(n for n in TABLES if n not in BY_TABLE):
         months = sorted({f.split("/month=")[1].split("/")[0] for f in store.files(name)
                          if "/month=" in f})
         for m in [month] if month else months:
             before, after = store.compact(name, m)
             if before != after:
                 click.echo(f"{name} {m}: {before} files -> {after}")
+    _refresh_stale(store)
+
+
+@click.command()
+@click.option("--month", "months", multiple=True, help="Month YYYY-MM (default: every month).")
+@click.option("--stale", is_flag=True, help="Only the months whose facts changed since.")
+@click.pass_context
+@handle_errors
+def rollup(ctx: click.Context, months: tuple[str, ...], stale: bool) -> None:
+    """Recompute the rollups (daily runs and attempts, monthly costs) of months from the facts.
+
+    Each month is replaced whole; recomputing a month whose facts did not change writes nothing.
+    Reports read current months from the rollups and compute the others from the facts.
+    """
+    from lake.store import LakeStore
+
+    for m in months:
+        _check_month(m)
+    store = LakeStore(settings_from(ctx))
+    if stale:
+        _refresh_stale(store)
+    else:
+        _refresh(store, list(months) or None)
+
+
+def _refresh_stale(store) -> None:
+    from analytics.engine import connect
+    from analytics.rollups import stale_months
+
+    todo = stale_months(connect(store.settings, store), store)
+    months = sorted({m for ms in todo.values() for m in ms})
+    if months:
+        _refresh(store, months)
+    else:
+        click.echo("every rollup month is current")
+
+
+def _refresh(store, months: list[str] | None) -> None:
+    from analytics.engine import connect
+    from analytics.rollups import refresh
+
+    def progress(step: str) -> None:  # a month of a rollup takes seconds at the center's scale
+        click.echo(f"  rolled up {step}", err=True)
+
+    done = refresh(connect(store.settings, store), store, months, progress=progress)
+    per_table: dict[str, tuple[int, int]] = {}
+    for key, rows in done.items():
+        name = key.split("/")[0]
+        n, r = per_table.get(name, (0, 0))
+        per_table[name] = (n + 1, r + rows)
+    for name, (n, rows) in per_table.items():
+        click.echo(f"{name}: {n} month(s), {rows:,} rows")
+
+
+def _check_month(month: str | None) -> None:
+    from lake.errors import ConfigError
+
+    if month is not None and (
+        len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit()
+    ):
+        raise ConfigError(f"--month {month!r}: expected YYYY-MM, e.g. 2026-03")

@@ -318,15 +318,19 @@ def test_log_groups_are_encrypted_and_kept(root):
 
 def test_only_our_sources_may_publish_and_deliver(root):
     res = root["Resources"]
-    (publish,) = res["InputEventsTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    def allows(policy: str) -> list[dict]:
+        stmts = res[policy]["Properties"]["PolicyDocument"]["Statement"]
+        return [st for st in stmts if st["Effect"] == "Allow"]
+
+    (publish,) = allows("InputEventsTopicPolicy")
     assert publish["Principal"] == {"Service": "s3.amazonaws.com"}
     assert publish["Condition"]["ArnLike"]["aws:SourceArn"] == {
         "Fn::Sub": "arn:${AWS::Partition}:s3:::${Prefix}-input-${AWS::AccountId}-${AWS::Region}"}
     assert res["InputBucket"]["Properties"]["BucketName"] == {
         "Fn::Sub": "${Prefix}-input-${AWS::AccountId}-${AWS::Region}"}
-    (deliver,) = res["InputEventsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (deliver,) = allows("InputEventsQueuePolicy")
     assert deliver["Condition"] == {"ArnEquals": {"aws:SourceArn": _ref("InputEventsTopic")}}
-    (dead,) = res["EventRuleDLQPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (dead,) = allows("EventRuleDLQPolicy")
     assert dead["Condition"]["ArnEquals"]["aws:SourceArn"] == [_arn("JobStateRule"),
                                                               _arn("CompactionRule")]
 
@@ -403,3 +407,63 @@ def test_alarms_cover_failures_dead_letters_errors_and_throttles(root):
 def test_deploy_command_lists_exactly_the_required_parameters(root):
     required = {k for k, p in root["Parameters"].items() if "Default" not in p}
     assert required == set(infra_commands.REQUIRED_PARAMETERS)
+
+
+# -- issue 17: TLS only, MFA for people, data kept, a supported AMI ------------------------------
+
+
+def _policies_of(root: dict, policy_type: str, target: str) -> dict[str, list[dict]]:
+    """Resource name -> statements of every policy resource of ``policy_type`` that names it."""
+    out: dict[str, list[dict]] = {}
+    for props in _of_type(root, policy_type).values():
+        for ref in props[target]:
+            out.setdefault(ref["Ref"], []).extend(props["PolicyDocument"]["Statement"])
+    return out
+
+
+@pytest.mark.parametrize(("kind", "policy", "target", "action", "resource"), [
+    ("AWS::SNS::Topic", "AWS::SNS::TopicPolicy", "Topics", "sns:Publish", _ref),
+    ("AWS::SQS::Queue", "AWS::SQS::QueuePolicy", "Queues", "sqs:*", _arn),
+])
+def test_every_topic_and_queue_denies_requests_without_tls(root, kind, policy, target, action,
+                                                           resource):
+    policies = _policies_of(root, policy, target)
+    for name in _of_type(root, kind):
+        deny = [st for st in policies.get(name, []) if st["Effect"] == "Deny"]
+        assert len(deny) == 1, name
+        (st,) = deny
+        assert st["Principal"] == "*" and st["Action"] == action, name
+        assert st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}, name
+        covered = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+        assert resource(name) in covered, name
+
+
+def test_roles_people_assume_require_mfa(root):
+    roles = _of_type(root, "AWS::IAM::Role")
+    human = {name for name, props in roles.items()
+             if any("AWS" in st["Principal"]
+                    for st in props["AssumeRolePolicyDocument"]["Statement"])}
+    assert human == {"OperatorRole", "LakeReaderRole"}
+    for name in human:
+        for st in roles[name]["AssumeRolePolicyDocument"]["Statement"]:
+            assert st["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}}, name
+
+
+DATA_HOLDING = ("AWS::KMS::Key", "AWS::S3::Bucket", "AWS::SQS::Queue",
+                "AWS::CloudFormation::Stack")
+
+
+def test_every_data_holding_resource_is_retained(root):
+    held = {name: r for name, r in root["Resources"].items() if r["Type"] in DATA_HOLDING}
+    assert {"DataKey", "LakeBucket", "InputEventsQueue", "CatalogStack"} <= set(held)
+    for name, r in held.items():
+        assert r.get("DeletionPolicy") == "Retain", name
+        assert r.get("UpdateReplacePolicy") == "Retain", name
+
+
+def test_compute_environments_use_amazon_linux_2023(root):
+    envs = _of_type(root, "AWS::Batch::ComputeEnvironment")
+    assert len(envs) == 2
+    for name, props in envs.items():
+        images = props["ComputeResources"]["Ec2Configuration"]
+        assert [i["ImageType"] for i in images] == ["ECS_AL2023"], name

@@ -1,0 +1,295 @@
+"""The rollups (``lake.schemas_rollup``): how a month is computed, kept current, and read.
+
+A month of a rollup is computed from the facts by SQL over the same views the reports use
+(``run_outcomes``, ``attempt_outcomes``, ``costs``), restricted to the months it needs, and written
+whole over the month (``LakeStore.replace_month``): recomputing it changes nothing. Each row keeps
+the digest of the fact files it came from. Readers go through one view per rollup (``runs_daily``,
+``run_samples``, ``attempts_daily``, ``costs_monthly``) that takes the stored rows of every month
+whose digest still matches the facts, and computes the other months from the facts on the spot,
+so a report is never stale, only slower until ``seqledger lake rollup`` (or compaction) runs.
+
+Runs and attempts are counted in the month of their latest state; computing month M reads the facts
+of M and the months either side. That is exact as long as a run, its attempts and their decisions
+fall within two consecutive months (DRAGEN runs take hours; a run of weeks spanning three months
+would be counted with the attempts and first status seen in those three).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from lake.schemas import table
+from lake.store import LakeStore
+
+if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """A stored rollup, the facts it is computed from, and the view that reads it."""
+
+    table: str  # the lake table holding it
+    view: str  # the view reports read: stored months that are current, the rest from facts
+    facts: tuple[str, ...]  # the fact tables whose files it summarises
+    reach: int  # months either side of a month whose facts it reads
+    sql: str  # SELECT of its rows from views prefixed {p}, for months in ({target})
+
+
+_OUTCOME_VIEWS = ("run_latest", "attempt_outcomes", "run_outcomes")
+_OUTCOME_FACTS = ("runs", "job_attempts", "decisions")
+
+ROLLUPS = (
+    Rollup(
+        "rollup_runs_daily",
+        "runs_daily",
+        _OUTCOME_FACTS,
+        1,
+        """
+        SELECT date_trunc('day', o.status_at) AS day_at, o.status, o.project, o.workflow,
+               o.pipeline_release, o.executor, o.reason, count(*) AS runs,
+               CAST(sum(o.attempts) AS BIGINT) AS attempts,
+               CAST(sum(o.spot_reclaims) AS BIGINT) AS spot_reclaims,
+               sum(CASE WHEN o.status IN ('SUCCEEDED', 'FAILED')
+                        THEN CAST(date_diff('second', f.first_at, o.status_at) AS DOUBLE)
+                   END) AS turnaround_s
+        FROM {p}run_outcomes o
+        LEFT JOIN (SELECT run_id, min(status_at) AS first_at FROM {p}runs GROUP BY run_id) f
+               ON f.run_id = o.run_id
+        WHERE strftime(o.status_at, '%Y-%m') IN ({target})
+        GROUP BY date_trunc('day', o.status_at), o.status, o.project, o.workflow,
+                 o.pipeline_release, o.executor, o.reason""",
+    ),
+    Rollup(
+        "rollup_run_samples_monthly",
+        "run_samples",
+        _OUTCOME_FACTS,
+        1,
+        """
+        SELECT date_trunc('month', o.status_at) AS month_at, o.sample_id, count(*) AS runs
+        FROM {p}run_outcomes o
+        WHERE strftime(o.status_at, '%Y-%m') IN ({target})
+        GROUP BY date_trunc('month', o.status_at), o.sample_id""",
+    ),
+    Rollup(
+        "rollup_attempts_daily",
+        "attempts_daily",
+        _OUTCOME_FACTS,
+        1,
+        """
+        SELECT date_trunc('day', a.status_at) AS day_at, a.status, a.project, a.capacity,
+               a.instance_type, a.job_queue, a.failure_kind, a.spot_reclaim,
+               (a.run_id IS NULL OR a.run_id NOT IN (SELECT run_id FROM {p}run_outcomes))
+                   AS orphan,
+               count(*) AS attempts
+        FROM {p}attempt_outcomes a
+        WHERE strftime(a.status_at, '%Y-%m') IN ({target})
+        GROUP BY date_trunc('day', a.status_at), a.status, a.project, a.capacity,
+                 a.instance_type, a.job_queue, a.failure_kind, a.spot_reclaim,
+                 (a.run_id IS NULL OR a.run_id NOT IN (SELECT run_id FROM {p}run_outcomes))""",
+    ),
+    Rollup(
+        "rollup_costs_monthly",
+        "costs_monthly",
+        ("costs",),
+        0,
+        """
+        SELECT date_trunc('month', usage_start_at) AS month_at, project, workflow,
+               pipeline_release, requested_by, cost_centre, component, capacity, instance_type,
+               price_status, sum(cost_usd) AS cost_usd, count(*) AS line_count,
+               count(CASE WHEN cost_usd IS NULL THEN 1 END) AS unpriced_rows,
+               count(CASE WHEN price_status = 'approximate' THEN 1 END) AS approximate_rows
+        FROM {p}costs
+        WHERE month IN ({target})
+        GROUP BY date_trunc('month', usage_start_at), project, workflow, pipeline_release,
+                 requested_by, cost_centre, component, capacity, instance_type, price_status""",
+    ),
+)
+BY_TABLE = {r.table: r for r in ROLLUPS}
+
+
+def _outcome_sql() -> dict[str, str]:
+    files = {f.name: f for f in resources.files("analytics.sql").iterdir()}
+    out = {}
+    for name in _OUTCOME_VIEWS:
+        (fname,) = [n for n in files if re.fullmatch(rf"\d\d_{name}\.sql", n)]
+        out[name] = files[fname].read_text()
+    return out
+
+
+def _scoped(sql: str, p: str) -> str:
+    """A view's SQL reading ``{p}<name>`` for the facts and outcome views it reads."""
+    names = "|".join((*_OUTCOME_FACTS, *_OUTCOME_VIEWS, "costs"))
+    return re.sub(rf"\b(FROM|JOIN)(\s+)({names})\b", rf"\1\2{p}\3", sql)
+
+
+def scope_views(p: str, around: str, facts: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Views named ``{p}…``: the facts of the months ``around`` selects, and outcomes over them."""
+    views = [(f"{p}{name}", f"SELECT * FROM {name} WHERE month IN ({around})") for name in facts]
+    if facts == _OUTCOME_FACTS:
+        views += [(f"{p}{name}", _scoped(sql, p)) for name, sql in _outcome_sql().items()]
+    return views
+
+
+def shift(month: str, k: int) -> str:
+    """The month ``k`` months after ``month`` (both ``YYYY-MM``)."""
+    index = int(month[:4]) * 12 + int(month[5:7]) - 1 + k
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def around(months: Iterable[str], reach: int) -> list[str]:
+    """``months`` and those within ``reach`` of them, sorted."""
+    return sorted({shift(m, k) for m in months for k in range(-reach, reach + 1)})
+
+
+def _in(months: Iterable[str]) -> str:
+    """A SQL list of months for ``month IN (…)``; a list that matches nothing when empty."""
+    quoted = ", ".join(f"'{m}'" for m in sorted(months))
+    return quoted or "NULL"
+
+
+def fact_files(
+    con: duckdb.DuckDBPyConnection, store: LakeStore, facts: Iterable[str]
+) -> dict[str, list[str]]:
+    """Per month, the names (``table/month=…/file``) of the data files of the ``facts`` tables.
+
+    One glob per table in DuckDB, which also reads S3: the names only, no file is opened.
+    """
+    from analytics.engine import sql_string  # engine builds the rollup views: import late
+
+    out: dict[str, list[str]] = {}
+    for name in facts:
+        rows = con.execute(
+            f"SELECT regexp_extract(file, 'month=([0-9]{{4}}-[0-9]{{2}})/', 1), "
+            f"regexp_extract(file, 'month=[0-9-]+/[^/]+$') "
+            f"FROM glob({sql_string(store.table_uri(name) + '/month=*/*.parquet')})"
+        ).fetchall()
+        for month, file in rows:
+            out.setdefault(month, []).append(f"{name}/{file}")
+    return out
+
+
+def digests(files: dict[str, list[str]], reach: int) -> dict[str, str]:
+    """Per month with facts, the hash of the fact files a rollup of that month is computed from."""
+    out = {}
+    for month in files:
+        names = sorted(f for m in around([month], reach) for f in files.get(m, ()))
+        out[month] = hashlib.sha256("\n".join(names).encode()).hexdigest()[:24]
+    return out
+
+
+def months_of(
+    con: duckdb.DuckDBPyConnection, store: LakeStore
+) -> dict[Rollup, tuple[list[str], list[str]]]:
+    """Per rollup, its current months (stored rows match the facts) and its stale ones."""
+    out = {}
+    for facts, rollups in _groups().items():
+        current = digests(fact_files(con, store, facts), rollups[0].reach)
+        for r in rollups:
+            stored = dict(
+                con.execute(
+                    f"SELECT month, CASE WHEN min(source_digest) = max(source_digest) "
+                    f"THEN min(source_digest) END FROM {r.table} GROUP BY month"
+                ).fetchall()
+            )
+            fresh = sorted(m for m, d in current.items() if stored.get(m) == d)
+            out[r] = (fresh, sorted(set(current) - set(fresh)))
+    return out
+
+
+def stale_months(con: duckdb.DuckDBPyConnection, store: LakeStore) -> dict[str, list[str]]:
+    """``{rollup table: months}`` for the rollups that facts have changed since (or never had)."""
+    return {r.table: stale for r, (_, stale) in months_of(con, store).items() if stale}
+
+
+def _groups() -> dict[tuple[str, ...], list[Rollup]]:
+    groups: dict[tuple[str, ...], list[Rollup]] = {}
+    for r in ROLLUPS:
+        groups.setdefault(r.facts, []).append(r)
+    return groups
+
+
+def create_views(con: duckdb.DuckDBPyConnection, store: LakeStore) -> None:
+    """The read side: per rollup, its stored months that are current, the others from facts.
+
+    Which months are current is decided once, here, from the names of the fact files (nothing is
+    opened): a connection answers for the lake as it was when it was made, like its table views.
+    When every month is current, a view is a plain read of the rollup table. Rollups over the same
+    facts share one set of views over the facts of their stale months.
+    """
+    split = months_of(con, store)
+    for facts, rollups in _groups().items():
+        p = f"rollup__{facts[0]}__stale__"
+        need = {m for r in rollups for m in split[r][1]}
+        if need:
+            for name, sql in scope_views(p, _in(around(need, rollups[0].reach)), facts):
+                con.execute(f"CREATE VIEW {name} AS {sql}")
+        for r in rollups:
+            fresh, stale = split[r]
+            spec = table(r.table)
+            cols = ", ".join([*spec.columns[: spec.columns.index("source_digest")], "month"])
+            sql = f"SELECT {cols} FROM {r.table} WHERE month IN ({_in(fresh)})"
+            if stale:
+                computed = r.sql.format(p=p, target=_in(stale))
+                sql += (
+                    f" UNION ALL BY NAME SELECT *, strftime({spec.time_column}, '%Y-%m') "
+                    f"AS month FROM ({computed}) c"
+                )
+            con.execute(f"CREATE VIEW {r.view} AS {sql}")
+
+
+def compute(
+    con: duckdb.DuckDBPyConnection, store: LakeStore, rollup: Rollup, month: str
+) -> pa.Table:
+    """A month of a rollup computed from the facts, with the digest of the files it read."""
+    # Named before the facts are read: a file added meanwhile leaves the month stale, not wrong.
+    digest = digests(fact_files(con, store, rollup.facts), rollup.reach).get(month, "")
+    p = f"{rollup.view}__m__"
+    for name, sql in scope_views(p, _in(around([month], rollup.reach)), rollup.facts):
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+    rows = con.execute(rollup.sql.format(p=p, target=_in([month]))).to_arrow_table()
+    import pyarrow as pa
+
+    return rows.append_column("source_digest", pa.array([digest] * rows.num_rows, pa.string()))
+
+
+def fact_months(store: LakeStore, rollup: Rollup) -> set[str]:
+    """Months that have facts for a rollup, or a stored rollup month."""
+    months = set()
+    for name in (*rollup.facts, rollup.table):
+        months |= {f.split("/month=")[1].split("/")[0] for f in store.files(name)}
+    return months
+
+
+def refresh(
+    con: duckdb.DuckDBPyConnection,
+    store: LakeStore,
+    months: Iterable[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, int]:
+    """Recompute rollups for ``months`` (default: every month); ``{table/month: rows}``.
+
+    Facts written in a month also change the runs and attempts counted in the months beside it
+    (a run is counted in the month it reached its current state): pass ``months_touched``.
+    """
+    done = {}
+    for r in ROLLUPS:
+        wanted = sorted(fact_months(store, r) if months is None else set(months))
+        for month in wanted:
+            rows = compute(con, store, r, month)
+            store.replace_month(r.table, month, rows)
+            done[f"{r.table}/{month}"] = rows.num_rows
+            if progress:
+                progress(f"{r.table}/{month}: {rows.num_rows:,} rows")
+    return done
+
+
+def months_touched(months: Iterable[str]) -> list[str]:
+    """The months whose rollups facts written in ``months`` can change (each and either side)."""
+    return around(months, max(r.reach for r in ROLLUPS))

@@ -1,0 +1,391 @@
+"""A year of the seed's lake: how fast the dashboards and reports answer, against DuckDB and pandas.
+
+    uv run python benchmarks/bench_year.py                     # 12 months at the seed's scale
+    uv run python benchmarks/bench_year.py --months 2          # a quicker run, same monthly scale
+    uv run python benchmarks/bench_year.py --months 3 --scale 0.2
+
+Per month (``--scale 1``): 500,000 Batch jobs in 12,000 runs, 2.5 M job_attempts rows (with
+redeliveries), 1.5 M costs rows, 0.5 M decisions, 36,000 runs rows (``benchmarks/synth.py``). The
+lake is built once into ``--cache`` (default ``.seqledger/bench-year/``) and reused by later runs
+with the same months and scale: every month written in four deliveries, compacted, then rolled up.
+
+Printed (stdout): for every dashboard and report query, the p50 wall time and CPU time through
+seqledger (which reads the rollups), the same question asked of the raw Parquet files in DuckDB
+(no deduplication, no rollups), and in pandas, with the ratios; ad-hoc queries on the deduplicated
+views against the same SQL on the raw files; connect time; compaction time and peak memory of the
+largest month; the rollup refresh of a month. Progress goes to stderr.
+
+Not generated here: qc_metrics and billed_costs (the QC and billing questions are not in the
+table), and batch ingest of events (not measured by this script).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]  # lake and synth, from anywhere
+
+import synth  # noqa: E402
+
+from lake.settings import Settings  # noqa: E402
+from lake.store import LakeStore  # noqa: E402
+
+JOBS_PER_MONTH = 500_000
+JOBS_PER_RUN = 42  # 12,000 runs a month
+FIRST_MONTH = "2025-01"
+DELIVERIES = 4  # writes per table and month before compaction
+FACTS = ("job_attempts", "costs", "decisions", "runs")
+
+
+def note(message: str) -> None:
+    print(f"[bench_year] {message}", file=sys.stderr, flush=True)
+
+
+def _reset_peak_rss() -> None:
+    """Reset the kernel's peak-RSS mark (Linux >= 4.0): getrusage then gives this step's peak."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+@dataclass
+class Measure:
+    seconds: float = 0.0
+    cpu_s: float = 0.0
+    peak_mb: float = 0.0
+
+
+@contextlib.contextmanager
+def measured() -> Iterator[Measure]:
+    gc.collect()
+    pa.default_memory_pool().release_unused()
+    _reset_peak_rss()
+    m = Measure()
+    t0, c0 = time.perf_counter(), time.process_time()
+    try:
+        yield m
+    finally:
+        m.seconds, m.cpu_s = time.perf_counter() - t0, time.process_time() - c0
+        m.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- the lake ------------------------------------------------------------------------------------
+def month_rows(month: str, n_jobs: int, seed: int) -> dict[str, pa.Table]:
+    jobs = synth.jobs_for_month(month, n_jobs, jobs_per_run=JOBS_PER_RUN, seed=seed)
+    attempts = synth.job_attempts_rows(jobs, seed=seed)
+    return {
+        "job_attempts": synth.lake_columns(attempts, "job_attempts"),
+        "costs": synth.lake_columns(synth.costs_rows(jobs, seed=seed), "costs"),
+        "decisions": synth.decisions_rows(jobs),
+        "runs": synth.runs_rows(jobs, seed=seed),
+    }
+
+
+def build(cache: Path, months: list[str], n_jobs: int) -> dict:
+    """Write, compact and roll up the months missing from ``cache``; what it measured."""
+    from analytics.engine import connect
+    from analytics.rollups import refresh
+
+    store = LakeStore(Settings(lake_uri=str(cache / "lake")))
+    state_file = cache / "built.json"
+    state = json.loads(state_file.read_text()) if state_file.exists() else {}
+    if state.get("jobs_per_month") not in (None, n_jobs):
+        raise SystemExit(f"{cache} holds {state['jobs_per_month']} jobs a month: use --rebuild")
+    state["jobs_per_month"] = n_jobs
+    built = state.setdefault("months", {})
+    for i, month in enumerate(months):
+        if month in built:
+            continue
+        note(f"month {month} ({i + 1}/{len(months)}): generating and writing {n_jobs:,} jobs")
+        rows = month_rows(month, n_jobs, seed=i)
+        figures = {name: tbl.num_rows for name, tbl in rows.items()}
+        for name, tbl in rows.items():
+            step = -(-tbl.num_rows // DELIVERIES)
+            for k in range(DELIVERIES):
+                store.write(name, tbl.slice(k * step, step))
+        del rows
+        for name in FACTS:
+            with measured() as m:
+                store.compact(name, month)
+            figures[f"compact_{name}_s"] = round(m.seconds, 2)
+            figures[f"compact_{name}_cpu_s"] = round(m.cpu_s, 2)
+            figures[f"compact_{name}_peak_mb"] = round(m.peak_mb)
+            note(f"  compacted {name}: {m.seconds:.1f} s, peak {m.peak_mb:,.0f} MB")
+        built[month] = figures
+        state_file.parent.mkdir(parents=True, exist_ok=True)
+        state_file.write_text(json.dumps(state, indent=1))
+    if state.get("rolled_up") != sorted(built):
+        note("rolling up every month")
+        with measured() as m:
+            done = refresh(connect(store.settings, store), store, progress=lambda s: note(f"  {s}"))
+        state["rollup_s"] = round(m.seconds, 1)
+        state["rollup_cpu_s"] = round(m.cpu_s, 1)
+        state["rollup_months"] = len({k.split("/")[1] for k in done})
+        state["rolled_up"] = sorted(built)
+        state_file.write_text(json.dumps(state, indent=1))
+    return state
+
+
+# -- the questions -------------------------------------------------------------------------------
+def raw(lake: Path, name: str) -> str:
+    return f"read_parquet('{lake}/{name}/**/*.parquet', hive_partitioning = true)"
+
+
+def raw_sql(lake: Path) -> dict[str, str]:
+    """Each dashboard question on the raw files: same aggregation, no deduplication."""
+    runs_latest = (
+        f"SELECT run_id, arg_max(status, status_at) AS status, max(status_at) AS status_at, "
+        f"arg_max(reason, status_at) AS reason FROM {raw(lake, 'runs')} GROUP BY run_id"
+    )
+    attempts = (
+        f"SELECT job_id, attempt, any_value(capacity) AS capacity, "
+        f"max(CASE WHEN status = 'FAILED' THEN 1 ELSE 0 END) AS failed "
+        f"FROM {raw(lake, 'job_attempts')} GROUP BY job_id, attempt"
+    )
+    return {
+        "runs_by_status": f"SELECT status, count(*) FROM ({runs_latest}) GROUP BY status",
+        "throughput (day)": (
+            f"SELECT CAST(status_at AS DATE) AS d, status, count(*) FROM ({runs_latest}) "
+            "WHERE status IN ('SUCCEEDED', 'FAILED') GROUP BY d, status"
+        ),
+        "failures_by_reason": (
+            f"SELECT coalesce(reason, 'unknown'), count(*) FROM ({runs_latest}) "
+            "WHERE status = 'FAILED' GROUP BY 1"
+        ),
+        "attempt_failures": (
+            f"SELECT failure_kind, count(*) FROM {raw(lake, 'decisions')} "
+            "WHERE failure_kind <> 'none' GROUP BY 1"
+        ),
+        "attempts_by_capacity": f"SELECT capacity, count(*) FROM ({attempts}) GROUP BY capacity",
+        "cost_by_project": (
+            f"SELECT project, sum(cost_usd), count(*) FROM {raw(lake, 'costs')} GROUP BY project"
+        ),
+        "overview": (
+            f"SELECT (SELECT count(*) FROM ({runs_latest})), (SELECT count(*) FROM ({attempts})), "
+            f"(SELECT sum(cost_usd) FROM {raw(lake, 'costs')})"
+        ),
+        "cost_trend (report)": (
+            f"SELECT month, split_part(component, ':', 1), sum(cost_usd) FROM {raw(lake, 'costs')} "
+            "GROUP BY 1, 2"
+        ),
+    }
+
+
+def pandas_questions(lake: Path) -> dict[str, Callable[[], object]]:
+    """The same questions in pandas, reading the columns they need from the same files."""
+    import pandas as pd
+
+    def read(name: str, columns: list[str]) -> pd.DataFrame:
+        return pd.read_parquet(lake / name, columns=columns)
+
+    def latest_runs(columns: list[str]) -> pd.DataFrame:
+        df = read("runs", ["run_id", "status_at", *columns])
+        return df.sort_values("status_at").drop_duplicates("run_id", keep="last")
+
+    def runs_by_status():
+        return latest_runs(["status"])["status"].value_counts()
+
+    def throughput():
+        df = latest_runs(["status"])
+        df = df[df["status"].isin(["SUCCEEDED", "FAILED"])]
+        return df.groupby([df["status_at"].dt.date, "status"]).size()
+
+    def failures():
+        df = latest_runs(["status", "reason"])
+        return df[df["status"] == "FAILED"]["reason"].fillna("unknown").value_counts()
+
+    def attempt_failures():
+        df = read("decisions", ["failure_kind"])
+        return df[df["failure_kind"] != "none"]["failure_kind"].value_counts()
+
+    def by_capacity():
+        df = read("job_attempts", ["job_id", "attempt", "capacity"])
+        return df.drop_duplicates(["job_id", "attempt"])["capacity"].value_counts()
+
+    def cost_by_project():
+        return read("costs", ["project", "cost_usd"]).groupby("project")["cost_usd"].sum()
+
+    def cost_trend():
+        df = read("costs", ["component", "cost_usd", "usage_start_at"])
+        return df.groupby([df["usage_start_at"].dt.strftime("%Y-%m"), "component"])[
+            "cost_usd"
+        ].sum()
+
+    return {
+        "runs_by_status": runs_by_status,
+        "throughput (day)": throughput,
+        "failures_by_reason": failures,
+        "attempt_failures": attempt_failures,
+        "attempts_by_capacity": by_capacity,
+        "cost_by_project": cost_by_project,
+        "cost_trend (report)": cost_trend,
+    }
+
+
+def seqledger_questions(con) -> dict[str, Callable[[], object]]:
+    from analytics import cost, queries
+
+    return {
+        "overview": lambda: queries.overview(con),
+        "runs_by_status": lambda: queries.runs_by_status(con),
+        "throughput (day)": lambda: queries.throughput(con, "day"),
+        "throughput (month)": lambda: queries.throughput(con, "month"),
+        "failures_by_reason": lambda: queries.failures_by_reason(con),
+        "attempt_failures": lambda: queries.attempt_failures(con),
+        "attempts_by_capacity": lambda: queries.attempts_by_capacity(con),
+        "cost_by_project": lambda: queries.cost_by_project(con),
+        "qc_verdict_counts": lambda: queries.qc_verdict_counts(con),
+        "cost_trend (report)": lambda: cost.cost_trend(con),
+    }
+
+
+def adhoc_sql(lake: Path, last: str) -> dict[str, tuple[str, str]]:
+    """Ad-hoc questions on the deduplicated views, and the same SQL on the raw files."""
+    pairs = {
+        "attempts by status": "SELECT status, count(*) FROM {t} GROUP BY status",
+        "cost by instance type": "SELECT instance_type, sum(cost_usd) FROM {t} GROUP BY 1",
+        "one month by status": (
+            "SELECT status, count(*) FROM {t} WHERE month = '" + last + "' GROUP BY status"
+        ),
+    }
+    tables = {
+        "attempts by status": "job_attempts",
+        "cost by instance type": "costs",
+        "one month by status": "job_attempts",
+    }
+    return {
+        name: (sql.format(t=tables[name]), sql.format(t=raw(lake, tables[name])))
+        for name, sql in pairs.items()
+    }
+
+
+def p50(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of ``repeat`` runs (after one warm-up run)."""
+    fn()
+    walls, cpus = [], []
+    for _ in range(repeat):
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def ms(s: float | None) -> str:
+    return "—" if s is None else f"{s * 1000:,.0f}" if s >= 0.01 else f"{s * 1000:.1f}"
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    return "—" if a is None or b is None or a == 0 else f"{b / a:,.1f}×"
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--months", type=int, default=12, help="months of the year (default 12)")
+    p.add_argument("--scale", type=float, default=1.0, help="share of the seed's monthly volume")
+    p.add_argument("--cache", type=Path, default=ROOT / ".seqledger" / "bench-year")
+    p.add_argument("--repeat", type=int, default=5, help="timed runs of each query (p50)")
+    p.add_argument("--rebuild", action="store_true", help="remove the cached lake first")
+    p.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    args = p.parse_args(argv)
+
+    n_jobs = int(JOBS_PER_MONTH * args.scale)
+    cache = args.cache / f"jobs-{n_jobs}"
+    if args.rebuild and cache.exists():
+        import shutil
+
+        shutil.rmtree(cache)
+    months = synth.months_from(FIRST_MONTH, args.months)
+    state = build(cache, months, n_jobs)
+    lake = cache / "lake"
+    settings = Settings(lake_uri=str(lake))
+
+    import duckdb
+
+    from analytics.engine import connect
+
+    note("timing connect")
+    connect_s = p50(lambda: connect(settings), max(3, args.repeat // 2))
+    con = connect(settings)
+    duck = duckdb.connect()
+    duck.execute("SET TimeZone = 'UTC'")
+    raws = raw_sql(lake)
+    pandas = {} if args.no_pandas else pandas_questions(lake)
+    rows = []
+    for name, fn in seqledger_questions(con).items():
+        note(f"timing {name}")
+        ours = p50(fn, args.repeat)
+        sql = raws.get(name)
+        duck_t = p50(lambda sql=sql: duck.execute(sql).fetchall(), args.repeat) if sql else None
+        pd_fn = pandas.get(name)
+        pd_t = p50(pd_fn, max(1, args.repeat // 2)) if pd_fn else None
+        rows.append((name, ours, duck_t, pd_t))
+    adhoc = []
+    for name, (view_q, raw_q) in adhoc_sql(lake, months[-1]).items():
+        note(f"timing ad-hoc {name}")
+        adhoc.append(
+            (
+                name,
+                p50(lambda q=view_q: con.execute(q).fetchall(), args.repeat),
+                p50(lambda q=raw_q: duck.execute(q).fetchall(), args.repeat),
+            )
+        )
+
+    built = state["months"]
+    largest = max(built, key=lambda m: built[m]["job_attempts"])
+    facts = {n: sum(built[m][n] for m in built) for n in FACTS}
+    print(f"\n## A year of the seed's lake: {len(built)} months, {n_jobs:,} jobs a month")
+    print("rows: " + ", ".join(f"{n} {v:,}" for n, v in facts.items()))
+    print(f"cache: {cache}  (machine: {os.cpu_count()} cores; CPU times are the steadier figure)\n")
+    print(
+        "| query | seqledger p50 ms (CPU) | raw DuckDB p50 ms (CPU) | pandas p50 ms (CPU) "
+        "| DuckDB ÷ seqledger | pandas ÷ seqledger |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, ours, duck_t, pd_t in rows:
+        d = duck_t or (None, None)
+        q = pd_t or (None, None)
+        print(
+            f"| {name} | {ms(ours[0])} ({ms(ours[1])}) | {ms(d[0])} ({ms(d[1])}) | "
+            f"{ms(q[0])} ({ms(q[1])}) | {ratio(ours[0], d[0])} | {ratio(ours[0], q[0])} |"
+        )
+    print(
+        "\n| ad-hoc query on the deduplicated views | view p50 ms (CPU) | raw DuckDB p50 ms (CPU) "
+        "| view ÷ raw |"
+    )
+    print("|---|---|---|---|")
+    for name, view_t, raw_t in adhoc:
+        print(
+            f"| {name} | {ms(view_t[0])} ({ms(view_t[1])}) | {ms(raw_t[0])} ({ms(raw_t[1])}) | "
+            f"{view_t[0] / raw_t[0]:.2f} |"
+        )
+    c = built[largest]
+    print(f"\nconnect: p50 {ms(connect_s[0])} ms wall, {ms(connect_s[1])} ms CPU")
+    print(
+        f"compaction of the largest month ({largest}, {c['job_attempts']:,} job_attempts rows in "
+        f"{DELIVERIES} files): {c['compact_job_attempts_s']} s wall, "
+        f"{c['compact_job_attempts_cpu_s']} s CPU, "
+        f"peak RSS {c['compact_job_attempts_peak_mb']:,} MB"
+    )
+    if "rollup_s" in state:
+        print(
+            f"rollup of {state['rollup_months']} months: {state['rollup_s']} s wall, "
+            f"{state['rollup_cpu_s']} s CPU"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""Summary tables: daily and monthly rollups of the facts for the questions asked every day.
+
+Dashboards and reports read these instead of millions of fact rows. Each month of a rollup is
+recomputed whole from the facts (``analytics.rollups``) and replaces the month's file, so
+recomputing it again changes nothing. Every row carries ``source_digest``: a hash of the names of
+the fact files it was computed from (file names are digests of their rows), which is how readers
+tell a month that is current from one that facts have changed since.
+
+A run or an attempt is counted on the UTC day of its latest state (``day_at``), the same state the
+views ``run_outcomes`` and ``attempt_outcomes`` report.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from lake.schemas import TS, _f, _spec, register
+
+_DAY = _f("day_at", TS, "UTC midnight of the day counted (partition time)", nullable=False)
+_DIGEST = _f("source_digest", pa.string(), "Hash of the fact files summarised", nullable=False)
+_STATUS = _f("status", pa.string(), "Current status", nullable=False)
+_PROJECT = _f("project", pa.string(), "Cost-allocation tag: project")
+
+ROLLUP_RUNS_DAILY = register(
+    _spec(
+        "rollup_runs_daily",
+        "Runs per day of their current status, by status, project, workflow, release, executor "
+        "and failure reason, with their attempts, Spot reclaims and turnaround.",
+        key=("day_at", "status", "project", "workflow", "pipeline_release", "executor", "reason"),
+        time_column="day_at",
+        fields=[
+            _DAY,
+            _STATUS,
+            _PROJECT,
+            _f("workflow", pa.string(), "Workflow name"),
+            _f("pipeline_release", pa.string(), "Pipeline release"),
+            _f("executor", pa.string(), "simulated | local | batch"),
+            _f("reason", pa.string(), "Why the runs failed, as recorded"),
+            _f("runs", pa.int64(), "Runs", nullable=False),
+            _f("attempts", pa.int64(), "Attempts of those runs", nullable=False),
+            _f("spot_reclaims", pa.int64(), "Attempts of those runs ended by a Spot reclaim"),
+            _f("turnaround_s", pa.float64(), "Sum of first to current status, seconds"),
+            _DIGEST,
+        ],
+    )
+)
+
+ROLLUP_RUN_SAMPLES_MONTHLY = register(
+    _spec(
+        "rollup_run_samples_monthly",
+        "The samples with a run counted in a month (distinct counts over months stay exact).",
+        key=("month_at", "sample_id"),
+        time_column="month_at",
+        fields=[
+            _f("month_at", TS, "UTC start of the month (partition time)", nullable=False),
+            _f("sample_id", pa.string(), "Sample"),
+            _f("runs", pa.int64(), "Runs of the sample counted in the month", nullable=False),
+            _DIGEST,
+        ],
+    )
+)
+
+ROLLUP_ATTEMPTS_DAILY = register(
+    _spec(
+        "rollup_attempts_daily",
+        "Job attempts per day of their furthest state, by status, capacity, instance type, queue, "
+        "project and failure kind; reclaims and attempts whose run has no run row are flagged.",
+        key=(
+            "day_at",
+            "status",
+            "project",
+            "capacity",
+            "instance_type",
+            "job_queue",
+            "failure_kind",
+            "spot_reclaim",
+            "orphan",
+        ),
+        time_column="day_at",
+        fields=[
+            _DAY,
+            _STATUS,
+            _PROJECT,
+            _f("capacity", pa.string(), "spot | on-demand"),
+            _f("instance_type", pa.string(), "EC2 instance type"),
+            _f("job_queue", pa.string(), "Batch job queue"),
+            _f("failure_kind", pa.string(), "What the retry policy called it, if it decided"),
+            _f("spot_reclaim", pa.bool_(), "Ended by a Spot reclaim", nullable=False),
+            _f("orphan", pa.bool_(), "The attempt's run has no run row", nullable=False),
+            _f("attempts", pa.int64(), "Attempts", nullable=False),
+            _DIGEST,
+        ],
+    )
+)
+
+ROLLUP_COSTS_MONTHLY = register(
+    _spec(
+        "rollup_costs_monthly",
+        "Estimated cost per month of usage, by every cost-allocation tag but sample and run, "
+        "component, capacity, instance type and price status (cost is reported by month).",
+        key=(
+            "month_at",
+            "project",
+            "workflow",
+            "pipeline_release",
+            "requested_by",
+            "cost_centre",
+            "component",
+            "capacity",
+            "instance_type",
+            "price_status",
+        ),
+        time_column="month_at",
+        fields=[
+            _f("month_at", TS, "UTC start of the month of usage (partition time)", nullable=False),
+            _PROJECT,
+            _f("workflow", pa.string(), "Cost-allocation tag: workflow"),
+            _f("pipeline_release", pa.string(), "Cost-allocation tag: pipeline release"),
+            _f("requested_by", pa.string(), "Cost-allocation tag: user"),
+            _f("cost_centre", pa.string(), "Cost-allocation tag: cost centre"),
+            _f("component", pa.string(), "compute | licence | scratch_storage | …"),
+            _f("capacity", pa.string(), "spot | on-demand"),
+            _f("instance_type", pa.string(), "EC2 instance type"),
+            _f("price_status", pa.string(), "list | approximate | unpriced"),
+            _f("cost_usd", pa.float64(), "Estimated cost; null when no row was priced"),
+            _f("line_count", pa.int64(), "Cost rows", nullable=False),
+            _f("unpriced_rows", pa.int64(), "Rows without a price", nullable=False),
+            _f("approximate_rows", pa.int64(), "Rows with an approximate price", nullable=False),
+            _DIGEST,
+        ],
+    )
+)
+
+ROLLUPS = (
+    ROLLUP_RUNS_DAILY,
+    ROLLUP_RUN_SAMPLES_MONTHLY,
+    ROLLUP_ATTEMPTS_DAILY,
+    ROLLUP_COSTS_MONTHLY,
+)
