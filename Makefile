@@ -6,7 +6,7 @@ UV := $(TOOLS)/bin/uv
 UV_VERSION := 0.13.9
 CHECKOV_VERSION := 3.3.30
 
-.PHONY: help setup demo test test-fast lint dashboard bench system clean
+.PHONY: help runtime setup demo test test-fast lint dashboard bench system clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -15,11 +15,20 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 
-.venv/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --compile-bytecode
+# Two installs from one lock: what the demo and the dashboard need, and that plus the test
+# toolchain. No --compile-bytecode: Python compiles each module the first time it is imported,
+# instead of set-up compiling all ~11,000 files up front (most of them never imported).
+# --inexact: the runtime install never removes the test toolchain a `make test` put there.
+.venv/.runtime: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --no-dev --inexact
 	@touch $@
 
-setup: .venv/.synced ## Create .venv with the locked dependencies
+.venv/.dev: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen
+	@touch $@ .venv/.runtime
+
+runtime: .venv/.runtime ## Create .venv with what the demo and the dashboard need
+setup: .venv/.dev ## Create .venv with everything, the test toolchain included
 
 # checkov pins an old boto3, so it lives in its own environment.
 $(TOOLS)/checkov/bin/checkov: $(UV)
@@ -29,8 +38,8 @@ $(TOOLS)/checkov/bin/checkov: $(UV)
 system: ## Debian packages the browser tests need (Chromium)
 	@bash scripts/install-system-packages.sh
 
-demo: setup ## Set up and play a small production month on the embedded default
-	$(UV) run seqledger demo
+demo: runtime ## Set up (runtime only) and play a small production month on the embedded default
+	.venv/bin/seqledger demo
 
 test: setup system $(TOOLS)/checkov/bin/checkov ## Set up and run the whole test suite
 	$(UV) run ruff check .
@@ -44,11 +53,15 @@ lint: setup ## ruff and the import contracts
 	$(UV) run ruff check .
 	$(UV) run lint-imports
 
-dashboard: setup ## Open the dashboard over the lake
-	$(UV) run seqledger dashboard
+dashboard: runtime ## Open the dashboard over the lake
+	.venv/bin/seqledger dashboard
 
 bench: setup ## Run the benchmarks (they print figures)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(UV) run python $$b || exit 1; done
 
-clean: ## Remove the environments and the demo lake
-	rm -rf .venv $(TOOLS) .seqledger
+clean: ## Remove the environments, and the demo's lake if the demo made it
+	rm -rf .venv $(TOOLS)
+	@if [ -f .seqledger/lake/.seqledger-demo ]; then rm -rf .seqledger/lake; \
+	  echo "removed .seqledger/lake (the demo's lake)"; \
+	elif [ -e .seqledger/lake ]; then \
+	  echo "kept .seqledger/lake: the demo did not make it (delete it yourself if you mean to)"; fi

@@ -12,6 +12,7 @@ Athena. Each file defines one view named after the file.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import pyarrow as pa
 
 from analytics.rollups import create_views as create_rollup_views
+from analytics.unreadable import create_view_skipping_unreadable
 from lake.errors import ConfigError, TerminalError
 from lake.schemas import TABLES, TableSpec
 from lake.settings import Settings
@@ -270,7 +272,12 @@ def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDB
         _load_httpfs(con, settings)
     for name, spec in TABLES.items():
         present = store.has_files(name)
-        con.execute(f"CREATE VIEW {name}__files AS {files_sql(spec, store, present)}")
+        if present:  # a file DuckDB cannot read is left out, with a warning naming it
+            create_view_skipping_unreadable(
+                con, functools.partial(_files_view_sql, spec, store),
+                store.table_uri(name) + "/**/*.parquet", functools.partial(_file_uris, store, name))
+        else:
+            con.execute(f"CREATE VIEW {name}__files AS {files_sql(spec, store, present)}")
         cols = ", ".join([*spec.columns, "month"])
         con.execute(f"CREATE VIEW raw_{name} AS SELECT {cols} FROM {name}__files")
         tail = tail_months(con, store, name) if present else []
@@ -281,7 +288,7 @@ def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDB
     return con
 
 
-def files_sql(spec: TableSpec, store: LakeStore, present: bool) -> str:
+def files_sql(spec: TableSpec, store: LakeStore, present: bool, source: str | None = None) -> str:
     """Every row of a table's files, with ``month`` and ``compacted__`` (by the file's name).
 
     A typed empty relation written as SQL (so every cursor of the connection sees it) is the whole
@@ -297,10 +304,20 @@ def files_sql(spec: TableSpec, store: LakeStore, present: bool) -> str:
         return typed
     files = (
         f"SELECT * EXCLUDE (filename), filename LIKE '%/{COMPACTED_PREFIX}%' AS {COMPACTED} "
-        f"FROM read_parquet({sql_string(store.table_uri(spec.name) + '/**/*.parquet')}, "
+        f"FROM read_parquet({source or sql_string(store.table_uri(spec.name) + '/**/*.parquet')}, "
         "hive_partitioning = true, union_by_name = true, filename = true)"
     )
     return f"{typed} UNION ALL BY NAME {files}"
+
+
+def _files_view_sql(spec: TableSpec, store: LakeStore, source: str | None) -> str:
+    sql = files_sql(spec, store, source is not None, source)
+    return f"CREATE OR REPLACE VIEW {spec.name}__files AS {sql}"
+
+
+def _file_uris(store: LakeStore, name: str) -> list[str]:
+    prefix = "s3://" if store.settings.lake_is_s3 else ""
+    return [prefix + f for f in store.files(name)]
 
 
 def duckdb_type(t: pa.DataType) -> str:

@@ -20,7 +20,7 @@ from ingest.cur import load_cur_files, normalize_cur, open_cur
 from lake.settings import Settings
 from lake.store import LakeStore
 
-SAMPLE = (Path(__file__).resolve().parents[2] / "shared" / "reference-data" / "aws-cur"
+SAMPLE = (Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "reference-data" / "aws-cur"
           / "Oct2018-WorkshopCUR-00001.snappy.parquet")
 
 

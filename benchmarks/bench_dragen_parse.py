@@ -3,7 +3,7 @@
 Run:  uv run python benchmarks/bench_dragen_parse.py [--samples 4000] [--workers 2] [--pool 48]
 
 What one sample is: every file family a germline WGS run writes, in the layout of the real
-reference files (/work/shared/reference-data/dragen): TEST's mapping, coverage, overall and
+reference files (tests/fixtures/reference-data/dragen): TEST's mapping, coverage, overall and
 contig mean coverage, fine and binned histograms, fragment-length histogram, time, ploidy,
 trimmer and FastQC metrics; 0201424131's vc and gvcf metrics; T_SRR7890936_50pc's replay JSON with
 a germline command line. About 0.6 MB and 17,000 rows per sample: FastQC, the fragment-length
@@ -43,7 +43,7 @@ from ingest.dragen.service import ingest_folder, parse_run_files  # noqa: E402
 from lake.settings import Settings  # noqa: E402
 from lake.store import LakeStore  # noqa: E402
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference-data" / "dragen"
+REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "reference-data" / "dragen"
 MONTH = 4000  # WGS samples a month at the scale in DESIGN.md
 RUN_AT = datetime(2025, 3, 1, tzinfo=UTC)
 # (source file, name suffix in the sample, index of the first field to jitter)

@@ -34,6 +34,12 @@ with st.sidebar:
     if st.button("Refresh", icon=":material/refresh:", help="Read the lake again now"):
         data.refresh()
 
+check = data.lake_check()
+if not check.usable:  # missing, a file, unreachable: an error with the path, never "no data"
+    st.error(check.message(), icon=":material/error:")
+    st.stop()
+for line in data.skipped_files():
+    st.warning(line, icon=":material/warning:")
 data.start_page()
 page.run()
 # What the figures cost to compute: on Athena, bytes scanned and their price per query.

@@ -12,6 +12,7 @@ is collected for the page's footer (``footer()``).
 from __future__ import annotations
 
 import threading
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,9 @@ import streamlit as st
 
 from analytics import queries, releases
 from analytics.engine import Engine, QueryStats, describe_queries, open_engine
+from analytics.unreadable import UnreadableFileWarning
 from lake.errors import SeqledgerError
+from lake.location import LakeCheck, lake_state
 from lake.settings import Settings
 
 TTL_S = 30
@@ -41,15 +44,39 @@ def lake_uri() -> str:
     return settings().lake_uri
 
 
+def lake_check() -> LakeCheck:
+    """Whether the lake is there: has data, is empty, is missing, is a file, is unreachable."""
+    return _lake_check(lake_uri())
+
+
+@st.cache_data(ttl=TTL_S, show_spinner=False)
+def _lake_check(uri: str) -> LakeCheck:
+    return lake_state(settings())
+
+
 @dataclass(frozen=True)
 class _Lake:
     engine: Engine
     lock: threading.Lock
+    skipped: tuple[str, ...] = ()  # files left out because they could not be read
 
 
 @st.cache_resource(ttl=CONNECTION_TTL_S, show_spinner=False)
 def _connection(uri: str, engine: str) -> _Lake:
-    return _Lake(open_engine(settings()), threading.Lock())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnreadableFileWarning)
+        opened = open_engine(settings())
+    skipped = tuple(str(w.message) for w in caught if w.category is UnreadableFileWarning)
+    return _Lake(opened, threading.Lock(), skipped)
+
+
+def skipped_files() -> tuple[str, ...]:
+    """One line per lake file the views leave out because it could not be read."""
+    s = settings()
+    try:
+        return _connection(s.lake_uri, s.query_engine).skipped
+    except (SeqledgerError, OSError):
+        return ()  # the page that reads will say what is wrong
 
 
 @st.cache_data(ttl=TTL_S, show_spinner="Reading the lake…")

@@ -135,8 +135,21 @@ class EventService:
         if out.quarantine:
             for q in out.quarantine:  # processing time (simulated time in the demo)
                 q["quarantined_at"] = now
-            self.store.write("quarantine", out.quarantine)
+            # A replayed bad input is named again but not re-recorded: replaying changes nothing.
+            known = self._known_quarantine_ids()
+            new = [q for q in out.quarantine if q["quarantine_id"] not in known]
+            self.store.write("quarantine", new)
         return out
+
+    def _known_quarantine_ids(self) -> set[str]:
+        import pyarrow.dataset as ds
+
+        files = self.store.files("quarantine")
+        if not files:
+            return set()
+        ids = ds.dataset(files, format="parquet", filesystem=self.store.fs).to_table(
+            columns=["quarantine_id"])
+        return set(ids.column(0).to_pylist())
 
     # -- arrivals and dispatch -----------------------------------------------------------------
     def _arrivals(self, objects: list, out: EventOutcome, now: datetime) -> None:
@@ -156,7 +169,16 @@ class EventService:
             elif c.kind in ("unknown", "sample_sheet"):  # routine: recorded, not a problem
                 out.non_inputs[obj.uri] = c.reason or "sample sheet (lists samples, not data)"
         by_sample = self._known_arrivals()  # before writing: what was known before this batch
-        out.arrivals_written = self.store.write("arrivals", rows).rows_written
+        # A row the lake already holds as it is (a replayed event) is not written again, so a
+        # replay adds no file; a redelivery that differs is written and the views decide.
+        known: dict[str, list[dict[str, Any]]] = {}
+        for rs in by_sample.values():
+            for k in rs:
+                known.setdefault(k["arrival_id"], []).append(k)
+        new = [r for r in rows
+               if not any(all(k.get(c) == v for c, v in r.items()) for k in known.get(
+                   r["arrival_id"], []))]
+        out.arrivals_written = self.store.write("arrivals", new).rows_written
         touched = {r["sample_id"] for r in rows if r["sample_id"] and r["input_kind"] != "unknown"}
         for r in rows:
             (out.objects_known if r["arrival_id"] in self._known_ids else out.objects_new).add(

@@ -60,6 +60,67 @@ class DemoPlan:
     samples: int = 0
 
 
+MARKER = ".seqledger-demo"  # in the root of a lake the demo made: it may replace that lake
+MARKER_TEXT = "This lake was made by `seqledger demo`; running the demo again replaces it.\n"
+
+
+@dataclass(frozen=True, slots=True)
+class LakeClaim:
+    """Whether the demo may write to (and, locally, replace) a lake, and what it holds."""
+
+    owned: bool
+    exists: bool
+    files: int  # files under the lake (local) or entries at its root (S3)
+    why: str
+
+
+def claim_lake(settings: Settings) -> LakeClaim:
+    """The demo owns a lake that does not exist yet, is empty, or carries its marker."""
+    import pyarrow.fs as pafs
+
+    from lake.location import LakeState, lake_state
+    from lake.store import filesystem
+
+    check = lake_state(settings)
+    if check.state in (LakeState.NOT_A_FOLDER, LakeState.UNREACHABLE):
+        from lake.location import LakeUnavailableError
+
+        raise LakeUnavailableError(check)
+    if check.state is LakeState.MISSING:
+        if settings.lake_is_s3:  # the bucket is missing: the demo does not create buckets
+            raise LakeUnavailableError(check)
+        return LakeClaim(True, False, 0, "new")
+    fs, root = filesystem(settings)
+    entries = fs.get_file_info(pafs.FileSelector(root, recursive=not settings.lake_is_s3))
+    files = [e for e in entries if e.type == pafs.FileType.File]
+    if not entries:
+        return LakeClaim(True, True, 0, "empty")
+    if fs.get_file_info(f"{root}/{MARKER}").type == pafs.FileType.File:
+        return LakeClaim(True, True, len(files), "made by the demo")
+    return LakeClaim(False, True, len(files), f"not made by the demo (no {MARKER} marker)")
+
+
+def mark_lake(settings: Settings) -> None:
+    """Create the lake's root (if needed) and mark it as the demo's."""
+    from lake.store import filesystem
+
+    fs, root = filesystem(settings)
+    fs.create_dir(root, recursive=True)
+    with fs.open_output_stream(f"{root}/{MARKER}") as out:
+        out.write(MARKER_TEXT.encode())
+
+
+def demo_workdir(settings: Settings) -> Path:
+    """Where the demo keeps its event files, outputs and project registry: inside its own lake.
+
+    An S3 lake gets a local folder named after it, so the event files can be replayed.
+    """
+    if not settings.lake_is_s3:
+        return Path(settings.lake_uri) / "demo"
+    name = settings.lake_uri.removeprefix("s3://").replace("/", "_")
+    return Path(".seqledger") / f"demo-{name}"
+
+
 def plan_month(samples: int, seed: int, month_start: datetime) -> DemoPlan:
     """The objects that arrive during the month, deterministic for a seed."""
     from pipeline_runner.workflows import input_size_for_coverage
@@ -224,7 +285,8 @@ def play(
         payload = a.event(n)
         path = events_dir / f"{n:04d}-{a.envelope}.json"
         path.write_text(json.dumps(payload, indent=2))
-        arrival_events.append((a.at, path.name, payload))
+        # named as a replay names them (`seqledger ingest event` resolves paths): same ids
+        arrival_events.append((a.at, str(path.resolve()), payload))
     # S3 delivers at least once: redeliver one event; and one event file arrives broken.
     redelivered = arrival_events[len(arrival_events) // 3]
     arrival_events.append(
@@ -232,7 +294,8 @@ def play(
     )
     broken = events_dir / "9999-truncated.json"
     broken.write_text(json.dumps(arrival_events[0][2])[:150])
-    arrival_events.append((month_start + timedelta(days=3), broken.name, broken.read_bytes()))
+    arrival_events.append(
+        (month_start + timedelta(days=3), str(broken.resolve()), broken.read_bytes()))
     arrival_events.sort(key=lambda e: e[0])
 
     clock = month_start

@@ -36,7 +36,12 @@ def open_engine_for(ctx: click.Context) -> Engine:
     """The engine the settings name; with --verbose its queries are listed when the command ends."""
     from analytics.engine import describe_queries, describe_query, open_engine
 
-    engine = open_engine(settings_from(ctx))
+    settings = settings_from(ctx)
+    if settings.query_engine == "duckdb":  # DuckDB reads the lake itself: it must be there
+        from seqledger.cli import settings_for_reading
+
+        settings = settings_for_reading(ctx)
+    engine = open_engine(settings)
     if ctx.meta.get(_VERBOSE):
 
         def report() -> None:

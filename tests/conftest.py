@@ -9,11 +9,12 @@ import pytest
 
 from lake.settings import S3Options, Settings
 
-# The shared reference files live beside the checkout (../shared/reference-data); CI lays them
-# there too. SEQLEDGER_REFERENCE_DATA points elsewhere.
+# The real reference files the tests read live in the repository (tests/fixtures/reference-data,
+# each file's source and licence in its README). SEQLEDGER_REFERENCE_DATA points at another copy,
+# e.g. the full collection, which also holds the files we may not ship.
+REFERENCE_ENV = "SEQLEDGER_REFERENCE_DATA"
 REFERENCE = Path(
-    os.environ.get("SEQLEDGER_REFERENCE_DATA")
-    or Path(__file__).resolve().parents[1].parent / "shared" / "reference-data"
+    os.environ.get(REFERENCE_ENV) or Path(__file__).resolve().parent / "fixtures" / "reference-data"
 )
 
 
@@ -27,10 +28,20 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def reference() -> Path:
-    """The shared real reference files (DRAGEN metrics, AWS events, billing exports)."""
+    """The real reference files (DRAGEN metrics, AWS events, billing exports) in the repository."""
     if not REFERENCE.is_dir():
-        pytest.fail(f"reference data not found at {REFERENCE} (set SEQLEDGER_REFERENCE_DATA)")
+        pytest.fail(f"reference data not found at {REFERENCE} (set {REFERENCE_ENV})")
     return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def real_reference() -> Path:
+    """The full reference collection, for the extra checks against files the repository does not
+    carry (their licence is unknown); skipped unless SEQLEDGER_REFERENCE_DATA points at it."""
+    where = os.environ.get(REFERENCE_ENV)
+    if not where or not Path(where).is_dir():
+        pytest.skip(f"{REFERENCE_ENV} does not point at the full reference collection")
+    return Path(where)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from seqledger.cli import Groups, handle_errors, settings_from
+from seqledger.params import COUNT, LIMIT, MONTH
 from seqledger.querying import verbose_option
 
 APPROX_NOTE = (
@@ -183,18 +184,31 @@ def _connect(ctx: click.Context):
     return open_engine_for(ctx)
 
 
+def _group_columns(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """``--by`` checked at the edge: a bad column is a usage error, before the lake is read."""
+    from analytics.cost import ALIASES, ESTIMATE_GROUPS
+
+    keys = [ALIASES.get(b.strip(), b.strip()) for b in value.split(",") if b.strip()]
+    bad = [k for k in keys if k not in ESTIMATE_GROUPS]
+    if not keys or bad:
+        raise click.BadParameter(f"cannot group cost by {bad or repr(value)}; choose from "
+                                 f"{', '.join(ESTIMATE_GROUPS)}", ctx, param)
+    return value
+
+
 @click.command("cost")
 @verbose_option
 @click.option(
     "--by",
     "by",
+    callback=_group_columns,
     default="project",
     show_default=True,
     help="Comma-separated columns: tags (project, sample_id, run_id, workflow, "
     "pipeline_release, requested_by (or user), cost_centre), month, cost_kind, component, "
     "capacity, instance_type, price_status.",
 )
-@click.option("--month", default=None, help="Only this month, YYYY-MM.")
+@click.option("--month", type=MONTH, default=None, help="Only this month, YYYY-MM.")
 @click.option("--per-sample", is_flag=True,
               help="Instead: cost per sample and per gigabase of input (estimated and billed).")
 @click.option("--trend", is_flag=True, help="Instead: estimated cost by month and kind of cost.")
@@ -309,7 +323,7 @@ def savings(ctx: click.Context, by_month: bool) -> None:
 
 @click.command("reconcile")
 @verbose_option
-@click.option("--month", default=None, help="Only this month, YYYY-MM.")
+@click.option("--month", type=MONTH, default=None, help="Only this month, YYYY-MM.")
 @click.option("--attempts", is_flag=True, help="One line per attempt instead of per project.")
 @click.option(
     "--min-residual-share",
@@ -403,7 +417,7 @@ def reconcile(
 
 @click.command("untagged")
 @verbose_option
-@click.option("--month", default=None, help="Only this month, YYYY-MM.")
+@click.option("--month", type=MONTH, default=None, help="Only this month, YYYY-MM.")
 @click.pass_context
 @handle_errors
 def untagged(ctx: click.Context, month: str | None) -> None:
@@ -427,12 +441,13 @@ def untagged(ctx: click.Context, month: str | None) -> None:
 
 @click.command("automation")
 @click.option(
-    "--jobs", "jobs", type=int, default=500_000, show_default=True, help="Batch jobs a month."
+    "--jobs", "jobs", type=COUNT, default=500_000, show_default=True, help="Batch jobs a month."
 )
-@click.option("--samples", type=int, default=4_000, show_default=True, help="WGS samples a month.")
+@click.option("--samples", type=COUNT, default=4_000, show_default=True,
+              help="WGS samples a month.")
 @click.option(
     "--lambda-ms",
-    type=float,
+    type=click.FloatRange(min=0),
     default=200.0,
     show_default=True,
     help="Average Lambda run time per event.",
@@ -440,7 +455,7 @@ def untagged(ctx: click.Context, month: str | None) -> None:
 @click.option("--free-tier", is_flag=True, help="Subtract the Lambda and SNS monthly free tiers.")
 @click.option(
     "--dashboard-refreshes",
-    type=int,
+    type=LIMIT,
     default=720,
     show_default=True,
     help="Times a month each cost view is queried (hourly = 720).",

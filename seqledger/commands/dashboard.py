@@ -42,12 +42,28 @@ def dashboard(ctx: click.Context, port: int | None, check: bool, timeout: float)
 
     settings = settings_from(ctx)
     env = {**os.environ, "SEQLEDGER_LAKE": settings.lake_uri}
-    if not check:
+    if port is not None or not check:
         port = port or DEFAULT_PORT
+        _require_free(port)  # else the health check could be answered by the other program
+    if not check:
         click.echo(f"dashboard on http://127.0.0.1:{port}/ over {settings.lake_uri} (Ctrl-C stops)")
         cmd = streamlit_command(port)
         os.execve(cmd[0], cmd, env)  # the app replaces this process: one process to stop
     _check(port or _free_port(), env, timeout)
+
+
+def _require_free(port: int) -> None:
+    import socket
+
+    from lake.errors import ConfigError
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as e:
+            raise ConfigError(f"port {port} on 127.0.0.1 is in use by another program "
+                              f"({e.strerror}): stop it or choose another port with --port"
+                              ) from e
 
 
 def _free_port() -> int:
@@ -76,7 +92,7 @@ def _check(port: int, env: dict[str, str], timeout: float) -> None:
                 raise TransientError(f"streamlit exited with {proc.returncode}: {out[-2000:]}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 - loopback
-                    if r.read().decode().strip() == "ok":
+                    if r.read().decode().strip() == "ok" and proc.poll() is None:
                         click.echo(f"dashboard healthy on 127.0.0.1:{port} "
                                    f"after {time.monotonic() - started:.1f} s")
                         return

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import click
 
 from seqledger.cli import Groups, handle_errors, settings_from
+from seqledger.params import COUNT, MONTH
 
 
 def register(groups: Groups) -> None:
@@ -15,25 +15,54 @@ def register(groups: Groups) -> None:
 
 
 @click.command()
-@click.option("--samples", default=50, show_default=True, help="Samples arriving in the month.")
+@click.option("--samples", type=COUNT, default=50, show_default=True,
+              help="Samples arriving in the month.")
 @click.option("--seed", default=7, show_default=True, help="Random seed (same seed, same month).")
-@click.option("--month", default="2026-10", show_default=True, help="Month to play (YYYY-MM).")
+@click.option("--month", type=MONTH, default="2026-10", show_default=True, help="Month to play.")
 @click.option(
     "--keep",
     is_flag=True,
-    help="Keep what the lake already holds (default: a local demo lake starts empty).",
+    help="Keep what the demo's lake already holds (default: the demo's lake starts empty).",
+)
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Delete a local lake the demo did not make and play the demo there instead.",
 )
 @click.pass_context
 @handle_errors
-def demo(ctx: click.Context, samples: int, seed: int, month: str, keep: bool) -> None:
-    """Play a production month: arrivals → Batch on Spot (simulated) → QC → cost → lake."""
-    from seqledger.demo import play
+def demo(ctx: click.Context, samples: int, seed: int, month: str, keep: bool,
+         replace: bool) -> None:
+    """Play a production month: arrivals → Batch on Spot (simulated) → QC → cost → lake.
+
+    The demo writes only to a lake it owns: one that does not exist yet, an empty folder, or one
+    it made before (marked with a .seqledger-demo file). It refuses any other lake unless given
+    --replace, which deletes that (local) lake first.
+    """
+    from lake.errors import ConfigError
+    from seqledger.demo import claim_lake, demo_workdir, mark_lake, play
     from seqledger.render import render_table
 
+    if keep and replace:
+        raise click.UsageError("--keep and --replace contradict each other: choose one")
     settings = settings_from(ctx)
-    workdir = Path(".seqledger")
-    if not settings.lake_is_s3 and not keep and Path(settings.lake_uri).exists():
-        shutil.rmtree(settings.lake_uri)
+    claim = claim_lake(settings)
+    if not claim.owned and not replace:
+        raise ConfigError(
+            f"refusing to play the demo into {settings.lake_uri}: it holds {claim.files} "
+            f"file(s) {claim.why}; give --replace to delete it first, or set SEQLEDGER_LAKE "
+            "to a new folder")
+    if claim.exists and claim.files and (replace or not keep):
+        if settings.lake_is_s3:
+            if not claim.owned:
+                raise ConfigError(f"--replace deletes local lakes only: delete "
+                                  f"{settings.lake_uri} yourself or choose an empty prefix")
+        else:
+            click.echo(f"removing the lake at {settings.lake_uri} ({claim.files} files, "
+                       f"{claim.why})", err=True)
+            shutil.rmtree(settings.lake_uri)
+    mark_lake(settings)
+    workdir = demo_workdir(settings)
     click.echo(f"lake: {settings.lake_uri}  (set SEQLEDGER_LAKE to change)")
     with click.progressbar(
         length=1, label="playing the month", show_pos=True, item_show_func=lambda s: s
@@ -84,7 +113,7 @@ def demo(ctx: click.Context, samples: int, seed: int, month: str, keep: bool) ->
     me = _command_name()
     before, after = s["files_compacted"]
     click.echo(f"\ncompacted the lake: {before} files -> {after}")
-    click.echo(f"replayable event files: {result.events_dir}/")
+    click.echo(f"replayable event files: {result.events_dir}/ (projects: {workdir}/projects.toml)")
     click.echo(
         f"\nnext:\n  {me} dashboard                  # open the dashboard over this lake"
         f"\n  {me} report cost --by project   # cost reports"

@@ -107,9 +107,16 @@ def _single(ctx: click.Context, folder: str, sample_id: str, run_id: str,
 
     summary = ingest_folder(LakeStore(settings_from(ctx)), folder, sample_id=sample_id,
                             run_id=run_id, run_at=run_at)
+    if not summary.files_loaded and not any(f.family for f in summary.files):
+        others = sum(1 for f in summary.files if f.skipped)  # BAMs, logs: not metric files
+        seen = f"only {others} other file(s)" if others else "it is empty"
+        raise TerminalError(f"{folder}: no DRAGEN metric file to load ({seen}); give the folder "
+                            "DRAGEN wrote, with files such as <sample>.mapping_metrics.csv")
     if summary.error is not None:
         raise TerminalError(f"{folder}: {summary.error}")
     _print_single(summary)
+    if summary.quarantined:
+        ctx.exit(1)  # an input could not be processed (README: exit codes)
 
 
 def _print_single(summary: IngestSummary) -> None:
@@ -129,7 +136,7 @@ def _print_single(summary: IngestSummary) -> None:
         click.echo("already loaded: the lake has these rows, nothing new was written")
     if summary.quarantined:
         click.secho(f"{summary.quarantined} quarantine row(s): see the quarantine table",
-                    fg="yellow")
+                    fg="yellow", err=True)
 
 
 def _bulk(ctx: click.Context, roots: tuple[str, ...], run_at: datetime | None,

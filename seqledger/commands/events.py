@@ -45,7 +45,7 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool) -> None:
     settings = settings_from(ctx)
     summary = EventSummary()
     payloads = []
-    for path in files:
+    for path in (p.resolve() for p in files):  # one name per file, from whatever folder
         try:
             payloads.append((str(path), path.read_bytes()))
         except OSError as e:  # exists but cannot be read: named, not quarantined as "not JSON"

@@ -19,6 +19,7 @@ import click
 
 from lake.errors import ConfigError
 from seqledger.cli import Groups, handle_errors, settings_from
+from seqledger.params import MONTH
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ROOT_TEMPLATE = Path("infra/seqledger.yaml")
@@ -102,7 +103,8 @@ def glue_tables(check: bool, path: Path | None) -> None:
               help="Database name (default: SEQLEDGER_GLUE_DATABASE).")
 @click.option("--location", default=None,
               help="s3://bucket/prefix of the lake (default: SEQLEDGER_LAKE when it is on S3).")
-@click.option("--first-month", default=None, help="Earliest month Athena projects, YYYY-MM.")
+@click.option("--first-month", type=MONTH, default=None,
+              help="Earliest month Athena projects, YYYY-MM.")
 @click.pass_context
 @handle_errors
 def ddl(ctx: click.Context, database: str | None, location: str | None,
@@ -397,7 +399,7 @@ def package(ctx: click.Context, out: Path | None, artifact_bucket: str | None, s
     for item in params:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ConfigError(f"--param {item!r}: expected KEY=VALUE")
+            raise click.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint="--param")
         pairs[key] = value
     region = region or settings_from(ctx).s3.region
     click.echo("\nDeploy (from the repository root; see docs/deploy-aws.md):\n")

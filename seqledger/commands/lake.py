@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from seqledger.cli import Groups, handle_errors, settings_from
+from seqledger.cli import Groups, handle_errors, settings_for_reading, settings_from
+from seqledger.params import LIMIT, MONTH, TABLE, TEXT
 from seqledger.querying import verbose_option
 
 
@@ -30,7 +31,7 @@ def tables(ctx: click.Context, markdown: bool) -> None:
         return
     from analytics.engine import connect
 
-    store = LakeStore(settings_from(ctx))
+    store = LakeStore(settings_for_reading(ctx))
     con = connect(store.settings, store)  # counts in DuckDB: no table is loaded into memory
     click.echo(f"lake: {store.settings.lake_uri}")
     for name in TABLES:
@@ -40,8 +41,8 @@ def tables(ctx: click.Context, markdown: bool) -> None:
 
 
 @click.command()
-@click.argument("sql")
-@click.option("--limit", default=200, show_default=True, help="Rows to print at most.")
+@click.argument("sql", type=TEXT)
+@click.option("--limit", type=LIMIT, default=200, show_default=True, help="Rows to print at most.")
 @verbose_option
 @click.pass_context
 @handle_errors
@@ -59,8 +60,9 @@ def query(ctx: click.Context, sql: str, limit: int) -> None:
 
 
 @click.command()
-@click.option("--table", "names", multiple=True, help="Table to compact (default: all).")
-@click.option("--month", default=None, help="Month YYYY-MM (default: every month).")
+@click.option("--table", "names", type=TABLE, multiple=True,
+              help="Table to compact (default: all).")
+@click.option("--month", type=MONTH, default=None, help="Month YYYY-MM (default: every month).")
 @click.option("--wait", "wait_s", default=60.0, show_default=True,
               help="Seconds to wait for a partition another process is compacting.")
 @click.pass_context
@@ -79,10 +81,11 @@ def compact(ctx: click.Context, names: tuple[str, ...], month: str | None, wait_
     from lake.store import LakeStore
 
     _check_month(month)
-    store = LakeStore(settings_from(ctx))
+    store = LakeStore(settings_for_reading(ctx))
     skipped = 0
     for name in names or tuple(n for n in TABLES if n not in BY_TABLE):
-        months = sorted({f.split("/month=")[1].split("/")[0] for f in store.files(name)})
+        months = sorted({f.split("/month=")[1].split("/")[0] for f in store.files(name)
+                         if "/month=" in f})
         for m in [month] if month else months:
             try:
                 before, after = store.compact(name, m, wait_s=wait_s)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from seqledger.cli import Groups, handle_errors, settings_from
+from lake.errors import TerminalError
+from seqledger.cli import Groups, handle_errors, settings_for_reading
 
 
 def register(groups: Groups) -> None:
@@ -37,13 +38,16 @@ def gate(ctx: click.Context, run_ids: tuple[str, ...], thresholds_path: Path | N
     from lake.store import LakeStore
     from seqledger.render import render_table
 
-    settings = settings_from(ctx)
+    settings = settings_for_reading(ctx)
     thresholds = load_thresholds(thresholds_path) if thresholds_path else load_thresholds()
     result = run_gate(LakeStore(settings), settings, run_ids or None, thresholds)
-    for run_id in result.not_found:
-        click.secho(f"no QC metrics for run {run_id}", fg="yellow", err=True)
+    missing = ", ".join(result.not_found)
     if not result.verdicts:
-        click.echo("nothing to gate" if not run_ids else "no run to gate")
+        if run_ids:  # every run asked for is unknown: an error, not an empty success
+            raise TerminalError(f"no QC metrics for run {missing} in the lake {settings.lake_uri}: "
+                                "check the run id (seqledger lake query \"SELECT DISTINCT run_id "
+                                "FROM qc_metrics\")")
+        click.echo("nothing to gate")
         return
     rows = [(r["run_id"], r["sample_id"], r["verdict"], r["observed_text"])
             for r in result.overall()]
@@ -54,3 +58,6 @@ def gate(ctx: click.Context, run_ids: tuple[str, ...], thresholds_path: Path | N
     if result.rows_written < len(result.rows):
         click.echo("these exact results were already recorded; the lake keeps the earlier rows")
     click.echo(f"report: {result.report_uri}")
+    if result.not_found:
+        click.secho(f"Error: no QC metrics for run {missing}: check the run id", fg="red", err=True)
+        ctx.exit(1)

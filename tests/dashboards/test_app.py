@@ -66,17 +66,30 @@ def _chart(element) -> dict:
 
 
 def test_an_empty_lake_shows_a_friendly_message(lake_settings, monkeypatch):
+    Path(lake_settings.lake_uri).mkdir()
     at = _app(lake_settings.lake_uri, monkeypatch)
     assert not at.exception and not at.error
     assert at.info[0].value.startswith("No data yet — run `seqledger demo`")
     assert len(at.metric) == 0
 
 
-def test_an_unreadable_lake_shows_the_error_not_a_traceback(tmp_path, monkeypatch):
-    lake = tmp_path / "lake"
-    bad = lake / "runs" / "month=2026-11"
-    bad.mkdir(parents=True)
-    (bad / "part-broken.parquet").write_bytes(b"not parquet at all")
+def test_a_corrupt_file_is_named_and_the_rest_of_the_lake_shown(lake_settings, monkeypatch):
+    write_overview_lake(lake_settings)
+    bad = Path(lake_settings.lake_uri) / "runs" / "month=2026-11" / "part-broken.parquet"
+    bad.write_bytes(b"not parquet at all")
+    at = _app(lake_settings.lake_uri, monkeypatch)
+    assert not at.exception and not at.error
+    assert at.warning[0].value.startswith(f"skipped the unreadable file {bad} ")
+    assert {m.label: m.value for m in at.metric}["Attempts"] == "7"  # the other tables are read
+
+
+@pytest.mark.parametrize(("make", "says"), [
+    (lambda p: None, "no lake at {p} (the path does not exist)"),
+    (lambda p: p.write_text("not a lake"), "the lake {p} is a file, not a folder"),
+], ids=["missing", "a file"])
+def test_a_lake_that_is_not_there_is_an_error_not_no_data(tmp_path, monkeypatch, make, says):
+    lake = tmp_path / "mistyped-lake"
+    make(lake)
     at = _app(str(lake), monkeypatch)
-    assert not at.exception
-    assert at.error[0].value.startswith(f"could not read the lake at {lake}")
+    assert not at.exception and not at.info and not at.metric
+    assert at.error[0].value.startswith(says.format(p=lake))

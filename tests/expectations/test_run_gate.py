@@ -133,12 +133,11 @@ def test_qc_gate_command_prints_verdicts(lake_settings, stand_in_view, monkeypat
     assert "report: " + str(Path(lake_settings.lake_uri) / "reports" / "qc") in out.output
 
     again = CliRunner().invoke(main, ["qc", "gate", "--run-id", "run-nope"])
-    assert again.exit_code == 0
-    assert "no QC metrics for run run-nope" in again.output
-    assert "no run to gate" in again.output
+    assert again.exit_code == 1  # an unknown run is an error, not an empty success
+    assert "Error: no QC metrics for run run-nope in the lake" in again.output
 
     bad = Path(lake_settings.lake_uri).parent / "bad.csv"
     bad.write_text("check_id,metric\n")
     failed = CliRunner().invoke(main, ["qc", "gate", "--thresholds", str(bad)])
-    assert failed.exit_code == 1
+    assert failed.exit_code == 3  # a configuration problem (README: exit codes)
     assert f"Error: {bad}:1: header must be" in failed.output

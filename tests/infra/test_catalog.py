@@ -187,7 +187,7 @@ def test_lake_ddl_command_prints_every_table_for_the_s3_lake():
 
 def test_lake_ddl_needs_an_s3_location(tmp_path):
     result = CliRunner(env={"SEQLEDGER_LAKE": str(tmp_path)}).invoke(main, ["lake", "ddl"])
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a configuration problem (README: exit codes)
     assert "--location s3://" in result.output
 
 

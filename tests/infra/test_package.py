@@ -114,7 +114,7 @@ def test_package_refuses_a_handler_that_pulls_in_the_cli(project, monkeypatch, t
         "def compact_lake(e=None, c=None): pass\n")})
     monkeypatch.setattr(infra_commands, "PROJECT_ROOT", project)
     result = CliRunner().invoke(main, ["infra", "package", "--out", str(tmp_path / "x.zip")])
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a configuration problem (README: exit codes)
     assert "seqledger (via ingest.handlers)" in result.output
     assert not (tmp_path / "x.zip").exists()
 
@@ -122,7 +122,7 @@ def test_package_refuses_a_handler_that_pulls_in_the_cli(project, monkeypatch, t
 def test_package_refuses_missing_handlers(project, monkeypatch, tmp_path):
     monkeypatch.setattr(infra_commands, "PROJECT_ROOT", project)
     result = CliRunner().invoke(main, ["infra", "package", "--out", str(tmp_path / "x.zip")])
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a configuration problem (README: exit codes)
     assert "ingest.handlers defines no on_job_state_change" in result.output
     assert "ingest.handlers defines no compact_lake" in result.output
 
@@ -153,5 +153,5 @@ def test_real_package_has_lake_ingest_and_runner_only(tmp_path):
 def test_bad_param_is_refused(tmp_path):
     result = CliRunner().invoke(main, ["infra", "package", "--out", str(tmp_path / "p.zip"),
                                        "--param", "VpcId"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a bad option
     assert "expected KEY=VALUE" in result.output

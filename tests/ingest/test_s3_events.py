@@ -19,6 +19,7 @@ from ingest.s3_events import (
     read_s3_events,
 )
 from lake.errors import InvalidEvent
+from tests.ingest import written_events
 
 EVENTS = "aws-events"
 PLAIN = "s3-event-notification_ObjectCreated-Put_aws-docs.json"
@@ -188,13 +189,14 @@ def test_plain_sns_text_message_is_not_an_s3_event(reference):
 
 @pytest.mark.parametrize("name", [
     "batch-job-state-change_RUNNABLE_aws-docs.json",
-    "batch-job-state-change_SUCCEEDED_qiita-2017.json",
+    written_events.BATCH_2017,  # written here in the shape of files we may not ship
     "describe-jobs_SUCCEEDED_botocore-example.json",
-    "stepfunctions-batch-task-FAILED_exitCode1_nasa-hls.json",
-    "stepfunctions-batch-task-SUCCEEDED-jobdetail_nasa-hls.json",
+    written_events.SF_FAILED,
+    written_events.SF_OK,
 ])
 def test_batch_payloads_are_told_apart(reference, name):
-    payload = load(reference, name)
+    written = written_events.WRITTEN.get(name)
+    payload = written() if written else load(reference, name)
     assert detect_kind(payload) == "batch"
     with pytest.raises(InvalidEvent, match="a Batch job-state event, not an S3") as info:
         read_s3_events(payload, name)
@@ -202,10 +204,9 @@ def test_batch_payloads_are_told_apart(reference, name):
 
 
 def test_batch_event_inside_sqs_is_detected(reference):
-    # umccr's data portal receives Batch events through SQS: body = json.dumps(event)
+    # a Batch event reaching Lambda through SQS (umccr's data portal does): body = json.dumps
     sqs = load(reference, SQS)
-    sqs["Records"][0]["body"] = json.dumps(
-        load(reference, "batch-job-state-change_SUCCEEDED_umccr-data-portal.json"))
+    sqs["Records"][0]["body"] = json.dumps(written_events.batch_now())
     assert detect_kind(sqs) == "batch"
     mixed = load(reference, SQS)
     mixed["Records"].append(sqs["Records"][0])

@@ -30,8 +30,8 @@ def test_every_command_has_help(path):
     assert cmd.help, f"{' '.join(path)} has no help text"
 
 
-def test_bad_lake_setting_is_a_usage_error(monkeypatch):
+def test_bad_lake_setting_is_a_configuration_error(monkeypatch):
     monkeypatch.setenv("SEQLEDGER_LAKE", "gs://nope")
     result = CliRunner().invoke(main, ["lake", "tables"])
-    assert result.exit_code == 2
+    assert result.exit_code == 3
     assert "SEQLEDGER_LAKE" in result.output

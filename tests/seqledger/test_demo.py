@@ -74,6 +74,8 @@ def test_replaying_the_demo_event_files_changes_nothing(demo_lake, monkeypatch):
 
     store = LakeStore(settings)
     before = {t: store.read(t).num_rows for t in ("arrivals", "runs", "job_attempts", "costs")}
+    lake_files = sorted(Path(settings.lake_uri).rglob("*.parquet"))
+    quarantine = store.read("quarantine").sort_by("quarantine_id")
     files = sorted(str(p) for p in Path(result.events_dir).glob("*.json"))
     monkeypatch.setenv("SEQLEDGER_LAKE", settings.lake_uri)
     monkeypatch.setenv("SEQLEDGER_PROJECTS", str(Path(result.events_dir).parent / "projects.toml"))
@@ -82,6 +84,10 @@ def test_replaying_the_demo_event_files_changes_nothing(demo_lake, monkeypatch):
     assert "9999-truncated.json" in out.output
     after = {t: store.read(t).num_rows for t in before}
     assert after == before
+    assert "objects: 0 new" in out.output
+    # not a row re-stamped, not a file added: the lake is exactly as the demo left it
+    assert sorted(Path(settings.lake_uri).rglob("*.parquet")) == lake_files
+    assert store.read("quarantine").sort_by("quarantine_id").equals(quarantine)
 
 
 @pytest.mark.integration
@@ -105,3 +111,60 @@ def test_report_cost_by_user_adds_up_to_the_month(demo_lake, monkeypatch):
     }
     assert set(users) <= {"a.lee", "m.okafor", "j.santos"} and users
     assert sum(users.values()) == pytest.approx(result.summary["cost_usd"], abs=0.05)
+
+
+# -- which lakes the demo may write to -----------------------------------------------------------
+
+
+def test_the_demo_owns_a_new_path_an_empty_folder_and_its_own_marked_lake(tmp_path):
+    from seqledger.demo import MARKER, claim_lake, mark_lake
+
+    assert claim_lake(Settings(lake_uri=str(tmp_path / "new"))).owned
+    (tmp_path / "empty").mkdir()
+    assert claim_lake(Settings(lake_uri=str(tmp_path / "empty"))).owned
+    mark_lake(Settings(lake_uri=str(tmp_path / "marked")))
+    (tmp_path / "marked" / "runs").mkdir()
+    (tmp_path / "marked" / "runs" / "x.parquet").write_bytes(b"rows")
+    claim = claim_lake(Settings(lake_uri=str(tmp_path / "marked")))
+    assert (claim.owned, claim.files, (tmp_path / "marked" / MARKER).is_file()) == (True, 2, True)
+
+
+def test_the_demo_does_not_own_a_lake_someone_filled(tmp_path):
+    from lake.store import LakeStore
+    from pipeline_runner.prices import PriceBook
+    from seqledger.demo import claim_lake
+
+    settings = Settings(lake_uri=str(tmp_path / "billing"))
+    LakeStore(settings).write("prices", PriceBook.load_default().rows()[:3])
+    claim = claim_lake(settings)
+    assert not claim.owned
+    assert claim.files == len(list((tmp_path / "billing").rglob("*.parquet"))) > 0
+
+
+def test_a_file_given_as_the_lake_is_refused_not_replaced(tmp_path):
+    from lake.location import LakeUnavailableError
+    from seqledger.demo import claim_lake
+
+    (tmp_path / "lake").write_text("my notes\n")
+    with pytest.raises(LakeUnavailableError, match="is a file, not a folder"):
+        claim_lake(Settings(lake_uri=str(tmp_path / "lake")))
+
+
+def test_replace_says_what_it_removes_and_the_demo_keeps_its_files_in_its_lake(
+        tmp_path, monkeypatch):
+    from seqledger.demo import MARKER
+
+    lake = tmp_path / "someone-elses"
+    (lake / "notes").mkdir(parents=True)
+    (lake / "notes" / "keep-me.txt").write_text("x")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SEQLEDGER_LAKE", str(lake))
+    out = CliRunner().invoke(main, ["demo", "--replace", "--samples", "1", "--seed", "2"])
+    assert out.exit_code == 0, out.output
+    assert f"removing the lake at {lake} (1 files" in out.output
+    assert not (lake / "notes").exists() and (lake / MARKER).is_file()
+    # the event files and the project registry live in the demo's lake, not in the current folder
+    assert sorted(p.name for p in (lake / "demo" / "demo-events").glob("*.json"))[-1] == \
+        "9999-truncated.json"
+    assert (lake / "demo" / "projects.toml").is_file()
+    assert not (tmp_path / ".seqledger").exists()
