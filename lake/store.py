@@ -7,6 +7,7 @@ compaction safe while readers are running.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import uuid
@@ -230,7 +231,7 @@ class LakeStore:
         """Append rows to a table: one file per month touched, named by the rows' keys.
 
         A write that repeats earlier keys exactly creates nothing. A file becomes visible
-        whole or not at all (rename on a local disk; a completed PUT on S3).
+        whole or not at all (rename on a local disk; a server-side copy on S3).
         """
         spec = table(name)
         if len(rows) == 0:
@@ -259,9 +260,7 @@ class LakeStore:
         try:
             self.fs.create_dir(directory, recursive=True)
             if self.settings.lake_is_s3:
-                # An S3 object appears only when its upload completes: no temporary name needed.
-                with self.fs.open_output_stream(path) as out:
-                    pq.write_table(tbl, out, row_group_size=ROW_GROUP_ROWS, compression="zstd")
+                self._write_s3(tbl, path)
                 return
             tmp = f"{directory}/.{base}.{uuid.uuid4().hex}.partial"
             try:
@@ -273,6 +272,26 @@ class LakeStore:
                     self.fs.delete_file(tmp)
         except OSError as e:
             raise LakeWriteError(f"could not write {path}: {e}") from e
+
+    def _write_s3(self, tbl: pa.Table, path: str) -> None:
+        """Upload under a hidden temporary key, then copy it to ``path`` server-side.
+
+        pyarrow's S3 stream completes the upload when it is closed, even when the ``with`` block
+        is left by an exception: written to the final key directly, a failure part-way would
+        leave a truncated file that the retry skips (the name exists) and every read trips
+        over. The copy (one CopyObject) makes the object appear whole or not at all; the
+        temporary key is hidden from readers (leading dot, no .parquet suffix).
+        """
+        directory, _, base = path.rpartition("/")
+        tmp = f"{directory}/.{base}.{uuid.uuid4().hex}.partial"
+        try:
+            with self.fs.open_output_stream(tmp) as out:
+                pq.write_table(tbl, out, row_group_size=ROW_GROUP_ROWS, compression="zstd")
+            self.fs.copy_file(tmp, path)
+        finally:
+            # a stray hidden object costs nothing; the write's own error is the one to raise
+            with contextlib.suppress(OSError):
+                self.fs.delete_file(tmp)
 
     # -- reading -------------------------------------------------------------------------------
     def read(self, name: str, *, dedupe: bool = True, month: str | None = None) -> pa.Table:
