@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
 from ingest.arrivals import SampleInputs, arrival_row, ready_samples
 from ingest.batch_events import job_state_changes
@@ -26,11 +27,12 @@ from ingest.results import RunResults, finish_runs
 from ingest.s3_events import SkippedEvent, detect_kind, parse_event_text, read_s3_events
 from lake.errors import InvalidEvent, SeqledgerError, TerminalError
 from lake.quarantine import quarantine_row
-from lake.store import LakeStore
+from lake.schemas import table as lake_table
+from lake.store import LakeStore, latest_by_key
 from pipeline_runner.prices import PriceBook
 from pipeline_runner.projects import ProjectRegistry
 from pipeline_runner.records import JobStateChange
-from pipeline_runner.service import DispatchResult, Runner, TrackResult
+from pipeline_runner.service import DispatchResult, Runner, TrackResult, recent_months
 from pipeline_runner.workflows import RunRequest
 
 
@@ -66,7 +68,7 @@ class EventService:
     pipeline_release: str
     # What this service has read or written, so a long-lived process (the demo, a local server)
     # reads the lake once; a Lambda invocation starts empty and reads only what it needs.
-    _arrivals_by_sample: dict[str, list[dict[str, Any]]] | None = field(default=None, repr=False)
+    _arrivals_by_sample: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
     _run_inputs_cache: dict[str, tuple[str | None, int | None]] = field(
         default_factory=dict, repr=False
     )
@@ -133,11 +135,14 @@ class EventService:
                 )
         out.arrivals_written = self.store.write("arrivals", rows).rows_written
         touched = {r["sample_id"] for r in rows if r["sample_id"] and r["input_kind"] != "unknown"}
-        by_sample = self._known_arrivals()
-        for r in rows:
-            by_sample.setdefault(r["sample_id"], []).append(r)
         if not touched:
             return
+        months = {m for at in [now, *(r["event_at"] for r in rows if r["event_at"])]
+                  for m in recent_months(at)}
+        by_sample = self._known_arrivals(touched, sorted(months))
+        for r in rows:
+            if r["sample_id"] in touched:
+                by_sample[r["sample_id"]].append(r)
         ready = ready_samples([r for t in touched for r in by_sample.get(t, [])])
         requests = []
         for sample in ready:
@@ -161,12 +166,29 @@ class EventService:
                     quarantine_row("dispatch", f"run {result.run_id}", result.error)
                 )
 
-    def _known_arrivals(self) -> dict[str, list[dict[str, Any]]]:
-        if self._arrivals_by_sample is None:
-            self._arrivals_by_sample = {}
-            for r in self.store.read("arrivals").to_pylist():
-                self._arrivals_by_sample.setdefault(r["sample_id"], []).append(r)
-        return self._arrivals_by_sample
+    def _known_arrivals(
+        self, samples: set[str], months: list[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The arrivals recorded for ``samples``: read once per sample, from ``months`` only.
+
+        Completeness is the sample's own business: its files arrive within days of each other,
+        so the months around the arrivals are read, filtered to these samples; never the whole
+        ``arrivals`` table, whose history grows every day.
+        """
+        cache = self._arrivals_by_sample
+        unread = sorted(samples - cache.keys())
+        if unread:
+            for sample in unread:
+                cache[sample] = []
+            files = self.store.files("arrivals", months)
+            if files:
+                spec = lake_table("arrivals")
+                dataset = ds.dataset(files, schema=spec.schema, format="parquet",
+                                     filesystem=self.store.fs)
+                tbl = dataset.to_table(filter=pc.field("sample_id").isin(unread))
+                for r in latest_by_key(tbl, spec).to_pylist():
+                    cache[r["sample_id"]].append(r)
+        return cache
 
     def _request(self, s: SampleInputs) -> RunRequest:
         tags = self.projects.tags_for(s.project, s.sample_id)
@@ -205,19 +227,15 @@ class EventService:
             out.finished = finish_runs(self.store, finished, self.prices, inputs)
 
     def _run_inputs(self, run_ids: list[str]) -> dict[str, tuple[str | None, int | None]]:
-        missing = [r for r in run_ids if r not in self._run_inputs_cache]
-        if missing:
-            runs = self.store.read("runs")
-            runs = runs.filter(pc.is_in(runs.column("run_id"), value_set=_str_array(missing)))
-            for r in runs.select(["run_id", "input_kind", "input_size_bytes"]).to_pylist():
-                self._run_inputs_cache[r["run_id"]] = (r["input_kind"], r["input_size_bytes"])
+        # the Runner has just loaded (or dispatched) these runs: no lake read
+        for run_id in run_ids:
+            if run_id not in self._run_inputs_cache:
+                request = self.runner.run_request(run_id)
+                if request is not None:
+                    self._run_inputs_cache[run_id] = (
+                        request.input_kind, request.input_size_bytes
+                    )
         return {r: self._run_inputs_cache[r] for r in run_ids if r in self._run_inputs_cache}
-
-
-def _str_array(values: list[str]):
-    import pyarrow as pa
-
-    return pa.array(values, type=pa.string())
 
 
 def _quarantine(stage: str, error: SeqledgerError, payload: Any) -> dict[str, Any]:

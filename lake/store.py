@@ -70,6 +70,17 @@ def month_of(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m")
 
 
+def months_between(first: str, last: str) -> list[str]:
+    """The months from ``first`` to ``last`` (YYYY-MM), both included; empty if first > last."""
+    y, m = map(int, first.split("-"))
+    end = tuple(map(int, last.split("-")))
+    out = []
+    while (y, m) <= end:
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
 def to_table(
     spec: TableSpec,
     rows: Sequence[Mapping[str, Any]] | pa.Table,
@@ -209,16 +220,36 @@ class LakeStore:
         prefix = "s3://" if self.settings.lake_is_s3 else ""
         return f"{prefix}{self.table_path(name)}"
 
-    def files(self, name: str) -> list[str]:
-        """Data files of a table (paths inside the filesystem), sorted."""
-        selector = pafs.FileSelector(self.table_path(name), recursive=True, allow_not_found=True)
-        infos = self.fs.get_file_info(selector)
+    def files(self, name: str, months: Iterable[str] | None = None) -> list[str]:
+        """Data files of a table (paths inside the filesystem), sorted.
+
+        With ``months`` (YYYY-MM), only those partitions are listed: a listing whose cost is
+        the partitions' size, not the table's history.
+        """
+        base = self.table_path(name)
+        roots = [base] if months is None else [f"{base}/month={m}" for m in sorted(set(months))]
+        infos = [
+            i
+            for root in roots
+            for i in self.fs.get_file_info(
+                pafs.FileSelector(root, recursive=True, allow_not_found=True)
+            )
+        ]
         return sorted(
             i.path
             for i in infos
             if i.type == pafs.FileType.File
             and i.base_name.endswith(".parquet")
             and not i.base_name.startswith(".")
+        )
+
+    def months(self, name: str) -> list[str]:
+        """The month partitions (YYYY-MM) of a table: one listing of its top level."""
+        selector = pafs.FileSelector(self.table_path(name), allow_not_found=True)
+        return sorted(
+            i.base_name.partition("=")[2]
+            for i in self.fs.get_file_info(selector)
+            if i.type == pafs.FileType.Directory and i.base_name.startswith("month=")
         )
 
     # -- writing -------------------------------------------------------------------------------
@@ -297,9 +328,7 @@ class LakeStore:
     def read(self, name: str, *, dedupe: bool = True, month: str | None = None) -> pa.Table:
         """A table's rows (optionally one month); deduplicated by key, latest row winning."""
         spec = table(name)
-        files = self.files(name)
-        if month is not None:
-            files = [f for f in files if f"/month={month}/" in f]
+        files = self.files(name, None if month is None else [month])
         if not files:
             return spec.schema.empty_table()
         dataset = ds.dataset(files, schema=spec.schema, format="parquet", filesystem=self.fs)
@@ -313,7 +342,7 @@ class LakeStore:
         The new file is written before the old ones are deleted, so a reader in between sees
         duplicates (which every view removes), never a gap.
         """
-        files = [f for f in self.files(name) if f"/month={month}/" in f]
+        files = self.files(name, [month])
         if not files:
             return 0, 0
         spec = table(name)
