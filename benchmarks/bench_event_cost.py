@@ -1,0 +1,194 @@
+"""What one event costs as the lake's history grows: the dispatcher and the recorder on SeaweedFS.
+
+One S3 lake on SeaweedFS (127.0.0.1) grows from 200 to 2,000 to 20,000 files of history in the
+four tables an event could look in (arrivals, runs, job_attempts, decisions): 25 files per table
+and month, spread over 2, 20 and 200 past months. The current months hold the same files at every
+size. At each size, ``--events`` samples arrive (both mates in one SQS batch -> one dispatcher
+invocation, which dispatches the run to moto's Batch) and then each job's SUCCEEDED event goes to
+the recorder; every invocation is a fresh service, as a Lambda invocation is. Printed: the median
+time per event and the ratio to the 200-file lake (the baseline). Flat is the goal: an event reads
+the partitions around it and the job's own tags, never the history.
+
+    uv run python benchmarks/bench_event_cost.py                 # 200 / 2,000 / 20,000 files
+    uv run python benchmarks/bench_event_cost.py --sizes 200 2000 --events 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+HISTORY_TABLES = ("arrivals", "runs", "job_attempts", "decisions")
+FILES_PER_TABLE_MONTH = 25
+ROWS_PER_FILE = 20
+NOW = datetime(2026, 5, 12, 9, 0, tzinfo=UTC)
+LAST_HISTORY_MONTH = "2026-02"  # before the months an event at NOW reads (2026-04, 2026-05)
+
+
+def _months_back(last: str, n: int) -> list[str]:
+    y, m = map(int, last.split("-"))
+    out = []
+    for _ in range(n):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y - 1, 12) if m == 1 else (y, m - 1)
+    return out
+
+
+def _rows(name: str, month: str, n: int) -> list[dict]:
+    """n rows of a table in a month, shaped like the runner's (tags, ids, times)."""
+    y, m = map(int, month.split("-"))
+    at = datetime(y, m, 10, tzinfo=UTC)
+    rows = []
+    for i in range(n):
+        run, job = f"hist-{month}-{i}", f"job-{month}-{i}"
+        tags = {"project": "cardio", "sample_id": f"H{month}{i}", "run_id": run}
+        if name == "arrivals":
+            rows.append({"arrival_id": f"a-{month}-{i}", "object_uri": f"s3://in/{run}_R1.fastq.gz",
+                         "etag": f"e{i}", "event_at": at, "sample_id": tags["sample_id"],
+                         "project": "cardio", "input_kind": "fastq"})
+        elif name == "runs":
+            rows.append({**tags, "status": "SUCCEEDED", "status_at": at})
+        elif name == "job_attempts":
+            rows.append({**tags, "job_id": job, "attempt": 1, "status": "SUCCEEDED",
+                         "status_at": at})
+        else:
+            rows.append({**tags, "job_id": job, "attempt": 1, "decided_at": at,
+                         "action": "complete"})
+    return rows
+
+
+def _parquet(name: str, month: str) -> bytes:
+    import pyarrow.parquet as pq
+
+    from lake.schemas import table
+    from lake.store import to_table
+
+    buf = io.BytesIO()
+    pq.write_table(to_table(table(name), _rows(name, month, ROWS_PER_FILE)), buf,
+                   compression="zstd")
+    return buf.getvalue()
+
+
+def _add_files(store, months: list[str], progress: str) -> int:
+    """FILES_PER_TABLE_MONTH files per history table in each month (uploaded in parallel)."""
+    jobs = []
+    for month in months:
+        for name in HISTORY_TABLES:
+            body = _parquet(name, month)
+            for i in range(FILES_PER_TABLE_MONTH):
+                path = f"{store.table_path(name)}/month={month}/part-hist{i:04d}.parquet"
+                jobs.append((path, body))
+
+    def put(job: tuple[str, bytes]) -> None:
+        with store.fs.open_output_stream(job[0]) as f:
+            f.write(job[1])
+
+    with ThreadPoolExecutor(16) as pool:
+        for n, _ in enumerate(pool.map(put, jobs), 1):
+            if n % 1000 == 0:
+                print(f"  {progress}: {n:,}/{len(jobs):,} files", file=sys.stderr)
+    return len(jobs)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[200, 2000, 20000],
+                   help="history files in the lake at each step (multiples of 100)")
+    p.add_argument("--events", type=int, default=5, help="samples (and jobs) per size")
+    args = p.parse_args(argv)
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                      AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
+    os.environ.pop("AWS_PROFILE", None)
+
+    from moto.server import ThreadedMotoServer
+
+    from ingest.assembly import build_event_service
+    from lake.settings import S3Options, Settings
+    from lake.store import LakeStore
+    from pipeline_runner.executors.batch import BatchExecutor, describe_to_event
+    from seqledger.envelopes import object_created
+    from tests.servers import ACCESS_KEY, SECRET_KEY, free_port, make_moto_batch, start_seaweed
+
+    per_table_month = len(HISTORY_TABLES) * FILES_PER_TABLE_MONTH
+    with tempfile.TemporaryDirectory(prefix="bench-events-") as tmp:
+        work = Path(tmp)
+        seaweed = start_seaweed(work / "seaweed")
+        port = free_port()
+        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+        moto.start()
+        try:
+            batch = make_moto_batch(f"http://127.0.0.1:{port}", "events")
+            projects = work / "projects.toml"
+            projects.write_text('[projects.cardio]\ncost_centre = "CC-1"\nrequested_by = "a"\n')
+            settings = Settings(
+                lake_uri="s3://lake/events",
+                s3=S3Options(region="us-east-1", endpoint_url=seaweed.endpoint,
+                             access_key=ACCESS_KEY, secret_key=SECRET_KEY),
+                executor="batch", spot_queue=batch.spot_queue,
+                on_demand_queue=batch.on_demand_queue, job_definition=batch.job_definition,
+                projects_file=str(projects), output_prefix="s3://lake/out")
+            store = LakeStore(settings)
+            client = batch.client()
+            # the current months' own files, the same at every size
+            _add_files(store, ["2026-04", "2026-05"], "current months")
+            results = []
+            have = 0
+            for size in sorted(args.sizes):
+                months = _months_back(LAST_HISTORY_MONTH, size // per_table_month)
+                have += _add_files(store, months[have // per_table_month:], f"{size:,} files")
+                dispatch_s, record_s = [], []
+                for i in range(args.events):
+                    sample = f"N{size}-{i}"
+                    at = NOW + timedelta(minutes=i)
+                    records = []
+                    for n, mate in enumerate(("R1", "R2")):
+                        key = f"cardio/{sample}/{sample}_S1_L001_{mate}_001.fastq.gz"
+                        records += object_created("sqs-sns", "in", key, 40 * 10**9,
+                                                  f"e{sample}{n}", at, f"{n:08X}")["Records"]
+                    service = build_event_service(settings, BatchExecutor(client,
+                                                                          batch.job_definition))
+                    t = time.perf_counter()
+                    out = service.process([("sqs", {"Records": records})], now=at)
+                    dispatch_s.append(time.perf_counter() - t)
+                    (result,) = out.dispatched
+                    (job,) = client.describe_jobs(jobs=[result.job_id])["jobs"]
+                    event = describe_to_event(job, at + timedelta(hours=2))
+                    service = build_event_service(settings, BatchExecutor(client,
+                                                                          batch.job_definition))
+                    t = time.perf_counter()
+                    out = service.process([("eventbridge", event)], now=at + timedelta(hours=2))
+                    record_s.append(time.perf_counter() - t)
+                    if [r.run_id for r in out.finished] != [result.run_id]:
+                        raise SystemExit(f"the recorder did not finish {result.run_id}: {out}")
+                history = len(store.files("runs")) * len(HISTORY_TABLES)  # ~ files per table
+                results.append((size, history, statistics.median(dispatch_s),
+                                statistics.median(record_s)))
+                print(f"  {size:,} files: done", file=sys.stderr)
+        finally:
+            moto.stop()
+            seaweed.stop()
+
+    base_d, base_r = results[0][2], results[0][3]
+    print(f"\nPer-event time on SeaweedFS (median of {args.events}; fresh service per event)\n")
+    print(f"{'history files':>14}{'months':>8}{'dispatch s':>12}{'x base':>8}"
+          f"{'record s':>10}{'x base':>8}")
+    for size, _, d, r in results:
+        print(f"{size:>14,}{size // per_table_month:>8}{d:>12.3f}{d / base_d:>8.2f}"
+              f"{r:>10.3f}{r / base_r:>8.2f}")
+    print(f"\n(each size also has {2 * per_table_month} files in the current months; "
+          "the first row is the baseline)")
+
+
+if __name__ == "__main__":
+    main()
