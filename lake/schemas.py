@@ -198,7 +198,7 @@ DECISIONS = _spec(
         _f(
             "failure_kind",
             pa.string(),
-            "none | spot_reclaim | application_error | infrastructure | timeout",
+            "none | spot_reclaim | capacity | application_error | infrastructure | timeout",
         ),
         _f("action", pa.string(), "complete | retry | retry_on_demand | give_up", nullable=False),
         _f("next_capacity", pa.string(), "spot | on-demand for a retry"),

@@ -49,6 +49,12 @@ class Settings:
     output_prefix: str = DEFAULT_OUTPUTS
     pipeline_release: str = "dragen-4.2.4"
     local_command: str | None = None  # command template for the local executor
+    # A DRAGEN job's resources and timeout. On AWS the stack sets them from the same parameters
+    # as the job definition (DragenVcpus, DragenMemoryMiB, JobTimeoutSeconds), so what the runner
+    # submits is what the stack says; unset, the runner sizes jobs from its instance types.
+    job_vcpus: int | None = None
+    job_memory_mib: int | None = None
+    job_timeout_s: int | None = None
 
     @property
     def lake_is_s3(self) -> bool:
@@ -102,4 +108,17 @@ class Settings:
             output_prefix=outputs,
             pipeline_release=env.get("SEQLEDGER_PIPELINE_RELEASE", "dragen-4.2.4"),
             local_command=env.get("SEQLEDGER_LOCAL_COMMAND"),
+            job_vcpus=_positive_int(env, "SEQLEDGER_JOB_VCPUS"),
+            job_memory_mib=_positive_int(env, "SEQLEDGER_JOB_MEMORY_MIB"),
+            job_timeout_s=_positive_int(env, "SEQLEDGER_JOB_TIMEOUT_S"),
         )
+
+
+def _positive_int(env: Mapping[str, str], name: str) -> int | None:
+    """An optional whole-number setting; unset or empty is None."""
+    text = (env.get(name) or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{name}={text!r}: expected a whole number greater than 0")
+    return int(text)

@@ -13,7 +13,12 @@ Rules, in order:
 4. at or over the run's spend cap -> ``give_up``;
 5. a Spot reclaim (``Host EC2 (instance i-…) terminated.``, exit code 143 or none) -> ``retry``
    on Spot until ``max_spot_attempts`` reclaims, then ``retry_on_demand``;
-6. an infrastructure error with no exit code (CannotPullContainerError,
+6. a job cancelled for lack of capacity (the queue's RUNNABLE time limit: ``Canceled by
+   JobStateTimeLimit action due to reason: CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY``): on Spot
+   -> ``retry_on_demand`` (it already waited the Spot queue's limit, so a Spot loss like a
+   reclaim past its tolerance); on On-Demand -> ``give_up``, a decision with the fix in its
+   reason (the account's F-instance quota or the instance types), not an endless wait;
+7. an infrastructure error with no exit code (CannotPullContainerError,
    CannotInspectContainerError, ResourceInitializationError, a host lost on On-Demand, …) is
    transient -> ``retry`` on the same capacity.
 """
@@ -33,6 +38,9 @@ if TYPE_CHECKING:  # only for annotations: policy needs the limits, not the work
 RECLAIM_PREFIX = "Host EC2"
 SIGTERM_EXIT = 143  # 128 + SIGTERM: what the container reports when its Spot host is reclaimed
 TIMEOUT_REASON = "Job attempt duration exceeded timeout"
+# What Batch puts in statusReason when a queue's RUNNABLE time limit cancels a job Batch could
+# not place for lack of instances ("Canceled by JobStateTimeLimit action due to reason: …").
+CAPACITY_REASON = "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +65,7 @@ class Decision:
     job_id: str
     attempt: int
     action: str  # complete | retry | retry_on_demand | give_up
-    failure_kind: str  # none | spot_reclaim | application_error | infrastructure | timeout
+    failure_kind: str  # see failure_kind()
     reason: str
     next_capacity: str | None = None  # for retries
 
@@ -80,10 +88,13 @@ class Decision:
 
 
 def failure_kind(outcome: AttemptOutcome) -> str:
-    """Why an attempt ended: none, spot_reclaim, application_error, infrastructure or timeout."""
+    """Why an attempt ended: none, spot_reclaim, capacity, application_error, infrastructure or
+    timeout."""
     if outcome.status == "SUCCEEDED":
         return "none"
     reason = outcome.status_reason or ""
+    if CAPACITY_REASON in reason and outcome.exit_code is None:
+        return "capacity"  # never started: no instance could be had
     if reason.startswith(RECLAIM_PREFIX) and outcome.exit_code in (None, SIGTERM_EXIT):
         # On On-Demand capacity the same message means the host failed or was retired.
         return "spot_reclaim" if outcome.capacity == "spot" else "infrastructure"
@@ -140,5 +151,13 @@ def decide(attempts_so_far: Sequence[AttemptOutcome], config: RunnerConfig,
         return decision("retry_on_demand",
                         f"{what}: Spot reclaimed {reclaims} time(s) (limit "
                         f"{config.max_spot_attempts}); moving to On-Demand", "on-demand")
+    if kind == "capacity":
+        if last.capacity == "spot":
+            return decision("retry_on_demand", f"{what}: no Spot capacity within the queue's "
+                                               "RUNNABLE time limit; moving to On-Demand",
+                            "on-demand")
+        return decision("give_up", f"{what}: no On-Demand capacity within the queue's RUNNABLE "
+                                   "time limit; raise the account's On-Demand F-instance vCPU "
+                                   "quota or widen DragenInstanceTypes, then resubmit the run")
     return decision("retry", f"{what}: infrastructure error, transient; retrying on "
                              f"{last.capacity}", last.capacity)
