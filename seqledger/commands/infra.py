@@ -29,6 +29,7 @@ REQUIRED_PARAMETERS = {
     "SubnetIds": "subnet-…,subnet-…",
     "DragenImage": "ACCOUNT.dkr.ecr.REGION.amazonaws.com/dragen:VERSION",
     "DragenAmiId": "ami-…",
+    "QcGateImage": "ACCOUNT.dkr.ecr.REGION.amazonaws.com/seqledger:VERSION",
 }
 
 
