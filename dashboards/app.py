@@ -21,7 +21,7 @@ SECTIONS = {
     ],
     # "Cost": [st.Page(PAGES_DIR / "cost.py", title="Cost")],
     # "Quality": [st.Page(PAGES_DIR / "qc_trends.py", title="QC trends")],
-    # "Releases": [st.Page(PAGES_DIR / "releases.py", title="Releases")],
+    "Releases": [st.Page(PAGES_DIR / "releases.py", title="Releases")],
 }
 
 # No page_icon and no st.Page icons: the browser turns a Material icon into a favicon fetched from

@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 import streamlit as st
 
-from analytics import queries
+from analytics import queries, releases
 from analytics.engine import connect
 from lake.errors import SeqledgerError
 from lake.settings import Settings
@@ -55,7 +55,8 @@ def _cached(uri: str, name: str, args: tuple[Any, ...]) -> Any:
     try:
         lake = _connection(uri)
         with lake.lock:
-            return getattr(queries, name)(lake.con, *args)
+            module, _, fn = name.rpartition(".")
+            return getattr(releases if module == "releases" else queries, fn)(lake.con, *args)
     except (SeqledgerError, OSError, duckdb.Error) as e:
         raise LakeUnavailable(f"could not read the lake at {uri}: {e}") from e
 
@@ -104,3 +105,25 @@ def cost_by_project() -> pa.Table:
 
 def qc_verdict_counts() -> pa.Table:
     return _query("qc_verdict_counts")
+
+
+def release_states() -> list[dict[str, Any]]:
+    return _cached(lake_uri(), "releases.release_states", ())
+
+
+def release_runs() -> list[dict[str, Any]]:
+    return _cached(lake_uri(), "releases.release_runs", ())
+
+
+def validation_checks(release: str) -> pa.Table:
+    return _cached(lake_uri(), "releases.validation_checks", (release,))
+
+
+def report_html(uri: str) -> bytes | None:
+    """The bytes of a report the lake wrote (local or S3); None when it is gone."""
+    from lake.store import read_text
+
+    try:
+        return read_text(settings(), uri).encode("utf-8")
+    except (OSError, SeqledgerError):
+        return None

@@ -60,8 +60,13 @@ def render_html(result: GateResult, thresholds: Thresholds) -> str:
         f"<tr><td>{len(result.verdicts)}</td><td class='pass'>{counts['pass']}</td>"
         f"<td class='review'>{counts['review']}</td><td class='fail'>{counts['fail']}</td></tr>",
         "</table>",
-        "<h2>Checks not passed</h2>",
     ]
+    releases = sorted({f"{r.get('pipeline_release') or 'unknown release'}"
+                       + (f" (DRAGEN {r['dragen_version']})" if r.get("dragen_version") else "")
+                       for r in result.overall()})
+    if releases:
+        out.append(f"<p>Releases judged: {_e(', '.join(releases))}</p>")
+    out.append("<h2>Checks not passed</h2>")
     if failed:
         out.append("<table><tr><th>run</th><th>sample</th><th>check</th><th>metric</th>"
                    "<th>observed</th><th>rule</th><th>severity</th><th>verdict</th></tr>")
@@ -73,6 +78,7 @@ def render_html(result: GateResult, thresholds: Thresholds) -> str:
         out.append("</table>")
     else:
         out.append("<p>Every check passed for every run.</p>")
+    out.append(_distributions(checks, thresholds))
     out.append("<h2>Verdict per run</h2><table><tr><th>run</th><th>sample</th><th>project</th>"
                "<th>verdict</th><th>checks not passed</th></tr>")
     out.extend(
@@ -91,3 +97,29 @@ def render_html(result: GateResult, thresholds: Thresholds) -> str:
     out.append("</table><p class='muted'>A missing metric fails its checks. The GX result JSON "
                "is stored beside this page.</p></body></html>")
     return "\n".join(out)
+
+
+def _distributions(checks: list[dict[str, Any]], thresholds: Thresholds) -> str:
+    """Each numeric metric across the runs (a lane per release) with its thresholds drawn."""
+    from expectations.svg import strip_chart
+
+    charts = []
+    for metric in thresholds.metrics:
+        rows = [r for r in checks if r["metric_id"] == metric and r["observed_value"] is not None]
+        if not rows:
+            continue
+        seen: dict[str, dict[str, float]] = {}
+        for r in rows:
+            lane = r.get("pipeline_release") or "runs"
+            seen.setdefault(lane, {})[r["run_id"]] = r["observed_value"]
+        lanes = {k: sorted(v.items()) for k, v in sorted(seen.items())}
+        lines = [(f"{c.check_id} {c.threshold_text}", float(c.value)) for c in thresholds.checks
+                 if c.metric == metric and not isinstance(c.value, tuple)]
+        flagged = {r["run_id"] for r in rows if not r["passed"]}
+        charts.append(strip_chart(metric, lanes, thresholds=lines, flagged=flagged))
+    if not charts:
+        return ""
+    return ("<h2>Distributions</h2><p class='muted'>One dot per run (hover for its value); the bar "
+            "is the median; dashed red lines are the thresholds; red dots failed a check.</p>"
+            "<div style='display:flex;flex-wrap:wrap;gap:.5rem 1.5rem'>" + "".join(charts)
+            + "</div>")

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 SUITE = "sample_qc"
+# Columns copied from the frame onto every result row: what was judged, not what was checked.
+PASSTHROUGH = ("project", "pipeline_release", "dragen_version")
 REPORTS_DIR = "reports/qc"
 MISSING = "metric missing"
 
@@ -120,9 +122,10 @@ def _frame(frame_rows: pa.Table | pd.DataFrame, thresholds: Thresholds) -> pd.Da
     absent = [c for c in needed if c not in df.columns]
     if absent:
         raise SchemaError(f"sample_qc rows lack column(s) {absent}; need {needed}")
-    if "project" not in df.columns:
-        df["project"] = None
-    df = df[[*needed, "project"]]
+    for passthrough in PASSTHROUGH:
+        if passthrough not in df.columns:
+            df[passthrough] = None
+    df = df[[*needed, *(c for c in PASSTHROUGH if c not in needed)]]
     if df["run_id"].isna().any() or df["sample_id"].isna().any():
         raise SchemaError("sample_qc rows with an empty run_id or sample_id")
     dupes = sorted(set(df.loc[df["run_id"].duplicated(), "run_id"]))
@@ -227,7 +230,9 @@ def _run_rows(rec: dict[str, Any], thresholds: Thresholds, failing: dict[str, se
               evaluated_at: datetime) -> list[dict[str, Any]]:
     run_id = rec["run_id"]
     base = {"sample_id": rec["sample_id"], "run_id": run_id, "project": _text(rec.get("project")),
-            "suite": SUITE, "suite_version": thresholds.version, "evaluated_at": evaluated_at}
+            "suite": SUITE, "suite_version": thresholds.version, "evaluated_at": evaluated_at,
+            "pipeline_release": _text(rec.get("pipeline_release")),
+            "dragen_version": _text(rec.get("dragen_version"))}
     rows, failed_by_verdict = [], {"fail": [], "review": [], "warn": []}
     for check in thresholds.checks:
         observed = rec[check.metric]
@@ -272,8 +277,9 @@ def _text(value: Any) -> str | None:
 def _read_sample_qc(con, thresholds: Thresholds, run_ids: list[str] | None) -> pa.Table:
     import duckdb
 
-    metrics = ", ".join(f"s.{m}" for m in thresholds.metrics)
-    sql = (f"SELECT s.run_id, s.sample_id, {metrics}, r.project AS project "
+    metrics = "".join(f", s.{m}" for m in thresholds.metrics if m != "dragen_version")
+    sql = (f"SELECT s.run_id, s.sample_id{metrics}, s.dragen_version, r.project AS project, "
+           "r.pipeline_release AS pipeline_release "
            "FROM sample_qc s LEFT JOIN run_latest r ON r.run_id = s.run_id ")
     if run_ids is None:
         sql += ("WHERE NOT EXISTS (SELECT 1 FROM qc_results q "

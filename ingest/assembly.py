@@ -61,6 +61,11 @@ def build_event_service(settings: Settings, executor=None, now: datetime | None 
         **resources,
     )
     runner = Runner(store, executor or make_executor(settings, now), config)
+    gate = None
+    if settings.require_validated_release:
+        from pipeline_runner.releases import release_gate
+
+        gate = release_gate(store, settings.validation_projects)
     return EventService(
         store,
         runner,
@@ -68,4 +73,5 @@ def build_event_service(settings: Settings, executor=None, now: datetime | None 
         PriceBook.load_default(),
         output_prefix=settings.output_prefix,
         pipeline_release=settings.pipeline_release,
+        release_gate=gate,
     )

@@ -99,6 +99,7 @@ def finish_runs(
     ``inputs`` maps run id to (input kind, input size) for the licence estimate.
     """
     from ingest.dragen.service import ingest_folder
+    from ingest.happy import ingest_happy, is_happy_file
 
     results, all_costs = [], []
     for run in runs:
@@ -115,6 +116,11 @@ def finish_runs(
             run_id=run.run_id,
             run_at=run.finished_at,
         )
+        # A validation job runs hap.py after DRAGEN: its accuracy files sit beside the metrics.
+        if any(is_happy_file(f.name) for f in summary.files):
+            ingest_happy(store, run.output_uri,
+                         release=run.tags.get("pipeline_release") or "unknown",
+                         sample_id=run.sample_id, run_id=run.run_id, loaded_at=run.finished_at)
         results.append(
             RunResults(
                 run.run_id,

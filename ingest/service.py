@@ -12,7 +12,7 @@ record is quarantined without stopping the others.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -68,6 +68,8 @@ class EventService:
     pipeline_release: str
     # What this service has read or written, so a long-lived process (the demo, a local server)
     # reads the lake once; a Lambda invocation starts empty and reads only what it needs.
+    # (project, release) -> why a dispatch is refused (an unvalidated release), or None
+    release_gate: Callable[[str, str], str | None] | None = None
     _arrivals_by_sample: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
     _run_inputs_cache: dict[str, tuple[str | None, int | None]] = field(
         default_factory=dict, repr=False
@@ -192,6 +194,9 @@ class EventService:
 
     def _request(self, s: SampleInputs) -> RunRequest:
         tags = self.projects.tags_for(s.project, s.sample_id)
+        release = tags.pipeline_release or self.pipeline_release
+        if self.release_gate is not None and (why := self.release_gate(s.project or "", release)):
+            raise TerminalError(f"sample {s.sample_id}: {why}")
         return RunRequest(
             project=s.project or "",
             sample_id=s.sample_id,
@@ -199,7 +204,7 @@ class EventService:
             input_kind=s.input_kind,
             input_uris=s.input_uris,
             input_size_bytes=s.input_size_bytes or 0,
-            pipeline_release=tags.pipeline_release or self.pipeline_release,
+            pipeline_release=release,
             requested_by=tags.requested_by,
             cost_centre=tags.cost_centre,
             output_prefix=self.output_prefix,

@@ -266,6 +266,8 @@ QC_RESULTS = _spec(
         _f("severity", pa.string(), "fail | warn"),
         _f("verdict", pa.string(), "pass | fail | review (for 'overall' rows and tiers)"),
         _f("evaluated_at", TS, "When", nullable=False),
+        _f("pipeline_release", pa.string(), "Pipeline release of the run judged"),
+        _f("dragen_version", pa.string(), "DRAGEN version of the run judged (from its replay)"),
     ],
 )
 
@@ -336,4 +338,4 @@ def table(name: str) -> TableSpec:
 
 # Tables defined beside this module register themselves on import; importing them here keeps one
 # registry (TABLES) for the store, the views, the Glue catalog and the docs.
-from lake import schemas_cost, schemas_dragen  # noqa: E402, F401
+from lake import schemas_cost, schemas_dragen, schemas_release  # noqa: E402, F401

@@ -55,6 +55,9 @@ class Settings:
     job_vcpus: int | None = None
     job_memory_mib: int | None = None
     job_timeout_s: int | None = None
+    # Refuse production dispatches on a release whose latest validation did not pass.
+    require_validated_release: bool = False
+    validation_projects: tuple[str, ...] = ("giab-validation",)
 
     @property
     def lake_is_s3(self) -> bool:
@@ -111,6 +114,10 @@ class Settings:
             job_vcpus=_positive_int(env, "SEQLEDGER_JOB_VCPUS"),
             job_memory_mib=_positive_int(env, "SEQLEDGER_JOB_MEMORY_MIB"),
             job_timeout_s=_positive_int(env, "SEQLEDGER_JOB_TIMEOUT_S"),
+            require_validated_release=_flag(env, "SEQLEDGER_REQUIRE_VALIDATED_RELEASE"),
+            validation_projects=tuple(
+                p.strip() for p in env.get("SEQLEDGER_VALIDATION_PROJECTS", "giab-validation")
+                .split(",") if p.strip()),
         )
 
 
@@ -122,3 +129,13 @@ def _positive_int(env: Mapping[str, str], name: str) -> int | None:
     if not text.isdigit() or int(text) < 1:
         raise ConfigError(f"{name}={text!r}: expected a whole number greater than 0")
     return int(text)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """A boolean setting: 1/true/yes/on or 0/false/no/off (or unset)."""
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{name}={value!r}: expected true or false")

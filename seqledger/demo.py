@@ -176,6 +176,7 @@ def play(
     from pipeline_runner.projects import ProjectRegistry, ProjectTags
     from pipeline_runner.service import Runner
     from pipeline_runner.workflows import RunnerConfig
+    from seqledger.demo_releases import play_validations
 
     started = time.perf_counter()
     month_start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
@@ -249,11 +250,18 @@ def play(
         if progress:
             progress(clock.strftime("%Y-%m-%d %H:%M"), i, total)
     gate = run_gate(store, settings, evaluated_at=clock)
+    validations = play_validations(settings, store, production_release=PIPELINE_RELEASE,
+                                   month_start=month_start, output_prefix=config.output_prefix,
+                                   seed=seed)
     compacted = compact_all(store)
     result.elapsed_s = time.perf_counter() - started
     result.summary = summarize(settings, store)
     result.summary["qc_gated_now"] = len(gate.verdicts)
     result.summary["files_compacted"] = compacted
+    result.summary["releases"] = [
+        {"release": v.release, "baseline": v.baseline, "verdict": v.verdict,
+         "failed": sorted({r["check_id"] for r in v.failed("fail")}), "report": v.report_uri}
+        for v in validations]
     return result
 
 
@@ -269,30 +277,37 @@ def compact_all(store: LakeStore) -> tuple[int, int]:
     return before, after
 
 
-_VERDICTS = "SELECT count(*) FROM qc_results WHERE check_id = 'overall' AND verdict = "
+# The production month's figures: the release-validation cohort is reported on its own.
+_PROD = "project IS DISTINCT FROM 'giab-validation'"
+_VERDICTS = f"SELECT count(*) FROM qc_results WHERE {_PROD} AND check_id = 'overall' AND verdict = "
 SUMMARY_SQL = {
     "samples_arrived": "SELECT count(DISTINCT sample_id) FROM arrivals "
     "WHERE input_kind <> 'unknown' AND sample_id IS NOT NULL",
     "objects_not_inputs": "SELECT count(*) FROM arrivals "
     "WHERE input_kind IN ('unknown', 'sample_sheet')",
-    "runs": "SELECT count(*) FROM run_latest",
-    "runs_succeeded": "SELECT count(*) FROM run_latest WHERE status = 'SUCCEEDED'",
-    "runs_failed": "SELECT count(*) FROM run_latest WHERE status = 'FAILED'",
-    "attempts": "SELECT count(DISTINCT job_id) FROM job_attempts",
-    "spot_reclaims": "SELECT count(*) FROM decisions WHERE failure_kind = 'spot_reclaim'",
-    "retries": "SELECT count(*) FROM decisions WHERE action IN ('retry', 'retry_on_demand')",
-    "moved_to_on_demand": "SELECT count(*) FROM decisions WHERE action = 'retry_on_demand'",
-    "application_errors": "SELECT count(*) FROM decisions WHERE failure_kind = 'application_error'",
+    "runs": f"SELECT count(*) FROM run_latest WHERE {_PROD}",
+    "runs_succeeded": f"SELECT count(*) FROM run_latest WHERE {_PROD} AND status = 'SUCCEEDED'",
+    "runs_failed": f"SELECT count(*) FROM run_latest WHERE {_PROD} AND status = 'FAILED'",
+    "attempts": f"SELECT count(DISTINCT job_id) FROM job_attempts WHERE {_PROD}",
+    "spot_reclaims": f"SELECT count(*) FROM decisions WHERE {_PROD} "
+    "AND failure_kind = 'spot_reclaim'",
+    "retries": f"SELECT count(*) FROM decisions WHERE {_PROD} "
+    "AND action IN ('retry', 'retry_on_demand')",
+    "moved_to_on_demand": f"SELECT count(*) FROM decisions WHERE {_PROD} "
+    "AND action = 'retry_on_demand'",
+    "application_errors": f"SELECT count(*) FROM decisions WHERE {_PROD} "
+    "AND failure_kind = 'application_error'",
     "qc_pass": _VERDICTS + "'pass'",
     "qc_review": _VERDICTS + "'review'",
     "qc_fail": _VERDICTS + "'fail'",
     "quarantined": "SELECT count(*) FROM quarantine",
-    "cost_usd": "SELECT coalesce(sum(cost_usd), 0) FROM costs",
+    "cost_usd": f"SELECT coalesce(sum(cost_usd), 0) FROM costs WHERE {_PROD}",
+    "validation_cost_usd": f"SELECT coalesce(sum(cost_usd), 0) FROM costs WHERE NOT ({_PROD})",
 }
-COST_BY_PROJECT_SQL = """
+COST_BY_PROJECT_SQL = f"""
     SELECT project, count(DISTINCT run_id) AS runs, round(sum(cost_usd), 2) AS cost_usd,
            round(sum(cost_usd) / count(DISTINCT run_id), 2) AS usd_per_run
-    FROM costs GROUP BY project ORDER BY project
+    FROM costs WHERE {_PROD} GROUP BY project ORDER BY project
 """
 
 

@@ -86,6 +86,7 @@ NOT_METRICS = {
     "streaming_log.csv": "DRAGEN's streaming log, not metrics",
 }
 METRIC_SUFFIXES = (".csv", ".tab", ".json")
+_HAPPY = re.compile(r"(^|[._-])(summary|extended)\.csv$")  # hap.py's outputs beside DRAGEN's
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,8 @@ def recognise(file_name: str, head: bytes) -> Recognised | str:
     base = file_name.rsplit("/", 1)[-1]
     if base in NOT_METRICS:
         return NOT_METRICS[base]
+    if _HAPPY.search(base):
+        return "hap.py accuracy (loaded into happy_metrics by the release validation)"
     hit = recognise_name(base)
     if hit is not None:
         return hit

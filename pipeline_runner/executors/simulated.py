@@ -31,7 +31,7 @@ import math
 import random
 import shlex
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -93,7 +93,9 @@ class SimulatedBatch:
                  reorder_rate: float = 0.0, capacity_shortage_rate: float = 0.05,
                  region: str = "us-east-1", account: str = "123456789012",
                  image: str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/dragen:4.2.4",
-                 write_outputs: bool = True, writer: Writer | None = None) -> None:
+                 write_outputs: bool = True, writer: Writer | None = None,
+                 extra_outputs: Callable[[Mapping[str, str]], dict[str, str]] | None = None
+                 ) -> None:
         for name, rate in (("spot_reclaim_rate", spot_reclaim_rate),
                            ("app_failure_rate", app_failure_rate),
                            ("infra_failure_rate", infra_failure_rate),
@@ -112,6 +114,8 @@ class SimulatedBatch:
         self.region, self.account, self.image = region, account, image
         self.write_outputs = write_outputs
         self.writer = writer
+        # More files a successful job writes beside DRAGEN's, from its tags (e.g. hap.py results).
+        self.extra_outputs = extra_outputs
         self.jobs: dict[str, SimulatedJob] = {}
         self._outputs: dict[str, tuple[str, dict[str, str]]] = {}  # job id -> (folder, files)
         self._written: set[str] = set()
@@ -207,6 +211,8 @@ class SimulatedBatch:
                               nodename=f"ip-10-0-{int(instance_id[2:4], 16)}-"
                                        f"{int(instance_id[4:6], 16)}.ec2.internal")
             files = dragen_outputs.render_metrics(profile.sample_id, profile)
+            if self.extra_outputs is not None:
+                files.update(self.extra_outputs(spec.tags))
             self._outputs[job_id] = (spec.environment["SEQLEDGER_OUTPUT"], files)
         job = SimulatedJob(job_id, spec, created, instance_type, instance_id, outcome, ends_at,
                            (ends_at - running).total_seconds() if ran else 0.0, depth)

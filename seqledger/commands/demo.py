@@ -74,6 +74,11 @@ def demo(ctx: click.Context, samples: int, seed: int, month: str, keep: bool) ->
     click.echo(
         "\ncost by project\n" + render_table(["project", "runs", "cost_usd", "usd_per_run"], rows)
     )
+    click.echo("\nrelease validation (GIAB HG001-HG007, hap.py against the truth set)\n"
+               + render_table(["release", "against", "verdict", "failed checks", "report"],
+                              [(v["release"], v["baseline"] or "-", v["verdict"].upper(),
+                                ", ".join(v["failed"]) or "-", v["report"])
+                               for v in s.get("releases", [])]))
     me = _command_name()
     before, after = s["files_compacted"]
     click.echo(f"\ncompacted the lake: {before} files -> {after}")
@@ -82,6 +87,7 @@ def demo(ctx: click.Context, samples: int, seed: int, month: str, keep: bool) ->
         f"\nnext:\n  {me} dashboard                  # open the dashboard over this lake"
         f"\n  {me} report cost --by project   # cost reports"
         f'\n  {me} lake query "SELECT * FROM run_latest LIMIT 5"'
+        f"\n  {me} release list               # releases and their validation state"
     )
 
 

@@ -26,7 +26,8 @@ SELECT sample_id, run_id, max(run_at) AS run_at,
   max(CASE WHEN metric_id = 'q30_bases' THEN value END) AS q30_bases,
   max(CASE WHEN metric_id = 'mapped_reads_pct' THEN value END) AS mapped_reads_pct,
   max(CASE WHEN metric_id = 'contamination_pct' THEN value END) AS contamination_pct,
-  max(CASE WHEN metric_id = 'ploidy' THEN value_text END) AS ploidy
+  max(CASE WHEN metric_id = 'ploidy' THEN value_text END) AS ploidy,
+  max(dragen_version) AS dragen_version
 FROM qc_metrics GROUP BY sample_id, run_id
 """
 

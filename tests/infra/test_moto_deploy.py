@@ -10,7 +10,8 @@ AWS::SNS::Subscription, AWS::SQS::QueuePolicy, AWS::Lambda::EventInvokeConfig,
 AWS::CloudWatch::Alarm, AWS::Athena::WorkGroup and AWS::Glue::*; and of AWS::S3::Bucket it applies
 neither public-access block, versioning, lifecycle, logging nor notifications; of a Lambda
 function it drops layers, dead-letter and tracing settings; of a job definition propagateTags and
-platformCapabilities; of a log group its KMS key. Those settings are checked on the template itself in test_templates.py.
+platformCapabilities; of a log group its KMS key. Those settings are checked on the template
+itself in test_templates.py.
 """
 
 from __future__ import annotations
