@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         if zip_path is None:
             print("building the artefact …", file=sys.stderr)
             zip_path = work / "seqledger-lambda.zip"
-            lambda_build.build(ROOT, zip_path, work / "stage")
+            lambda_build.build(ROOT, zip_path)
         zipped_mib = zip_path.stat().st_size / 2**20
         artefact = work / "function"
         with zipfile.ZipFile(zip_path) as zf:

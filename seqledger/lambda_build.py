@@ -389,31 +389,36 @@ class Built:
     compiled: int
 
 
-def build(root: Path, out: Path, work: Path, uv: str | None = None) -> Built:
-    """Build the Lambda zip at ``out`` from the project at ``root``, staging under ``work``.
+def build(root: Path, out: Path, uv: str | None = None) -> Built:
+    """Build the Lambda zip at ``out`` from the project at ``root``.
+
+    The tree is staged in a temporary folder beside ``out`` (removed afterwards), so nothing but
+    ``out`` is written or replaced.
 
     Raises:
         ConfigError: a handler is missing, the closure breaks the layout, a dependency cannot be
             installed for the runtime, or the result exceeds Lambda's size limit.
     """
+    import tempfile
     from importlib.metadata import packages_distributions
 
     closure = handler_closure(root)
     dists = distributions_for(closure.third_party, packages_distributions())
-    if work.exists():
-        shutil.rmtree(work)
-    tree = work / "tree"
-    tree.mkdir(parents=True)
-    install_runtime(uv or find_uv(root), root, dists.values(), tree)
-    missing = [name for name in closure.third_party if module_file(tree, name) is None]
-    if missing:
-        raise ConfigError("the runtime install lacks " + ", ".join(missing))
-    stripped = strip_tree(tree)
-    copy_packages(root, closure.packages, tree)
-    compiled = compile_tree(tree)
-    zipped, unzipped = write_zip(tree_files(tree), out)
-    if unzipped > UNZIPPED_LIMIT:
-        out.unlink()
-        raise ConfigError(f"the package is {unzipped / MIB:.1f} MiB unzipped, over Lambda's "
-                          f"{UNZIPPED_LIMIT // MIB} MiB limit")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.stem}-") as work:
+        tree = Path(work) / "tree"
+        tree.mkdir()
+        install_runtime(uv or find_uv(root), root, dists.values(), tree)
+        missing = [name for name in closure.third_party if module_file(tree, name) is None]
+        if missing:
+            raise ConfigError("the runtime install lacks " + ", ".join(missing))
+        stripped = strip_tree(tree)
+        copy_packages(root, closure.packages, tree)
+        compiled = compile_tree(tree)
+        files = tree_files(tree)
+        unzipped = sum(path.stat().st_size for _, path in files)
+        if unzipped > UNZIPPED_LIMIT:
+            raise ConfigError(f"the package is {unzipped / MIB:.1f} MiB unzipped, over Lambda's "
+                              f"{UNZIPPED_LIMIT // MIB} MiB limit")
+        zipped, unzipped = write_zip(files, out)
     return Built(out, zipped, unzipped, closure, dists, stripped, compiled)

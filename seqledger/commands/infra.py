@@ -21,7 +21,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ROOT_TEMPLATE = Path("infra/seqledger.yaml")
 GLUE_TEMPLATE = Path("infra/generated/glue-tables.json")
 LAMBDA_ZIP = Path("build/lambda/seqledger-lambda.zip")  # as infra/seqledger.yaml names it
-LAMBDA_WORK = Path("build/lambda/work")  # the staged tree the zip is made from
 
 # Parameters the deployer must give (no default in the template; a test keeps this in sync).
 REQUIRED_PARAMETERS = {
@@ -155,7 +154,7 @@ def package(ctx: click.Context, out: Path | None, artifact_bucket: str | None, s
     out = out or root / LAMBDA_ZIP
     click.echo(f"building {out} (locked wheels for {lambda_build.WHEEL_PLATFORM}, "
                f"cp{''.join(map(str, lambda_build.PYTHON_VERSION))}) …", err=True)
-    built = lambda_build.build(root, out, out.parent / LAMBDA_WORK.name)
+    built = lambda_build.build(root, out)
 
     click.echo(f"built {built.zip_path}")
     for p in built.closure.packages:

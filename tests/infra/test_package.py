@@ -149,8 +149,9 @@ def test_a_package_over_the_unzipped_limit_is_refused(project, monkeypatch, tmp_
                         lambda uv, root, dists, target: _write(target, {"pyarrow/__init__.py": ""}))
     out = tmp_path / "out" / "f.zip"
     with pytest.raises(ConfigError, match="over Lambda's 0 MiB limit"):
-        lambda_build.build(project, out, tmp_path / "work", uv="uv")
+        lambda_build.build(project, out, uv="uv")
     assert not out.exists()
+    assert list(out.parent.iterdir()) == []  # the staging folder is gone too
 
 
 def test_package_refuses_a_handler_that_pulls_in_the_cli(project, monkeypatch, tmp_path):
