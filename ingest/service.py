@@ -161,7 +161,7 @@ class EventService:
                 )
         for r in requests:
             self._run_inputs_cache[r.run_id] = (r.input_kind, r.input_size_bytes)
-        for result in self.runner.dispatch_many(requests, now):
+        for result in self.runner.dispatch_many(requests, now, months=sorted(months)):
             out.dispatched.append(result)
             if result.error is not None:
                 out.quarantine.append(

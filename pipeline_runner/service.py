@@ -217,15 +217,20 @@ class Runner:
             raise result.error
         return result
 
-    def dispatch_many(self, runs: Sequence[RunRequest], now: datetime) -> list[DispatchResult]:
+    def dispatch_many(
+        self, runs: Sequence[RunRequest], now: datetime, months: Sequence[str] | None = None
+    ) -> list[DispatchResult]:
         """Dispatch several runs with one lake read and one write per table.
+
+        ``months`` (YYYY-MM): where an earlier dispatch of these runs would be recorded: the
+        months around their inputs' arrival (a replay of old events carries old times), by
+        default those around ``now``. Never the table's whole history: the dispatch of a new
+        run must not scan it to learn that the run is new.
 
         A run that cannot be submitted gets a result with its error; the others go on.
         """
         now = now.astimezone(UTC)
-        # A redelivered arrival comes within days: look for the run in recent months only (the
-        # dispatch of a new run must not scan the table's history to learn it is new).
-        self._load_runs([r.run_id for r in runs], months=recent_months(now))
+        self._load_runs([r.run_id for r in runs], months=list(months or recent_months(now)))
         results: list[DispatchResult] = []
         run_rows: list[dict[str, Any]] = []
         attempt_rows: list[dict[str, Any]] = []

@@ -131,3 +131,16 @@ def test_files_lists_only_the_partitions_asked_for(lake_settings, months):
     listed = {f.split("/month=")[1][:7] for f in store.files("runs", months)}
     assert listed == set(months or ["2026-02", "2026-03", "2026-04"])
     assert store.months("runs") == ["2026-02", "2026-03", "2026-04"]
+
+
+def test_arrivals_replayed_long_after_do_not_dispatch_again(lake_settings, tmp_path):
+    store = LakeStore(lake_settings)
+    executor = SimulatedBatch(seed=3, clock_start=T0)
+    pair = [_mate("S4", "R1", T0), _mate("S4", "R2", T0)]
+    first = _fresh(store, executor, tmp_path).process(pair, now=T0)
+    # `seqledger ingest event` on last spring's files: the events keep their own times
+    replay = _fresh(store, executor, tmp_path).process(pair, now=T0 + timedelta(days=200))
+    assert len(first.runs_dispatched) == 1
+    assert replay.runs_dispatched == [] and replay.quarantine == []
+    assert [r.reason for r in replay.dispatched] == ["already dispatched"]
+    assert store.read("runs").num_rows == 1
