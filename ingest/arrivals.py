@@ -135,7 +135,9 @@ def _pairs_complete(rows: list[Mapping[str, Any]]) -> bool:
 
 
 def _lane(row: Mapping[str, Any]) -> str | None:
-    # The arrivals table has no lane column (yet); the key holds it.
-    if "lane" in row:
+    # Rows read back from the lake carry a lane column that arrival_row leaves empty: an empty
+    # lane says nothing, and the key holds it (else a mate read back and its fresh partner
+    # would count in two different lanes and the pair would never be complete).
+    if row.get("lane") is not None:
         return row["lane"]
     return classify(row.get("object_key") or "").lane

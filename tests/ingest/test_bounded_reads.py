@@ -144,3 +144,22 @@ def test_arrivals_replayed_long_after_do_not_dispatch_again(lake_settings, tmp_p
     assert replay.runs_dispatched == [] and replay.quarantine == []
     assert [r.reason for r in replay.dispatched] == ["already dispatched"]
     assert store.read("runs").num_rows == 1
+
+
+def test_a_mate_read_back_from_the_lake_pairs_with_a_fresh_one(lake_settings):
+    from ingest.arrivals import arrival_row, ready_samples
+    from ingest.classify import classify
+    from ingest.s3_events import read_s3_events
+
+    store = LakeStore(lake_settings)
+    rows = []
+    for n, mate in enumerate(("R1", "R2")):  # Illumina names: the lane is in the key
+        event = object_created("s3", "in", f"cardio/S5/S5_S1_L001_{mate}_001.fastq.gz",
+                               10**9, f"e{n}", T0, f"{n:016X}")
+        (obj,) = read_s3_events(event, "t").created
+        rows.append(arrival_row(obj, classify(obj.key)))
+    store.write("arrivals", rows[:1])
+    (read_back,) = store.read("arrivals").to_pylist()  # has a lane column, left empty
+
+    (ready,) = ready_samples([read_back, rows[1]])
+    assert ready.sample_id == "S5" and len(ready.input_uris) == 2
