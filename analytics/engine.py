@@ -25,9 +25,12 @@ def dedupe_sql(spec: TableSpec, source: str) -> str:
     # Within a month when a key never spans months: the month filter then reaches the files.
     keys = ", ".join(spec.key if spec.key_spans_months else ("month", *spec.key))
     cols = ", ".join([*spec.columns, "month"])
+    # NULLS LAST spelled out: DuckDB and Athena agree on it, and Arrow's sort puts nulls last
+    order = ", ".join(f"{c} DESC NULLS LAST" for c in (spec.order_by, *spec.tie_break,
+                                                        "recorded_at"))
     return (
         f"SELECT {cols} FROM (SELECT *, row_number() OVER (PARTITION BY {keys} "
-        f"ORDER BY {spec.order_by} DESC, recorded_at DESC) AS rn__ FROM {source}) WHERE rn__ = 1"
+        f"ORDER BY {order}) AS rn__ FROM {source}) WHERE rn__ = 1"
     )
 
 

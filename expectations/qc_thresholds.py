@@ -158,16 +158,25 @@ def _check(row: dict[str, str], where: str) -> Check:
     if (severity == "warn") != (verdict == "pass"):
         raise ConfigError(f"{where}: a warn check must map to verdict pass, a fail check to "
                           f"review or fail (got severity {severity}, verdict {verdict})")
+    reviewed_on = review_of(row, where)
+    return Check(check_id, metric, op, value, severity, verdict, row["description"], row["source"],
+                 row["reviewed_by"], reviewed_on)
+
+
+def review_of(row: dict[str, str], where: str) -> date:
+    """The review date of a thresholds line; every line needs a source and a reviewer.
+
+    Raises:
+        ConfigError: naming the line, for an empty source or reviewer or a bad date.
+    """
     for required in ("source", "reviewed_by"):
         if not row[required]:
             raise ConfigError(f"{where}: {required} is empty; every threshold needs one")
     try:
-        reviewed_on = date.fromisoformat(row["reviewed_on"])
+        return date.fromisoformat(row["reviewed_on"])
     except ValueError:
         raise ConfigError(f"{where}: reviewed_on {row['reviewed_on']!r} is not a YYYY-MM-DD date") \
             from None
-    return Check(check_id, metric, op, value, severity, verdict, row["description"], row["source"],
-                 row["reviewed_by"], reviewed_on)
 
 
 def worst(verdicts: list[str] | tuple[str, ...]) -> str:

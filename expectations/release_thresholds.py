@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from expectations.qc_thresholds import NUMERIC_OPERATORS
+from expectations.qc_thresholds import NUMERIC_OPERATORS, review_of
 from lake.errors import ConfigError
 
 THRESHOLDS_DIR = Path(__file__).resolve().parent / "thresholds"
@@ -160,14 +160,7 @@ def _check(row: dict[str, str], where: str) -> ReleaseCheck:
         raise ConfigError(f"{where}: value {row['value']!r} is not a number") from None
     if row["severity"] not in SEVERITIES:
         raise ConfigError(f"{where}: severity {row['severity']!r} must be fail or warn")
-    for required in ("source", "reviewed_by"):
-        if not row[required]:
-            raise ConfigError(f"{where}: {required} is empty; every threshold needs one")
-    try:
-        reviewed_on = date.fromisoformat(row["reviewed_on"])
-    except ValueError:
-        raise ConfigError(f"{where}: reviewed_on {row['reviewed_on']!r} is not YYYY-MM-DD") \
-            from None
+    reviewed_on = review_of(row, where)
     return ReleaseCheck(row["check_id"], row["metric"], row["comparison"], row["operator"], value,
                         row["severity"], row["description"], row["source"], row["reviewed_by"],
                         reviewed_on)

@@ -24,6 +24,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from ingest.classify import classify
@@ -40,9 +41,11 @@ class SampleInputs:
     project: str | None
     sample_id: str
     input_kind: str  # "fastq" | "ora" | "bam" | "cram"
-    input_uris: tuple[str, ...]  # sorted
+    # BAM/CRAM: the one file. FASTQ/ORA: R1, R2 of each pair, pairs in lane order (then chunk)
+    input_uris: tuple[str, ...]
     input_size_bytes: int | None  # None when any input's size is unknown
     run_id: str
+    ready_at: datetime | None = None  # when its last input arrived (the events' own clock)
 
 
 def arrival_id(object_uri: str, etag: str) -> str:
@@ -57,8 +60,11 @@ def arrival_row(obj: ObjectCreated, c: Classified) -> dict[str, Any]:
     replaced by ``no-etag:size=<size>:at=<event time>``: it says it is not a content hash, and
     it is the same for every redelivery of the event, so duplicates still collapse.
     """
+    # whole seconds: EventBridge stamps seconds, S3 notifications milliseconds; the same
+    # object version must carry the same time whichever envelope delivered it
+    at = obj.event_at.replace(microsecond=0)
     etag = obj.etag or f"no-etag:size={obj.size_bytes if obj.size_bytes is not None else '?'}" \
-        f":at={obj.event_at.isoformat()}"
+        f":at={at.isoformat()}"
     uri = obj.uri
     return {
         "arrival_id": arrival_id(uri, etag),
@@ -67,7 +73,7 @@ def arrival_row(obj: ObjectCreated, c: Classified) -> dict[str, Any]:
         "object_key": obj.key,
         "etag": etag,
         "size_bytes": obj.size_bytes,
-        "event_at": obj.event_at,
+        "event_at": at,
         "event_id": obj.event_id,
         "envelope": obj.envelope,
         "input_kind": c.kind,
@@ -75,6 +81,7 @@ def arrival_row(obj: ObjectCreated, c: Classified) -> dict[str, Any]:
         "project": c.project,
         "sample_id": c.sample_id,
         "reason": c.reason,
+        "lane": c.lane,
     }
 
 
@@ -103,11 +110,52 @@ def ready_samples(arrivals: Iterable[Mapping[str, Any]]) -> list[SampleInputs]:
             project=project,
             sample_id=sample_id,
             input_kind=kind,
-            input_uris=tuple(sorted(r["object_uri"] for r in rows)),
+            input_uris=_pair_order(rows) if kind in PAIRED_KINDS else
+            tuple(sorted(r["object_uri"] for r in rows)),
             input_size_bytes=None if any(s is None for s in sizes) else sum(sizes),
             run_id=run_id_for(sample_id, ((r["object_uri"], r["etag"]) for r in rows)),
+            ready_at=max(r["event_at"] for r in rows),
         ))
     return sorted(ready, key=lambda s: (s.project or "", s.sample_id, s.input_kind))
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingSample:
+    """A paired sample whose mates are not all there: what it waits for, lane by lane."""
+
+    project: str | None
+    sample_id: str
+    input_kind: str
+    missing: tuple[str, ...]  # "R2 of lane L002", "R1" (no lane in the names)
+
+    @property
+    def label(self) -> str:
+        return f"{self.project}/{self.sample_id}" if self.project else self.sample_id
+
+
+def waiting_samples(arrivals: Iterable[Mapping[str, Any]]) -> list[WaitingSample]:
+    """The paired samples among ``arrivals`` rows that are not complete, and what is missing."""
+    groups: dict[tuple[str | None, str, str], list[Mapping[str, Any]]] = defaultdict(list)
+    for row in _current_versions(arrivals):
+        if row["input_kind"] in PAIRED_KINDS:
+            groups[(row.get("project"), row["sample_id"], row["input_kind"])].append(row)
+    waiting = []
+    for (project, sample_id, kind), rows in groups.items():
+        counts: dict[str | None, dict[str, int]] = defaultdict(lambda: {"R1": 0, "R2": 0})
+        for row in rows:
+            if row.get("mate") in ("R1", "R2"):
+                counts[_lane(row)][row["mate"]] += 1
+        missing = []
+        for lane in sorted(counts, key=lambda x: x or ""):
+            c = counts[lane]
+            for mate, other in (("R1", "R2"), ("R2", "R1")):
+                gap = c[other] - c[mate]
+                if gap > 0:
+                    what = f"{gap} x {mate}" if gap > 1 else mate
+                    missing.append(f"{what} of lane {lane}" if lane else what)
+        if missing:
+            waiting.append(WaitingSample(project, sample_id, kind, tuple(missing)))
+    return sorted(waiting, key=lambda w: (w.project or "", w.sample_id, w.input_kind))
 
 
 def _current_versions(arrivals: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -134,10 +182,17 @@ def _pairs_complete(rows: list[Mapping[str, Any]]) -> bool:
     return all(c["R1"] == c["R2"] >= 1 for c in counts.values())
 
 
+def _pair_order(rows: list[Mapping[str, Any]]) -> tuple[str, ...]:
+    """R1, R2 of each pair, lane by lane: the n-th R1 of a lane (by name) goes with its n-th R2,
+    which is how Illumina chunks (``_001``, ``_002``) pair up."""
+    lanes: dict[str, dict[str, list[str]]] = defaultdict(lambda: {"R1": [], "R2": []})
+    for row in rows:
+        lanes[_lane(row) or ""][row["mate"]].append(row["object_uri"])
+    return tuple(uri for lane in sorted(lanes)
+                 for pair in zip(sorted(lanes[lane]["R1"]), sorted(lanes[lane]["R2"]), strict=True)
+                 for uri in pair)
+
+
 def _lane(row: Mapping[str, Any]) -> str | None:
-    # Rows read back from the lake carry a lane column that arrival_row leaves empty: an empty
-    # lane says nothing, and the key holds it (else a mate read back and its fresh partner
-    # would count in two different lanes and the pair would never be complete).
-    if row.get("lane") is not None:
-        return row["lane"]
-    return classify(row.get("object_key") or "").lane
+    # Rows written before the lane column was filled have it null: the key still holds it.
+    return row.get("lane") or classify(row.get("object_key") or "").lane

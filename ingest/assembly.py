@@ -12,6 +12,7 @@ from datetime import datetime
 from lake.errors import ConfigError
 from lake.settings import Settings
 from lake.store import LakeStore, read_text
+from pipeline_runner.licence import LicenceTerms
 from pipeline_runner.projects import ProjectRegistry, parse_projects
 from pipeline_runner.service import Runner
 from pipeline_runner.workflows import RunnerConfig
@@ -44,10 +45,22 @@ def make_executor(settings: Settings, now: datetime | None = None):
     return SimulatedBatch(seed=0, clock_start=now)
 
 
+def load_layout(settings: Settings):
+    """The input layout ``SEQLEDGER_INPUT_LAYOUT`` names (the default when unset)."""
+    from ingest.layout import DEFAULT, LayoutError, parse_layout
+
+    if settings.input_layout is None:
+        return DEFAULT
+    try:
+        return parse_layout(settings.input_layout)
+    except LayoutError as e:
+        raise ConfigError(str(e)) from e
+
+
 def build_event_service(settings: Settings, executor=None, now: datetime | None = None):
     """An EventService over the configured lake, executor, projects and prices."""
+    from ingest.results import spend_estimator
     from ingest.service import EventService
-    from pipeline_runner.prices import PriceBook
 
     store = LakeStore(settings)
     resources: dict = {"job_vcpus": settings.job_vcpus, "job_memory_mib": settings.job_memory_mib}
@@ -66,12 +79,30 @@ def build_event_service(settings: Settings, executor=None, now: datetime | None 
         from pipeline_runner.releases import release_gate
 
         gate = release_gate(store, settings.validation_projects)
+    licence = LicenceTerms(settings.licence_model, settings.licence_failed)
+    prices = price_book(store)
+    # The spend cap is a rule of every path (CLI, Lambda), so it is wired here, not per caller.
+    runner.estimate_spend = spend_estimator(runner, prices, licence)
     return EventService(
         store,
         runner,
         load_projects(settings),
-        PriceBook.load_default(),
+        prices,
         output_prefix=settings.output_prefix,
         pipeline_release=settings.pipeline_release,
+        layout=load_layout(settings),
         release_gate=gate,
+        licence=licence,
     )
+
+
+def price_book(store: LakeStore):
+    """The shipped price tables with the licence rate configured in the lake, if any (what
+    ``seqledger ingest prices --licence-rate-usd`` wrote): estimates use the rate you set."""
+    from pipeline_runner.prices import PriceBook
+
+    try:
+        rows = store.read("prices").to_pylist()
+    except FileNotFoundError:
+        rows = []
+    return PriceBook.load_default().with_lake_licence(rows)

@@ -20,10 +20,11 @@ Field choices, from what the real payloads contain:
   value every time the same snapshot is read, so a repeated read writes the same row.
 * ``exit_code``: ``container.exitCode``, else the last attempt's; None when Batch gives none
   (a container that never ran or could not be inspected, or a Spot reclaim).
-* ``status_reason``: the job's ``statusReason``, else the last attempt's. When the container has
-  its own ``reason`` (e.g. ``CannotInspectContainerError: …``) it is appended after ``"; "``: that
-  is what Batch's retry rules match with ``onReason`` and what tells an infrastructure failure
-  from an application error, and it would otherwise be lost.
+* ``status_reason``: every distinct reason Batch gives, joined by ``"; "``: the job's
+  ``statusReason``, the last attempt's ``statusReason``, then the container's ``reason`` (e.g.
+  ``CannotInspectContainerError: …``). On a Spot reclaim the job-level reason may be only
+  "Essential container in task exited" while the attempt's says ``Host EC2 (instance i-…)
+  terminated.``; the container reason is what Batch's retry rules match with ``onReason``.
 * ``instance_id``: Batch events carry no EC2 instance id field (``containerInstanceArn`` is an ECS
   id), so it is read from the status reason Batch writes on a reclaim,
   ``Host EC2 (instance i-0282b396e52b4c95d) terminated.``; None otherwise.
@@ -48,6 +49,7 @@ from typing import Any
 
 from ingest.s3_events import detect_kind, iso_utc, json_object, type_name, unwrap_record
 from lake.errors import InvalidEvent
+from pipeline_runner.policy import host_terminated, reclaim_exit
 from pipeline_runner.records import JOB_STATES, JobStateChange
 
 _INSTANCE_IN_REASON = re.compile(r"\(instance (i-[0-9a-f]{8,17})\)")
@@ -128,12 +130,10 @@ def job_state_changes(payload: Any, source: str) -> BatchEvents:
 def is_spot_reclaim(change: JobStateChange) -> bool:
     """Whether Batch reports the job's host was taken away (a Spot reclaim), not the job failing.
 
-    Batch writes ``Host EC2 (instance i-…) terminated.`` and the container exits 143 (SIGTERM)
-    or with no exit code (AWS Batch best practices: retry on ``onStatusReason: "Host EC2*"``;
-    Seqera's Spot docs show the same reason with 143 or no code).
+    The rule is the policy's (``pipeline_runner.policy.failure_kind``): the host-terminated
+    reason anywhere in the reasons, with exit code 143, 137 or none.
     """
-    return bool(change.status_reason and change.status_reason.startswith("Host EC2")) and \
-        change.exit_code in (143, None)
+    return host_terminated(change.status_reason) and reclaim_exit(change.exit_code)
 
 
 # --- shapes ---------------------------------------------------------------------------------
@@ -191,10 +191,11 @@ def _job(job: Any, where: str, event_at: datetime | None, event_id: str | None) 
     exit_code = _int(container, "exitCode", where)
     if exit_code is None:
         exit_code = _int(last_container, "exitCode", where)
-    reason = _str(job, "statusReason", where) or _str(last, "statusReason", where)
-    container_reason = _str(container, "reason", where) or _str(last_container, "reason", where)
-    if container_reason and container_reason != reason:
-        reason = f"{reason}; {container_reason}" if reason else container_reason
+    # Every reason Batch gives, job-level first: on a reclaim the job says "Essential container
+    # in task exited" while only the attempt says "Host EC2 (instance i-…) terminated."
+    reasons = (_str(job, "statusReason", where), _str(last, "statusReason", where),
+               _str(container, "reason", where), _str(last_container, "reason", where))
+    reason = "; ".join(dict.fromkeys(r for r in reasons if r)) or None
 
     vcpus, memory = _resources(container, where)
     queue = _str(job, "jobQueue", where)

@@ -1,14 +1,12 @@
 """What an arriving object is, from its key alone: an input, a sample sheet, or not an input.
 
-Key layout convention::
-
-    [prefix/…/]<project>/<sample_id>/<file>
-
-When the file has at least two folders above it, the project and the sample are those two
-folders (``runs/2024/PRJ7/NA12878/NA12878_S1_L001_R1_001.fastq.gz`` -> project ``PRJ7``, sample
-``NA12878``). Otherwise the project is None and the sample comes from the file name, with the
-sample number (``_S1``), lane (``_L001``), mate, chunk (``_001``) and extension stripped
-(``incoming/NA12878_S1_L001_R1_001.fastq.gz`` -> sample ``NA12878``).
+The project and the sample folder come from the input layout (``ingest/layout.py``,
+``SEQLEDGER_INPUT_LAYOUT``); by default ``[prefix/…/]<project>/[folders/…/]<sample>/<file>``
+(``incoming/PRJ7/2024-05-01/NA12878/NA12878_S1_L001_R1_001.fastq.gz`` -> project ``PRJ7``, sample
+``NA12878``). When the layout gives no sample folder, the sample comes from the file name, with
+the sample number (``_S1``), lane (``_L001``), mate, chunk (``_001``) and extension stripped
+(``incoming/NA12878_S1_L001_R1_001.fastq.gz`` -> sample ``NA12878``). An input whose key fits no
+pattern of the layout is kind "unknown", with a reason naming the layout.
 
 Inputs recognised (extensions case-insensitive):
 
@@ -21,13 +19,17 @@ Inputs recognised (extensions case-insensitive):
   (also ``sample_sheet``, ``sample-sheet``). They get no project or sample: a sheet lists many.
 
 Anything else is kind "unknown" with the reason, so it can be reported rather than dropped.
+Unknown objects are of two sorts: routine non-inputs (checksums, indexes, READMEs, index reads)
+and ``refused`` inputs — a file that is meant as an input but cannot be used (single-end FASTQ,
+bzip2 FASTQ, a key that does not fit the layout). Only the latter are quarantined.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
+from ingest.layout import DEFAULT, LAYOUT_ENV, InputLayout
 from ingest.records import Classified
 
 # Illumina BCL Convert / bcl2fastq: <sample>_S<n>[_L<lane>]_<R1|R2|I1|I2>_<chunk>
@@ -67,18 +69,29 @@ _NOT_INPUTS: tuple[tuple[str, str], ...] = (
 )
 
 
-def classify(key: str) -> Classified:
-    """Kind, mate, lane, project and sample of the object at ``key`` (URL-decoded), or why not."""
+def classify(key: str, layout: InputLayout = DEFAULT,
+             projects: Collection[str] = ()) -> Classified:
+    """Kind, mate, lane, project and sample of the object at ``key`` (URL-decoded), or why not.
+
+    ``projects`` are the registered project names: where the layout lets a key be read in
+    several ways, the reading whose project is registered wins.
+    """
     if not key:
         return Classified("unknown", reason="empty key")
     if key.endswith("/"):
         return Classified("unknown", reason="folder marker, not an object")
-    *folders, name = [part for part in key.split("/") if part]
-    project, folder_sample = (folders[-2], folders[-1]) if len(folders) >= 2 else (None, None)
+    name = [part for part in key.split("/") if part][-1]
+    parts = layout.read(key, projects)
+    project, folder_sample = (parts.project, parts.sample_id) if parts else (None, None)
     lower = name.lower()
 
-    def unknown(reason: str) -> Classified:
-        return Classified("unknown", project=project, sample_id=folder_sample, reason=reason)
+    def unknown(reason: str, refused: bool = False) -> Classified:
+        return Classified("unknown", project=project, sample_id=folder_sample, reason=reason,
+                          refused=refused)
+
+    def misfit(label: str) -> Classified:
+        return unknown(f"{label} whose key does not fit the input layout "
+                       f"{LAYOUT_ENV}={layout.text!r}", refused=True)
 
     if name.startswith("."):
         return unknown("hidden file, not an input")
@@ -91,15 +104,20 @@ def classify(key: str) -> Classified:
     if fastq := _FASTQ.match(name):
         comp = (fastq["comp"] or "").lower()
         if comp not in ("", "gz", "ora"):
-            return unknown(f"FASTQ compressed with .{comp}, not supported (gzip or ORA only)")
+            return unknown(f"FASTQ compressed with .{comp}, not supported (gzip or ORA only)",
+                           refused=True)
+        if parts is None:
+            return misfit("ORA" if comp == "ora" else "FASTQ")
         return _paired(fastq["stem"], "ora" if comp == "ora" else "fastq", project, folder_sample,
                        unknown)
     for ext, kind in ((".bam", "bam"), (".cram", "cram")):
         if lower.endswith(ext):
+            if parts is None:
+                return misfit(kind.upper())
             # DRAGEN and most aligners name the file <sample>[.<anything>].bam
             sample = folder_sample or name.split(".", 1)[0]
             if not sample:
-                return unknown(f"{kind.upper()} without a sample name")
+                return unknown(f"{kind.upper()} without a sample name", refused=True)
             return Classified(kind, project=project, sample_id=sample)
     if "." not in name.strip("."):
         return unknown("not a sequencing input: no file extension")
@@ -107,22 +125,24 @@ def classify(key: str) -> Classified:
 
 
 def _paired(stem: str, kind: str, project: str | None, folder_sample: str | None,
-            unknown: Callable[[str], Classified]) -> Classified:
+            unknown: Callable[..., Classified]) -> Classified:
     label = "ORA" if kind == "ora" else "FASTQ"
     for pattern in _MATE_PATTERNS:
         if m := pattern.match(stem):
             break
     else:
         return unknown(f"{label} without a mate marker (R1/R2, _1/_2): single-end input is not "
-                       "supported")
+                       "supported", True)
     read = m["read"].upper()
     if not read.startswith("R"):
         read = f"R{read}" if read in ("1", "2") else read
     if read not in ("R1", "R2"):
         what = "index read" if read.startswith("I") else "read"
-        return unknown(f"{label} {what} {read}, not an R1/R2 mate")
+        # index reads are routine beside the mates (BCL Convert writes them); R3 is not
+        return unknown(f"{label} {what} {read}, not an R1/R2 mate", refused=what == "read")
     sample = folder_sample or _SAMPLE_NUMBER.sub("", m["sample"])
     if not sample:
-        return unknown(f"{label} without a sample name (no sample folder, nothing before the mate)")
+        return unknown(f"{label} without a sample name (no sample folder, nothing before the mate)",
+                       refused=True)
     lane = f"L{m['lane']}" if m["lane"] else None
     return Classified(kind, mate=read, project=project, sample_id=sample, lane=lane)

@@ -28,8 +28,12 @@ def _summary(out: Any) -> dict[str, Any]:
     summary = {
         "payloads": out.payloads,
         "objects": out.objects,
+        "objects_new": len(out.objects_new),
+        "non_inputs": len(out.non_inputs),
         "arrivals_written": out.arrivals_written,
         "dispatched": out.runs_dispatched,
+        "waiting": {f"{w.label} ({w.input_kind})": list(w.missing) for w in out.waiting},
+        "retried": [s.job_name for s in out.track.submitted] if out.track else [],
         "job_changes": out.job_changes,
         "finished_runs": [r.run_id for r in out.finished],
         "quarantined": len(out.quarantine),

@@ -35,3 +35,6 @@ class Classified:
     sample_id: str | None = None
     lane: str | None = None
     reason: str | None = None
+    # an object meant as an input that cannot be used (kind "unknown"): quarantined, unlike a
+    # routine non-input (a checksum, a README, an index read)
+    refused: bool = False

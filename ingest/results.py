@@ -13,12 +13,14 @@ from typing import Any
 
 from lake.store import LakeStore
 from pipeline_runner.cost import AttemptUsage, estimate_attempt_cost
+from pipeline_runner.licence import LicenceTerms
 from pipeline_runner.prices import PriceBook
 from pipeline_runner.service import AttemptSummary, FinishedRun, Runner
 from pipeline_runner.workflows import input_bases
 
 # DRAGEN reads and writes on the instance's NVMe; the EBS root and scratch volume each job gets.
 SCRATCH_GB = 500.0
+DEFAULT_LICENCE = LicenceTerms()  # per Gbase, failed attempts metered (pipeline_runner.licence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,9 +34,11 @@ class RunResults:
 
 
 def attempt_usage_for(
-    tags: Mapping[str, str], a: AttemptSummary, bases: int | None
+    tags: Mapping[str, str], a: AttemptSummary, bases: int | None,
+    licence: LicenceTerms = DEFAULT_LICENCE,
 ) -> AttemptUsage:
     """The cost model's view of one attempt."""
+    finished = {"SUCCEEDED": True, "FAILED": False}.get(a.status or "")
     return AttemptUsage(
         job_id=a.job_id,
         attempt=a.attempt,
@@ -48,10 +52,13 @@ def attempt_usage_for(
         input_bases=bases,
         scratch_gb=SCRATCH_GB,
         instance_id=a.instance_id,
+        licence=licence,
+        finished=finished,
     )
 
 
-def cost_rows(run: FinishedRun, prices: PriceBook, bases: int | None) -> list[dict[str, Any]]:
+def cost_rows(run: FinishedRun, prices: PriceBook, bases: int | None,
+              licence: LicenceTerms = DEFAULT_LICENCE) -> list[dict[str, Any]]:
     """The estimated cost components of every attempt of a finished run.
 
     Attempts that never started (failed while RUNNABLE) cost nothing and are skipped; a reclaimed
@@ -61,11 +68,12 @@ def cost_rows(run: FinishedRun, prices: PriceBook, bases: int | None) -> list[di
     for a in run.attempts:
         if a.started_at is None:
             continue
-        rows += estimate_attempt_cost(attempt_usage_for(run.tags, a, bases), prices)
+        rows += estimate_attempt_cost(attempt_usage_for(run.tags, a, bases, licence), prices)
     return rows
 
 
-def spend_estimator(runner: Runner, prices: PriceBook) -> Callable[[str], float]:
+def spend_estimator(runner: Runner, prices: PriceBook,
+                    licence: LicenceTerms = DEFAULT_LICENCE) -> Callable[[str], float]:
     """What a run has cost so far (every attempt that ran), for the runner's spend cap.
 
     Unpriced components count as zero here: the cap guards against runaway retries, and an
@@ -81,7 +89,7 @@ def spend_estimator(runner: Runner, prices: PriceBook) -> Callable[[str], float]
         for a in runner.attempts(run_id):
             if a.started_at is None or a.stopped_at is None:
                 continue
-            usage = attempt_usage_for(request.tags, a, bases)
+            usage = attempt_usage_for(request.tags, a, bases, licence)
             total += sum(r["cost_usd"] or 0.0 for r in estimate_attempt_cost(usage, prices))
         return total
 
@@ -93,6 +101,7 @@ def finish_runs(
     runs: list[FinishedRun],
     prices: PriceBook,
     inputs: dict[str, tuple[str | None, int | None]],
+    licence: LicenceTerms = DEFAULT_LICENCE,
 ) -> list[RunResults]:
     """Price every finished run, load the metrics of the successful ones, write costs once.
 
@@ -104,7 +113,7 @@ def finish_runs(
     results, all_costs = [], []
     for run in runs:
         bases = input_bases(*inputs.get(run.run_id, (None, None)))
-        costs = cost_rows(run, prices, bases)
+        costs = cost_rows(run, prices, bases, licence)
         all_costs += costs
         if run.status != "SUCCEEDED":
             results.append(RunResults(run.run_id, run.status, costs))

@@ -20,15 +20,23 @@ from typing import Any
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from ingest.arrivals import SampleInputs, arrival_row, ready_samples
+from ingest.arrivals import (
+    SampleInputs,
+    WaitingSample,
+    arrival_row,
+    ready_samples,
+    waiting_samples,
+)
 from ingest.batch_events import job_state_changes
 from ingest.classify import classify
+from ingest.layout import DEFAULT, InputLayout
 from ingest.results import RunResults, finish_runs
 from ingest.s3_events import SkippedEvent, detect_kind, parse_event_text, read_s3_events
 from lake.errors import InvalidEvent, SeqledgerError, TerminalError
 from lake.quarantine import quarantine_row
 from lake.schemas import table as lake_table
 from lake.store import LakeStore, latest_by_key
+from pipeline_runner.licence import LicenceTerms
 from pipeline_runner.prices import PriceBook
 from pipeline_runner.projects import ProjectRegistry
 from pipeline_runner.records import JobStateChange
@@ -43,6 +51,12 @@ class EventOutcome:
     payloads: int = 0
     objects: int = 0
     arrivals_written: int = 0
+    # objects (object versions), not rows: one object through four envelopes is one object
+    objects_new: set[str] = field(default_factory=set)  # arrival ids first seen in this batch
+    objects_known: set[str] = field(default_factory=set)  # already recorded before
+    non_inputs: dict[str, str] = field(default_factory=dict)  # uri -> why it is not an input
+    waiting: list[WaitingSample] = field(default_factory=list)
+    samples: dict[str, str] = field(default_factory=dict)  # run id -> project/sample
     skipped: list[SkippedEvent] = field(default_factory=list)
     dispatched: list[DispatchResult] = field(default_factory=list)
     job_changes: int = 0
@@ -66,14 +80,20 @@ class EventService:
     prices: PriceBook
     output_prefix: str
     pipeline_release: str
+    layout: InputLayout = DEFAULT
+    # Replays on the simulated executor run on the events' own clock: a run is dispatched at
+    # the time its last input arrived, whatever invocation or order delivered it.
+    event_clock: bool = False
     # What this service has read or written, so a long-lived process (the demo, a local server)
     # reads the lake once; a Lambda invocation starts empty and reads only what it needs.
     # (project, release) -> why a dispatch is refused (an unvalidated release), or None
     release_gate: Callable[[str, str], str | None] | None = None
+    licence: LicenceTerms = field(default_factory=LicenceTerms)
     _arrivals_by_sample: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
     _run_inputs_cache: dict[str, tuple[str | None, int | None]] = field(
         default_factory=dict, repr=False
     )
+    _known_ids: set[str] = field(default_factory=set, repr=False)
 
     def process(
         self, payloads: Iterable[tuple[str, Any]], now: datetime | None = None
@@ -124,9 +144,9 @@ class EventService:
     def _arrivals(self, objects: list, out: EventOutcome, now: datetime) -> None:
         rows = []
         for obj in objects:
-            c = classify(obj.key)
+            c = classify(obj.key, self.layout, self.projects.projects)
             rows.append(arrival_row(obj, c))
-            if c.kind == "unknown":
+            if c.refused:  # meant as an input, cannot be one
                 out.quarantine.append(
                     quarantine_row(
                         "ingest.classify",
@@ -135,17 +155,27 @@ class EventService:
                         payload=obj.key,
                     )
                 )
-        out.arrivals_written = self.store.write("arrivals", rows).rows_written
+            elif c.kind in ("unknown", "sample_sheet"):  # routine: recorded, not a problem
+                out.non_inputs[obj.uri] = c.reason or "sample sheet (lists samples, not data)"
         touched = {r["sample_id"] for r in rows if r["sample_id"] and r["input_kind"] != "unknown"}
+        months = sorted({m for at in [now, *(r["event_at"] for r in rows if r["event_at"])]
+                         for m in recent_months(at)})
+        # before writing: what was known before this batch
+        by_sample = self._known_arrivals(touched, {r["arrival_id"] for r in rows}, months)
+        out.arrivals_written = self.store.write("arrivals", rows).rows_written
+        for r in rows:
+            (out.objects_known if r["arrival_id"] in self._known_ids else out.objects_new).add(
+                r["arrival_id"])
+        out.objects_known -= out.objects_new  # a row repeated within the batch is still new
+        for r in rows:
+            if r["arrival_id"] not in self._known_ids:
+                self._known_ids.add(r["arrival_id"])
+                by_sample.setdefault(r["sample_id"], []).append(r)
         if not touched:
             return
-        months = {m for at in [now, *(r["event_at"] for r in rows if r["event_at"])]
-                  for m in recent_months(at)}
-        by_sample = self._known_arrivals(touched, sorted(months))
-        for r in rows:
-            if r["sample_id"] in touched:
-                by_sample[r["sample_id"]].append(r)
-        ready = ready_samples([r for t in touched for r in by_sample.get(t, [])])
+        touched_rows = [r for t in touched for r in by_sample.get(t, [])]
+        out.waiting = waiting_samples(touched_rows)
+        ready = ready_samples(touched_rows)
         requests = []
         for sample in ready:
             try:
@@ -161,7 +191,9 @@ class EventService:
                 )
         for r in requests:
             self._run_inputs_cache[r.run_id] = (r.input_kind, r.input_size_bytes)
-        for result in self.runner.dispatch_many(requests, now, months=sorted(months)):
+            out.samples[r.run_id] = f"{r.project}/{r.sample_id}" if r.project else r.sample_id
+        at = {s.run_id: s.ready_at for s in ready if s.ready_at} if self.event_clock else None
+        for result in self.runner.dispatch_many(requests, now, at=at, months=months):
             out.dispatched.append(result)
             if result.error is not None:
                 out.quarantine.append(
@@ -169,26 +201,31 @@ class EventService:
                 )
 
     def _known_arrivals(
-        self, samples: set[str], months: list[str]
+        self, samples: set[str], ids: set[str], months: list[str]
     ) -> dict[str, list[dict[str, Any]]]:
-        """The arrivals recorded for ``samples``: read once per sample, from ``months`` only.
+        """The arrivals recorded for ``samples`` (read once per sample) and which of ``ids`` are
+        recorded, from the partitions of ``months`` only.
 
         Completeness is the sample's own business: its files arrive within days of each other,
-        so the months around the arrivals are read, filtered to these samples; never the whole
-        ``arrivals`` table, whose history grows every day.
+        so the months around the arrivals are read, filtered to these samples and objects; never
+        the whole ``arrivals`` table, whose history grows every day.
         """
         cache = self._arrivals_by_sample
         unread = sorted(samples - cache.keys())
-        if unread:
-            for sample in unread:
-                cache[sample] = []
-            files = self.store.files("arrivals", months)
-            if files:
-                spec = lake_table("arrivals")
-                dataset = ds.dataset(files, schema=spec.schema, format="parquet",
-                                     filesystem=self.store.fs)
-                tbl = dataset.to_table(filter=pc.field("sample_id").isin(unread))
-                for r in latest_by_key(tbl, spec).to_pylist():
+        unknown = sorted(ids - self._known_ids)
+        if not unread and not unknown:
+            return cache
+        for sample in unread:
+            cache[sample] = []
+        files = self.store.files("arrivals", months)
+        if files:
+            spec = lake_table("arrivals")
+            dataset = ds.dataset(files, schema=spec.schema, format="parquet",
+                                 filesystem=self.store.fs)
+            wanted = pc.field("sample_id").isin(unread) | pc.field("arrival_id").isin(unknown)
+            for r in latest_by_key(dataset.to_table(filter=wanted), spec).to_pylist():
+                self._known_ids.add(r["arrival_id"])
+                if r["sample_id"] in unread:
                     cache[r["sample_id"]].append(r)
         return cache
 
@@ -229,7 +266,7 @@ class EventService:
         finished = [*track.succeeded_runs, *track.failed_runs]
         if finished:
             inputs = self._run_inputs([r.run_id for r in finished])
-            out.finished = finish_runs(self.store, finished, self.prices, inputs)
+            out.finished = finish_runs(self.store, finished, self.prices, inputs, self.licence)
 
     def _run_inputs(self, run_ids: list[str]) -> dict[str, tuple[str | None, int | None]]:
         # the Runner has just loaded (or dispatched) these runs: no lake read
@@ -241,6 +278,25 @@ class EventService:
                         request.input_kind, request.input_size_bytes
                     )
         return {r: self._run_inputs_cache[r] for r in run_ids if r in self._run_inputs_cache}
+
+
+def batch_time(payloads: Iterable[tuple[str, Any]]) -> datetime | None:
+    """The time of the latest object or job event among ``payloads`` (None if none can be
+    read): the one clock a batch replayed on the simulated executor is recorded on, so its
+    dispatches, the simulated jobs and the quarantine all share the events' own time."""
+    times: list[datetime] = []
+    for source, payload in payloads:
+        try:
+            doc = parse_event_text(payload, source) if isinstance(payload, str | bytes) \
+                else payload
+            kind = detect_kind(doc)
+            if kind == "s3":
+                times += [o.event_at for o in read_s3_events(doc, source).created]
+            elif kind == "batch":
+                times += [c.status_at for c in job_state_changes(doc, source).changes]
+        except SeqledgerError:
+            continue  # process() quarantines it; it has no time to give
+    return max(times, default=None)
 
 
 def _quarantine(stage: str, error: SeqledgerError, payload: Any) -> dict[str, Any]:

@@ -52,6 +52,9 @@ class TableSpec:
     # row): views then deduplicate within each month, so a month filter prunes files. True
     # when the time column is when seqledger processed the row (a re-gate, a re-quarantine).
     key_spans_months: bool = False
+    # Columns that decide, largest first, between rows of a key with the same ``order_by``
+    # before ``recorded_at`` does: the winner then never depends on the order rows were written.
+    tie_break: tuple[str, ...] = ()
 
     @property
     def file_key(self) -> tuple[str, ...]:
@@ -72,6 +75,7 @@ def _spec(
     order_by: str = "recorded_at",
     version: str | None = None,
     key_spans_months: bool = False,
+    tie_break: tuple[str, ...] = (),
 ) -> TableSpec:
     common = [
         _f("schema_version", pa.int16(), "Schema version of the row", nullable=False),
@@ -81,7 +85,8 @@ def _spec(
     for column in (*key, time_column):
         if column not in schema.names:
             raise ValueError(f"{name}: key or time column {column!r} is not in the schema")
-    return TableSpec(name, doc, schema, key, time_column, order_by, version, key_spans_months)
+    return TableSpec(name, doc, schema, key, time_column, order_by, version, key_spans_months,
+                     tie_break)
 
 
 _TAGS = [
@@ -100,6 +105,8 @@ ARRIVALS = _spec(
     key=("object_uri", "etag"),
     time_column="event_at",
     order_by="event_at",
+    # One object reported through several envelopes: the same delivery wins in any order.
+    tie_break=("event_id", "envelope"),
     fields=[
         _f("arrival_id", pa.string(), "Hash of object_uri and etag", nullable=False),
         _f(

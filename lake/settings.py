@@ -55,9 +55,15 @@ class Settings:
     job_vcpus: int | None = None
     job_memory_mib: int | None = None
     job_timeout_s: int | None = None
+    # where the project and sample are in an input key (ingest/layout.py); None: the default
+    input_layout: str | None = None
     # Refuse production dispatches on a release whose latest validation did not pass.
     require_validated_release: bool = False
     validation_projects: tuple[str, ...] = ("giab-validation",)
+    # How the DRAGEN licence is priced (pipeline_runner.licence): the model and, when the contract
+    # says, whether attempts that did not finish are metered.
+    licence_model: str = "per_gbase"
+    licence_failed: str | None = None
 
     @property
     def lake_is_s3(self) -> bool:
@@ -114,7 +120,10 @@ class Settings:
             job_vcpus=_positive_int(env, "SEQLEDGER_JOB_VCPUS"),
             job_memory_mib=_positive_int(env, "SEQLEDGER_JOB_MEMORY_MIB"),
             job_timeout_s=_positive_int(env, "SEQLEDGER_JOB_TIMEOUT_S"),
+            input_layout=env.get("SEQLEDGER_INPUT_LAYOUT") or None,
             require_validated_release=_flag(env, "SEQLEDGER_REQUIRE_VALIDATED_RELEASE"),
+            licence_model=_choice(env, "SEQLEDGER_LICENCE_MODEL", LICENCE_MODELS, "per_gbase"),
+            licence_failed=_choice(env, "SEQLEDGER_LICENCE_FAILED", ("metered", "free"), None),
             validation_projects=tuple(
                 p.strip() for p in env.get("SEQLEDGER_VALIDATION_PROJECTS", "giab-validation")
                 .split(",") if p.strip()),
@@ -139,3 +148,16 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
     if value in ("1", "true", "yes", "on"):
         return True
     raise ConfigError(f"{name}={value!r}: expected true or false")
+
+
+LICENCE_MODELS = ("per_gbase", "per_sample", "per_instance_hour", "prepaid")
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...],
+            default: str | None) -> str | None:
+    value = env.get(name, "").strip()
+    if not value:
+        return default
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r}: expected one of {', '.join(allowed)}")
+    return value

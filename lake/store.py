@@ -367,7 +367,8 @@ class LakeStore:
 
 
 def latest_by_key(tbl: pa.Table, spec: TableSpec) -> pa.Table:
-    """One row per natural key: the one with the largest ``order_by``, then ``recorded_at``.
+    """One row per natural key: the one with the largest ``order_by``, then ``tie_break``
+    columns, then ``recorded_at``.
 
     Sorts row indices, not rows, and finds where the key changes with Arrow comparisons, so only
     the winning rows are ever moved (a month of job attempts, 2.5 M rows, in about 2 s).
@@ -376,7 +377,7 @@ def latest_by_key(tbl: pa.Table, spec: TableSpec) -> pa.Table:
     if n == 0:
         return tbl
     order = [(k, "ascending") for k in spec.key]
-    order += [(spec.order_by, "descending"), ("recorded_at", "descending")]
+    order += [(c, "descending") for c in (spec.order_by, *spec.tie_break, "recorded_at")]
     idx = pc.sort_indices(tbl.select(list(dict.fromkeys(c for c, _ in order))), sort_keys=order)
     if n == 1:
         return tbl

@@ -210,3 +210,28 @@ def history_from_rows(rows: Iterable[Mapping[str, Any]]) -> AttemptHistory | Non
     for row in rows:
         history, _ = apply(history, change_from_row(row), context_from_row(row))
     return history
+
+
+# -- run-level rules the Runner applies ---------------------------------------------------------
+FINAL_RUN_STATUSES = frozenset({"SUCCEEDED", "FAILED"})
+
+
+def run_is_final(run_statuses: Iterable[str]) -> bool:
+    return bool(FINAL_RUN_STATUSES & set(run_statuses))
+
+
+def adoption_refusal(run_id: str, run_statuses: Iterable[str], attempt: int,
+                     known_attempts: Iterable[int]) -> str | None:
+    """Why a job named ``<run>-a<N>`` that this runner has no record of is not taken as attempt
+    N of the run, or None to adopt it (a job submitted whose record was lost: the write after
+    the submit failed). Only the next attempt of an open run can be such a job."""
+    statuses = set(run_statuses)
+    if run_is_final(statuses):
+        final = sorted(FINAL_RUN_STATUSES & statuses)[0]
+        return (f"run {run_id} is finished ({final}); a job it did not submit cannot be one of "
+                "its attempts")
+    expected = max(known_attempts, default=0) + 1
+    if attempt != expected:
+        return (f"attempt {attempt} of run {run_id} was never submitted (the next attempt would "
+                f"be {expected})")
+    return None

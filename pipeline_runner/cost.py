@@ -12,8 +12,10 @@ Rules (stated once, applied everywhere):
   estimate directly comparable with the billed split cost. Capacity no job reserved (the instance's
   unused share) is not charged to attempts; the reconciliation reports it separately. An attempt
   without vCPU/memory figures is charged the whole instance.
-- **DRAGEN licence**: input gigabases x the configured $/Gbase, on every attempt that started
-  (the licence is metered per analysis run; a retried analysis is metered again: an assumption).
+- **DRAGEN licence**: by the licence model in force (``pipeline_runner.licence``): per input
+  gigabase, per sample, per instance-hour, or prepaid; each model states whether an attempt that
+  did not finish (a reclaim, an error) is metered, and the row's ``price_source`` says which rule
+  applied. The shipped per-Gbase rate is an assumption (``price_status`` ``assumed``).
 - **Scratch** (EBS): GB x $/GB-month, prorated over 730 h a month, for the billable seconds.
 - A price that is missing (instance type, date, Spot history) gives a row with ``cost_usd`` NULL
   and ``price_status`` ``unpriced``, whose ``price_source`` says what was missing. Never a zero.
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pipeline_runner.licence import FREE, PER_INSTANCE_HOUR, PER_SAMPLE, LicenceTerms
 from pipeline_runner.prices import DEFAULT_REGION, InstanceSpec, Price, PriceBook
 from pipeline_runner.records import REQUIRED_TAGS
 
@@ -62,6 +65,8 @@ class AttemptUsage:
     instance_memory_mib: int | None = None
     input_bases: int | None = None  # for the DRAGEN licence; None with licensed=True → unpriced
     licensed: bool = True  # a DRAGEN run (False for helper jobs that pay no licence)
+    licence: LicenceTerms = LicenceTerms()
+    finished: bool | None = None  # True: SUCCEEDED; False: failed or reclaimed; None: unknown
     scratch_gb: float = 0.0
     scratch_volume: str = "gp3"
     region: str = DEFAULT_REGION
@@ -124,7 +129,10 @@ def packing_share(
 
 
 def _status(prices: list[Price]) -> str:
-    return "approximate" if any(p.status != "list" for p in prices) else "list"
+    statuses = {p.status for p in prices}
+    if "assumed" in statuses:
+        return "assumed"
+    return "approximate" if statuses - {"list"} else "list"
 
 
 def _row(
@@ -279,28 +287,48 @@ def compute_row(a: AttemptUsage, prices: PriceBook) -> dict[str, Any]:
 
 
 def licence_row(a: AttemptUsage, prices: PriceBook) -> dict[str, Any] | None:
-    """The DRAGEN licence row of a started, licensed attempt."""
+    """The DRAGEN licence row of a started, licensed attempt, by the licence model in force."""
     if not a.licensed or a.started_at is None:
         return None
-    start, end = a.started_at, a.stopped_at
-    if a.input_bases is None:
-        return _unpriced(a, LICENCE, start, end, "Gbase", "input bases unknown")
-    price = prices.service("dragen-licence", start, a.region)
-    gbases = a.input_bases / 1e9
+    terms, start, end = a.licence, a.started_at, a.stopped_at
+    unit = terms.spec.unit
+    failed = a.finished is False
+    if terms.model == PER_SAMPLE:
+        quantity: float | None = 1.0
+    elif terms.model == PER_INSTANCE_HOUR:
+        if end is None or end < start:
+            return _unpriced(a, LICENCE, start, end, unit, "attempt has no valid stop time")
+        quantity = billable_seconds(start, end) / 3600
+    elif a.input_bases is None:
+        return _unpriced(a, LICENCE, start, end, unit, "input bases unknown")
+    else:
+        quantity = a.input_bases / 1e9
+    rule = f"{terms.model}; "
+    if terms.spec.item is None:  # prepaid
+        return _row(a, LICENCE, start=start, end=end, quantity=quantity, unit=unit, rate=0.0,
+                    cost=0.0, source=rule + "prepaid: no marginal cost", status="list")
+    if failed and terms.failed_rule == FREE or (terms.model == PER_SAMPLE and a.finished is None):
+        why = ("not metered: the attempt did not finish (" + terms.failed_why + ")" if failed
+               else "not metered until the run completes")
+        return _row(a, LICENCE, start=start, end=end, quantity=quantity, unit=unit, rate=0.0,
+                    cost=0.0, source=rule + why, status="list")
+    price = prices.service(terms.spec.item, start, a.region)
     if price is None:
-        return _unpriced(
-            a, LICENCE, start, end, "Gbase", "no DRAGEN licence rate configured", quantity=gbases
-        )
+        return _unpriced(a, LICENCE, start, end, unit,
+                         f"no {terms.model} licence rate configured (seqledger ingest prices "
+                         "--licence-model … --licence-rate-usd …)", quantity=quantity)
+    if failed:
+        rule += f"metered although the attempt did not finish ({terms.failed_why}); "
     return _row(
         a,
         LICENCE,
         start=start,
         end=end,
-        quantity=gbases,
-        unit="Gbase",
+        quantity=quantity,
+        unit=unit,
         rate=price.usd,
-        cost=gbases * price.usd,
-        source=price.ref,
+        cost=quantity * price.usd,
+        source=rule + price.ref,
         status=_status([price]),
     )
 

@@ -162,8 +162,10 @@ def profile_for(sample_id: str, seed: int | str, *, sequenced_coverage_x: float 
         # contamination adds false heterozygous calls, mostly transversion-rich noise
         ti_tv=round(_clip(rng.gauss(2.05, 0.02), 1.98, 2.12) - 2 * contamination, 3),
         het_hom=round(_clip(rng.gauss(1.7, 0.1), 1.45, 1.95) + 25 * contamination, 3),
-        snps=int(_clip(rng.gauss(4.55e6, 0.12e6), 4.1e6, 5.0e6) * (1 + 3 * contamination)),
-        indels=int(_clip(rng.gauss(0.92e6, 0.04e6), 0.8e6, 1.05e6)),
+        # a smoke-test input (well under 10x) calls proportionally fewer variants
+        snps=int(_clip(rng.gauss(4.55e6, 0.12e6), 4.1e6, 5.0e6) * (1 + 3 * contamination)
+                 * min(1.0, depth / 10)),
+        indels=int(_clip(rng.gauss(0.92e6, 0.04e6), 0.8e6, 1.05e6) * min(1.0, depth / 10)),
         mito_copies=round(rng.uniform(50, 150), 1),
         dragen_version=dragen_version,
         workflow=workflow,
@@ -176,6 +178,12 @@ def profile_for(sample_id: str, seed: int | str, *, sequenced_coverage_x: float 
 # -- formatting ------------------------------------------------------------------------------------
 def _pct(n: float, d: float) -> str:
     return f"{100 * n / d:.2f}" if d else "0.00"
+
+
+def _ratio(n: float, d: float) -> str:
+    """``n / d`` as DRAGEN writes a ratio, or NA when it is undefined (a smoke-test input
+    too small to cover anything has no median coverage and no homozygous calls)."""
+    return f"{n / d:.2f}" if d else "NA"
 
 
 def _hms(seconds: float) -> str:
@@ -303,7 +311,7 @@ def _mapping(p: SampleProfile) -> str:
         ("Insert length: standard deviation", f"{p.insert_sd_bp:.2f}"),
         ("Provided sex chromosome ploidy", "NA"),
         ("Estimated sample contamination", f"{p.contamination_frac:.4f}"),
-        ("DRAGEN mapping rate [mil. reads/second]", f"{total / aligning_s / 1e6:.2f}"),
+        ("DRAGEN mapping rate [mil. reads/second]", _ratio(total / 1e6, aligning_s)),
     ]
     summary = [("MAPPING/ALIGNING SUMMARY", "", *r) for r in rows]
     # DRAGEN writes the read-group block without the genome-wide lines, and the mean insert
@@ -371,7 +379,7 @@ def _coverage(p: SampleProfile) -> tuple[str, str]:
         ("Average mitochondrial coverage over genome", f"{cov['auto'] * p.mito_copies:.2f}"),
         ("Average autosomal coverage over genome", f"{cov['auto']:.2f}"),
         ("Median autosomal coverage over genome", f"{cov['median']:.2f}"),
-        ("Mean/Median autosomal coverage ratio over genome", f"{cov['auto'] / cov['median']:.2f}"),
+        ("Mean/Median autosomal coverage ratio over genome", _ratio(cov["auto"], cov["median"])),
         ("Aligned reads", reads),
         ("Aligned reads in genome", reads, "100.00"),
     ]
@@ -389,8 +397,8 @@ def _ploidy(p: SampleProfile) -> str:
         ("Autosomal median coverage", f"{auto:.2f}"),
         ("X median coverage", f"{x:.2f}"),
         ("Y median coverage", f"{y:.2f}"),
-        ("X median / Autosomal median", f"{x / auto:.2f}"),
-        ("Y median / Autosomal median", f"{y / auto:.2f}"),
+        ("X median / Autosomal median", _ratio(x, auto)),
+        ("Y median / Autosomal median", _ratio(y, auto)),
         ("Ploidy estimation", p.ploidy),
     ]
     return _lines([("PLOIDY ESTIMATION", "", *r) for r in rows])
@@ -424,13 +432,13 @@ def _variant_rows(p: SampleProfile, snps: int, indels: int, ti_tv: float, het_ho
         ("Chr X number of SNPs over genome", x_snps),
         ("Chr Y number of SNPs over genome", y_snps),
         ("(Chr X SNPs)/(chr Y SNPs) ratio over genome",
-         f"{x_snps / y_snps:.2f}" if y_snps else "NA"),
+         _ratio(x_snps, y_snps)),
         ("SNP Transitions", ti),
         ("SNP Transversions", snps - ti),
-        ("Ti/Tv ratio", f"{ti / (snps - ti):.2f}"),
+        ("Ti/Tv ratio", _ratio(ti, snps - ti)),
         ("Heterozygous", het),
         ("Homozygous", hom),
-        ("Het/Hom ratio", f"{het / hom:.2f}"),
+        ("Het/Hom ratio", _ratio(het, hom)),
         ("In dbSNP", 0, "0.00"),
         ("Not in dbSNP", 0, "0.00"),
     ]

@@ -11,8 +11,19 @@ Rules, in order:
    that ran past its timeout (it hung or the input is pathological);
 3. at the attempt limit -> ``give_up``;
 4. at or over the run's spend cap -> ``give_up``;
-5. a Spot reclaim (``Host EC2 (instance i-…) terminated.``, exit code 143 or none) -> ``retry``
-   on Spot until ``max_spot_attempts`` reclaims, then ``retry_on_demand``;
+5. a Spot reclaim -> ``retry`` on Spot until ``max_spot_attempts`` reclaims, then
+   ``retry_on_demand``. A reclaim is ``Host EC2 (instance i-…) terminated.`` anywhere in the
+   reasons (any case: the job-level reason may be "Essential container in task exited" while
+   the attempt's names the host), with exit code 143, 137 or none:
+   - 143 (128 + SIGTERM): the container stopped on the SIGTERM ECS sends when the host drains;
+   - 137 (128 + SIGKILL): ECS sends SIGKILL when the container has not exited 30 s after the
+     SIGTERM (ECS StopTask and ``stopTimeout`` docs; ``ECS_CONTAINER_STOP_TIMEOUT``), which a
+     DRAGEN job busy writing its outputs often does not: the host going away is still the
+     cause, so it is a reclaim. AWS Batch's own best practice retries on
+     ``onStatusReason: "Host EC2*"`` with no exit-code condition (AWS Batch user guide,
+     best-practices); Seqera's Spot docs show the reason with 143 or no exit code;
+   - none: the container was never inspected (the host was gone first).
+   137 without the host message is an out-of-memory kill or the job's own doing: rule 2.
 6. a job cancelled for lack of capacity (the queue's RUNNABLE time limit: ``Canceled by
    JobStateTimeLimit action due to reason: CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY``): on Spot
    -> ``retry_on_demand`` (it already waited the Spot queue's limit, so a Spot loss like a
@@ -25,6 +36,7 @@ Rules, in order:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,8 +47,12 @@ from pipeline_runner.records import REQUIRED_TAGS
 if TYPE_CHECKING:  # only for annotations: policy needs the limits, not the workflows
     from pipeline_runner.workflows import RunnerConfig
 
-RECLAIM_PREFIX = "Host EC2"
-SIGTERM_EXIT = 143  # 128 + SIGTERM: what the container reports when its Spot host is reclaimed
+
+
+_HOST_TERMINATED = re.compile(r"host ec2 \(instance [^)]*\) terminated", re.IGNORECASE)
+SIGTERM_EXIT = 143  # 128 + SIGTERM: the container stopped when its host was drained
+SIGKILL_EXIT = 137  # 128 + SIGKILL: it had not stopped 30 s later (ECS stop timeout)
+RECLAIM_EXITS = (None, SIGTERM_EXIT, SIGKILL_EXIT)
 TIMEOUT_REASON = "Job attempt duration exceeded timeout"
 # What Batch puts in statusReason when a queue's RUNNABLE time limit cancels a job Batch could
 # not place for lack of instances ("Canceled by JobStateTimeLimit action due to reason: …").
@@ -87,6 +103,16 @@ class Decision:
         }
 
 
+def host_terminated(reason: str | None) -> bool:
+    """Whether Batch's reasons say the job's EC2 host was terminated (anywhere, any case)."""
+    return bool(reason and _HOST_TERMINATED.search(reason))
+
+
+def reclaim_exit(exit_code: int | None) -> bool:
+    """Whether an exit code fits a host taken away: none, 143 (SIGTERM) or 137 (SIGKILL)."""
+    return exit_code in RECLAIM_EXITS
+
+
 def failure_kind(outcome: AttemptOutcome) -> str:
     """Why an attempt ended: none, spot_reclaim, capacity, application_error, infrastructure or
     timeout."""
@@ -95,10 +121,10 @@ def failure_kind(outcome: AttemptOutcome) -> str:
     reason = outcome.status_reason or ""
     if CAPACITY_REASON in reason and outcome.exit_code is None:
         return "capacity"  # never started: no instance could be had
-    if reason.startswith(RECLAIM_PREFIX) and outcome.exit_code in (None, SIGTERM_EXIT):
+    if host_terminated(reason) and reclaim_exit(outcome.exit_code):
         # On On-Demand capacity the same message means the host failed or was retired.
         return "spot_reclaim" if outcome.capacity == "spot" else "infrastructure"
-    if reason.startswith(TIMEOUT_REASON):
+    if TIMEOUT_REASON.lower() in reason.lower():
         return "timeout"
     if outcome.exit_code is not None and outcome.exit_code != 0:
         return "application_error"

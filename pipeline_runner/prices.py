@@ -24,7 +24,9 @@ from typing import Any
 
 from lake.errors import ConfigError, ParseError
 
-STATUSES = ("list", "approximate")
+# list: a published price; approximate: secondary, conflicting or derived; assumed: no source at
+# all, a placeholder to replace with your own (the DRAGEN licence rate).
+STATUSES = ("list", "approximate", "assumed")
 DEFAULT_REGION = "us-east-1"
 
 # Kinds of price (the ``price_kind`` column of the lake's ``prices`` table).
@@ -237,22 +239,47 @@ class PriceBook:
         """A new book with more prices (e.g. a real Spot history) added to these."""
         return PriceBook((*self._prices, *extra), self.instances, self.min_storage_days)
 
-    def with_licence_rate(self, usd_per_gbase: float, since: datetime | None = None) -> PriceBook:
-        """A new book whose DRAGEN licence rate is ``usd_per_gbase`` (a contract rate: ``list``)."""
-        if not math.isfinite(usd_per_gbase) or usd_per_gbase < 0:
-            raise ConfigError(f"DRAGEN licence rate {usd_per_gbase!r} must be a number >= 0")
-        kept = [p for p in self._prices if not (p.kind == SERVICE and p.item == "dragen-licence")]
-        rate = Price(
-            SERVICE,
-            DEFAULT_REGION,
-            "dragen-licence",
-            "Gbase",
-            usd_per_gbase,
-            since or datetime(2000, 1, 1, tzinfo=UTC),
-            "list",
-            "configured contract rate (PriceBook.with_licence_rate)",
-        )
+    def with_licence_rate(self, usd: float, since: datetime | None = None,
+                          model: str = "per_gbase") -> PriceBook:
+        """A new book whose DRAGEN licence rate for ``model`` is ``usd`` (a contract rate:
+        ``list``), replacing any other rate of that model."""
+        from pipeline_runner.licence import MODELS
+
+        if not math.isfinite(usd) or usd < 0:
+            raise ConfigError(f"DRAGEN licence rate {usd!r} must be a number >= 0")
+        spec = MODELS[model]
+        if spec.item is None:
+            raise ConfigError(f"licence model {model} has no rate (it costs nothing per run)")
+        kept = [p for p in self._prices if not (p.kind == SERVICE and p.item == spec.item)]
+        rate = Price(SERVICE, DEFAULT_REGION, spec.item, spec.unit, usd,
+                     since or datetime(2000, 1, 1, tzinfo=UTC), "list",
+                     f"configured contract rate ({model})")
         return PriceBook([*kept, rate], self.instances, self.min_storage_days)
+
+    def with_lake_licence(self, rows: Iterable[Mapping[str, Any]]) -> PriceBook:
+        """A new book whose licence rates are the lake's (``prices`` rows), where it has any.
+
+        A configured rate (not ``assumed``) replaces the shipped assumption for its item, whatever
+        the dates: that is what ``seqledger ingest prices --licence-rate-usd`` is for.
+        """
+        from pipeline_runner.licence import MODELS
+
+        items = {m.item for m in MODELS.values() if m.item}
+        by_item: dict[str, list[Price]] = {}
+        for r in rows:
+            if r["price_kind"] != SERVICE or r["item"] not in items:
+                continue
+            by_item.setdefault(r["item"], []).append(Price(
+                SERVICE, r["region"], r["item"], r["unit"], float(r["usd"]),
+                r["effective_from_at"], r["price_status"], r["source"]))
+        if not by_item:
+            return self
+        for item, found in by_item.items():
+            configured = [p for p in found if p.status != "assumed"]
+            by_item[item] = configured or found
+        kept = [p for p in self._prices if not (p.kind == SERVICE and p.item in by_item)]
+        return PriceBook([*kept, *(p for ps in by_item.values() for p in ps)], self.instances,
+                         self.min_storage_days)
 
     # -- lookups -------------------------------------------------------------------------------
     def price_at(

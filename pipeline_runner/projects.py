@@ -32,16 +32,18 @@ class ProjectRegistry:
         """The project's tags; ``SubmitError`` naming the sample when it has none."""
         if project is None:
             raise SubmitError(
-                f"sample {sample_id}: no project in the object key "
-                "(expected <project>/<sample>/<file>), so nobody pays for it"
+                f"sample {sample_id}: the input layout (SEQLEDGER_INPUT_LAYOUT) finds no project "
+                "folder in the object key, so nobody pays for it"
             )
         try:
             return self.projects[project]
         except KeyError:
+            # Never "register it": the folder may be a date or a batch, not a project.
+            known = ", ".join(sorted(self.projects)[:10]) or "none"
             raise SubmitError(
-                f"sample {sample_id}: project {project!r} is not in the project "
-                "registry (SEQLEDGER_PROJECTS): add its cost_centre and "
-                "requested_by"
+                f"sample {sample_id}: no folder of the object key names a registered project "
+                f"(the input layout read {project!r}; SEQLEDGER_PROJECTS has {known}); fix the "
+                "key or SEQLEDGER_INPUT_LAYOUT, or register the project that pays for it"
             ) from None
 
 

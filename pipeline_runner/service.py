@@ -14,7 +14,7 @@ the run already has a job for that attempt.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,6 +28,7 @@ from lake.store import LakeStore, latest_by_key, month_of, months_between
 from pipeline_runner.attempts import (
     AttemptContext,
     AttemptHistory,
+    adoption_refusal,
     apply,
     context_from_row,
     history_from_rows,
@@ -217,19 +218,20 @@ class Runner:
             raise result.error
         return result
 
-    def dispatch_many(
-        self, runs: Sequence[RunRequest], now: datetime, months: Sequence[str] | None = None
-    ) -> list[DispatchResult]:
+    def dispatch_many(self, runs: Sequence[RunRequest], now: datetime, *,
+                      at: Mapping[str, datetime] | None = None,
+                      months: Sequence[str] | None = None) -> list[DispatchResult]:
         """Dispatch several runs with one lake read and one write per table.
 
+        A run that cannot be submitted gets a result with its error; the others go on. ``at``
+        gives some runs their own dispatch time (replays on the events' clock); else ``now``.
         ``months`` (YYYY-MM): where an earlier dispatch of these runs would be recorded: the
         months around their inputs' arrival (a replay of old events carries old times), by
         default those around ``now``. Never the table's whole history: the dispatch of a new
         run must not scan it to learn that the run is new.
-
-        A run that cannot be submitted gets a result with its error; the others go on.
         """
         now = now.astimezone(UTC)
+        at = at or {}
         self._load_runs([r.run_id for r in runs], months=list(months or recent_months(now)))
         results: list[DispatchResult] = []
         run_rows: list[dict[str, Any]] = []
@@ -246,9 +248,15 @@ class Runner:
             except (SubmitError, TransientError) as e:
                 results.append(DispatchResult(run.run_id, False, reason=str(e), error=e))
                 continue
+            except Exception as e:  # noqa: BLE001 - one run's defect must not stop the others
+                err = SubmitError(f"run {run.run_id}: the job could not be built or submitted "
+                                  f"({type(e).__name__}: {e}); a bug, please report it")
+                results.append(DispatchResult(run.run_id, False, reason=str(err), error=err))
+                continue
             state = _Run(run, getattr(self.executor, "name", None), {"DISPATCHED"}, {1: job_id})
-            history, rows = apply(None, _submitted_change(spec, job_id, now), _context(spec))
-            run_rows.append(self._run_row(state, "DISPATCHED", now))
+            when = at.get(run.run_id, now).astimezone(UTC)
+            history, rows = apply(None, _submitted_change(spec, job_id, when), _context(spec))
+            run_rows.append(self._run_row(state, "DISPATCHED", when))
             attempt_rows += rows
             self._runs[run.run_id] = state
             remember.append((history, run.run_id, _context(spec)))
@@ -296,6 +304,8 @@ class Runner:
                 continue
             self._remember(history, run.request.run_id, ctx)
             attempt_rows += rows
+            # also after the run finished: a late RUNNING row is history (views keep the run
+            # finished), and dropping it would make the rows depend on delivery order
             if "RUNNING" in history.statuses and "RUNNING" not in run.statuses:
                 run.statuses.add("RUNNING")
                 run_rows.append(self._run_row(run, "RUNNING", history.times["RUNNING"]))
@@ -537,6 +547,8 @@ class Runner:
             return (
                 f"job {change.job_id}: attempt {attempt} of run {run_id} is job {run.jobs[attempt]}"
             )
+        if refusal := adoption_refusal(run_id, run.statuses, attempt, run.jobs):
+            return f"job {change.job_id} ({change.job_name}): {refusal}"
         # a job we submitted but never recorded (the write after submit failed): adopt it
         tags = {k: change.tags[k] for k in REQUIRED_TAGS if change.tags.get(k)}
         ctx = AttemptContext(

@@ -107,7 +107,9 @@ class RunRequest:
     sample_id: str
     run_id: str
     input_kind: str  # fastq | ora | cram | bam
-    input_uris: tuple[str, ...]  # R1 then R2 for read pairs; one file for cram/bam
+    # cram/bam: one file; fastq/ora: R1, R2 of each pair, pairs in lane order (several lanes or
+    # chunks are one run, read through a --fastq-list)
+    input_uris: tuple[str, ...]
     input_size_bytes: int
     pipeline_release: str
     requested_by: str
@@ -118,10 +120,13 @@ class RunRequest:
         if self.input_kind not in WORKFLOW_FOR_INPUT:
             raise SubmitError(f"run {self.run_id}: input kind {self.input_kind!r} has no workflow; "
                               f"expected one of {sorted(WORKFLOW_FOR_INPUT)}")
-        wanted = 2 if self.input_kind in ("fastq", "ora") else 1
-        if len(self.input_uris) != wanted:
-            raise SubmitError(f"run {self.run_id}: {self.input_kind} needs {wanted} input file(s), "
-                              f"got {len(self.input_uris)}")
+        n = len(self.input_uris)
+        if self.input_kind in ("fastq", "ora"):
+            if n < 2 or n % 2:
+                raise SubmitError(f"run {self.run_id}: {self.input_kind} needs R1/R2 pairs (an "
+                                  f"even number of files), got {n}")
+        elif n != 1:
+            raise SubmitError(f"run {self.run_id}: {self.input_kind} needs 1 input file, got {n}")
         if not _BATCH_NAME.match(f"{self.run_id}-a99"):
             raise SubmitError(f"run id {self.run_id!r} cannot name a Batch job (letters, digits, "
                               "- and _ only, at most 124 characters)")
@@ -207,16 +212,49 @@ def job_resources(instance_types: tuple[str, ...]) -> tuple[int, int]:
     return vcpus, int(memory * MEMORY_HEADROOM) // 1024 * 1024
 
 
+_LANE_IN_NAME = re.compile(r"_L(\d{3})(?=[_.])")
+FASTQ_LIST_COLUMNS = ("RGID", "RGSM", "RGLB", "Lane", "Read1File", "Read2File")
+
+
+def read_pairs(run: RunRequest) -> list[tuple[int, str, str]]:
+    """(lane, R1, R2) of a read-pair run; the lane from the ``_L00N_`` in the R1 name, else 1."""
+    uris = run.input_uris
+    pairs = []
+    for r1, r2 in zip(uris[0::2], uris[1::2], strict=True):
+        m = _LANE_IN_NAME.search(r1.rsplit("/", 1)[-1])
+        pairs.append((int(m.group(1)) if m else 1, r1, r2))
+    return pairs
+
+
+def fastq_list_csv(run: RunRequest) -> str:
+    """DRAGEN's ``--fastq-list`` CSV for a run's read pairs: one read group per pair."""
+    sample = run.sample_id
+    rows = [",".join(FASTQ_LIST_COLUMNS)]
+    for n, (lane, r1, r2) in enumerate(read_pairs(run), 1):
+        rows.append(",".join((f"{sample}.L{lane:03d}.{n}", sample, sample, str(lane), r1, r2)))
+    return "\n".join(rows) + "\n"
+
+
+def fastq_list_path(run: RunRequest, settings: RunnerConfig) -> str | None:
+    """Where the job writes its ``--fastq-list`` (None for one pair: ``-1``/``-2`` do)."""
+    if run.workflow != WGS or len(run.input_uris) <= 2:
+        return None
+    return f"{settings.scratch_dir}/{run.run_id}.fastq_list.csv"
+
+
 def dragen_command(run: RunRequest, out: str, settings: RunnerConfig) -> tuple[str, ...]:
     """The DRAGEN command line for a run (germline WGS from reads, or re-calling from CRAM/BAM)."""
     sample = run.sample_id
     cmd = [settings.dragen_binary, "-f", "-r", settings.reference_dir]
     if run.workflow == WGS:
-        cmd += ["-1", run.input_uris[0], "-2", run.input_uris[1]]
+        if fastq_list := fastq_list_path(run, settings):
+            cmd += ["--fastq-list", fastq_list, "--fastq-list-sample-id", sample]
+        else:
+            cmd += ["-1", run.input_uris[0], "-2", run.input_uris[1],
+                    "--RGID", sample, "--RGSM", sample]
         if run.input_kind == "ora":
             cmd += ["--ora-reference", settings.ora_reference_dir]
         cmd += [
-            "--RGID", sample, "--RGSM", sample,
             "--enable-map-align", "true",
             "--enable-map-align-output", "true",
             "--output-format", "CRAM",
@@ -244,10 +282,18 @@ def build_job_spec(run: RunRequest, attempt: int, capacity: str, settings: Runne
     vcpus, memory_mib = job_resources(settings.instance_types)
     vcpus = settings.job_vcpus or vcpus
     memory_mib = settings.job_memory_mib or memory_mib
+    command = dragen_command(run, out, settings)
+    extra_env = {}
+    if fastq_list := fastq_list_path(run, settings):
+        # The container writes the list from its environment, then runs DRAGEN: the job needs
+        # no file staged beside it, and the list is visible in the job's description.
+        extra_env["SEQLEDGER_FASTQ_LIST"] = fastq_list_csv(run)
+        command = ("sh", "-c", 'printf "%s" "$SEQLEDGER_FASTQ_LIST" > "$1" && shift && exec "$@"',
+                   "sh", fastq_list, *command)
     return JobSpec(
         job_name=job_name(run.run_id, attempt),
         workflow=run.workflow,
-        command=dragen_command(run, out, settings),
+        command=command,
         vcpus=vcpus,
         memory_mib=memory_mib,
         job_queue=settings.queue_for(capacity),
@@ -261,6 +307,7 @@ def build_job_spec(run: RunRequest, attempt: int, capacity: str, settings: Runne
             "SEQLEDGER_ATTEMPT": str(attempt),
             "SEQLEDGER_INPUT_KIND": run.input_kind,
             "SEQLEDGER_INPUT_BYTES": str(run.input_size_bytes),
+            **extra_env,
         },
         timeout_s=settings.job_timeout_s,
     )

@@ -19,8 +19,8 @@ import click
 from lake.errors import SeqledgerError
 from lake.settings import DEFAULT_LAKE, LAKE_ENV, Settings
 
-COMMAND_MODULES = ("demo", "events", "dragen", "cost", "lake", "qc", "release", "dashboard",
-                   "infra")
+COMMAND_MODULES = ("demo", "events", "status", "dragen", "cost", "lake", "qc", "release",
+                   "dashboard", "infra")
 
 EPILOG = f"""\b
 Environment:

@@ -304,6 +304,12 @@ SUMMARY_SQL = {
     "cost_usd": f"SELECT coalesce(sum(cost_usd), 0) FROM costs WHERE {_PROD}",
     "validation_cost_usd": f"SELECT coalesce(sum(cost_usd), 0) FROM costs WHERE NOT ({_PROD})",
 }
+COST_BY_COMPONENT_SQL = f"""
+    SELECT split_part(component, ':', 1) AS component, round(sum(cost_usd), 2) AS cost_usd,
+           max(CASE WHEN price_status = 'assumed' THEN 1 ELSE 0 END) AS assumed,
+           max(CASE WHEN price_status = 'approximate' THEN 1 ELSE 0 END) AS approximate
+    FROM costs WHERE {_PROD} GROUP BY 1 ORDER BY 2 DESC
+"""
 COST_BY_PROJECT_SQL = f"""
     SELECT project, count(DISTINCT run_id) AS runs, round(sum(cost_usd), 2) AS cost_usd,
            round(sum(cost_usd) / count(DISTINCT run_id), 2) AS usd_per_run
@@ -319,4 +325,6 @@ def summarize(settings: Settings, store: LakeStore) -> dict[str, Any]:
     out: dict[str, Any] = {k: con.sql(q).fetchall()[0][0] for k, q in SUMMARY_SQL.items()}
     rel = con.sql(COST_BY_PROJECT_SQL)
     out["cost_by_project"] = [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
+    rel = con.sql(COST_BY_COMPONENT_SQL)
+    out["cost_by_component"] = [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
     return out

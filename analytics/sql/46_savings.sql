@@ -1,6 +1,7 @@
--- Savings against a baseline, by month. Spot against On-Demand, two ways: estimated (each Spot
--- compute row's instance-hours at the On-Demand price in effect) and billed (the export's public
--- On-Demand cost, else the usage at the On-Demand price). Tag-driven archival against keeping
+-- Savings against a baseline, by month. Spot against On-Demand, three ways: estimated gross (each
+-- Spot compute row's instance-hours at the On-Demand price in effect), estimated net of what
+-- reclaims cost (below), and billed (the export's public On-Demand cost, else the usage at the
+-- On-Demand price). Tag-driven archival against keeping
 -- every byte in S3 Standard. Only rows priced on both sides enter the sums; the rest are counted
 -- in unpriced_rows.
 WITH od AS (
@@ -15,12 +16,31 @@ std AS (
 ),
 spot_est AS (
     SELECT c.month, c.cost_usd AS actual_usd, c.quantity * od.usd AS baseline_usd,
-           CASE WHEN c.price_status = 'approximate' OR od.price_status = 'approximate'
+           CASE WHEN c.price_status IN ('approximate', 'assumed') OR od.price_status = 'approximate'
                 THEN 1 ELSE 0 END AS approximate_rows
     FROM cost_lines c
     LEFT JOIN od ON od.item = c.instance_type AND c.usage_start_at >= od.effective_from_at
                 AND (od.effective_to_at IS NULL OR c.usage_start_at < od.effective_to_at)
     WHERE c.cost_kind = 'compute' AND c.capacity = 'spot'
+),
+-- Net of retries: a Spot reclaim costs what the reclaimed attempt ran (already in Spot compute)
+-- plus its licence and scratch, spent again by the retry; On-Demand would have run the analysis
+-- once. So the baseline counts only attempts that were not reclaimed, and the actual side adds
+-- every other cost line of the reclaimed attempts.
+reclaimed AS (
+    SELECT DISTINCT job_id, attempt FROM decisions WHERE failure_kind = 'spot_reclaim'
+),
+spot_net AS (
+    SELECT c.month, c.cost_usd AS actual_usd,
+           CASE WHEN r.job_id IS NOT NULL THEN 0
+                WHEN c.cost_kind = 'compute' THEN c.quantity * od.usd END AS baseline_usd,
+           CASE WHEN c.price_status IN ('approximate', 'assumed')
+                     OR od.price_status = 'approximate' THEN 1 ELSE 0 END AS approximate_rows
+    FROM cost_lines c
+    LEFT JOIN reclaimed r ON r.job_id = c.job_id AND r.attempt = c.attempt
+    LEFT JOIN od ON od.item = c.instance_type AND c.usage_start_at >= od.effective_from_at
+                AND (od.effective_to_at IS NULL OR c.usage_start_at < od.effective_to_at)
+    WHERE c.capacity = 'spot' AND (c.cost_kind = 'compute' OR r.job_id IS NOT NULL)
 ),
 spot_billed AS (
     SELECT b.month, b.unblended_cost_usd AS actual_usd,
@@ -43,7 +63,9 @@ archive_est AS (
     WHERE c.cost_kind IN ('storage', 'storage_transition', 'storage_early_delete')
 ),
 unioned AS (
-    SELECT 'spot vs on-demand (estimated)' AS scenario, s.* FROM spot_est s
+    SELECT 'spot vs on-demand, gross (estimated)' AS scenario, s.* FROM spot_est s
+    UNION ALL
+    SELECT 'spot vs on-demand, net of retries (estimated)' AS scenario, s.* FROM spot_net s
     UNION ALL
     SELECT 'spot vs on-demand (billed)' AS scenario, s.* FROM spot_billed s
     UNION ALL

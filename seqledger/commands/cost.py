@@ -123,27 +123,54 @@ def cur(ctx: click.Context, files: tuple[str, ...]) -> None:
     help="Price tables to load instead of the shipped ones.",
 )
 @click.option(
-    "--licence-usd-per-gbase",
-    type=float,
+    "--licence-model",
+    type=click.Choice(["per_gbase", "per_sample", "per_instance_hour"]),
+    default="per_gbase",
+    show_default=True,
+    help="Which DRAGEN licence rate --licence-rate-usd sets (see SEQLEDGER_LICENCE_MODEL).",
+)
+@click.option(
+    "--licence-rate-usd",
+    type=click.FloatRange(min=0),
     default=None,
-    help="Your DRAGEN licence rate per gigabase (the shipped one is an assumption).",
+    help="Your contract's DRAGEN licence rate for --licence-model (the shipped per-Gbase rate "
+    "is an assumption). New estimates use it.",
+)
+@click.option(
+    "--licence-usd-per-gbase",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="The same as --licence-model per_gbase --licence-rate-usd X.",
 )
 @click.pass_context
 @handle_errors
-def prices(ctx: click.Context, folder: str | None, licence_usd_per_gbase: float | None) -> None:
-    """Write the dated price tables into the lake's prices table (used for savings baselines)."""
+def prices(ctx: click.Context, folder: str | None, licence_model: str,
+           licence_rate_usd: float | None, licence_usd_per_gbase: float | None) -> None:
+    """Write the dated price tables into the lake's prices table (savings baselines, and the
+    licence rate new cost estimates use)."""
     from pathlib import Path
 
     from lake.store import LakeStore
     from pipeline_runner.prices import PriceBook
 
-    book = PriceBook.load(Path(folder)) if folder else PriceBook.load_default()
     if licence_usd_per_gbase is not None:
-        book = book.with_licence_rate(licence_usd_per_gbase)
+        if licence_rate_usd is not None and licence_model != "per_gbase":
+            raise click.UsageError("--licence-usd-per-gbase sets the per_gbase rate; give "
+                                   "--licence-rate-usd for another model")
+        licence_model, licence_rate_usd = "per_gbase", licence_usd_per_gbase
+    book = PriceBook.load(Path(folder)) if folder else PriceBook.load_default()
+    if licence_rate_usd is not None:
+        book = book.with_licence_rate(licence_rate_usd, model=licence_model)
     rows = book.rows()
     written = LakeStore(settings_from(ctx)).write("prices", rows)
-    approx = sum(1 for r in rows if r["price_status"] == "approximate")
-    click.echo(f"prices: {len(rows):,} rows ({approx:,} approximate), {written.rows_written:,} new")
+    approx = sum(1 for r in rows if r["price_status"] != "list")
+    click.echo(f"prices: {len(rows):,} rows ({approx:,} approximate or assumed), "
+               f"{written.rows_written:,} new")
+    licence = [r for r in rows if r["item"].startswith("dragen-licence")]
+    for r in licence:
+        mark = " (ASSUMED: set yours with --licence-rate-usd)" if r["price_status"] == "assumed" \
+            else ""
+        click.echo(f"DRAGEN licence: {r['item']} {r['usd']:g} $/{r['unit']}{mark}")
 
 
 # -- reports ---------------------------------------------------------------------------------------

@@ -64,6 +64,8 @@ def demo(ctx: click.Context, samples: int, seed: int, month: str, keep: bool) ->
         ("QC pass / review / fail", f"{s['qc_pass']} / {s['qc_review']} / {s['qc_fail']}"),
         ("quarantined inputs", s["quarantined"]),
         ("estimated cost", f"${s['cost_usd']:,.2f}"),
+        *((f"  {c['component']}", f"${c['cost_usd']:,.2f}" + _mark(c))
+          for c in s.get("cost_by_component", [])),
     ]
     width = max(len(k) for k, _ in lines)
     for k, v in lines:
@@ -89,6 +91,13 @@ def demo(ctx: click.Context, samples: int, seed: int, month: str, keep: bool) ->
         f'\n  {me} lake query "SELECT * FROM run_latest LIMIT 5"'
         f"\n  {me} release list               # releases and their validation state"
     )
+
+
+def _mark(component: dict) -> str:
+    """How a component was priced, when not from a published price."""
+    if component["assumed"]:
+        return "  ASSUMED rate: set yours with `seqledger ingest prices --licence-rate-usd`"
+    return "  ~ approximate prices" if component["approximate"] else ""
 
 
 def _command_name() -> str:

@@ -15,7 +15,8 @@ def register(groups: Groups) -> None:
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--no-follow", is_flag=True,
               help="Do not run dispatched jobs to completion on the simulated or local executor.")
 @click.pass_context
@@ -24,43 +25,48 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool) -> None:
     """Process S3 object-created and Batch job-state event files (any AWS envelope).
 
     The files are one batch, as one Lambda invocation: arrivals are recorded and complete samples
-    dispatched; job-state changes are tracked and retried by policy. Files that cannot be read are
-    quarantined and named on stderr (exit status 1); the others are processed all the same.
-    With the simulated or local executor, dispatched jobs are followed to the end.
+    dispatched; job-state changes are tracked and retried by policy. With the simulated or local
+    executor, dispatched jobs are followed to the end. With the simulated executor every row is
+    on the events' own clock: a run is dispatched when its last input arrived, and the simulated
+    jobs start from the time of the batch's latest event.
+
+    Exit status: 0 when everything was handled (non-inputs such as checksums and READMEs are
+    recorded as such); 1 when some input could not be processed (an unreadable or malformed event
+    file, an input that cannot be one, a refused dispatch, a transient error: the others are
+    processed all the same, and running the same files again does nothing twice); 2 for usage
+    errors, such as a file that does not exist or a setting that cannot work (nothing is
+    processed).
     """
     from ingest.assembly import build_event_service
+    from ingest.service import batch_time
+    from ingest.summary import EventSummary
+    from lake.errors import ConfigError
 
     settings = settings_from(ctx)
-    service = build_event_service(settings)
+    summary = EventSummary()
     payloads = []
     for path in files:
         try:
             payloads.append((str(path), path.read_bytes()))
-        except OSError as e:
-            payloads.append((str(path), b""))
-            click.secho(f"{path}: cannot read: {e}", fg="red", err=True)
-    out = service.process(payloads)
-    quarantined = list(out.quarantine)
+        except OSError as e:  # exists but cannot be read: named, not quarantined as "not JSON"
+            summary.unreadable(str(path), e.strerror or str(e))
+    # One clock: the simulator starts at the batch's own time, and so do the rows it causes.
+    now = batch_time(payloads) if settings.executor == "simulated" else None
+    try:
+        service = build_event_service(settings, now=now)
+    except ConfigError as e:  # a setting that cannot work (SEQLEDGER_INPUT_LAYOUT, …): usage
+        raise click.UsageError(str(e)) from e
+    service.event_clock = settings.executor == "simulated"
+    summary.add(service.process(payloads, now=now))
     executor = service.runner.executor
-    followed = 0
     if not no_follow and hasattr(executor, "next_event_at"):
         while (at := executor.next_event_at()) is not None:
             events = executor.advance(at + timedelta(minutes=30))
-            followed += len(events)
-            more = service.process([(f"batch:{e['id']}", e) for e in events], now=at)
-            quarantined += more.quarantine
-    click.echo(f"payloads {out.payloads}, objects {out.objects}, new arrivals "
-               f"{out.arrivals_written}, job-state changes {out.job_changes}")
-    for d in out.dispatched:
-        state = "dispatched" if d.dispatched else f"not dispatched ({d.reason or d.error})"
-        click.echo(f"  run {d.run_id}: {state}")
-    if followed:
-        click.echo(f"followed {followed} job-state events from the {settings.executor} executor")
-    for s in out.skipped:
-        click.echo(f"  skipped {s.where}: {s.event_name} ({s.reason})")
-    for q in quarantined:
-        where = f"{q['source']}:{q['line']}" if q.get("line") else q["source"]
-        click.secho(f"quarantined {where}: {q['reason']}", fg="yellow", err=True)
+            summary.add(service.process([(f"batch:{e['id']}", e) for e in events], now=at),
+                        followed=True)
+    for line in summary.lines():
+        click.echo(line)
+    for problem in summary.problems:
+        click.secho(f"not processed: {problem}", fg="yellow", err=True)
     click.echo(f"lake: {settings.lake_uri}")
-    if quarantined:
-        ctx.exit(1)
+    ctx.exit(summary.exit_code)

@@ -96,8 +96,10 @@ def test_report_reconcile_per_project_and_per_attempt(synthetic):
 def test_report_savings_and_automation(synthetic):
     code, out = run(synthetic, "report", "savings")
     assert code == 0, out
-    est = line_with(out, "(estimated)", "spot")
+    est = line_with(out, "gross (estimated)", "spot")
     assert est[-2].endswith("%") and 55 < float(est[-2][:-1]) < 75
+    net = line_with(out, "net of retries (estimated)", "spot")
+    assert net[-2].endswith("%") and float(net[-2][:-1]) <= float(est[-2][:-1])
     code, out = run(synthetic, "report", "automation")
     assert code == 0, out
     assert line_with(out, "lambda-requests")[1] == "3.0400"
@@ -109,6 +111,8 @@ def test_ingest_prices_and_the_savings_hint(lake_settings):
     code, out = run(lake_settings, "report", "savings")
     assert code == 0 and "seqledger ingest prices" in out
     code, out = run(lake_settings, "ingest", "prices", "--licence-usd-per-gbase", "0.07")
-    assert code == 0 and re.search(r"prices: [\d,]+ rows \([\d,]+ approximate\), [\d,]+ new", out)
+    assert code == 0 and re.search(r"prices: [\d,]+ rows \([\d,]+ approximate or assumed\), "
+                                   r"[\d,]+ new", out)
     code, again = run(lake_settings, "ingest", "prices", "--licence-usd-per-gbase", "0.07")
-    assert again.rstrip().endswith(", 0 new")
+    assert ", 0 new\n" in again
+    assert "DRAGEN licence: dragen-licence 0.07 $/Gbase\n" in again

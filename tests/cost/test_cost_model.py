@@ -167,7 +167,7 @@ def test_licence_and_scratch_components(book):
     assert rows["licence"]["quantity"] == 120.0 and rows["licence"]["cost_usd"] == pytest.approx(
         12.0
     )
-    assert rows["licence"]["price_status"] == "approximate"  # the shipped rate is an assumption
+    assert rows["licence"]["price_status"] == "assumed"  # the shipped rate is an assumption
     assert rows["scratch_storage"]["cost_usd"] == pytest.approx(500 * 0.08 * 2 / 730)
     contract = PriceBook.load_default(licence_usd_per_gbase=0.05)
     lic = _by_component(estimate_attempt_cost(attempt(licensed=True, input_bases=10**11), contract))

@@ -23,7 +23,7 @@ def book():
 def test_every_shipped_price_has_a_status_a_source_and_a_date(book):
     rows = book.rows()
     assert len(rows) > 100
-    assert {r["price_status"] for r in rows} == {"list", "approximate"}
+    assert {r["price_status"] for r in rows} == {"list", "approximate", "assumed"}
     assert all(r["source"] and r["effective_from_at"].tzinfo for r in rows)
 
 
@@ -138,7 +138,7 @@ def test_bad_price_tables_name_the_file_and_line():
 def test_licence_rate_is_an_assumption_until_configured(book):
     at = datetime(2026, 6, 1, tzinfo=UTC)
     shipped = book.service("dragen-licence", at)
-    assert shipped.status == "approximate" and "ASSUMPTION" in shipped.source
+    assert shipped.status == "assumed" and "ASSUMPTION" in shipped.source
     mine = P.PriceBook.load_default(licence_usd_per_gbase=0.25).service("dragen-licence", at)
     assert (mine.usd, mine.status) == (0.25, "list")
     with pytest.raises(ConfigError):

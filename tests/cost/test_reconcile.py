@@ -184,7 +184,7 @@ def test_without_split_rows_the_instance_hours_are_shared_by_packing_share(
 def test_spot_savings_estimated_and_billed(tmp_path, lake_settings, reference):
     build(tmp_path, lake_settings, reference)
     s = {r["scenario"]: r for r in savings(connect(lake_settings))}
-    est = s["spot vs on-demand (estimated)"]
+    est = s["spot vs on-demand, gross (estimated)"]
     assert 0.55 < est["saving_share"] < 0.75 and est["unpriced_rows"] == 0
     assert est["approximate_rows"] == 2  # derived Spot prices; F2 On-Demand is approximate too
     billed = s["spot vs on-demand (billed)"]

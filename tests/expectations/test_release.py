@@ -114,7 +114,7 @@ def test_qc_drift_is_a_median_over_the_cohort_and_only_warns(thresholds):
     ("x,snp_pass_f1,absolute,>=,high,fail,d,s,r,2026-01-01", "'high' is not a number"),
     ("x,snp_pass_f1,absolute,>=,0.9,fatal,d,s,r,2026-01-01", "severity 'fatal'"),
     ("x,snp_pass_f1,absolute,>=,0.9,fail,d,,r,2026-01-01", "source is empty"),
-    ("x,snp_pass_f1,absolute,>=,0.9,fail,d,s,r,yesterday", "not YYYY-MM-DD"),
+    ("x,snp_pass_f1,absolute,>=,0.9,fail,d,s,r,yesterday", "not a YYYY-MM-DD date"),
 ])
 def test_thresholds_are_checked_line_by_line(line, message):
     header = DEFAULT_RELEASE.read_text().splitlines()[0]

@@ -9,7 +9,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from ingest.arrivals import SampleInputs, arrival_row, ready_samples
+from ingest.arrivals import SampleInputs, arrival_row, ready_samples, waiting_samples
 from ingest.classify import classify
 from ingest.s3_events import object_created_events, parse_event_text
 from lake.schemas import ARRIVALS
@@ -130,9 +130,10 @@ def test_chunks_must_pair_up(arrive):
 @pytest.mark.parametrize(("key", "kind"), [("PRJ/HG002/HG002.cram", "cram"),
                                            ("PRJ/HG002/HG002.bam", "bam")])
 def test_aligned_inputs_are_ready_on_arrival(arrive, key, kind):
-    [sample] = ready_samples([arrive(key, size=5_000)])
+    row = arrive(key, size=5_000)
+    [sample] = ready_samples([row])
     assert sample == SampleInputs("PRJ", "HG002", kind, (f"s3://seq-input/{key}",), 5_000,
-                                  sample.run_id)
+                                  sample.run_id, row["event_at"])
 
 
 def test_fastq_and_cram_of_one_sample_are_separate_runs(arrive):
@@ -186,3 +187,18 @@ def test_rows_read_back_from_the_lake_give_the_same_runs(arrive, lake_settings):
     back = store.read("arrivals").to_pylist()
     assert len(back) == len(rows)
     assert ready_samples(back) == ready_samples(rows)
+
+
+def test_a_sample_waiting_for_a_mate_says_which_and_in_which_lane(arrive):
+    rows = [arrive("PRJ/X/X_S1_L001_R1_001.fastq.gz"), arrive("PRJ/X/X_S1_L001_R2_001.fastq.gz"),
+            arrive("PRJ/X/X_S1_L002_R1_001.fastq.gz"), arrive("PRJ/Y/Y_R2.fastq.gz")]
+    waiting = waiting_samples(rows)
+    assert [(w.label, w.missing) for w in waiting] == [("PRJ/X", ("R2 of lane L002",)),
+                                                       ("PRJ/Y", ("R1",))]
+    assert ready_samples(rows) == []
+    rows.append(arrive("PRJ/X/X_S1_L002_R2_001.fastq.gz"))
+    assert [w.sample_id for w in waiting_samples(rows)] == ["Y"]
+    (x,) = ready_samples(rows)
+    assert [u.rsplit("/", 1)[1][:11] for u in x.input_uris] == [
+        "X_S1_L001_R", "X_S1_L001_R", "X_S1_L002_R", "X_S1_L002_R"]
+    assert [u.rsplit("_", 2)[1] for u in x.input_uris] == ["R1", "R2", "R1", "R2"]

@@ -81,7 +81,7 @@ def _content(store: LakeStore) -> dict[str, list]:
     return out
 
 
-def test_real_s3_payloads_become_arrivals_and_unknown_objects_are_quarantined(
+def test_real_s3_payloads_become_arrivals_and_non_inputs_are_recorded_not_quarantined(
     reference, lake_settings, tmp_path
 ):
     service = _service(lake_settings, tmp_path)
@@ -89,9 +89,8 @@ def test_real_s3_payloads_become_arrivals_and_unknown_objects_are_quarantined(
         (reference / "aws-events").glob("eventbridge-s3-*.json")
     )
     out = service.process([(f.name, f.read_bytes()) for f in files])
-    assert out.quarantine and all(
-        q["stage"] in {"ingest.classify", "ingest.event"} for q in out.quarantine
-    )
+    assert all(q["stage"] == "ingest.event" for q in out.quarantine)  # only unreadable events
+    assert out.non_inputs and all("not a sequencing input" in r for r in out.non_inputs.values())
     arrivals = service.store.read("arrivals").to_pylist()
     keys = {a["object_key"] for a in arrivals}
     # the S3 user guide's example object, URL-decoded (it is "HappyFace.jpg")

@@ -218,3 +218,15 @@ def test_versions():
     assert dragen_version_for("dragen-4.2.4").endswith(".4.2.4")
     with pytest.raises(ValueError):
         render_metrics("other", profile_for(SAMPLE, 1))
+
+
+@pytest.mark.parametrize("coverage", [0.0, 1e-9])
+def test_a_smoke_test_input_renders_undefined_ratios_as_na(coverage):
+    """A 100-byte FASTQ pair covers nothing: ratios over zero are NA, as DRAGEN writes them."""
+    profile = profile_for("TINY", 1, sequenced_coverage_x=coverage)
+    files = render_metrics("TINY", profile)
+    coverage_rows = dict(line.split(",")[2:4] for line in
+                         files["TINY.wgs_coverage_metrics.csv"].splitlines())
+    assert coverage_rows["Mean/Median autosomal coverage ratio over genome"] == "NA"
+    ploidy = files["TINY.ploidy_estimation_metrics.csv"]
+    assert "X median / Autosomal median,NA" in ploidy

@@ -98,3 +98,22 @@ def test_decision_row_fits_the_decisions_table():
 def test_decide_needs_an_attempt():
     with pytest.raises(ValueError):
         decide([], CONFIG)
+
+
+@pytest.mark.parametrize(("reason", "code", "capacity", "kind"), [
+    (f"{EXITED}; {RECLAIM}", 143, "spot", "spot_reclaim"),  # the attempt's reason names the host
+    (f"{EXITED}; {RECLAIM}", None, "spot", "spot_reclaim"),  # no exit code: still a reclaim
+    (RECLAIM.lower(), 143, "spot", "spot_reclaim"),
+    (RECLAIM, 137, "spot", "spot_reclaim"),  # SIGKILL after the ECS stop timeout
+    (RECLAIM, 137, "on-demand", "infrastructure"),  # an On-Demand host lost
+    (EXITED, 137, "spot", "application_error"),  # an OOM kill or the job's own doing
+    (f"{EXITED}; {RECLAIM}", 1, "spot", "application_error"),  # it failed before the host went
+])
+def test_reclaims_are_read_from_every_reason_and_exit_code(reason, code, capacity, kind):
+    assert failure_kind(attempt(1, reason=reason, code=code, capacity=capacity)) == kind
+
+
+def test_reclaims_with_no_exit_code_move_to_on_demand_after_n():
+    history = [attempt(n, reason=f"{EXITED}; {RECLAIM}", code=None) for n in (1, 2)]
+    decision = decide(history, CONFIG)
+    assert (decision.action, decision.next_capacity) == ("retry_on_demand", "on-demand")

@@ -94,7 +94,7 @@ def test_bad_requests_are_refused(make_run):
     good = make_run()
     with pytest.raises(SubmitError, match="input kind 'vcf'"):
         RunRequest(**{**_fields(good), "input_kind": "vcf"})
-    with pytest.raises(SubmitError, match="fastq needs 2 input file"):
+    with pytest.raises(SubmitError, match="fastq needs R1/R2 pairs"):
         RunRequest(**{**_fields(good), "input_uris": good.input_uris[:1]})
     with pytest.raises(SubmitError, match="cannot name a Batch job"):
         RunRequest(**{**_fields(good), "run_id": "has space"})
