@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
@@ -222,7 +223,8 @@ class EventService:
             spec = lake_table("arrivals")
             dataset = ds.dataset(files, schema=spec.schema, format="parquet",
                                  filesystem=self.store.fs)
-            wanted = pc.field("sample_id").isin(unread) | pc.field("arrival_id").isin(unknown)
+            wanted = (pc.field("sample_id").isin(pa.array(unread, pa.string()))
+                      | pc.field("arrival_id").isin(pa.array(unknown, pa.string())))
             for r in latest_by_key(dataset.to_table(filter=wanted), spec).to_pylist():
                 self._known_ids.add(r["arrival_id"])
                 if r["sample_id"] in unread:
