@@ -442,7 +442,7 @@ class Runner:
 
         ``months``: the partitions of ``runs`` to look in (None: all). ``or_anywhere``: look
         through the rest of the table for runs not found there (a job event more than a month
-        after its run's dispatch: rare, and then the only lookup that reads history).
+        away from its run's dispatch: rare, and then the only lookup that reads history).
         """
         missing = sorted(set(run_ids) - set(self._runs))
         if not missing:
@@ -450,9 +450,11 @@ class Runner:
         rows = self._read_where("runs", "run_id", missing, months=months)
         not_found = sorted(set(missing) - {r["run_id"] for r in rows})
         if or_anywhere and months is not None and not_found:
-            older = [m for m in self.store.months("runs") if m < min(months)]
-            if older:
-                rows += self._read_where("runs", "run_id", not_found, months=older)
+            # before the window (a late event) or after it (a run recorded at processing time
+            # later than its events' own times, e.g. a replay)
+            others = [m for m in self.store.months("runs") if m not in months]
+            if others:
+                rows += self._read_where("runs", "run_id", not_found, months=others)
         runs: dict[str, _Run] = {}
         first_month = last_month = None
         for row in rows:
@@ -468,8 +470,9 @@ class Runner:
             return
         # A run's jobs and decisions are recorded from its dispatch on: read only those months
         # of the big tables, not years of history (benchmarks/bench_lake.py, "lookup").
-        since = first_month
-        until = max([last_month or since, *(months or [])])
+        # (and the months of the events being handled, which may precede a replay's dispatch)
+        since = min([first_month, *(months or [])]) if first_month else None
+        until = max([last_month or first_month, *(months or [])]) if first_month else None
         span = months_between(since, until) if since else None
         by_job: dict[str, list[dict[str, Any]]] = {}
         for row in self._read_where("job_attempts", "run_id", list(runs), months=span):
