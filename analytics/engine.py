@@ -217,11 +217,13 @@ def _load_httpfs(con: duckdb.DuckDBPyConnection, settings: Settings) -> None:
     con.execute(f"LOAD {sql_string(str(ext))}")
     opts = settings.s3
     parts = ["TYPE s3", f"REGION {sql_string(opts.region)}"]
-    if opts.access_key and opts.secret_key:
-        parts += [f"KEY_ID {sql_string(opts.access_key)}",
-                  f"SECRET {sql_string(opts.secret_key)}"]
-        if opts.session_token:
-            parts += [f"SESSION_TOKEN {sql_string(opts.session_token)}"]
+    keys = (opts.access_key, opts.secret_key, opts.session_token)
+    if not (opts.access_key and opts.secret_key):
+        keys = _default_chain_keys() or keys
+    if keys[0] and keys[1]:
+        parts += [f"KEY_ID {sql_string(keys[0])}", f"SECRET {sql_string(keys[1])}"]
+        if keys[2]:
+            parts += [f"SESSION_TOKEN {sql_string(keys[2])}"]
     else:
         parts += ["PROVIDER credential_chain"]
     if opts.endpoint_url:
@@ -250,6 +252,19 @@ def redact(text: str, secrets: list[str]) -> str:
     for secret in sorted(secrets, key=len, reverse=True):
         text = text.replace(secret.replace("'", "''"), "***").replace(secret, "***")
     return text
+
+
+def _default_chain_keys() -> tuple[str, str, str | None] | None:
+    """Keys from the AWS SDK's default chain: a profile, an ECS or Fargate task role, an instance
+    profile. DuckDB's own ``credential_chain`` provider is in its aws extension, which no wheel
+    ships and an offline task cannot download, so a job running under a role resolves it here."""
+    import botocore.session
+
+    found = botocore.session.get_session().get_credentials()
+    if found is None:
+        return None
+    frozen = found.get_frozen_credentials()
+    return frozen.access_key, frozen.secret_key, frozen.token
 
 
 def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDBPyConnection:

@@ -64,11 +64,15 @@ def build_event_service(settings: Settings, executor=None, now: datetime | None 
     from ingest.service import EventService
 
     store = LakeStore(settings)
+    resources: dict = {"job_vcpus": settings.job_vcpus, "job_memory_mib": settings.job_memory_mib}
+    if settings.job_timeout_s:
+        resources["job_timeout_s"] = settings.job_timeout_s
     config = RunnerConfig(
         spot_queue=settings.spot_queue,
         on_demand_queue=settings.on_demand_queue,
         output_prefix=settings.output_prefix,
         pipeline_release=settings.pipeline_release,
+        **resources,
     )
     runner = Runner(store, executor or make_executor(settings, now), config)
     gate = None

@@ -1,7 +1,8 @@
 """What happens when a run finishes: its attempts are priced and its DRAGEN metrics loaded.
 
-The QC gate runs after this, from ``expectations`` (which ``ingest`` may not import): in AWS as a
-step after the recorder, here from the command line and the demo.
+The QC gate runs after this, from ``expectations`` (which ``ingest`` may not import): on AWS as the
+scheduled QC gate job (``seqledger qc gate`` on Fargate, infra/seqledger.yaml), here from the
+command line and the demo.
 """
 
 from __future__ import annotations

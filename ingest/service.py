@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
 from ingest.arrivals import (
     SampleInputs,
@@ -33,12 +35,13 @@ from ingest.results import RunResults, finish_runs
 from ingest.s3_events import SkippedEvent, detect_kind, parse_event_text, read_s3_events
 from lake.errors import InvalidEvent, SeqledgerError, TerminalError
 from lake.quarantine import quarantine_row
-from lake.store import LakeStore
+from lake.schemas import table as lake_table
+from lake.store import LakeStore, latest_by_key
 from pipeline_runner.licence import LicenceTerms
 from pipeline_runner.prices import PriceBook
 from pipeline_runner.projects import ProjectRegistry
 from pipeline_runner.records import JobStateChange
-from pipeline_runner.service import DispatchResult, Runner, TrackResult
+from pipeline_runner.service import DispatchResult, Runner, TrackResult, recent_months
 from pipeline_runner.workflows import RunRequest
 
 
@@ -86,8 +89,11 @@ class EventService:
     # reads the lake once; a Lambda invocation starts empty and reads only what it needs.
     # (project, release) -> why a dispatch is refused (an unvalidated release), or None
     release_gate: Callable[[str, str], str | None] | None = None
+    # Other processes write the same lake (Lambda invocations, several CLI runs): a sample still
+    # waiting for a mate after our write is read again. False for a lone process (the demo).
+    shared_lake: bool = True
     licence: LicenceTerms = field(default_factory=LicenceTerms)
-    _arrivals_by_sample: dict[str, list[dict[str, Any]]] | None = field(default=None, repr=False)
+    _arrivals_by_sample: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
     _run_inputs_cache: dict[str, tuple[str | None, int | None]] = field(
         default_factory=dict, repr=False
     )
@@ -168,7 +174,11 @@ class EventService:
                 )
             elif c.kind in ("unknown", "sample_sheet"):  # routine: recorded, not a problem
                 out.non_inputs[obj.uri] = c.reason or "sample sheet (lists samples, not data)"
-        by_sample = self._known_arrivals()  # before writing: what was known before this batch
+        touched = {r["sample_id"] for r in rows if r["sample_id"] and r["input_kind"] != "unknown"}
+        months = sorted({m for at in [now, *(r["event_at"] for r in rows if r["event_at"])]
+                         for m in recent_months(at)})
+        # before writing: what was known before this batch
+        by_sample = self._known_arrivals(touched, {r["arrival_id"] for r in rows}, months)
         # A row the lake already holds as it is (a replayed event) is not written again, so a
         # replay adds no file; a redelivery that differs is written and the views decide.
         known: dict[str, list[dict[str, Any]]] = {}
@@ -179,7 +189,6 @@ class EventService:
                if not any(all(k.get(c) == v for c, v in r.items()) for k in known.get(
                    r["arrival_id"], []))]
         out.arrivals_written = self.store.write("arrivals", new).rows_written
-        touched = {r["sample_id"] for r in rows if r["sample_id"] and r["input_kind"] != "unknown"}
         for r in rows:
             (out.objects_known if r["arrival_id"] in self._known_ids else out.objects_new).add(
                 r["arrival_id"])
@@ -191,6 +200,17 @@ class EventService:
         if not touched:
             return
         touched_rows = [r for t in touched for r in by_sample.get(t, [])]
+        waiting = {s.sample_id for s in waiting_samples(touched_rows)}
+        if waiting and self.shared_lake:
+            # Another invocation may have recorded a mate between our read and our write: read
+            # the waiting samples again now that ours is written. Of two invocations holding one
+            # mate each, the later reader sees both (the claim makes a double dispatch one job).
+            fresh = self._reread(waiting, months)
+            for sample in waiting:
+                ids = {r["arrival_id"] for r in by_sample.get(sample, [])}
+                by_sample.setdefault(sample, []).extend(
+                    r for r in fresh.get(sample, []) if r["arrival_id"] not in ids)
+            touched_rows = [r for t in touched for r in by_sample.get(t, [])]
         out.waiting = waiting_samples(touched_rows)
         ready = ready_samples(touched_rows)
         requests = []
@@ -210,7 +230,7 @@ class EventService:
             self._run_inputs_cache[r.run_id] = (r.input_kind, r.input_size_bytes)
             out.samples[r.run_id] = f"{r.project}/{r.sample_id}" if r.project else r.sample_id
         at = {s.run_id: s.ready_at for s in ready if s.ready_at} if self.event_clock else None
-        for result in self.runner.dispatch_many(requests, now, at=at):
+        for result in self.runner.dispatch_many(requests, now, at=at, months=months):
             out.dispatched.append(result)
             if result.error is not None and result.error.retryable:
                 # not quarantined: the event goes back to its queue and is tried again
@@ -220,13 +240,48 @@ class EventService:
                     quarantine_row("dispatch", f"run {result.run_id}", result.error)
                 )
 
-    def _known_arrivals(self) -> dict[str, list[dict[str, Any]]]:
-        if self._arrivals_by_sample is None:
-            self._arrivals_by_sample = {}
-            for r in self.store.read("arrivals").to_pylist():
-                self._arrivals_by_sample.setdefault(r["sample_id"], []).append(r)
+    def _known_arrivals(
+        self, samples: set[str], ids: set[str], months: list[str]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The arrivals recorded for ``samples`` (read once per sample) and which of ``ids`` are
+        recorded, from the partitions of ``months`` only.
+
+        Completeness is the sample's own business: its files arrive within days of each other,
+        so the months around the arrivals are read, filtered to these samples and objects; never
+        the whole ``arrivals`` table, whose history grows every day.
+        """
+        cache = self._arrivals_by_sample
+        unread = sorted(samples - cache.keys())
+        unknown = sorted(ids - self._known_ids)
+        if not unread and not unknown:
+            return cache
+        for sample in unread:
+            cache[sample] = []
+        files = self.store.files("arrivals", months)
+        if files:
+            spec = lake_table("arrivals")
+            dataset = ds.dataset(files, schema=spec.schema, format="parquet",
+                                 filesystem=self.store.fs)
+            wanted = (pc.field("sample_id").isin(pa.array(unread, pa.string()))
+                      | pc.field("arrival_id").isin(pa.array(unknown, pa.string())))
+            for r in latest_by_key(dataset.to_table(filter=wanted), spec).to_pylist():
                 self._known_ids.add(r["arrival_id"])
-        return self._arrivals_by_sample
+                if r["sample_id"] in unread:
+                    cache[r["sample_id"]].append(r)
+        return cache
+
+    def _reread(self, samples: set[str], months: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """The arrivals of ``samples`` as the lake holds them now (no cache)."""
+        files = self.store.files("arrivals", months)
+        if not files:
+            return {}
+        spec = lake_table("arrivals")
+        dataset = ds.dataset(files, schema=spec.schema, format="parquet", filesystem=self.store.fs)
+        wanted = pc.field("sample_id").isin(pa.array(sorted(samples), pa.string()))
+        out: dict[str, list[dict[str, Any]]] = {}
+        for r in latest_by_key(dataset.to_table(filter=wanted), spec).to_pylist():
+            out.setdefault(r["sample_id"], []).append(r)
+        return out
 
     def _request(self, s: SampleInputs) -> RunRequest:
         tags = self.projects.tags_for(s.project, s.sample_id)
@@ -268,12 +323,14 @@ class EventService:
             out.finished = finish_runs(self.store, finished, self.prices, inputs, self.licence)
 
     def _run_inputs(self, run_ids: list[str]) -> dict[str, tuple[str | None, int | None]]:
-        missing = [r for r in run_ids if r not in self._run_inputs_cache]
-        if missing:
-            runs = self.store.read("runs")
-            runs = runs.filter(pc.is_in(runs.column("run_id"), value_set=_str_array(missing)))
-            for r in runs.select(["run_id", "input_kind", "input_size_bytes"]).to_pylist():
-                self._run_inputs_cache[r["run_id"]] = (r["input_kind"], r["input_size_bytes"])
+        # the Runner has just loaded (or dispatched) these runs: no lake read
+        for run_id in run_ids:
+            if run_id not in self._run_inputs_cache:
+                request = self.runner.run_request(run_id)
+                if request is not None:
+                    self._run_inputs_cache[run_id] = (
+                        request.input_kind, request.input_size_bytes
+                    )
         return {r: self._run_inputs_cache[r] for r in run_ids if r in self._run_inputs_cache}
 
 
@@ -294,12 +351,6 @@ def batch_time(payloads: Iterable[tuple[str, Any]]) -> datetime | None:
         except SeqledgerError:
             continue  # process() quarantines it; it has no time to give
     return max(times, default=None)
-
-
-def _str_array(values: list[str]):
-    import pyarrow as pa
-
-    return pa.array(values, type=pa.string())
 
 
 def _quarantine(stage: str, error: SeqledgerError, payload: Any) -> dict[str, Any]:

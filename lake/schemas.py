@@ -205,7 +205,8 @@ DECISIONS = _spec(
         _f(
             "failure_kind",
             pa.string(),
-            "none | spot_reclaim | application_error | infrastructure | timeout | duplicate",
+            "none | spot_reclaim | capacity | application_error | infrastructure | timeout "
+            "| duplicate",
         ),
         _f(
             "action",

@@ -52,6 +52,12 @@ class Settings:
     output_prefix: str = DEFAULT_OUTPUTS
     pipeline_release: str = "dragen-4.2.4"
     local_command: str | None = None  # command template for the local executor
+    # A DRAGEN job's resources and timeout. On AWS the stack sets them from the same parameters
+    # as the job definition (DragenVcpus, DragenMemoryMiB, JobTimeoutSeconds), so what the runner
+    # submits is what the stack says; unset, the runner sizes jobs from its instance types.
+    job_vcpus: int | None = None
+    job_memory_mib: int | None = None
+    job_timeout_s: int | None = None
     # where the project and sample are in an input key (ingest/layout.py); None: the default
     input_layout: str | None = None
     # How long the store retries a transient storage error (S3 503/500, a reset, a timeout),
@@ -136,6 +142,9 @@ class Settings:
             output_prefix=outputs,
             pipeline_release=env.get("SEQLEDGER_PIPELINE_RELEASE", "dragen-4.2.4"),
             local_command=env.get("SEQLEDGER_LOCAL_COMMAND"),
+            job_vcpus=_positive_int(env, "SEQLEDGER_JOB_VCPUS"),
+            job_memory_mib=_positive_int(env, "SEQLEDGER_JOB_MEMORY_MIB"),
+            job_timeout_s=_positive_int(env, "SEQLEDGER_JOB_TIMEOUT_S"),
             input_layout=env.get("SEQLEDGER_INPUT_LAYOUT") or None,
             storage_retry_s=retry_s,
             require_validated_release=_flag(env, "SEQLEDGER_REQUIRE_VALIDATED_RELEASE"),
@@ -147,6 +156,16 @@ class Settings:
                 if p.strip()
             ),
         )
+
+
+def _positive_int(env: Mapping[str, str], name: str) -> int | None:
+    """An optional whole-number setting; unset or empty is None."""
+    text = (env.get(name) or "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigError(f"{name}={text!r}: expected a whole number greater than 0")
+    return int(text)
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:

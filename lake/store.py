@@ -12,6 +12,7 @@ A month whose files are all compacted needs no deduplication; only months with `
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -98,6 +99,17 @@ def read_text(settings: Settings, location: str) -> str:
 
 def month_of(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m")
+
+
+def months_between(first: str, last: str) -> list[str]:
+    """The months from ``first`` to ``last`` (YYYY-MM), both included; empty if first > last."""
+    y, m = map(int, first.split("-"))
+    end = tuple(map(int, last.split("-")))
+    out = []
+    while (y, m) <= end:
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
 
 
 def to_table(
@@ -294,11 +306,22 @@ class LakeStore:
         """``operation()`` retried on transient storage errors for ``storage_retry_s``."""
         return retrying(operation, what=what, budget_s=self.settings.storage_retry_s, error=error)
 
-    def files(self, name: str) -> list[str]:
-        """Data files of a table (paths inside the filesystem), sorted."""
-        selector = pafs.FileSelector(self.table_path(name), recursive=True, allow_not_found=True)
-        infos = self._retry(lambda: self.fs.get_file_info(selector),
-                            f"listing {self.table_uri(name)}")
+    def files(self, name: str, months: Iterable[str] | None = None) -> list[str]:
+        """Data files of a table (paths inside the filesystem), sorted.
+
+        With ``months`` (YYYY-MM), only those partitions are listed: a listing whose cost is
+        the partitions' size, not the table's history.
+        """
+        base = self.table_path(name)
+        roots = [base] if months is None else [f"{base}/month={m}" for m in sorted(set(months))]
+        infos = [
+            i
+            for root in roots
+            for i in self._retry(
+                lambda root=root: self.fs.get_file_info(
+                    pafs.FileSelector(root, recursive=True, allow_not_found=True)),
+                f"listing {self.table_uri(name)}")
+        ]
         return sorted(
             i.path
             for i in infos
@@ -314,6 +337,15 @@ class LakeStore:
             return self.fs.get_file_info(path).type == pafs.FileType.Directory
         return any(not p.name.startswith(".") for p in Path(path).glob("month=*/*.parquet"))
 
+    def months(self, name: str) -> list[str]:
+        """The month partitions (YYYY-MM) of a table: one listing of its top level."""
+        selector = pafs.FileSelector(self.table_path(name), allow_not_found=True)
+        return sorted(
+            i.base_name.partition("=")[2]
+            for i in self.fs.get_file_info(selector)
+            if i.type == pafs.FileType.Directory and i.base_name.startswith("month=")
+        )
+
     # -- writing -------------------------------------------------------------------------------
     def write(
         self,
@@ -326,7 +358,7 @@ class LakeStore:
         """Append rows to a table: one file per month touched, named by the rows' keys.
 
         A write that repeats earlier keys exactly creates nothing. A file becomes visible
-        whole or not at all (rename on a local disk; a completed PUT on S3).
+        whole or not at all (rename on a local disk; a server-side copy on S3).
 
         ``inputs_digest``: a digest of the inputs the rows were made from (a batch of DRAGEN
         runs: their ids and file contents), for writers whose rows are a pure function of those
@@ -371,18 +403,30 @@ class LakeStore:
             raise LakeWriteError(f"could not write {path}: {e}") from e
 
     def _put(self, tbl: pa.Table, path: str) -> None:
-        # An S3 object appears only when its upload completes: no temporary name needed, and a
-        # retried upload replaces nothing but an identical object (names are content digests).
-        with self.fs.open_output_stream(path) as out:
-            pq.write_table(tbl, out, row_group_size=ROW_GROUP_ROWS, compression="zstd")
+        """Upload under a hidden temporary key, then copy it to ``path`` server-side.
+
+        pyarrow's S3 stream completes the upload when it is closed, even when the ``with`` block
+        is left by an exception: written to the final key directly, a failure part-way would
+        leave a truncated file that the retry skips (the name exists) and every read trips
+        over. The copy (one CopyObject) makes the object appear whole or not at all; the
+        temporary key is hidden from readers (leading dot, no .parquet suffix).
+        """
+        directory, _, base = path.rpartition("/")
+        tmp = f"{directory}/.{base}.{uuid.uuid4().hex}.partial"
+        try:
+            with self.fs.open_output_stream(tmp) as out:
+                pq.write_table(tbl, out, row_group_size=ROW_GROUP_ROWS, compression="zstd")
+            self.fs.copy_file(tmp, path)
+        finally:
+            # a stray hidden object costs nothing; the write's own error is the one to raise
+            with contextlib.suppress(OSError):
+                self.fs.delete_file(tmp)
 
     # -- reading -------------------------------------------------------------------------------
     def read(self, name: str, *, dedupe: bool = True, month: str | None = None) -> pa.Table:
         """A table's rows (optionally one month); deduplicated by key, latest row winning."""
         spec = table(name)
-        files = self.files(name)
-        if month is not None:
-            files = [f for f in files if f"/month={month}/" in f]
+        files = self.files(name, None if month is None else [month])
         if not files:
             return spec.schema.empty_table()
         import pyarrow.dataset as ds  # imports pandas: only readers pay for it
@@ -425,7 +469,7 @@ class LakeStore:
     def _compact(self, name: str, month: str) -> tuple[int, int]:
         if not self.settings.lake_is_s3:
             self.remove_orphans(name, month)
-        files = [f for f in self.files(name) if f"/month={month}/" in f]
+        files = self.files(name, [month])
         if not files:
             return 0, 0
         spec = table(name)

@@ -24,7 +24,12 @@ Rules, in order:
      best-practices); Seqera's Spot docs show the reason with 143 or no exit code;
    - none: the container was never inspected (the host was gone first).
    137 without the host message is an out-of-memory kill or the job's own doing: rule 2.
-6. an infrastructure error with no exit code (CannotPullContainerError,
+6. a job cancelled for lack of capacity (the queue's RUNNABLE time limit: ``Canceled by
+   JobStateTimeLimit action due to reason: CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY``): on Spot
+   -> ``retry_on_demand`` (it already waited the Spot queue's limit, so a Spot loss like a
+   reclaim past its tolerance); on On-Demand -> ``give_up``, a decision with the fix in its
+   reason (the account's F-instance quota or the instance types), not an endless wait;
+7. an infrastructure error with no exit code (CannotPullContainerError,
    CannotInspectContainerError, ResourceInitializationError, a host lost on On-Demand, …) is
    transient -> ``retry`` on the same capacity.
 """
@@ -49,6 +54,9 @@ SIGTERM_EXIT = 143  # 128 + SIGTERM: the container stopped when its host was dra
 SIGKILL_EXIT = 137  # 128 + SIGKILL: it had not stopped 30 s later (ECS stop timeout)
 RECLAIM_EXITS = (None, SIGTERM_EXIT, SIGKILL_EXIT)
 TIMEOUT_REASON = "Job attempt duration exceeded timeout"
+# What Batch puts in statusReason when a queue's RUNNABLE time limit cancels a job Batch could
+# not place for lack of instances ("Canceled by JobStateTimeLimit action due to reason: …").
+CAPACITY_REASON = "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +81,7 @@ class Decision:
     job_id: str
     attempt: int
     action: str  # complete | retry | retry_on_demand | give_up
-    failure_kind: str  # none | spot_reclaim | application_error | infrastructure | timeout
+    failure_kind: str  # see failure_kind()
     reason: str
     next_capacity: str | None = None  # for retries
 
@@ -106,10 +114,13 @@ def reclaim_exit(exit_code: int | None) -> bool:
 
 
 def failure_kind(outcome: AttemptOutcome) -> str:
-    """Why an attempt ended: none, spot_reclaim, application_error, infrastructure or timeout."""
+    """Why an attempt ended: none, spot_reclaim, capacity, application_error, infrastructure or
+    timeout."""
     if outcome.status == "SUCCEEDED":
         return "none"
     reason = outcome.status_reason or ""
+    if CAPACITY_REASON in reason and outcome.exit_code is None:
+        return "capacity"  # never started: no instance could be had
     if host_terminated(reason) and reclaim_exit(outcome.exit_code):
         # On On-Demand capacity the same message means the host failed or was retired.
         return "spot_reclaim" if outcome.capacity == "spot" else "infrastructure"
@@ -166,5 +177,13 @@ def decide(attempts_so_far: Sequence[AttemptOutcome], config: RunnerConfig,
         return decision("retry_on_demand",
                         f"{what}: Spot reclaimed {reclaims} time(s) (limit "
                         f"{config.max_spot_attempts}); moving to On-Demand", "on-demand")
+    if kind == "capacity":
+        if last.capacity == "spot":
+            return decision("retry_on_demand", f"{what}: no Spot capacity within the queue's "
+                                               "RUNNABLE time limit; moving to On-Demand",
+                            "on-demand")
+        return decision("give_up", f"{what}: no On-Demand capacity within the queue's RUNNABLE "
+                                   "time limit; raise the account's On-Demand F-instance vCPU "
+                                   "quota or widen DragenInstanceTypes, then resubmit the run")
     return decision("retry", f"{what}: infrastructure error, transient; retrying on "
                              f"{last.capacity}", last.capacity)

@@ -28,7 +28,7 @@ import pyarrow.dataset as ds
 from lake.claims import ClaimStore
 from lake.errors import InvalidEvent, SeqledgerError, SubmitError, TransientError
 from lake.schemas import table as lake_table
-from lake.store import LakeStore, latest_by_key
+from lake.store import LakeStore, latest_by_key, month_of, months_between
 from pipeline_runner.attempts import (
     AttemptContext,
     AttemptHistory,
@@ -154,9 +154,20 @@ class _Run:
     jobs: dict[int, str] = field(default_factory=dict)  # attempt -> job id
 
 
-def _file_month(path: str) -> str | None:
-    part = path.partition("/month=")[2]
-    return part.split("/", 1)[0] if part else None
+# How far back the lake is read for one event: the event's month and the one before (a job's
+# events come within days of its submission, a redelivered arrival within days of the first).
+LOOKBACK = timedelta(days=31)
+
+
+def recent_months(at: datetime) -> list[str]:
+    """The partitions (YYYY-MM) an event at ``at`` reads: from ``at - LOOKBACK`` to ``at``."""
+    return months_between(month_of(at - LOOKBACK), month_of(at))
+
+
+def run_id_of(change: JobStateChange) -> str | None:
+    """The run a job belongs to, from the event alone: its ``run_id`` tag, else its name."""
+    parsed = parse_job_name(change.job_name)
+    return change.tags.get("run_id") or (parsed[0] if parsed else None)
 
 
 def _submitted_change(spec: JobSpec, job_id: str, at: datetime) -> JobStateChange:
@@ -225,15 +236,20 @@ class Runner:
         return result
 
     def dispatch_many(self, runs: Sequence[RunRequest], now: datetime, *,
-                      at: Mapping[str, datetime] | None = None) -> list[DispatchResult]:
+                      at: Mapping[str, datetime] | None = None,
+                      months: Sequence[str] | None = None) -> list[DispatchResult]:
         """Dispatch several runs with one lake read and one write per table.
 
         A run that cannot be submitted gets a result with its error; the others go on. ``at``
         gives some runs their own dispatch time (replays on the events' clock); else ``now``.
+        ``months`` (YYYY-MM): where an earlier dispatch of these runs would be recorded: the
+        months around their inputs' arrival (a replay of old events carries old times), by
+        default those around ``now``. Never the table's whole history: the dispatch of a new
+        run must not scan it to learn that the run is new.
         """
         now = now.astimezone(UTC)
         at = at or {}
-        self._load_runs([r.run_id for r in runs])
+        self._load_runs([r.run_id for r in runs], months=list(months or recent_months(now)))
         results: list[DispatchResult] = []
         run_rows: list[dict[str, Any]] = []
         attempt_rows: list[dict[str, Any]] = []
@@ -513,48 +529,72 @@ class Runner:
         self._contexts.setdefault(history.job_id, ctx)
 
     def _prepare(self, changes: Iterable[JobStateChange]) -> None:
-        changes = list(changes)
-        unknown = {c.job_id for c in changes if c.job_id not in self._job_run}
-        if not unknown:
-            return
-        # A job's rows start at most a few days before its events: read the month before the
-        # earliest event on, not the whole history.
-        earliest = min(c.status_at for c in changes if c.job_id in unknown)
-        since = f"{earliest - timedelta(days=31):%Y-%m}"
-        run_ids = {
-            r["run_id"]
-            for r in self._read_where(
-                "job_attempts", "job_id", unknown, columns=["job_id", "run_id"], since=since
-            )
-            if r.get("run_id")
-        }
-        for c in changes:
-            if c.job_id in unknown:
-                parsed = parse_job_name(c.job_name)
-                run_ids.add(c.tags.get("run_id") or (parsed[0] if parsed else ""))
-        self._load_runs(run_ids - {""})
+        """Load the runs of the jobs the events name, reading only recent partitions.
 
-    def _load_runs(self, run_ids: Iterable[str]) -> None:
-        """Read the runs' rows, job attempts and decisions the Runner has not seen yet."""
+        A job's identity travels with its event: the run from its ``run_id`` tag or its name
+        (``job_name``), the attempt from its name. Only a job that carries neither is looked up
+        in ``job_attempts``, and then in the months around the event, never the whole history.
+        """
+        changes = [c for c in changes if c.job_id not in self._job_run]
+        if not changes:
+            return
+        months = sorted({m for c in changes for m in recent_months(c.status_at)})
+        run_ids: set[str] = set()
+        anonymous: set[str] = set()
+        for c in changes:
+            run_id = run_id_of(c)
+            if run_id:
+                run_ids.add(run_id)
+            else:
+                anonymous.add(c.job_id)
+        if anonymous:
+            rows = self._read_where(
+                "job_attempts", "job_id", anonymous, columns=["job_id", "run_id"], months=months
+            )
+            run_ids |= {r["run_id"] for r in rows if r.get("run_id")}
+        self._load_runs(run_ids, months=months, or_anywhere=True)
+
+    def _load_runs(
+        self, run_ids: Iterable[str], months: list[str] | None = None, or_anywhere: bool = False
+    ) -> None:
+        """Read the runs' rows, job attempts and decisions the Runner has not seen yet.
+
+        ``months``: the partitions of ``runs`` to look in (None: all). ``or_anywhere``: look
+        through the rest of the table for runs not found there (a job event more than a month
+        away from its run's dispatch: rare, and then the only lookup that reads history).
+        """
         missing = sorted(set(run_ids) - set(self._runs))
         if not missing:
             return
+        rows = self._read_where("runs", "run_id", missing, months=months)
+        not_found = sorted(set(missing) - {r["run_id"] for r in rows})
+        if or_anywhere and months is not None and not_found:
+            # before the window (a late event) or after it (a run recorded at processing time
+            # later than its events' own times, e.g. a replay)
+            others = [m for m in self.store.months("runs") if m not in months]
+            if others:
+                rows += self._read_where("runs", "run_id", not_found, months=others)
         runs: dict[str, _Run] = {}
-        first_month = None
-        for row in self._read_where("runs", "run_id", missing):
+        first_month = last_month = None
+        for row in rows:
             state = runs.get(row["run_id"])
             if state is None:
                 state = runs[row["run_id"]] = _Run(self._request_from_row(row), row.get("executor"))
             state.statuses.add(row["status"])
             month = row.get("month")
-            first_month = min(first_month or month, month) if month else first_month
+            if month:
+                first_month = min(first_month or month, month)
+                last_month = max(last_month or month, month)
         if not runs:
             return
         # A run's jobs and decisions are recorded from its dispatch on: read only those months
         # of the big tables, not years of history (benchmarks/bench_lake.py, "lookup").
-        since = first_month
+        # (and the months of the events being handled, which may precede a replay's dispatch)
+        since = min([first_month, *(months or [])]) if first_month else None
+        until = max([last_month or first_month, *(months or [])]) if first_month else None
+        span = months_between(since, until) if since else None
         by_job: dict[str, list[dict[str, Any]]] = {}
-        for row in self._read_where("job_attempts", "run_id", list(runs), since=since):
+        for row in self._read_where("job_attempts", "run_id", list(runs), months=span):
             by_job.setdefault(row["job_id"], []).append(row)
         for job_id, rows in by_job.items():
             history = history_from_rows(rows)
@@ -565,7 +605,8 @@ class Runner:
             sub = next((r for r in rows if r["status"] == "SUBMITTED"), rows[0])
             self._remember(history, run_id, context_from_row(sub))
         decided = self._read_where(
-            "decisions", "run_id", list(runs), columns=["job_id", "action", "reason"], since=since
+            "decisions", "run_id", list(runs), columns=["job_id", "action", "reason"],
+            months=span
         )
         self._decided.update(r["job_id"] for r in decided)
         self._decisions.update((r["job_id"], (r["action"], r["reason"])) for r in decided)
@@ -577,15 +618,15 @@ class Runner:
         column: str,
         values: Iterable[str],
         columns: list[str] | None = None,
-        since: str | None = None,
+        months: list[str] | None = None,
     ) -> list[dict[str, Any]]:
         """Rows of a table whose ``column`` is one of ``values`` (deduplicated by key), with
-        the month of each row; only the files of month ``since`` (YYYY-MM) and later if set."""
+        the month of each row; only the partitions of ``months`` (YYYY-MM) if given."""
         values = list(values)
-        files = self.store.files(name)
-        if since is not None:
-            files = [f for f in files if (_file_month(f) or "") >= since]
-        if not values or not files:
+        if not values:
+            return []
+        files = self.store.files(name, months)
+        if not files:
             return []
         spec = lake_table(name)
         dataset = ds.dataset(files, schema=spec.schema, format="parquet", filesystem=self.store.fs)
@@ -618,7 +659,7 @@ class Runner:
         if run_id is not None:
             return self._runs[run_id], self._contexts[change.job_id]
         parsed = parse_job_name(change.job_name)
-        run_id = change.tags.get("run_id") or (parsed[0] if parsed else None)
+        run_id = run_id_of(change)
         run = self._runs.get(run_id or "")
         if run is None or parsed is None or parsed[0] != run_id:
             return (

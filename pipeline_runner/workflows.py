@@ -71,6 +71,10 @@ class RunnerConfig:
     instance_types: tuple[str, ...] = ("f1.4xlarge", "f2.6xlarge")
     initial_capacity: str = "spot"
     job_timeout_s: int = 12 * 3600  # a 30x genome takes about 2 h; 12 h means it hung
+    # Set (on AWS, from the stack's DragenVcpus / DragenMemoryMiB) to submit exactly the job
+    # definition's resources; None sizes the job to the smallest of instance_types.
+    job_vcpus: int | None = None
+    job_memory_mib: int | None = None
     output_prefix: str = ".seqledger/outputs"  # used when a run is rebuilt from the lake
 
     def __post_init__(self) -> None:
@@ -276,6 +280,8 @@ def build_job_spec(run: RunRequest, attempt: int, capacity: str, settings: Runne
         raise ValueError(f"attempt must be >= 1, got {attempt}")
     out = output_uri(run, attempt)
     vcpus, memory_mib = job_resources(settings.instance_types)
+    vcpus = settings.job_vcpus or vcpus
+    memory_mib = settings.job_memory_mib or memory_mib
     command = dragen_command(run, out, settings)
     extra_env = {}
     if fastq_list := fastq_list_path(run, settings):

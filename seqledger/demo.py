@@ -270,6 +270,7 @@ def play(
         PriceBook.load_default(),
         output_prefix=config.output_prefix,
         pipeline_release=PIPELINE_RELEASE,
+        shared_lake=False,  # the demo is the lake's only writer
     )
     result = DemoResult(settings.lake_uri, events_dir)
 

@@ -110,3 +110,59 @@ def _wait_bucket(endpoint: str, bucket: str, timeout_s: float) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+@dataclass(frozen=True)
+class MotoBatch:
+    """Spot and On-Demand DRAGEN queues and a job definition in moto's Batch (no Docker)."""
+
+    endpoint: str
+    spot_queue: str
+    on_demand_queue: str
+    job_definition: str  # its ARN
+
+    def client(self):
+        import boto3
+
+        return boto3.client("batch", endpoint_url=self.endpoint, region_name="us-east-1")
+
+
+def make_moto_batch(endpoint: str, prefix: str) -> MotoBatch:
+    """Create the Batch resources a runner submits to, named ``<prefix>-…``, in moto."""
+    import json
+
+    import boto3
+
+    request = urllib.request.Request(f"{endpoint}/moto-api/config", method="POST",
+                                     data=json.dumps({"batch": {"use_docker": False}}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=10)  # noqa: S310 - loopback
+    kw = {"endpoint_url": endpoint, "region_name": "us-east-1"}
+    ec2, iam, batch = (boto3.client(s, **kw) for s in ("ec2", "iam", "batch"))
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
+    sg = ec2.create_security_group(GroupName=f"{prefix}-batch", Description="b",
+                                   VpcId=vpc)["GroupId"]
+    role = iam.create_role(RoleName=f"{prefix}-batch-svc",
+                           AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    profile = iam.create_instance_profile(InstanceProfileName=f"{prefix}-batch-inst")
+    queues = {}
+    for capacity in ("SPOT", "EC2"):
+        name = f"{prefix}-dragen-{capacity.lower()}"
+        ce = batch.create_compute_environment(
+            computeEnvironmentName=name, type="MANAGED", state="ENABLED", serviceRole=role,
+            computeResources={"type": capacity, "minvCpus": 0, "maxvCpus": 256,
+                              "desiredvCpus": 0, "instanceTypes": ["f2.6xlarge"],
+                              "subnets": [subnet], "securityGroupIds": [sg],
+                              "instanceRole": profile["InstanceProfile"]["Arn"],
+                              "bidPercentage": 100, "spotIamFleetRole": role})
+        batch.create_job_queue(jobQueueName=name, state="ENABLED", priority=1,
+                               computeEnvironmentOrder=[{"order": 1, "computeEnvironment":
+                                                         ce["computeEnvironmentArn"]}])
+        queues[capacity] = name
+    jd = batch.register_job_definition(
+        jobDefinitionName=f"{prefix}-dragen", type="container",
+        containerProperties={"image": "dragen:4.2.4", "command": ["dragen", "--version"],
+                             "resourceRequirements": [{"type": "VCPU", "value": "24"},
+                                                      {"type": "MEMORY", "value": "240000"}]})
+    return MotoBatch(endpoint, queues["SPOT"], queues["EC2"], jd["jobDefinitionArn"])

@@ -9,8 +9,9 @@ and nested stacks. It skips, with a warning, AWS::S3::BucketPolicy, AWS::SNS::To
 AWS::SNS::Subscription, AWS::SQS::QueuePolicy, AWS::Lambda::EventInvokeConfig,
 AWS::CloudWatch::Alarm, AWS::Athena::WorkGroup and AWS::Glue::*; and of AWS::S3::Bucket it applies
 neither public-access block, versioning, lifecycle, logging nor notifications; of a Lambda
-function it drops layers, dead-letter and tracing settings; of a job definition propagateTags; of
-a log group its KMS key. Those settings are checked on the template itself in test_templates.py.
+function it drops layers, dead-letter and tracing settings; of a job definition propagateTags and
+platformCapabilities; of a log group its KMS key. Those settings are checked on the template
+itself in test_templates.py.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ def stack(aws, tmp_path_factory):
         "Prefix": prefix, "VpcId": vpc, "SubnetIds": ",".join(subnets),
         "DragenImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/dragen:4.4.4",
         "DragenAmiId": "ami-0123456789abcdef0", "AlarmEmail": "ops@example.org",
+        "QcGateImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/seqledger:0.1.0",
         "Project": "oncology", "CostCentre": "CC-1234",
         # moto needs a service role (real Batch uses the service-linked role when it is empty)
         # and does not split a list parameter's default, so both are given explicitly.
@@ -152,8 +154,8 @@ def test_key_rotates_and_only_seqledger_roles_may_use_it(aws, stack):
     users = next(s for s in policy["Statement"] if s["Sid"] == "UseBySeqledgerRoles")
     prefix = stack["prefix"]
     roles = [iam.get_role(RoleName=f"{prefix}-{r}")["Role"]["Arn"]
-             for r in ("dispatcher", "recorder", "compactor", "dragen-job", "lake-reader",
-                       "operator")]
+             for r in ("dispatcher", "recorder", "compactor", "dragen-job", "qc-gate-job",
+                       "lake-reader", "operator")]
     assert users["Principal"]["AWS"] == roles
     aliases = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]}
     assert f"alias/{prefix}-data" in aliases
@@ -306,3 +308,19 @@ def test_the_deployed_template_is_the_repository_template(stack):
     assert sorted(differing) == sorted(["DataKey", "CatalogStack", "DispatcherFunction",
                                         "RecorderFunction", "CompactorFunction"])
     assert Path(ROOT_TEMPLATE).is_file()
+
+
+def test_the_qc_gate_job_is_scheduled_on_fargate(aws, stack):
+    batch, events, prefix = aws("batch"), aws("events"), stack["prefix"]
+    (jd,) = batch.describe_job_definitions(jobDefinitionName=f"{prefix}-qc-gate",
+                                           status="ACTIVE")["jobDefinitions"]
+    # moto's CloudFormation drops platformCapabilities (checked on the template in
+    # tests/expectations/test_qc_gate_job.py)
+    assert jd["containerProperties"]["command"] == ["seqledger", "qc", "gate"]
+    assert jd["containerProperties"]["image"] == stack["params"]["QcGateImage"]
+    (queue,) = batch.describe_job_queues(jobQueues=[f"{prefix}-qc-gate"])["jobQueues"]
+    (target,) = events.list_targets_by_rule(Rule=f"{prefix}-qc-gate")["Targets"]
+    assert target["Arn"] == queue["jobQueueArn"]
+    assert target["BatchParameters"]["JobDefinition"] == jd["jobDefinitionArn"]
+    rule = events.describe_rule(Name=f"{prefix}-qc-gate")
+    assert rule["ScheduleExpression"] == "rate(1 hour)"

@@ -1,4 +1,5 @@
-"""`seqledger infra package`: the Lambda zip holds only what the handlers import."""
+"""`seqledger infra package`: the Lambda zip holds only what the handlers import (the build
+itself, run from the zip in a clean interpreter, is tested in test_lambda_artefact.py)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from seqledger import lambda_build
 from seqledger.cli import main
 from seqledger.commands import infra as infra_commands
-from seqledger.commands.infra import (
+from seqledger.lambda_build import (
     MIB,
+    copy_packages,
+    distributions_for,
     import_closure,
-    missing_at_runtime,
-    package_files,
     size_report,
+    strip_tree,
+    tree_files,
     write_zip,
 )
 
@@ -66,13 +70,38 @@ def test_closure_follows_our_imports_and_stops_at_the_handlers_needs(project):
     assert closure.reached_from["pipeline_runner"] == "ingest.handlers"
 
 
-def test_imports_lambda_lacks_are_found_and_told_apart_by_when_they_run(project):
+def test_third_party_imports_are_found_and_told_apart_by_when_they_run(project):
     closure = import_closure(project, ["ingest.handlers"])
     external = {(i.name, i.by, i.at_import) for i in closure.external}
     assert ("pyarrow", "lake.store", True) in external
     assert ("duckdb", "ingest.handlers", False) in external
-    missing = missing_at_runtime(closure)  # boto3 is in the runtime, pyarrow in the layer
-    assert [(m.name, m.at_import) for m in missing] == [("duckdb", False)]
+    assert closure.third_party == ["boto3", "duckdb", "pyarrow"]  # analytics' click is not
+
+
+def test_imports_map_to_locked_distributions_or_a_clear_error():
+    installed = {"dateutil": ["python-dateutil"], "pyarrow": ["pyarrow"]}
+    assert distributions_for(["pyarrow", "dateutil"], installed) == {
+        "dateutil": "python-dateutil", "pyarrow": "pyarrow"}
+    from lake.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="import yaml, which no locked dependency provides"):
+        distributions_for(["pyarrow", "yaml"], installed)
+
+
+def test_strip_keeps_what_loads_and_drops_tests_headers_and_flight(tmp_path):
+    _write(tmp_path, {
+        "pyarrow/__init__.py": "", "pyarrow/libarrow.so.2500": "x" * 10,
+        "pyarrow/libarrow_python.so.2500": "p", "pyarrow/libarrow_python.so": "p",
+        "pyarrow/libarrow_python.so.2500.1.0": "p", "pyarrow/libarrow_flight.so.2500": "f" * 7,
+        "pyarrow/_flight.cpython-311-x86_64-linux-gnu.so": "f", "pyarrow/lib.pyx": "cython",
+        "pyarrow/include/arrow/api.h": "h", "pyarrow/tests/test_x.py": "t",
+        "pyarrow-25.0.1.dist-info/METADATA": "m", "botocore/data/batch/service-2.json": "{}",
+    })
+    removed = strip_tree(tmp_path)
+    assert sorted(n for n, _ in tree_files(tmp_path)) == [
+        "botocore/data/batch/service-2.json", "pyarrow-25.0.1.dist-info/METADATA",
+        "pyarrow/__init__.py", "pyarrow/libarrow.so.2500", "pyarrow/libarrow_python.so.2500"]
+    assert removed == 1 + 1 + 7 + 1 + len("cython") + 1 + 1
 
 
 def test_a_missing_entry_module_is_a_clear_error(project):
@@ -83,7 +112,9 @@ def test_a_missing_entry_module_is_a_clear_error(project):
 
 
 def test_zip_is_reproducible_and_holds_only_the_packages_files(project, tmp_path):
-    files = package_files(project, ["ingest", "lake", "pipeline_runner"])
+    tree = tmp_path / "tree"
+    copy_packages(project, ["ingest", "lake", "pipeline_runner"], tree)
+    files = tree_files(tree)
     first, second = tmp_path / "a" / "f.zip", tmp_path / "b" / "f.zip"
     sizes = write_zip(files, first)
     write_zip(files, second)
@@ -98,12 +129,29 @@ def test_zip_is_reproducible_and_holds_only_the_packages_files(project, tmp_path
 
 
 def test_size_report_against_lambda_limits():
-    lines = size_report(5 * MIB, 20 * MIB, None)
-    assert lines[0].split() == ["zipped", "5.00", "MiB", "of", "50", "MiB", "for", "a", "direct",
-                                "upload", "(10.0", "%)"]
-    assert "(8.0 % before the AWSSDKPandas layer" in lines[1]
-    lines = size_report(5 * MIB, 20 * MIB, 180 * MIB)
-    assert "= 200.00 MiB of 250 MiB (80.0 %)" in lines[1]
+    lines = size_report(5 * MIB, 200 * MIB)
+    assert lines[0].split()[:3] == ["zipped", "5.00", "MiB"]
+    assert "10.0 % of the 50 MiB direct-upload quota" in lines[0]
+    assert lines[1].split() == ["unzipped", "200.00", "MiB", "of", "250", "MiB", "(80.0", "%;",
+                                "no", "layers)"]
+
+
+def test_a_package_over_the_unzipped_limit_is_refused(project, monkeypatch, tmp_path):
+    from lake.errors import ConfigError
+
+    _write(project, {"ingest/handlers.py": (
+        "from lake import store\n"
+        "def on_object_created(e, c=None): pass\n"
+        "def on_job_state_change(e, c=None): pass\n"
+        "def compact_lake(e=None, c=None): pass\n")})
+    monkeypatch.setattr(lambda_build, "UNZIPPED_LIMIT", 10)
+    monkeypatch.setattr(lambda_build, "install_runtime",
+                        lambda uv, root, dists, target: _write(target, {"pyarrow/__init__.py": ""}))
+    out = tmp_path / "out" / "f.zip"
+    with pytest.raises(ConfigError, match="over Lambda's 0 MiB limit"):
+        lambda_build.build(project, out, uv="uv")
+    assert not out.exists()
+    assert list(out.parent.iterdir()) == []  # the staging folder is gone too
 
 
 def test_package_refuses_a_handler_that_pulls_in_the_cli(project, monkeypatch, tmp_path):
@@ -127,27 +175,16 @@ def test_package_refuses_missing_handlers(project, monkeypatch, tmp_path):
     assert "ingest.handlers defines no compact_lake" in result.output
 
 
-def test_real_package_has_lake_ingest_and_runner_only(tmp_path):
-    out = tmp_path / "seqledger-lambda.zip"
-    result = CliRunner().invoke(main, [
-        "infra", "package", "--out", str(out), "--artifact-bucket", "centre-artefacts",
-        "--region", "eu-west-2", "--param", "VpcId=vpc-0abc", "--param", "Project=oncology"])
-    assert result.exit_code == 0, result.output
-    with zipfile.ZipFile(out) as zf:
-        tops = {n.split("/")[0] for n in zf.namelist()}
-        assert "ingest/handlers.py" in zf.namelist()
-    assert tops == {"ingest", "lake", "pipeline_runner"}
-    assert "not included: analytics, expectations, dashboards, seqledger" in result.output
-    assert f"of {infra_commands.ZIPPED_LIMIT // MIB} MiB for a direct upload" in result.output
-    # The printed commands package the repository template and name every required parameter.
-    assert "--template-file infra/seqledger.yaml --s3-bucket centre-artefacts" in result.output
-    assert "--capabilities CAPABILITY_NAMED_IAM" in result.output
-    assert "VpcId=vpc-0abc" in result.output
-    assert "--tags project=oncology cost_centre=genomics-platform" in result.output
+def test_deploy_commands_name_every_required_parameter_and_no_layer():
+    text = infra_commands.deploy_commands("centre-artefacts", "seqledger", "eu-west-2",
+                                          {"VpcId": "vpc-0abc", "Project": "oncology"})
+    assert "--template-file infra/seqledger.yaml --s3-bucket centre-artefacts" in text
+    assert "--capabilities CAPABILITY_NAMED_IAM" in text
+    assert "VpcId=vpc-0abc" in text
+    assert "--tags project=oncology cost_centre=genomics-platform" in text
     for name in infra_commands.REQUIRED_PARAMETERS:
-        assert f"{name}=" in result.output
-    # Outside us-east-1 the layer default does not apply: the command says so.
-    assert "SdkPandasLayerArn='arn:aws:lambda:eu-west-2:336392948345:layer:" in result.output
+        assert f"{name}=" in text
+    assert "Layer" not in text
 
 
 def test_bad_param_is_refused(tmp_path):

@@ -7,6 +7,7 @@ test_moto_deploy.py deploys the stack and checks what moto does create.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import seqledger.cli  # noqa: F401  (loads the command modules in order)
+from seqledger import lambda_build
 from seqledger.commands import infra as infra_commands
 from tests.infra.cfn import ROOT_TEMPLATE, TEMPLATES, load, statements
 
@@ -114,7 +116,8 @@ def test_key_policy_lets_only_seqledger_roles_use_the_key(root):
     by_sid = {s["Sid"]: s for s in policy}
     users = by_sid["UseBySeqledgerRoles"]["Principal"]["AWS"]
     assert users == [_arn(r) for r in ("DispatcherRole", "RecorderRole", "CompactorRole",
-                                       "DragenJobRole", "LakeReaderRole", "OperatorRole")]
+                                       "DragenJobRole", "QcGateJobRole", "LakeReaderRole",
+                                       "OperatorRole")]
     admin = by_sid["KeyAdministration"]["Action"]
     assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:*"} & set(admin)
     for s in policy:  # services only from this account
@@ -157,6 +160,8 @@ def test_every_taggable_resource_carries_the_cost_allocation_tags(path):
 def test_batch_instances_and_volumes_are_tagged_too(root):
     ce = _of_type(root, "AWS::Batch::ComputeEnvironment")
     for props in ce.values():
+        if props["ComputeResources"]["Type"] == "FARGATE":
+            continue  # the QC gate's: no instances or volumes of its own to tag
         assert {t: props["ComputeResources"]["Tags"][t] for t in COST_TAGS} == {
             "project": _ref("Project"), "cost_centre": _ref("CostCentre")}
     data = root["Resources"]["HostLaunchTemplate"]["Properties"]["LaunchTemplateData"]
@@ -286,13 +291,14 @@ def test_compaction_runs_on_a_schedule_with_a_dead_letter_queue(root):
 def test_every_function_has_a_dead_letter_queue_and_the_documented_entry_point(root):
     functions = _of_type(root, "AWS::Lambda::Function")
     handlers = {k: f["Handler"] for k, f in functions.items()}
-    assert handlers == {"DispatcherFunction": infra_commands.HANDLERS["dispatcher"],
-                        "RecorderFunction": infra_commands.HANDLERS["recorder"],
-                        "CompactorFunction": infra_commands.HANDLERS["compactor"]}
+    assert handlers == {"DispatcherFunction": lambda_build.HANDLERS["dispatcher"],
+                        "RecorderFunction": lambda_build.HANDLERS["recorder"],
+                        "CompactorFunction": lambda_build.HANDLERS["compactor"]}
     for name, f in functions.items():
         assert f["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0].endswith("DLQ"), name
         assert f["Runtime"] == "python3.11"
-        assert f["Layers"] == [_ref("SdkPandasLayerArn")]
+        assert "Layers" not in f  # the zip carries its runtime (seqledger infra package)
+        assert f["Architectures"] == ["x86_64"]  # the platform of the wheels in the zip
         assert f["Code"] == "../" + infra_commands.LAMBDA_ZIP.as_posix()
         assert f["Environment"]["Variables"]["SEQLEDGER_LAKE"] == {"Fn::Sub": "s3://${LakeBucket}/lake"}
         assert f["TracingConfig"] == {"Mode": "Active"}
@@ -335,9 +341,11 @@ def test_only_our_sources_may_publish_and_deliver(root):
                                                               _arn("CompactionRule")]
 
 
-def test_layer_default_is_the_sdk_for_pandas_python311_layer(root):
-    default = root["Parameters"]["SdkPandasLayerArn"]["Default"]
-    assert default.startswith("arn:aws:lambda:us-east-1:336392948345:layer:AWSSDKPandas-Python311:")
+def test_no_public_layer_is_assumed(root):
+    # The AWS SDK for pandas layer's pyarrow has neither S3 nor ZSTD, which the lake needs.
+    assert not [k for k in root["Parameters"] if "Layer" in k]
+    assert not _of_type(root, "AWS::Lambda::LayerVersion")
+    assert "AWSSDKPandas" not in json.dumps(root)
 
 
 # -- batch ----------------------------------------------------------------------------------------
