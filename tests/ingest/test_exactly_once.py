@@ -204,12 +204,9 @@ def in_parallel(*calls):
     return results
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "since the merge of main at d7412e1 the dispatcher reads a sample's arrivals before writing "
-    "its own, so two overlapping invocations holding one mate each both miss the pair and "
-    "neither dispatches (a lost sample: reported, not this branch's code); this test passed on "
-    "this branch before that merge and failed on the main of then with two attempt-1 jobs"))
 def test_two_dispatchers_each_holding_one_mate_make_one_job(aws_env, monkeypatch):
+    """Two invocations each write one mate, overlapping: one job (not two), and not none either
+    (each reads its sample's arrivals before its write; a waiting sample is read again after)."""
     batch, settings = aws_env
     r1, r2 = mate_message("S12", "R1", 1), mate_message("S12", "R2", 2)
     overlap(monkeypatch, after_write="arrivals")
