@@ -47,7 +47,9 @@ def create_view_skipping_unreadable(
     """
     import duckdb
 
-    source: str | None = f"'{glob}'"
+    from analytics.engine import sql_string  # engine calls this module: import late
+
+    source: str | None = sql_string(glob)
     skipped: list[str] = []
     files: list[str] | None = None
     while True:
@@ -65,4 +67,4 @@ def create_view_skipping_unreadable(
                 "Move the file aside (or restore it) to silence this"), stacklevel=2)
             skipped.append(bad)
             files = [f for f in files if f != bad]
-            source = "[" + ", ".join(f"'{f}'" for f in files) + "]" if files else None
+            source = "[" + ", ".join(sql_string(f) for f in files) + "]" if files else None

@@ -98,6 +98,7 @@ class EventService:
         default_factory=dict, repr=False
     )
     _known_ids: set[str] = field(default_factory=set, repr=False)
+    _known_rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     def process(
         self, payloads: Iterable[tuple[str, Any]], now: datetime | None = None
@@ -181,10 +182,7 @@ class EventService:
         by_sample = self._known_arrivals(touched, {r["arrival_id"] for r in rows}, months)
         # A row the lake already holds as it is (a replayed event) is not written again, so a
         # replay adds no file; a redelivery that differs is written and the views decide.
-        known: dict[str, list[dict[str, Any]]] = {}
-        for rs in by_sample.values():
-            for k in rs:
-                known.setdefault(k["arrival_id"], []).append(k)
+        known = self._known_rows  # every recorded row read: inputs and non-inputs alike
         new = [r for r in rows
                if not any(all(k.get(c) == v for c, v in r.items()) for k in known.get(
                    r["arrival_id"], []))]
@@ -197,6 +195,8 @@ class EventService:
             if r["arrival_id"] not in self._known_ids:
                 self._known_ids.add(r["arrival_id"])
                 by_sample.setdefault(r["sample_id"], []).append(r)
+        for r in new:  # what this process wrote is known to it from now on
+            self._known_rows.setdefault(r["arrival_id"], []).append(r)
         if not touched:
             return
         touched_rows = [r for t in touched for r in by_sample.get(t, [])]
@@ -266,6 +266,7 @@ class EventService:
                       | pc.field("arrival_id").isin(pa.array(unknown, pa.string())))
             for r in latest_by_key(dataset.to_table(filter=wanted), spec).to_pylist():
                 self._known_ids.add(r["arrival_id"])
+                self._known_rows.setdefault(r["arrival_id"], []).append(r)
                 if r["sample_id"] in unread:
                     cache[r["sample_id"]].append(r)
         return cache

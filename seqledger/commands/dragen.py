@@ -107,13 +107,13 @@ def _single(ctx: click.Context, folder: str, sample_id: str, run_id: str,
 
     summary = ingest_folder(LakeStore(settings_from(ctx)), folder, sample_id=sample_id,
                             run_id=run_id, run_at=run_at)
+    if summary.error is not None:  # refused: several runs in the folder, no run date, …
+        raise TerminalError(f"{folder}: {summary.error}")
     if not summary.files_loaded and not any(f.family for f in summary.files):
         others = sum(1 for f in summary.files if f.skipped)  # BAMs, logs: not metric files
         seen = f"only {others} other file(s)" if others else "it is empty"
         raise TerminalError(f"{folder}: no DRAGEN metric file to load ({seen}); give the folder "
                             "DRAGEN wrote, with files such as <sample>.mapping_metrics.csv")
-    if summary.error is not None:
-        raise TerminalError(f"{folder}: {summary.error}")
     _print_single(summary)
     if summary.quarantined:
         ctx.exit(1)  # an input could not be processed (README: exit codes)

@@ -90,7 +90,7 @@ def test_both_handlers_run_from_the_artefact(artefact, seaweed, s3_settings, mot
 
     assert dispatched["heavy"] == []
     assert dispatched["pyarrow"].startswith(str(artefact))
-    assert dispatched["result"]["objects"] == 2 and len(dispatched["result"]["dispatched"]) == 1
+    assert dispatched["result"] == {"batchItemFailures": []}  # an SQS batch: nothing to redo
     client = batch.client()
     (summary,) = client.list_jobs(jobQueue=batch.spot_queue, jobStatus="SUCCEEDED")[
         "jobSummaryList"] or client.list_jobs(jobQueue=batch.spot_queue)["jobSummaryList"]

@@ -12,10 +12,10 @@ import pytest
 from ingest.assembly import build_event_service
 from lake.settings import Settings
 from lake.store import LakeStore
+from tests.ingest.written_events import batch_now
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 S3_EVENT = "s3-event-notification_ObjectCreated-Put_aws-docs.json"
-BATCH_EVENT = "batch-job-state-change_SUCCEEDED_umccr-data-portal.json"
 
 
 def _two_records(reference: Path) -> dict:
@@ -54,7 +54,7 @@ def test_a_lone_surrogate_quarantines_its_record_only(reference, lake_settings, 
 
 @pytest.mark.parametrize("value", [10**30, 10**400, -(2**63)])
 def test_a_huge_integer_in_a_batch_event_is_quarantined(reference, lake_settings, value):
-    good = (reference / "aws-events" / BATCH_EVENT).read_bytes()
+    good = json.dumps(batch_now()).encode()  # the current EventBridge shape, written here
     doc = json.loads(good)
     doc["detail"]["container"]["resourceRequirements"] = [{"type": "VCPU", "value": value}]
     bad = json.dumps(doc).encode()
@@ -65,7 +65,7 @@ def test_a_huge_integer_in_a_batch_event_is_quarantined(reference, lake_settings
 
 
 def test_a_number_of_300000_digits_is_quarantined(reference, lake_settings):
-    good = (reference / "aws-events" / BATCH_EVENT).read_bytes()
+    good = json.dumps(batch_now()).encode()  # the current EventBridge shape, written here
     bad = good.replace(b'"attempts"', b'"big": ' + b"9" * 300_000 + b', "attempts"', 1)
     out, _, quarantine = _process(lake_settings, [("good.json", good), ("bad.json", bad)])
     assert out.job_changes == 1

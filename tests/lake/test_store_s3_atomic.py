@@ -8,6 +8,7 @@ raises, as a dropped connection would.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from datetime import UTC, datetime
 
@@ -57,7 +58,8 @@ def _visible_objects(store: LakeStore) -> list[str]:
 @pytest.mark.parametrize("padding", [0, MULTIPART], ids=["single-put", "multipart"])
 def test_a_write_that_fails_part_way_leaves_nothing_and_the_retry_writes_it(
         s3_settings, monkeypatch, padding):
-    store = LakeStore(s3_settings)
+    # no storage retry budget: the failed attempt surfaces, so what it left can be looked at
+    store = LakeStore(dataclasses.replace(s3_settings, storage_retry_s=0.0))
     sent = _fail_part_way(monkeypatch, padding)
 
     with pytest.raises(LakeWriteError, match="connection reset by peer"):
@@ -74,7 +76,7 @@ def test_a_write_that_fails_part_way_leaves_nothing_and_the_retry_writes_it(
 
 def test_a_compaction_that_fails_part_way_loses_nothing_and_the_retry_compacts(
         s3_settings, monkeypatch):
-    store = LakeStore(s3_settings)
+    store = LakeStore(dataclasses.replace(s3_settings, storage_retry_s=0.0))
     for offset in range(3):
         store.write("runs", _runs(4, first=offset * 4))
     before = store.read("runs").to_pylist()

@@ -57,8 +57,8 @@ from pathlib import Path
 from pipeline_runner.service import Runner
 folder, expected = Path(os.environ["MEET_DIR"]), int(os.environ["MEET_N"])
 real, met = Runner._load_runs, []
-def load_runs(self, run_ids):
-    real(self, run_ids)
+def load_runs(self, run_ids, **kw):
+    real(self, run_ids, **kw)
     if not met:
         met.append(1)
         folder.mkdir(exist_ok=True)
