@@ -101,19 +101,24 @@ def dragen(ctx: click.Context, roots: tuple[str, ...], sample_id: str | None,
 
 def _single(ctx: click.Context, folder: str, sample_id: str, run_id: str,
             run_at: datetime | None) -> None:
-    from ingest.dragen.service import ingest_folder
-    from lake.errors import TerminalError
+    from ingest.dragen.discovery import is_metric_name, list_files
+    from ingest.dragen.service import ingest_folder, run_filesystem
+    from lake.errors import ParseError, TerminalError
     from lake.store import LakeStore
 
-    summary = ingest_folder(LakeStore(settings_from(ctx)), folder, sample_id=sample_id,
-                            run_id=run_id, run_at=run_at)
-    if summary.error is not None:  # refused: several runs in the folder, no run date, …
-        raise TerminalError(f"{folder}: {summary.error}")
-    if not summary.files_loaded and not any(f.family for f in summary.files):
-        others = sum(1 for f in summary.files if f.skipped)  # BAMs, logs: not metric files
-        seen = f"only {others} other file(s)" if others else "it is empty"
+    store = LakeStore(settings_from(ctx))
+    fs, root = run_filesystem(store, folder)
+    try:
+        paths = list_files(fs, root)
+    except ParseError:
+        paths = None  # ingest_folder says what is wrong with the folder
+    if paths is not None and not any(is_metric_name(p) for p in paths):
+        seen = f"only {len(paths)} other file(s)" if paths else "it is empty"  # BAMs, logs
         raise TerminalError(f"{folder}: no DRAGEN metric file to load ({seen}); give the folder "
                             "DRAGEN wrote, with files such as <sample>.mapping_metrics.csv")
+    summary = ingest_folder(store, folder, sample_id=sample_id, run_id=run_id, run_at=run_at)
+    if summary.error is not None:  # refused: several runs in the folder, no run date, …
+        raise TerminalError(f"{folder}: {summary.error}")
     _print_single(summary)
     if summary.quarantined:
         ctx.exit(1)  # an input could not be processed (README: exit codes)
