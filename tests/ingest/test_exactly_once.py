@@ -12,7 +12,6 @@ import copy
 import json
 import os
 import threading
-import urllib.request
 from datetime import UTC, datetime
 
 import pytest
@@ -25,7 +24,7 @@ from seqledger.envelopes import s3_notification, sqs_sns_message
 
 pytestmark = pytest.mark.integration
 
-SPOT, ON_DEMAND = "once-dragen-spot", "once-dragen-on-demand"
+SPOT, ON_DEMAND = "once-dragen-spot", "once-dragen-ec2"  # tests.servers.make_moto_batch
 AT = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
 
 
@@ -37,37 +36,11 @@ class Context:
 @pytest.fixture(scope="module")
 def batch_env(moto_endpoint):
     """Spot and On-Demand queues and a DRAGEN job definition in moto's Batch (no Docker)."""
-    import boto3
+    from tests.servers import make_moto_batch
 
-    request = urllib.request.Request(f"{moto_endpoint}/moto-api/config", method="POST",
-                                     data=json.dumps({"batch": {"use_docker": False}}).encode(),
-                                     headers={"Content-Type": "application/json"})
-    urllib.request.urlopen(request, timeout=10)  # noqa: S310 - loopback
-    kw = {"endpoint_url": moto_endpoint, "region_name": "us-east-1"}
-    ec2, iam, batch = (boto3.client(s, **kw) for s in ("ec2", "iam", "batch"))
-    vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.1.0.0/24")["Subnet"]["SubnetId"]
-    sg = ec2.create_security_group(GroupName="once-batch", Description="b", VpcId=vpc)["GroupId"]
-    role = iam.create_role(RoleName="once-batch-svc", AssumeRolePolicyDocument="{}")["Role"]
-    profile = iam.create_instance_profile(InstanceProfileName="once-batch-inst")
-    for name, kind in ((SPOT, "SPOT"), (ON_DEMAND, "EC2")):
-        ce = batch.create_compute_environment(
-            computeEnvironmentName=name, type="MANAGED", state="ENABLED",
-            serviceRole=role["Arn"],
-            computeResources={"type": kind, "minvCpus": 0, "maxvCpus": 256, "desiredvCpus": 0,
-                              "instanceTypes": ["f2.6xlarge"], "subnets": [subnet],
-                              "securityGroupIds": [sg],
-                              "instanceRole": profile["InstanceProfile"]["Arn"],
-                              "bidPercentage": 100, "spotIamFleetRole": role["Arn"]})
-        batch.create_job_queue(jobQueueName=name, state="ENABLED", priority=1,
-                               computeEnvironmentOrder=[{"order": 1, "computeEnvironment":
-                                                         ce["computeEnvironmentArn"]}])
-    jd = batch.register_job_definition(
-        jobDefinitionName="once-dragen", type="container",
-        containerProperties={"image": "dragen:4.2.4", "command": ["dragen", "--version"],
-                             "resourceRequirements": [{"type": "VCPU", "value": "24"},
-                                                      {"type": "MEMORY", "value": "240000"}]})
-    return batch, jd["jobDefinitionArn"], moto_endpoint
+    made = make_moto_batch(moto_endpoint, "once")
+    assert (made.spot_queue, made.on_demand_queue) == (SPOT, ON_DEMAND)
+    return made.client(), made.job_definition, moto_endpoint
 
 
 @pytest.fixture
