@@ -12,6 +12,7 @@ them work on an empty lake: zero rows, zero counts, and ``None`` for a rate with
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
 from analytics.engine import Engine, as_engine
@@ -227,3 +228,47 @@ def qc_pass_rate(con: Engine, suite: str = QC_SUITE) -> float | None:
         [suite],
     )
     return passed / gated if gated else None
+
+
+@dataclass(frozen=True, slots=True)
+class FilterOptions:
+    """What the sidebar offers: the days with data and the values each tag takes in the lake."""
+
+    first_day: date | None
+    last_day: date | None
+    project: tuple[str | None, ...]
+    cost_centre: tuple[str | None, ...]
+    workflow: tuple[str | None, ...]
+    release: tuple[str | None, ...]
+
+
+def filter_options(con: Engine) -> FilterOptions:
+    """Days and tag values from the rollups (runs and costs), in one query: cheap, all values."""
+    rows = as_engine(con).rows(
+        """
+        SELECT 'day' AS k, CAST(CAST(min(day_at) AS DATE) AS VARCHAR) AS v FROM runs_daily
+        UNION ALL SELECT 'day', CAST(CAST(max(day_at) AS DATE) AS VARCHAR) FROM runs_daily
+        UNION ALL SELECT 'day', CAST(CAST(min(month_at) AS DATE) AS VARCHAR) FROM costs_monthly
+        UNION ALL SELECT 'day', CAST(CAST(max(month_at) AS DATE) AS VARCHAR) FROM costs_monthly
+        UNION SELECT 'project', project FROM runs_daily
+        UNION SELECT 'project', project FROM costs_monthly
+        UNION SELECT 'cost_centre', cost_centre FROM costs_monthly
+        UNION SELECT 'workflow', workflow FROM runs_daily
+        UNION SELECT 'workflow', workflow FROM costs_monthly
+        UNION SELECT 'release', pipeline_release FROM runs_daily
+        UNION SELECT 'release', pipeline_release FROM costs_monthly"""
+    )
+    days = sorted(date.fromisoformat(r["v"]) for r in rows if r["k"] == "day" and r["v"])
+
+    def values(kind: str) -> tuple[str | None, ...]:
+        found = {r["v"] for r in rows if r["k"] == kind}
+        return tuple(sorted(found, key=lambda v: (v is None, v or "")))
+
+    return FilterOptions(
+        first_day=days[0] if days else None,
+        last_day=days[-1] if days else None,
+        project=values("project"),
+        cost_centre=values("cost_centre"),
+        workflow=values("workflow"),
+        release=values("release"),
+    )

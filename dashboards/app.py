@@ -11,7 +11,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboards import data
+from dashboards import data, filters
+from lake.location import LakeState
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
@@ -41,6 +42,8 @@ if not check.usable:  # missing, a file, unreachable: an error with the path, ne
 for line in data.skipped_files():
     st.warning(line, icon=":material/warning:")
 data.start_page()
+if check.state is LakeState.HAS_DATA:
+    filters.install()
 page.run()
 # What the figures cost to compute: on Athena, bytes scanned and their price per query.
 st.caption(data.footer())

@@ -174,3 +174,7 @@ def report_html(uri: str) -> bytes | None:
         return read_text(settings(), uri).encode("utf-8")
     except (OSError, SeqledgerError):
         return None
+
+
+def filter_options() -> queries.FilterOptions:
+    return _query("filter_options")
