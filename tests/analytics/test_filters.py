@@ -14,14 +14,14 @@ SELECT * FROM (VALUES
     (TIMESTAMP '2026-10-31 23:59:59', '2026-10', 'aou', 'cc1'),
     (TIMESTAMP '2026-11-01 00:00:00', '2026-11', 'aou', NULL),
     (TIMESTAMP '2026-11-30 12:00:00', '2026-11', 'pgx', 'cc2'),
-    (TIMESTAMP '2026-12-01 00:00:00', '2026-12', NULL, 'cc2')) t(at, month, project, cc)
+    (TIMESTAMP '2026-12-01 00:00:00', '2026-12', NULL, 'cc2')) t(ts, month, project, cc)
 """
-COLS = Columns(time="at", month="month", project="project", cost_centre="cc")
+COLS = Columns(time="ts", month="month", project="project", cost_centre="cc")
 
 
 def _projects(f: Filters) -> list:
     sql, params = where(f, COLS, "WHERE")
-    rows = duckdb.execute(f"SELECT project FROM ({ROWS}) {sql} ORDER BY at", params).fetchall()
+    rows = duckdb.execute(f"SELECT project FROM ({ROWS}) {sql} ORDER BY ts", params).fetchall()
     return [r[0] for r in rows]
 
 
