@@ -2,7 +2,8 @@
 
 Every page is a script in ``dashboards/pages/`` that reads the lake only through
 ``dashboards.data``. To add one (cost, QC trends, releases), write ``pages/<name>.py`` and add an
-``st.Page`` to the section it belongs to in ``SECTIONS``.
+``st.Page`` to the section it belongs to in ``SECTIONS``. Pages read the sidebar's filters with
+``dashboards.filters.current()`` and run queries with ``dashboards.data.query("<module>.<fn>", …)``.
 """
 
 from __future__ import annotations
@@ -19,10 +20,17 @@ PAGES_DIR = Path(__file__).resolve().parent / "pages"
 SECTIONS = {
     "Operations": [
         st.Page(PAGES_DIR / "overview.py", title="Overview", default=True),
+        st.Page(PAGES_DIR / "runs.py", title="Runs"),
+        st.Page(PAGES_DIR / "failures.py", title="Failures and Spot"),
     ],
-    # "Cost": [st.Page(PAGES_DIR / "cost.py", title="Cost")],
-    # "Quality": [st.Page(PAGES_DIR / "qc_trends.py", title="QC trends")],
-    "Releases": [st.Page(PAGES_DIR / "releases.py", title="Releases")],
+    "Money": [
+        st.Page(PAGES_DIR / "cost.py", title="Cost"),
+        st.Page(PAGES_DIR / "storage.py", title="Storage"),
+    ],
+    "Quality": [
+        st.Page(PAGES_DIR / "qc.py", title="QC"),
+        st.Page(PAGES_DIR / "releases.py", title="Releases"),
+    ],
 }
 
 # No page_icon and no st.Page icons: the browser turns a Material icon into a favicon fetched from

@@ -11,6 +11,7 @@ is collected for the page's footer (``footer()``).
 
 from __future__ import annotations
 
+import importlib
 import threading
 import warnings
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 import streamlit as st
 
-from analytics import queries, releases
+from analytics import queries
 from analytics.engine import Engine, QueryStats, describe_queries, open_engine
 from analytics.unreadable import UnreadableFileWarning
 from lake.errors import SeqledgerError
@@ -87,11 +88,20 @@ def _cached(uri: str, engine: str, name: str, args: tuple[Any, ...]
         with lake.lock:
             before = len(lake.engine.stats)
             module, _, fn = name.rpartition(".")
-            result = getattr(releases if module == "releases" else queries, fn)(
+            result = getattr(importlib.import_module(f"analytics.{module or 'queries'}"), fn)(
                 lake.engine, *args)
             return result, lake.engine.stats[before:]
     except (SeqledgerError, OSError) as e:
         raise LakeUnavailable(f"could not read the lake at {uri}: {e}") from e
+
+
+def query(name: str, *args: Any) -> Any:
+    """``analytics.<module>.<fn>(engine, *args)``, cached; ``name`` is ``"<module>.<fn>"``.
+
+    Pages call this for the queries of their own analytics module, so a new page needs no new
+    function here. Arguments must be hashable values (``analytics.filters.Filters`` is).
+    """
+    return _query(name, *args)
 
 
 def _query(name: str, *args: Any) -> Any:

@@ -1,0 +1,6 @@
+"""Storage: PLACEHOLDER, being built (issue 14). Replace this whole file."""
+
+import streamlit as st
+
+st.title("Storage")
+st.info("This page is being built.")
