@@ -342,7 +342,7 @@ class EventService:
             request = self.runner.run_request(run.run_id)
             inputs = request.input_uris if request is not None else ()
             return tag_s3_run(self._tagger, run.output_uri, inputs, policy).objects
-        return tag_local_run(run.output_uri, policy).objects
+        return tag_local_run(run.output_uri, policy, run.finished_at).objects
 
     def _run_inputs(self, run_ids: list[str]) -> dict[str, tuple[str | None, int | None]]:
         # the Runner has just loaded (or dispatched) these runs: no lake read

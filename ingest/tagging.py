@@ -14,6 +14,7 @@ import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -117,8 +118,9 @@ def tag_s3_run(tagger: S3Tagger, output_uri: str, input_uris: Sequence[str],
     return done
 
 
-def tag_local_run(output_uri: str, policy: RetentionPolicy) -> Tagged:
-    """Write the tags of a local run's outputs into ``.seqledger-tags.json`` of each folder."""
+def tag_local_run(output_uri: str, policy: RetentionPolicy, at: datetime) -> Tagged:
+    """Write the tags of a local run's outputs into ``.seqledger-tags.json`` of each folder,
+    with ``at`` (the run's end) as the objects' creation for the local inventory."""
     done = Tagged()
     root = Path(run_folder(output_uri))
     if not root.is_dir():
@@ -127,14 +129,15 @@ def tag_local_run(output_uri: str, policy: RetentionPolicy) -> Tagged:
         tags = {n: policy.tags_for(n) for n in sorted(names) if n != LOCAL_TAGS_FILE}
         if not tags:
             continue
-        (Path(folder) / LOCAL_TAGS_FILE).write_text(json.dumps(tags, indent=1, sort_keys=True))
+        doc = {"tagged_at": at.isoformat(), "files": tags}
+        (Path(folder) / LOCAL_TAGS_FILE).write_text(json.dumps(doc, indent=1, sort_keys=True))
         for t in tags.values():
             done.add(t)
     return done
 
 
-def local_tags(folder: Path) -> dict[str, dict[str, str]]:
-    """The tags written by ``tag_local_run`` for the files of ``folder`` (none: {})."""
+def local_tags(folder: Path) -> dict[str, Any]:
+    """What ``tag_local_run`` wrote in ``folder``: ``tagged_at`` and ``files`` (none: {})."""
     path = folder / LOCAL_TAGS_FILE
     try:
         return json.loads(path.read_text())

@@ -4,6 +4,7 @@ that implements PutObjectTagging/GetObjectTagging) and on a local folder."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,6 +13,7 @@ from lake.errors import ConfigError
 from pipeline_runner.projects import parse_projects
 from pipeline_runner.retention import DEFAULT_RETENTION, RetentionPolicy
 
+AT = datetime(2026, 3, 4, 5, tzinfo=UTC)
 POLICY = RetentionPolicy(("alignment", "reads"), 90, "DEEP_ARCHIVE")
 
 
@@ -53,16 +55,17 @@ def test_a_local_run_gets_its_tags_beside_its_files(tmp_path):
     (attempt / "S1.bam").write_bytes(b"b")
     (attempt / "S1.mapping_metrics.csv").write_text("x")
 
-    done = tag_local_run(f"{attempt}/", DEFAULT_RETENTION)
+    done = tag_local_run(f"{attempt}/", DEFAULT_RETENTION, AT)
 
     assert done.objects == 2
-    assert local_tags(attempt) == {
+    assert local_tags(attempt)["tagged_at"] == "2026-03-04T05:00:00+00:00"
+    assert local_tags(attempt)["files"] == {
         "S1.bam": {"seqledger:archive": "deep-archive-30d", "seqledger:data-class": "alignment"},
         "S1.mapping_metrics.csv": {"seqledger:archive": "false",
                                    "seqledger:data-class": "metrics"},
     }
-    tag_local_run(f"{attempt}/", DEFAULT_RETENTION)  # again: the same file, not a tag of itself
-    assert LOCAL_TAGS_FILE not in json.loads((attempt / LOCAL_TAGS_FILE).read_text())
+    tag_local_run(f"{attempt}/", DEFAULT_RETENTION, AT)  # again: the same, not a tag of itself
+    assert LOCAL_TAGS_FILE not in json.loads((attempt / LOCAL_TAGS_FILE).read_text())["files"]
 
 
 def test_a_projects_retention_policy_is_read_and_checked_against_the_stacks_tiers():
