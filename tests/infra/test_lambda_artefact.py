@@ -119,8 +119,8 @@ def test_the_billing_loader_runs_from_the_artefact(artefact, seaweed, s3_setting
                                                    tmp_path):
     import pyarrow.parquet as pq
 
-    from tests.cost.test_cur_exports import _rows
     from tests.cost.synthetic import cur2_table
+    from tests.cost.test_cur_exports import _rows
 
     store = LakeStore(Settings(lake_uri=s3_settings.lake_uri, s3=s3_settings.s3))
     exports = f"{s3_settings.lake_uri}-billing/"

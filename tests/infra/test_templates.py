@@ -116,8 +116,8 @@ def test_key_policy_lets_only_seqledger_roles_use_the_key(root):
     by_sid = {s["Sid"]: s for s in policy}
     users = by_sid["UseBySeqledgerRoles"]["Principal"]["AWS"]
     assert users == [_arn(r) for r in ("DispatcherRole", "RecorderRole", "CompactorRole",
-                                       "BillingLoaderRole", "DragenJobRole", "QcGateJobRole", "LakeReaderRole",
-                                       "OperatorRole")]
+                                       "BillingLoaderRole", "DragenJobRole", "QcGateJobRole",
+                                       "LakeReaderRole", "OperatorRole")]
     admin = by_sid["KeyAdministration"]["Action"]
     assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:*"} & set(admin)
     for s in policy:  # services only from this account
