@@ -30,7 +30,13 @@ from ingest.layout import DEFAULT, InputLayout
 from ingest.tagging import LOCAL_TAGS_FILE, local_tags
 from lake.errors import ParseError
 from pipeline_runner.retention import STACK_TIERS, tier_id
-from pipeline_runner.storage import ARCHIVE_TAG, DATA_CLASS_TAG, STANDARD, lifecycle_tags
+from pipeline_runner.storage import (
+    ARCHIVE_TAG,
+    DATA_CLASS_TAG,
+    STANDARD,
+    lifecycle_tags,
+    lifecycle_time,
+)
 
 # The runner's output layout (pipeline_runner.workflows.output_uri).
 _OUTPUT = re.compile(r"(?:^|/)([^/]+)/([^/]+)/([^/]+)/attempt-\d+/[^/]")
@@ -156,52 +162,66 @@ _TIER_OF = {tier_id(c, d): (c, d) for c, d in STACK_TIERS}
 def class_at(tier: str | None, created_at: datetime, at: datetime) -> str:
     """The class an object of ``tier`` is in at ``at``: what the stack's rule does, applied to
     a local folder (no lifecycle acts there). Moves at midnight UTC after N days, as S3 does."""
-    from pipeline_runner.storage import lifecycle_time
-
     if tier not in _TIER_OF:
         return STANDARD
     cls, days = _TIER_OF[tier]
     return cls if lifecycle_time(created_at, days) <= at else STANDARD
 
 
-def local_inventory(folder: str, at: datetime) -> list[dict[str, Any]]:
-    """``storage`` rows of every file under ``folder`` as of ``at`` (one day each).
+@dataclass(frozen=True, slots=True)
+class LocalObject:
+    key: str  # path under the folder, with /
+    size_bytes: int
+    created_at: datetime
+    tier: str | None  # its seqledger:archive tag, if it was tagged
 
-    An object's creation is when the run was tagged (``tagged_at`` of its tags file: the
-    runner's clock, which is the demo's simulated one), else its modification time. Files
-    created after ``at`` are not listed yet.
+
+def scan_folder(folder: str) -> list[LocalObject]:
+    """Every file under ``folder`` with its size, creation and tier.
+
+    An object's creation is when its run was tagged (``tagged_at`` of its tags file: the
+    runner's clock, which is the demo's simulated one), else its modification time.
     """
-    rows = []
-    root = Path(folder)
+    found = []
+    root = os.path.abspath(folder)
     for dirpath, _, names in os.walk(root):
-        here = Path(dirpath)
-        tags_doc = local_tags(here)
-        tagged_at = _when(tags_doc.get("tagged_at"))
-        tags = tags_doc.get("files", {})
+        doc = local_tags(Path(dirpath))
+        tagged_at = _when(doc.get("tagged_at"))
+        tags = doc.get("files", {})
+        rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
         for name in sorted(names):
             if name == LOCAL_TAGS_FILE:
                 continue
-            path = here / name
-            st = path.stat()
-            created = tagged_at or datetime.fromtimestamp(st.st_mtime, UTC)
-            if created > at:
-                continue
-            key = path.relative_to(root).as_posix()
-            tier = tags.get(name, {}).get(ARCHIVE_TAG)
-            rows.append({
-                "inventory_at": at,
-                "bucket": "",
-                "object_key": key,
-                "size_bytes": st.st_size,
-                "storage_class": class_at(tier, created, at),
-                "last_modified_at": created,
-                **attribute(key, DEFAULT, ()),
-                "data_class": lifecycle_tags(name)[DATA_CLASS_TAG],
-                "archive_tier": tier,
-                "covered_days": 1.0,
-                "inventory_source": "local",
-                "source_file": str(root),
-            })
+            st = os.stat(os.path.join(dirpath, name))
+            found.append(LocalObject(
+                name if rel == "." else f"{rel}/{name}", st.st_size,
+                tagged_at or datetime.fromtimestamp(st.st_mtime, UTC),
+                tags.get(name, {}).get(ARCHIVE_TAG)))
+    return found
+
+
+def local_inventory(folder: str, at: datetime,
+                    objects: list[LocalObject] | None = None) -> list[dict[str, Any]]:
+    """``storage`` rows of the files under ``folder`` as of ``at`` (one day each); files created
+    after ``at`` are not listed yet. ``objects``: a scan already made of ``folder``."""
+    rows = []
+    for o in scan_folder(folder) if objects is None else objects:
+        if o.created_at > at:
+            continue
+        rows.append({
+            "inventory_at": at,
+            "bucket": "",
+            "object_key": o.key,
+            "size_bytes": o.size_bytes,
+            "storage_class": class_at(o.tier, o.created_at, at),
+            "last_modified_at": o.created_at,
+            **attribute(o.key, DEFAULT, ()),
+            "data_class": lifecycle_tags(o.key)[DATA_CLASS_TAG],
+            "archive_tier": o.tier,
+            "covered_days": 1.0,
+            "inventory_source": "local",
+            "source_file": folder,
+        })
     return rows
 
 

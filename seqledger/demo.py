@@ -401,14 +401,15 @@ def take_inventories(store: LakeStore, outputs: Path, month_start: datetime) -> 
     """A daily local inventory of the output folder from the month's start to the end of its
     third month (01:00 UTC, as S3 Inventory scans): archival needs time to happen (30 days in
     Standard by default), so the demo measures storage past its month. Rows written."""
-    from ingest.inventory import local_inventory
+    from ingest.inventory import local_inventory, scan_folder
 
     end = month_start
     for _ in range(INVENTORY_MONTHS):
         end = (end + timedelta(days=32)).replace(day=1)
     day, rows = month_start + timedelta(hours=1), 0
+    objects = scan_folder(str(outputs))  # every run has finished: the files are all there
     while day < end:
-        batch = local_inventory(str(outputs), day)
+        batch = local_inventory(str(outputs), day, objects)
         rows += store.write("storage", batch).rows_written if batch else 0
         day += timedelta(days=1)
     return rows
