@@ -32,7 +32,10 @@ def not_narrowed(f: Filters, cols: Columns, why: str) -> None:
 
 
 def usd(x: float | None) -> str:
-    return "—" if x is None else f"${x:,.2f}"
+    """Dollars to the cent, a minus before the sign; a dash for nothing."""
+    if x is None:
+        return "—"
+    return f"-${-x:,.2f}" if x < 0 else f"${x:,.2f}"
 
 
 def size(n: float | None) -> str:
