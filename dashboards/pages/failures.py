@@ -3,6 +3,8 @@ ended, and what the attempts that did not finish cost."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -26,7 +28,10 @@ f = filters.current()
 grain = st.radio("Per", ["day", "month"], horizontal=True, key="failures_grain",
                  help="Failed attempts counted on the UTC day (or month) they ended")
 try:
-    by_kind = data.query("failures.failures_by_kind", f, grain).to_pandas()
+    # Open ends of the range are the lake's first and last day: a quiet lake is drawn as zeros.
+    lake = data.filter_options()
+    days = replace(f, start=f.start or lake.first_day, end=f.end or lake.last_day)
+    by_kind = data.query("failures.failures_by_kind", days, grain).to_pandas()
     spot = data.query("failures.reclaims", f).to_pandas()
     retried = data.query("failures.retry_outcomes", f).to_pandas()
     cost = data.query("failures.retry_cost", f)
@@ -60,6 +65,8 @@ st.altair_chart(
     ),
     width="stretch",
 )
+if not by_kind["attempts"].any():
+    st.caption("No attempt failed in this selection.")
 st.caption("Kinds are what the retry policy decided; an attempt with no decision is a Spot "
            "reclaim when Batch said its host was terminated, else *unclassified*.")
 with st.expander("Table"):
