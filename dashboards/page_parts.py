@@ -31,11 +31,13 @@ def not_narrowed(f: Filters, cols: Columns, why: str) -> None:
         st.caption(f":material/filter_alt_off: Not narrowed by {names}: {why}.")
 
 
-def usd(x: float | None) -> str:
-    """Dollars to the cent, a minus before the sign; a dash for nothing."""
+def usd(x: float | None, whole_from: float = float("inf")) -> str:
+    """Dollars to the cent (whole dollars from ``whole_from`` up: a metric stays readable), a
+    minus before the sign; a dash for nothing."""
     if x is None:
         return "—"
-    return f"-${-x:,.2f}" if x < 0 else f"${x:,.2f}"
+    text = f"{abs(x):,.0f}" if abs(x) >= whole_from else f"{abs(x):,.2f}"
+    return f"-${text}" if x < 0 else f"${text}"
 
 
 def size(n: float | None) -> str:

@@ -16,6 +16,7 @@ TAG_LABELS = {"project": "project", "requested_by": "requested by (user)",
               "cost_centre": "cost centre", "workflow": "workflow", "release": "pipeline release"}
 SIDE_COLOURS = alt.Scale(domain=["estimated", "billed"], range=["#1565c0", "#ef6c00"])
 MONEY = st.column_config.NumberColumn(format="$%.2f")
+WHOLE = 1000.0  # headline figures from $1,000 up without cents: five fit on a row
 MONTHLY = Columns(time="month")  # views by month: the range applies by whole months, no tag
 MONTHLY_BY_PROJECT = Columns(time="month", project="project")
 
@@ -38,12 +39,12 @@ except data.LakeUnavailable as e:
 estimated, billed = float(trend["estimated_usd"].sum()), float(trend["billed_usd"].sum())
 not_list = float(components.loc[components["price_status"].isin(ASSUMED), "cost_usd"].sum())
 row = st.columns(5)
-row[0].metric("Estimated", usd(estimated), help="Sum of the estimated cost rows selected")
-row[1].metric("Billed", usd(billed) if billed else "—",
+row[0].metric("Estimated", usd(estimated, WHOLE), help="Sum of the estimated cost rows selected")
+row[1].metric("Billed", usd(billed, WHOLE) if billed else "—",
               help="Allocated billed spend (unused instance capacity left out)")
-row[2].metric("Billed − estimated", usd(billed - estimated) if billed else "—")
+row[2].metric("Billed − estimated", usd(billed - estimated, WHOLE) if billed else "—")
 row[3].metric("Billed without project or cost centre",
-              usd(float(untagged["cost_usd"].sum())) if billed else "—")
+              usd(float(untagged["cost_usd"].sum()), WHOLE) if billed else "—")
 row[4].metric("Priced with assumptions", f"{not_list / estimated:.1%}" if estimated else "—",
               help="Share of estimated cost whose price is approximate or assumed")
 if not billed:

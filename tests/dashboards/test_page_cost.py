@@ -95,3 +95,12 @@ def test_the_page_runs_on_the_demo_lake(demo_lake, monkeypatch):
     assert not at.exception and not at.error
     assert metrics(at)["Estimated"].startswith("$")
     assert int(metrics(at)["Samples"]) > 0
+
+
+def test_money_and_sizes_read_as_people_write_them():
+    from dashboards.page_parts import size, usd
+
+    assert [usd(46.796), usd(-39.696), usd(1138.47, 1000), usd(-2500.0, 1000), usd(None)] == [
+        "$46.80", "-$39.70", "$1,138", "-$2,500", "—"]
+    assert [size(500 * 2**30), size(3 * 2**40), size(512), size(None)] == [
+        "500.0 GiB", "3.0 TiB", "512 B", "—"]
