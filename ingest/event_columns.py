@@ -1,0 +1,272 @@
+"""Batch job-state events read as columns: a batch of EventBridge payloads parsed in C++.
+
+The row reader (``ingest.batch_events``) parses one payload at a time in Python: about 2.5 ms
+an event, a few hundred events a second. In a replay or a backfill (thousands of files), the
+common shape — an EventBridge "Batch Job State Change" as Batch sends it — is read here as one
+newline-delimited JSON document by ``pyarrow.json`` with an explicit schema of the fields the
+lake uses, and normalized column by column into the same values ``batch_events._job`` gives.
+
+Everything this reader is not sure about goes back to the row reader, which names and
+quarantines it one by one exactly as before: a payload that is not valid UTF-8, holds a
+surrogate escape, uses PascalCase fields, has a tag that is not a string, or any value whose
+type the schema refuses (a parse error sends the chunk's payloads back in halves until the bad
+one is alone), and rows whose values the row reader would refuse (an unknown status, a time
+that is not ``YYYY-MM-DDTHH:MM:SS[.fff]Z``, an epoch out of range, a resource that is not a
+number).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from pipeline_runner.change_columns import CHANGE_FIELDS, CHANGE_SCHEMA, EVENT_TAGS, SEQ_STRIDE
+from pipeline_runner.records import JOB_STATES
+
+_CONTAINER = [("exitCode", pa.int64()), ("reason", pa.string()),
+              ("instanceType", pa.string())]
+_SCHEMA = pa.schema([
+    ("id", pa.string()),
+    ("source", pa.string()),
+    ("Event", pa.string()),
+    ("detail-type", pa.string()),
+    ("time", pa.string()),
+    ("detail", pa.struct([
+        ("jobId", pa.string()),
+        ("jobName", pa.string()),
+        ("status", pa.string()),
+        ("statusReason", pa.string()),
+        ("jobQueue", pa.string()),
+        ("createdAt", pa.int64()),
+        ("startedAt", pa.int64()),
+        ("stoppedAt", pa.int64()),
+        ("attempts", pa.list_(pa.struct([
+            ("startedAt", pa.int64()), ("stoppedAt", pa.int64()),
+            ("statusReason", pa.string()), ("container", pa.struct(_CONTAINER)),
+        ]))),
+        ("container", pa.struct([
+            *_CONTAINER, ("vcpus", pa.int64()), ("memory", pa.int64()),
+            ("resourceRequirements", pa.list_(pa.struct([("type", pa.string()),
+                                                          ("value", pa.string())]))),
+        ])),
+        ("tags", pa.struct([(t, pa.string()) for t in EVENT_TAGS])),
+    ])),
+])
+
+# Cheap screens on the raw text; a payload they catch is read by the row reader.
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+_PASCAL = re.compile(rb'"(?:JobId|JobName|Status|StatusReason|JobQueue|CreatedAt|StartedAt|'
+                     rb'StoppedAt|Attempts|Container|ExitCode|Reason|InstanceType|Vcpus|Memory|'
+                     rb'ResourceRequirements|Type|Value|Tags)"\s*:')
+_TAGS = re.compile(rb'"tags"\s*:\s*(\{[^{}]*\}|null)')
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_STRING_PAIRS = re.compile(rb"\s*(?:S\s*:\s*S\s*(?:,\s*S\s*:\s*S\s*)*)?")
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z")
+_INSTANCE_IN_REASON = re.compile(r"\(instance (i-[0-9a-f]{8,17})\)")
+_MIN_EPOCH_MS, _MAX_EPOCH_MS = 100_000_000_000, 32_503_680_000_000
+_INT32 = 2**31
+_STATES = frozenset(JOB_STATES)
+_BATCH = b'"Batch Job State Change"'
+_LISTS = (b'"Records"', b'"jobs"')  # SNS/SQS records, DescribeJobs replies: the row reader
+
+
+
+@dataclass
+class ColumnBatch:
+    """The changes read as columns, and the payloads (by index) left for the row reader."""
+
+    changes: pa.Table
+    rest: list[int] = field(default_factory=list)
+
+
+def read_job_changes(payloads: Sequence[tuple[str, Any]], chunk: int = 20_000) -> ColumnBatch:
+    """The job-state changes of the EventBridge Batch payloads among ``payloads`` as one table
+    of ``CHANGE_SCHEMA`` (``seq`` = index * SEQ_STRIDE); the other payloads' indexes in
+    ``rest``."""
+    lines: list[bytes] = []
+    where: list[int] = []
+    rest: list[int] = []
+    for i, (_, payload) in enumerate(payloads):
+        line = _line(payload)
+        if line is None:
+            rest.append(i)
+        else:
+            lines.append(line)
+            where.append(i)
+    parts = []
+    for start in range(0, len(lines), chunk):
+        parts += _parse(lines[start:start + chunk], where[start:start + chunk], rest)
+    columns, refused = _normalize(parts)
+    rest += refused
+    return ColumnBatch(pa.Table.from_pydict(columns, schema=CHANGE_SCHEMA), sorted(rest))
+
+
+def _line(payload: Any) -> bytes | None:
+    """The payload as one line of NDJSON, or None if the row reader must read it."""
+    if isinstance(payload, dict):  # parsed already (the simulated executor's events)
+        try:
+            payload = json.dumps(payload, allow_nan=False)
+        except (TypeError, ValueError):
+            return None
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8", "surrogatepass")
+    if not isinstance(payload, bytes | bytearray):
+        return None
+    data = bytes(payload).removeprefix(b"\xef\xbb\xbf")
+    if (_BATCH not in data or any(k in data for k in _LISTS) or _SURROGATE.search(data)
+            or _PASCAL.search(data)):
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    tags = _TAGS.findall(data)
+    if len(tags) > 1 or (tags and tags[0] != b"null"
+                         and not _STRING_PAIRS.fullmatch(_STRING.sub(b"S", tags[0][1:-1]))):
+        return None  # a tag that is not a string: the row reader names it
+    # JSON strings hold no raw line breaks: outside them a break is whitespace, as a space is.
+    return data.replace(b"\r", b" ").replace(b"\n", b" ")
+
+
+def _parse(lines: list[bytes], where: list[int], rest: list[int]) -> list[tuple[pa.Table, list]]:
+    """Parse lines as one document; on a parse error, each half alone (the bad line ends
+    alone and goes to the row reader)."""
+    import pyarrow.json as pj
+
+    if not lines:
+        return []
+    try:
+        tbl = pj.read_json(
+            io.BytesIO(b"\n".join(lines)),
+            read_options=pj.ReadOptions(block_size=max(1 << 20, 2 * sum(map(len, lines)))),
+            parse_options=pj.ParseOptions(explicit_schema=_SCHEMA,
+                                          unexpected_field_behavior="ignore"),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        if len(lines) == 1:
+            rest.append(where[0])
+            return []
+        half = len(lines) // 2
+        return (_parse(lines[:half], where[:half], rest)
+                + _parse(lines[half:], where[half:], rest))
+    if tbl.num_rows != len(lines):  # a line that held more than one document
+        rest += where
+        return []
+    return [(tbl, where)]
+
+
+def _normalize(parts: list[tuple[pa.Table, list]]) -> tuple[dict[str, list], list[int]]:
+    out: dict[str, list] = {f.name: [] for f in CHANGE_SCHEMA}
+    refused: list[int] = []
+    for tbl, where in parts:
+        detail = tbl.column("detail").combine_chunks()
+        other = [s == "aws.s3" or e == "s3:TestEvent" for s, e in zip(
+            tbl.column("source").to_pylist(), tbl.column("Event").to_pylist(), strict=True)]
+        cols = [[None if o else k for o, k in zip(other, tbl.column("detail-type").to_pylist(),
+                                                  strict=True)], tbl.column("time").to_pylist(),
+                tbl.column("id").to_pylist(), detail.is_valid().to_pylist(),
+                *(detail.field(n).to_pylist() for n in (
+                    "jobId", "jobName", "status", "statusReason", "jobQueue", "createdAt",
+                    "startedAt", "stoppedAt", "attempts", "container")),
+                _tag_rows(detail.field("tags"))]
+        times: dict[str, datetime] = {}
+        for i, kind, time, event_id, has_detail, job_id, name, status, reason, queue, created, \
+                started, stopped, attempts, container, tags in zip(where, *cols, strict=True):
+            row = _change(kind, time, event_id, has_detail, job_id, name, status, reason, queue,
+                          created, started, stopped, attempts, container, times)
+            if row is None:
+                refused.append(i)
+                continue
+            out["seq"].append(i * SEQ_STRIDE)
+            for k, v in zip(CHANGE_FIELDS, row, strict=True):
+                out[k].append(v)
+            for t in EVENT_TAGS:
+                out[f"tag_{t}"].append(tags.get(t) if tags else None)
+    return out, refused
+
+
+
+
+def _tag_rows(tags: pa.StructArray) -> list[dict[str, str] | None]:
+    return tags.to_pylist()
+
+
+def _change(kind, time, event_id, has_detail, job_id, name, status, reason, queue, created,
+            started, stopped, attempts, container, times) -> tuple | None:
+    """One change's values as ``batch_events._job`` makes them, or None to let it read it."""
+    if kind != "Batch Job State Change" or not has_detail or not job_id or not name \
+            or status not in _STATES or time is None:
+        return None
+    at = times.get(time)
+    if at is None:
+        if not _TIME.fullmatch(time):
+            return None
+        at = times[time] = datetime.fromisoformat(time).astimezone(UTC)
+    last = attempts[-1] if attempts else {}
+    container = container or {}
+    last_container = last.get("container") or {}
+    epochs = (created, started, stopped, last.get("startedAt"), last.get("stoppedAt"))
+    if any(e is not None and not _MIN_EPOCH_MS <= e <= _MAX_EPOCH_MS for e in epochs):
+        return None
+    exit_code = container.get("exitCode")
+    if exit_code is None:
+        exit_code = last_container.get("exitCode")
+    if exit_code is not None and not -_INT32 <= exit_code < _INT32:
+        return None
+    resources = _resources(container)
+    if resources is None:
+        return None
+    last_reason = last.get("statusReason") or None
+    reasons = (reason or None, last_reason, container.get("reason") or None,
+               last_container.get("reason") or None)
+    joined = "; ".join(dict.fromkeys(r for r in reasons if r)) or None
+    queue = queue or None
+    return (
+        job_id, name, status, at,
+        queue.rsplit("job-queue/", 1)[-1] if queue else None,
+        joined, exit_code, len(attempts or ()),
+        _ms(started or last.get("startedAt")), _ms(stopped or last.get("stoppedAt")),
+        _instance_id(joined, last_reason),
+        container.get("instanceType") or last_container.get("instanceType") or None,
+        event_id or None, *resources,
+    )
+
+
+def _ms(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value / 1000, UTC)
+
+
+def _resources(container: dict) -> tuple[int | None, int | None] | None:
+    vcpus, memory = container.get("vcpus"), container.get("memory")
+    if any(v is not None and not 0 <= v < _INT32 for v in (vcpus, memory)):
+        return None
+    for req in container.get("resourceRequirements") or ():
+        kind = req.get("type")
+        if kind not in ("VCPU", "MEMORY"):
+            continue
+        try:
+            amount = float(req.get("value"))  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            return None
+        if not math.isfinite(amount) or not 0 <= amount < _INT32:
+            return None
+        if kind == "VCPU":
+            vcpus = math.ceil(amount)
+        else:
+            memory = math.ceil(amount)
+    return vcpus, memory
+
+
+def _instance_id(*reasons: str | None) -> str | None:
+    for reason in reasons:
+        if reason and (m := _INSTANCE_IN_REASON.search(reason)):
+            return m.group(1)
+    return None
