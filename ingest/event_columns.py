@@ -31,8 +31,15 @@ import pyarrow as pa
 from pipeline_runner.change_columns import CHANGE_FIELDS, CHANGE_SCHEMA, EVENT_TAGS, SEQ_STRIDE
 from pipeline_runner.records import JOB_STATES
 
+
+def _pascal(*names: str) -> list[tuple[str, pa.DataType]]:
+    """PascalCase spellings (Step Functions' job detail) as fields that must be absent or null:
+    any value makes the parse fail, and the row reader, which reads both spellings, takes it."""
+    return [(n[0].upper() + n[1:], pa.null()) for n in names]
+
+
 _CONTAINER = [("exitCode", pa.int64()), ("reason", pa.string()),
-              ("instanceType", pa.string())]
+              ("instanceType", pa.string()), *_pascal("exitCode", "reason", "instanceType")]
 _SCHEMA = pa.schema([
     ("id", pa.string()),
     ("source", pa.string()),
@@ -51,24 +58,22 @@ _SCHEMA = pa.schema([
         ("attempts", pa.list_(pa.struct([
             ("startedAt", pa.int64()), ("stoppedAt", pa.int64()),
             ("statusReason", pa.string()), ("container", pa.struct(_CONTAINER)),
+            *_pascal("startedAt", "stoppedAt", "statusReason", "container"),
         ]))),
         ("container", pa.struct([
             *_CONTAINER, ("vcpus", pa.int64()), ("memory", pa.int64()),
-            ("resourceRequirements", pa.list_(pa.struct([("type", pa.string()),
-                                                          ("value", pa.string())]))),
+            ("resourceRequirements", pa.list_(pa.struct([
+                ("type", pa.string()), ("value", pa.string()), *_pascal("type", "value")]))),
+            *_pascal("vcpus", "memory", "resourceRequirements"),
         ])),
         ("tags", pa.struct([(t, pa.string()) for t in EVENT_TAGS])),
+        *_pascal("jobId", "jobName", "status", "statusReason", "jobQueue", "createdAt",
+                 "startedAt", "stoppedAt", "attempts", "container", "tags"),
     ])),
 ])
 
 # Cheap screens on the raw text; a payload they catch is read by the row reader.
-_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
-_PASCAL = re.compile(rb'"(?:JobId|JobName|Status|StatusReason|JobQueue|CreatedAt|StartedAt|'
-                     rb'StoppedAt|Attempts|Container|ExitCode|Reason|InstanceType|Vcpus|Memory|'
-                     rb'ResourceRequirements|Type|Value|Tags)"\s*:')
 _TAGS = re.compile(rb'"tags"\s*:\s*(\{[^{}]*\}|null)')
-_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
-_STRING_PAIRS = re.compile(rb"\s*(?:S\s*:\s*S\s*(?:,\s*S\s*:\s*S\s*)*)?")
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z")
 _INSTANCE_IN_REASON = re.compile(r"\(instance (i-[0-9a-f]{8,17})\)")
 _MIN_EPOCH_MS, _MAX_EPOCH_MS = 100_000_000_000, 32_503_680_000_000
@@ -121,19 +126,27 @@ def _line(payload: Any) -> bytes | None:
     if not isinstance(payload, bytes | bytearray):
         return None
     data = bytes(payload).removeprefix(b"\xef\xbb\xbf")
-    if (_BATCH not in data or any(k in data for k in _LISTS) or _SURROGATE.search(data)
-            or _PASCAL.search(data)):
+    if _BATCH not in data or any(k in data for k in _LISTS):
         return None
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
         return None
     tags = _TAGS.findall(data)
-    if len(tags) > 1 or (tags and tags[0] != b"null"
-                         and not _STRING_PAIRS.fullmatch(_STRING.sub(b"S", tags[0][1:-1]))):
+    if len(tags) > 1 or (tags and not _string_values(tags[0])):
         return None  # a tag that is not a string: the row reader names it
     # JSON strings hold no raw line breaks: outside them a break is whitespace, as a space is.
     return data.replace(b"\r", b" ").replace(b"\n", b" ")
+
+
+def _string_values(tags: bytes) -> bool:
+    """Whether a ``"tags"`` object (or null) holds strings only, as the row reader requires."""
+    try:
+        value = json.loads(tags)
+    except ValueError:
+        return False
+    return value is None or (isinstance(value, dict)
+                             and all(isinstance(v, str) for v in value.values()))
 
 
 def _parse(lines: list[bytes], where: list[int], rest: list[int]) -> list[tuple[pa.Table, list]]:
@@ -167,40 +180,72 @@ def _normalize(parts: list[tuple[pa.Table, list]]) -> tuple[dict[str, list], lis
     out: dict[str, list] = {f.name: [] for f in CHANGE_SCHEMA}
     refused: list[int] = []
     for tbl, where in parts:
-        detail = tbl.column("detail").combine_chunks()
-        other = [s == "aws.s3" or e == "s3:TestEvent" for s, e in zip(
-            tbl.column("source").to_pylist(), tbl.column("Event").to_pylist(), strict=True)]
-        cols = [[None if o else k for o, k in zip(other, tbl.column("detail-type").to_pylist(),
-                                                  strict=True)], tbl.column("time").to_pylist(),
-                tbl.column("id").to_pylist(), detail.is_valid().to_pylist(),
-                *(detail.field(n).to_pylist() for n in (
-                    "jobId", "jobName", "status", "statusReason", "jobQueue", "createdAt",
-                    "startedAt", "stoppedAt", "attempts", "container")),
-                _tag_rows(detail.field("tags"))]
+        if not tbl.num_rows:
+            continue
+        cols = _leaves(tbl)
         times: dict[str, datetime] = {}
-        for i, kind, time, event_id, has_detail, job_id, name, status, reason, queue, created, \
-                started, stopped, attempts, container, tags in zip(where, *cols, strict=True):
-            row = _change(kind, time, event_id, has_detail, job_id, name, status, reason, queue,
-                          created, started, stopped, attempts, container, times)
+        tags = cols.pop()
+        bad = set()
+        for i, values in zip(where, zip(*cols, strict=True), strict=True):
+            row = _change(*values, times)
             if row is None:
-                refused.append(i)
+                bad.add(i)
                 continue
             out["seq"].append(i * SEQ_STRIDE)
             for k, v in zip(CHANGE_FIELDS, row, strict=True):
                 out[k].append(v)
-            for t in EVENT_TAGS:
-                out[f"tag_{t}"].append(tags.get(t) if tags else None)
+        refused += sorted(bad)
+        kept = pa.array([i not in bad for i in where], pa.bool_())
+        for t in EVENT_TAGS:
+            out[f"tag_{t}"] += tags.field(t).filter(kept).to_pylist()
     return out, refused
 
 
+def _leaves(tbl: pa.Table) -> list:
+    """The columns ``_change`` reads, as Python lists of plain values (no nested dicts, which
+    cost more to build than everything else), and the tags struct last."""
+    import pyarrow.compute as pc
 
+    tbl = tbl.combine_chunks()
+    detail = tbl.column("detail").chunk(0) if tbl.num_rows else None
+    if detail is None:
+        return [[] for _ in range(25)] + [None]
+    other = pc.or_kleene(pc.equal(tbl.column("source"), "aws.s3"),
+                         pc.equal(tbl.column("Event"), "s3:TestEvent"))
+    kind = pc.if_else(pc.fill_null(other, False), None, tbl.column("detail-type"))
+    container = detail.field("container")
+    attempts = detail.field("attempts")
+    # the last attempt of each job: its position in the flattened list (null when none)
+    lengths = pc.fill_null(pc.list_value_length(attempts), 0)
+    ends = pa.array(attempts.offsets.to_numpy(zero_copy_only=False)[1:] - 1)
+    last = attempts.flatten().take(pc.if_else(pc.greater(lengths, 0), ends, None)) \
+        if len(attempts.flatten()) else None
 
-def _tag_rows(tags: pa.StructArray) -> list[dict[str, str] | None]:
-    return tags.to_pylist()
+    def field(struct, name):
+        return [None] * len(detail) if struct is None else struct.field(name).to_pylist()
+
+    last_container = None if last is None else last.field("container")
+    return [
+        kind.to_pylist(), tbl.column("time").to_pylist(), tbl.column("id").to_pylist(),
+        detail.is_valid().to_pylist(),
+        *(detail.field(n).to_pylist() for n in (
+            "jobId", "jobName", "status", "statusReason", "jobQueue", "createdAt", "startedAt",
+            "stoppedAt")),
+        lengths.to_pylist(), field(last, "startedAt"), field(last, "stoppedAt"),
+        field(last, "statusReason"),
+        *(field(container, n) for n in ("exitCode", "reason", "instanceType", "vcpus",
+                                        "memory")),
+        field(last_container, "exitCode"), field(last_container, "reason"),
+        field(last_container, "instanceType"),
+        container.field("resourceRequirements").to_pylist(),
+        detail.field("tags"),
+    ]
 
 
 def _change(kind, time, event_id, has_detail, job_id, name, status, reason, queue, created,
-            started, stopped, attempts, container, times) -> tuple | None:
+            started, stopped, n_attempts, last_started, last_stopped, last_reason, exit_code,
+            container_reason, instance_type, vcpus, memory, last_exit, last_container_reason,
+            last_instance_type, requirements, times) -> tuple | None:
     """One change's values as ``batch_events._job`` makes them, or None to let it read it."""
     if kind != "Batch Job State Change" or not has_detail or not job_id or not name \
             or status not in _STATES or time is None:
@@ -210,32 +255,28 @@ def _change(kind, time, event_id, has_detail, job_id, name, status, reason, queu
         if not _TIME.fullmatch(time):
             return None
         at = times[time] = datetime.fromisoformat(time).astimezone(UTC)
-    last = attempts[-1] if attempts else {}
-    container = container or {}
-    last_container = last.get("container") or {}
-    epochs = (created, started, stopped, last.get("startedAt"), last.get("stoppedAt"))
+    epochs = (created, started, stopped, last_started, last_stopped)
     if any(e is not None and not _MIN_EPOCH_MS <= e <= _MAX_EPOCH_MS for e in epochs):
         return None
-    exit_code = container.get("exitCode")
     if exit_code is None:
-        exit_code = last_container.get("exitCode")
+        exit_code = last_exit
     if exit_code is not None and not -_INT32 <= exit_code < _INT32:
         return None
-    resources = _resources(container)
+    resources = _resources(vcpus, memory, requirements)
     if resources is None:
         return None
-    last_reason = last.get("statusReason") or None
-    reasons = (reason or None, last_reason, container.get("reason") or None,
-               last_container.get("reason") or None)
+    last_reason = last_reason or None
+    reasons = (reason or None, last_reason, container_reason or None,
+               last_container_reason or None)
     joined = "; ".join(dict.fromkeys(r for r in reasons if r)) or None
     queue = queue or None
     return (
         job_id, name, status, at,
         queue.rsplit("job-queue/", 1)[-1] if queue else None,
-        joined, exit_code, len(attempts or ()),
-        _ms(started or last.get("startedAt")), _ms(stopped or last.get("stoppedAt")),
+        joined, exit_code, n_attempts,
+        _ms(started or last_started), _ms(stopped or last_stopped),
         _instance_id(joined, last_reason),
-        container.get("instanceType") or last_container.get("instanceType") or None,
+        instance_type or last_instance_type or None,
         event_id or None, *resources,
     )
 
@@ -244,11 +285,11 @@ def _ms(value: int | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value / 1000, UTC)
 
 
-def _resources(container: dict) -> tuple[int | None, int | None] | None:
-    vcpus, memory = container.get("vcpus"), container.get("memory")
+def _resources(vcpus: int | None, memory: int | None,
+               requirements: list | None) -> tuple[int | None, int | None] | None:
     if any(v is not None and not 0 <= v < _INT32 for v in (vcpus, memory)):
         return None
-    for req in container.get("resourceRequirements") or ():
+    for req in requirements or ():
         kind = req.get("type")
         if kind not in ("VCPU", "MEMORY"):
             continue
