@@ -365,7 +365,15 @@ def batch_time(payloads: Iterable[tuple[str, Any]]) -> datetime | None:
     """The time of the latest object or job event among ``payloads`` (None if none can be
     read): the one clock a batch replayed on the simulated executor is recorded on, so its
     dispatches, the simulated jobs and the quarantine all share the events' own time."""
+    payloads = list(payloads)
     times: list[datetime] = []
+    if len(payloads) >= COLUMNAR_FROM:  # the job events read as columns, the others as rows
+        from ingest.event_columns import read_job_changes
+
+        columns = read_job_changes(payloads)
+        if columns.changes.num_rows:
+            times.append(pc.max(columns.changes.column("status_at")).as_py())
+        payloads = [payloads[i] for i in columns.rest]
     for source, payload in payloads:
         try:
             doc = parse_event_text(payload, source) if isinstance(payload, str | bytes) \
