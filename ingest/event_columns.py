@@ -1,18 +1,18 @@
 """Batch job-state events read as columns: a batch of EventBridge payloads parsed in C++.
 
-The row reader (``ingest.batch_events``) parses one payload at a time in Python: about 2.5 ms
-an event, a few hundred events a second. In a replay or a backfill (thousands of files), the
-common shape — an EventBridge "Batch Job State Change" as Batch sends it — is read here as one
-newline-delimited JSON document by ``pyarrow.json`` with an explicit schema of the fields the
-lake uses, and normalized column by column into the same values ``batch_events._job`` gives.
+The row reader (``ingest.batch_events``) parses one payload at a time in Python (``json.loads``,
+a walk over every string, a check per field). In a replay or a backfill (thousands of files),
+the common shape — an EventBridge "Batch Job State Change" as Batch sends it — is read here as
+one newline-delimited JSON document by ``pyarrow.json`` with an explicit schema of the fields
+the lake uses, and turned into the same values ``batch_events._job`` gives, from leaf columns.
 
 Everything this reader is not sure about goes back to the row reader, which names and
-quarantines it one by one exactly as before: a payload that is not valid UTF-8, holds a
-surrogate escape, uses PascalCase fields, has a tag that is not a string, or any value whose
-type the schema refuses (a parse error sends the chunk's payloads back in halves until the bad
-one is alone), and rows whose values the row reader would refuse (an unknown status, a time
-that is not ``YYYY-MM-DDTHH:MM:SS[.fff]Z``, an epoch out of range, a resource that is not a
-number).
+quarantines it one by one exactly as before: a payload that is not valid UTF-8, holds a lone
+surrogate escape, uses a PascalCase field or a list envelope (SNS/SQS ``Records``, DescribeJobs
+``jobs``), has a tag that is not a string, or any value whose type the schema refuses (a parse
+error sends the chunk's payloads back in halves until the bad one is alone); and rows whose
+values the row reader would refuse (an unknown status, a time that is not
+``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``, an epoch out of range, a resource that is not a number).
 """
 
 from __future__ import annotations
@@ -135,8 +135,7 @@ def _line(payload: Any) -> bytes | None:
     tags = _TAGS.findall(data)
     if len(tags) > 1 or (tags and not _string_values(tags[0])):
         return None  # a tag that is not a string: the row reader names it
-    # JSON strings hold no raw line breaks: outside them a break is whitespace, as a space is.
-    return data.replace(b"\r", b" ").replace(b"\n", b" ")
+    return data  # line breaks inside it are whitespace (or a bad string the parse refuses)
 
 
 def _string_values(tags: bytes) -> bool:
@@ -160,9 +159,11 @@ def _parse(lines: list[bytes], where: list[int], rest: list[int]) -> list[tuple[
         tbl = pj.read_json(
             io.BytesIO(b"\n".join(lines)),
             read_options=pj.ReadOptions(block_size=max(1 << 20, 2 * sum(map(len, lines)))),
-            parse_options=pj.ParseOptions(explicit_schema=_SCHEMA,
+            parse_options=pj.ParseOptions(explicit_schema=_SCHEMA, newlines_in_values=True,
                                           unexpected_field_behavior="ignore"),
         )
+        if tbl.num_rows != len(lines):  # a payload that held more than one document
+            raise pa.ArrowInvalid("documents and payloads differ")
     except (pa.ArrowInvalid, UnicodeDecodeError):
         if len(lines) == 1:
             rest.append(where[0])
@@ -170,9 +171,6 @@ def _parse(lines: list[bytes], where: list[int], rest: list[int]) -> list[tuple[
         half = len(lines) // 2
         return (_parse(lines[:half], where[:half], rest)
                 + _parse(lines[half:], where[half:], rest))
-    if tbl.num_rows != len(lines):  # a line that held more than one document
-        rest += where
-        return []
     return [(tbl, where)]
 
 

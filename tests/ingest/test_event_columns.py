@@ -52,6 +52,8 @@ def _bad_payloads(reference) -> list[tuple[str, bytes]]:
                                             str(int(T0.timestamp()))).encode()),
         ("step-functions.json", step.encode()),
         ("not-json", b"\xff\xfe not json"),
+        ("newline-in-string.json", text.replace('"RUNNING"', '"RUN\nNING"').encode()),
+        ("two-documents.json", (text + " " + text).encode()),
         *((f.name, f.read_bytes()) for f in sorted(events.glob("batch-job-state-change_*.json"))),
         *((f.name, f.read_bytes()) for f in sorted(events.glob("describe-jobs_*.json"))),
     ]
@@ -113,7 +115,8 @@ def test_the_columnar_path_writes_the_rows_the_row_path_writes(reference, tmp_pa
     quarantined = {json.loads(r)["source"] for r in rows["quarantine"]}
     assert {"truncated.json", "surrogate.json", "exit-as-text.json", "unknown-status.json",
             "tag-number.json", "no-time.json", "local-time.json", "epoch-seconds.json",
-            "not-json"} <= {s.split(" ")[0] for s in quarantined}
+            "not-json", "newline-in-string.json", "two-documents.json"} <= {
+        s.split(" ")[0] for s in quarantined}
     for table in TABLES:
         assert cols[table] == rows[table], table
 
@@ -133,7 +136,7 @@ def test_the_reader_takes_the_common_shape_and_leaves_the_rest_to_the_row_reader
     batch = read_job_changes([*good, *bad])
     # the two plain events and the reference EventBridge events; nothing else
     assert batch.changes.num_rows == 4
-    assert batch.rest == [*range(2, 12), 14]  # the ten malformed ones, the DescribeJobs reply
+    assert batch.rest == [*range(2, 14), 16]  # the twelve malformed ones, the DescribeJobs reply
     expected = [job_state_changes(parse_event_text(p, s), s).changes[0]
                 for s, p in [*good, *bad[-3:-1]]]
     assert changes_from_table(batch.changes) == [
