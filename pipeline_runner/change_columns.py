@@ -124,17 +124,21 @@ def fast_changes(
     cols = {n: picked.column(n).to_pylist() for n in
             ("job_id", "status", "status_at", "started_at", "stopped_at", "instance_id",
              "instance_type")}
-    updated: dict[str, AttemptHistory] = {}
+    folds: dict[str, dict[str, Any]] = {}
     running: dict[str, datetime] = {}
     for job_id, status, at, started, stopped, instance_id, instance_type in zip(
             *cols.values(), strict=True):
-        history = updated.get(job_id) or histories[job_id]
-        updated[job_id] = history = _fold(history, status, at, started, stopped,
-                                          instance_id, instance_type)
+        fold = folds.get(job_id)
+        if fold is None:
+            fold = folds[job_id] = _state(histories[job_id])
+        at = _utc(at)
+        _fold(fold, status, at, _utc(started), _utc(stopped), instance_id, instance_type)
         run_id = job_run[job_id]
         if status == "RUNNING" and run_id not in running and \
                 "RUNNING" not in runs[run_id].statuses:
-            running[run_id] = history.times["RUNNING"]
+            running[run_id] = at
+    updated = {j: replace(histories[j], **{**f, "statuses": frozenset(f["statuses"])})
+               for j, f in folds.items()}
     return FastPlan(_attempt_rows(picked, [histories[j] for j in cols["job_id"]]), updated,
                     running, slow)
 
@@ -149,27 +153,31 @@ def _running_unrecorded(run: Any, histories: Mapping[str, AttemptHistory]) -> bo
         "RUNNING" in histories[j].statuses for j in run.jobs.values() if j in histories)
 
 
-def _fold(history: AttemptHistory, status: str, at: datetime, started: datetime | None,
-          stopped: datetime | None, instance_id: str | None,
-          instance_type: str | None) -> AttemptHistory:
-    """``attempts.apply`` for a new, non-terminal status of an unfinished attempt."""
-    at, started, stopped = _utc(at), _utc(started), _utc(stopped)
-    sources = dict(history.instance_from)
-    updates: dict[str, Any] = {
-        "statuses": history.statuses | {status},
-        "times": {**history.times, status: at},
-        "started_at": min((t for t in (history.started_at, started) if t), default=None),
-        "stopped_at": max((t for t in (history.stopped_at, stopped) if t), default=None),
-    }
+def _state(history: AttemptHistory) -> dict[str, Any]:
+    """The fields of a history that a non-terminal change updates, to fold changes into."""
+    return {"statuses": set(history.statuses), "times": dict(history.times),
+            "started_at": history.started_at, "stopped_at": history.stopped_at,
+            "instance_id": history.instance_id, "instance_type": history.instance_type,
+            "instance_from": dict(history.instance_from), "status": history.status,
+            "status_at": history.status_at}
+
+
+def _fold(state: dict[str, Any], status: str, at: datetime, started: datetime | None,
+          stopped: datetime | None, instance_id: str | None, instance_type: str | None) -> None:
+    """``attempts.apply`` of a new, non-terminal status to an unfinished attempt, in place:
+    each job's history is rebuilt once per batch, not once per change."""
+    state["statuses"].add(status)
+    state["times"][status] = at
+    state["started_at"] = min((t for t in (state["started_at"], started) if t), default=None)
+    state["stopped_at"] = max((t for t in (state["stopped_at"], stopped) if t), default=None)
+    sources = state["instance_from"]
     for name, value in (("instance_id", instance_id), ("instance_type", instance_type)):
         source = sources.get(name)
         if value and (source is None or RANK[status] > RANK[source]):
-            updates[name] = value
+            state[name] = value
             sources[name] = status
-    updates["instance_from"] = sources
-    if history.status is None or RANK[status] > RANK[history.status]:
-        updates.update(status=status, status_at=at)
-    return replace(history, **updates)
+    if state["status"] is None or RANK[status] > RANK[state["status"]]:
+        state["status"], state["status_at"] = status, at
 
 
 def _utc(ts: datetime | None) -> datetime | None:
