@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from analytics.engine import Engine, as_engine
 from analytics.filters import Columns, Filters, where
+from analytics.rollups import outcomes_within
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -40,7 +41,8 @@ RUN_SAMPLES = Columns(time="month_at", month="month")
 COSTS_MONTHLY = Columns(time="month_at", month="month", project="project",
                         cost_centre="cost_centre", workflow="workflow", release="pipeline_release")
 QC_VERDICTS = Columns(time="evaluated_at", month="month", project="project")
-# run_latest keeps a run's latest row across months: no partition filter can pass its window
+# run_latest keeps a run's latest row across months: a month filter cannot pass its window
+# (recent_failures reads the range's months through analytics.rollups.outcomes_within instead)
 RUN_OUTCOMES = Columns(time="status_at", project="project", workflow="workflow",
                        release="pipeline_release")
 _MONTHLY = (RUN_SAMPLES, COSTS_MONTHLY)
@@ -228,15 +230,19 @@ def attempts_by_capacity(con: Engine, filters: Filters | None = None) -> pa.Tabl
 def recent_failures(con: Engine, limit: int = 50, filters: Filters | None = None) -> pa.Table:
     """``run_id, sample_id, project, failed_at, reason, attempts, spot_reclaims``: latest first.
 
-    The date range filters the failure's time but prunes no partition: a run's latest status is
-    found across every month of ``runs`` (``run_latest``).
+    With a closed date range, runs and their attempts are read from the facts of the range's
+    months and the months either side (``analytics.rollups.outcomes_within``, the rollups' rule);
+    otherwise from every month (``run_outcomes``).
     """
     w, params = _where(filters, RUN_OUTCOMES)
+    months = filters.months() if filters else None
+    within, source = (outcomes_within(months), "within__run_outcomes") if months else (
+        "", "run_outcomes")
     return _table(
         con,
-        f"""
+        f"""{within}
         SELECT run_id, sample_id, project, status_at AS failed_at, reason, attempts, spot_reclaims
-        FROM run_outcomes WHERE status = 'FAILED' {w}
+        FROM {source} WHERE status = 'FAILED' {w}
         ORDER BY status_at DESC, run_id LIMIT {int(limit)}""",
         params,
     )

@@ -137,6 +137,14 @@ def scope_views(p: str, around: str, facts: tuple[str, ...]) -> list[tuple[str, 
     return views
 
 
+def outcomes_within(months: Iterable[str], p: str = "within__") -> str:
+    """A ``WITH`` clause defining ``{p}run_outcomes`` (and the views it reads) over the facts of
+    ``months`` and the months either side: the rollups' own rule, so a query of one month's runs
+    reads three months of facts, not all of them (on Athena, three partitions of each table)."""
+    views = scope_views(p, _in(around(months, 1)), _OUTCOME_FACTS)
+    return "WITH " + ",\n".join(f"{name} AS ({sql})" for name, sql in views)
+
+
 def shift(month: str, k: int) -> str:
     """The month ``k`` months after ``month`` (both ``YYYY-MM``)."""
     index = int(month[:4]) * 12 + int(month[5:7]) - 1 + k

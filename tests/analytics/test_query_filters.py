@@ -90,3 +90,30 @@ def test_no_filter_and_an_empty_filter_give_the_unfiltered_answers(con):
         fn = getattr(queries, name)
         assert _rows(fn(con, *args, Filters())) == _rows(fn(con, *args)), name
     assert _figures(queries.overview(con, filters=Filters())) == _figures(queries.overview(con))
+
+
+def test_recent_failures_of_a_month_read_the_facts_of_that_month_and_either_side(con):
+    """On Athena: three partitions of runs, job attempts and decisions, not every month."""
+    from analytics.athena import view_definitions
+    from analytics.dialect import parse_duckdb
+    from analytics.scan import scan_plan
+
+    class Sent:
+        name, stats, sql = "recording", [], []
+
+        def table(self, sql, params=(), limit=None):
+            self.sql.append(parse_duckdb(sql, params).sql(dialect="duckdb"))
+            return con.execute(sql, list(params)).to_arrow_table()
+
+        def rows(self, sql, params=()):
+            return self.table(sql, params).to_pylist()
+
+        def close(self) -> None: ...
+
+    sent = Sent()
+    rows = queries.recent_failures(sent, filters=NOVEMBER).to_pylist()
+    assert [(r["run_id"], r["attempts"], r["spot_reclaims"]) for r in rows] == [
+        ("run-5", 2, 2), ("run-3", 1, 0)]
+    scans = {s.table: s.months for s in scan_plan(sent.sql[0], view_definitions())}
+    assert scans == {t: {"2026-10", "2026-11", "2026-12"}
+                     for t in ("runs", "job_attempts", "decisions")}
