@@ -119,7 +119,9 @@ def measure(settings: Settings, window: Filters) -> list[Read]:
             sized = scan_bytes(scans, store)
             query_bytes = sum(s.read_bytes for s in sized)
             for scan, size in zip(scans, sized, strict=True):
-                months = "all" if scan.months is None else ",".join(sorted(scan.months))
+                picked = sorted(scan.months or ())
+                months = ("all" if scan.months is None else picked[0] if len(picked) == 1
+                          else f"{picked[0]}+{len(picked) - 1}")
                 out.append(Read(label + (f" #{i + 1}" if len(engine.sent) > 1 else ""),
                                 scan.table, months, size.read_bytes, size.table_bytes,
                                 query_bytes))
