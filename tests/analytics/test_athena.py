@@ -452,3 +452,25 @@ def test_lake_tables_counts_rows_on_athena_in_one_query(aws, tmp_path):
     assert sorted(t.name for t in tree.find_all(exp.Table)) == sorted(TABLES)
     assert q["WorkGroup"] == WORKGROUP and q["QueryExecutionContext"]["Database"] == aws[
         "database"]
+
+
+def test_release_list_runs_on_athena(aws, tmp_path):
+    _preset(aws["endpoint"], [("pipeline_release", "varchar"), ("runs", "bigint"),
+                              ("first_run_at", "timestamp"), ("last_run_at", "timestamp")],
+            [["dragen-4.4.4", "12", "2026-10-02 08:00:00.000", "2026-10-20 17:30:00.000"]])
+    _preset(aws["endpoint"], [("pipeline_release", "varchar"), ("samples", "bigint"),
+                              ("first_loaded_at", "timestamp")], [])
+    _preset(aws["endpoint"], [("pipeline_release", "varchar"), ("verdict", "varchar"),
+                              ("evaluated_at", "timestamp")], [])
+    before = {q["QueryExecutionId"] for q in _sent(aws["athena"])}
+    out = CliRunner(env=_athena_env(aws, tmp_path)).invoke(main, ["release", "list", "--json"])
+    assert out.exit_code == 0, out.output
+    (state,) = json.loads(out.output)
+    assert (state["release"], state["runs"], state["state"]) == ("dragen-4.4.4", 12,
+                                                                 "not validated")
+    sent = _new_queries(aws["athena"], before)
+    assert [sorted({t.name for t in sqlglot.parse_one(q["Query"], read="trino").find_all(
+        exp.Table)}) for q in sent] == [["run_latest"], ["happy_metrics"],
+                                        ["release_validations"]]
+    assert {q["WorkGroup"] for q in sent} == {WORKGROUP}
+    assert not (tmp_path / "no-lake").exists()
