@@ -30,6 +30,9 @@ from lake.settings import Settings
 
 @pytest.fixture(scope="module")
 def billed_lake(tmp_path_factory, reference) -> Settings:
+    import shutil
+
+    from ingest.cur_exports import load_new_exports
     from ingest.dragen.service import ingest_folder
     from lake.store import LakeStore
     from tests.cost.test_reconcile import build
@@ -37,6 +40,11 @@ def billed_lake(tmp_path_factory, reference) -> Settings:
     root = tmp_path_factory.mktemp("billed-lake")
     settings = Settings(lake_uri=str(root / "lake"))
     build(root, settings, reference)
+    # the export folder as the billing loader reads it: the ledger (billing_files) gets its row
+    exports = root / "exports" / "data"
+    exports.mkdir(parents=True)
+    shutil.copy(root / "cur2.parquet", exports / "cur2-00001.snappy.parquet")
+    assert load_new_exports(LakeStore(settings), str(root / "exports")).loaded
     for run in ("TEST", "T_SRR7890936_50pc"):
         ingest_folder(LakeStore(settings), reference / "dragen" / run, sample_id=run,
                       run_id=f"run-{run}", run_at=datetime(2026, 10, 15, tzinfo=UTC))
