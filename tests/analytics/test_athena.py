@@ -474,3 +474,19 @@ def test_release_list_runs_on_athena(aws, tmp_path):
                                         ["release_validations"]]
     assert {q["WorkGroup"] for q in sent} == {WORKGROUP}
     assert not (tmp_path / "no-lake").exists()
+
+
+def test_duckdbs_global_regexp_flag_is_dropped_for_trino_and_other_flags_refused():
+    """Trino replaces every match and takes no flags; DuckDB needs 'g' for the same."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    trino = to_trino("SELECT regexp_replace(reason, '[0-9]+', 'N', 'g') AS r FROM quarantine")
+    (node,) = sqlglot.parse_one(trino, read="trino").find_all(exp.RegexpReplace)
+    assert node.args.get("modifiers") is None and "'N'" in trino
+    with pytest.raises(QueryError, match="regexp_replace flags 'i' have no Athena equivalent"):
+        to_trino("SELECT regexp_replace(reason, 'x', 'y', 'i') FROM quarantine")
+    # an aware time is sent as its UTC wall time (Athena's timestamps carry no zone)
+    paris = datetime(2026, 3, 1, 1, 0, tzinfo=timezone(timedelta(hours=1)))
+    assert "CAST('2026-03-01 00:00:00' AS TIMESTAMP)" in to_trino(
+        "SELECT 1 FROM runs WHERE status_at >= ?", [paris])
+    assert to_trino("SELECT ?", [paris]) == to_trino("SELECT ?", [paris.astimezone(UTC)])
