@@ -98,7 +98,7 @@ if not validated:
     st.info("No release has been validated yet.")
     st.stop()
 names = [s["release"] for s in validated]
-choice = st.selectbox("Validation of", names, index=len(names) - 1)
+choice = st.selectbox("Validation of", names, index=len(names) - 1, key="rel_validation")
 state = next(s for s in validated if s["release"] == choice)
 verdict = {"passed": st.success, "passed with warnings": st.warning, "failed": st.error}
 verdict.get(state["state"], st.info)(
