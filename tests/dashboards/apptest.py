@@ -1,32 +1,25 @@
-"""Open one page of the dashboard in AppTest, the app around it (sidebar, lake checks) included.
-
-``AppTest.from_file("dashboards/app.py")`` then ``switch_page("pages/qc.py")`` runs the page file
-alone: AppTest finds the ``pages/`` folder beside the main script and treats it as an old-style
-multipage app, so the sidebar and its filters never run. The app is therefore started from
-``app_main.py`` here, a folder with no ``pages/``, and the page is found among the ones
-``st.navigation`` registered.
+"""Open one page of the dashboard in AppTest, the app around it (sidebar, lake checks) included:
+the app runs once so ``st.navigation`` registers its pages, then switches to the page.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pyarrow as pa
 from streamlit.testing.v1 import AppTest
 
-MAIN = Path(__file__).resolve().parent / "app_main.py"
-PAGES = Path(__file__).resolve().parents[2] / "dashboards" / "pages"
+APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
 
 
 def open_page(name: str, params: dict[str, str | list[str]] | None = None) -> AppTest:
-    """The app on page ``name`` (``pages/<name>.py``), with ``params`` as the URL's query."""
-    at = AppTest.from_file(str(MAIN), default_timeout=120)
+    """The app on page ``name`` (``views/<name>.py``), with ``params`` as the URL's query."""
+    at = AppTest.from_file(str(APP), default_timeout=120)
     for k, v in (params or {}).items():
         at.query_params[k] = v
     at.run()  # st.navigation registers the pages on a first run
-    at.switch_page(os.path.relpath(PAGES / f"{name}.py", MAIN.parent))
+    at.switch_page(f"views/{name}.py")
     return at.run()
 
 

@@ -3,7 +3,7 @@
 
 The pages are read from ``SECTIONS`` in ``dashboards/app.py`` without running it (importing the
 app would start Streamlit): every ``st.Page(PAGES_DIR / "<file>.py", title=…)`` is one page, at
-``/<file stem>`` (``st.Page``'s default URL path), the default page also at ``/``.
+``/<file stem>`` (``st.Page``'s default URL path), but the default page, which is at ``/``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ MAX_HEIGHT = 4000  # a taller page is cut here: a README picture, not a scroll
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    url_path: str  # "qc" for pages/qc.py
+    name: str  # "qc" for views/qc.py: the picture's name
+    url_path: str  # "qc"; "" for the default page
     title: str
     section: str
 
@@ -49,13 +50,14 @@ def app_pages(app: Path = APP) -> list[Page]:
         for call in getattr(pages, "elts", []):
             if not (isinstance(call, ast.Call) and getattr(call.func, "attr", "") == "Page"):
                 continue
-            kw = {k.arg: ast.literal_eval(k.value) for k in call.keywords
+            kw = {k.arg: k.value.value for k in call.keywords
                   if isinstance(k.value, ast.Constant)}
             source = call.args[0]
             name = (source.right.value if isinstance(source, ast.BinOp)
                     else ast.literal_eval(source))
-            out.append(Page(kw.get("url_path") or Path(name).stem,
-                            kw.get("title") or Path(name).stem, section))
+            stem = Path(name).stem
+            url_path = "" if kw.get("default") else kw.get("url_path") or stem
+            out.append(Page(stem, url_path, kw.get("title") or stem, section))
     return out
 
 
@@ -92,10 +94,12 @@ class Shot:
 def _settle(page, timeout_ms: int) -> None:
     """Wait until the script run is over and every chart is drawn."""
     page.wait_for_selector('[data-testid="stMain"] h1', timeout=timeout_ms)
-    # The status widget shows while a script runs; gone twice in a row means the run is over.
+    # The status widget shows while a script runs, a spinner while a query reads: a second with
+    # neither means the run is over.
     quiet = 0
     for _ in range(timeout_ms // 250):
-        running = page.locator('[data-testid="stStatusWidget"]').count()
+        running = page.locator('[data-testid="stStatusWidget"], [data-testid="stSpinner"], '
+                               '[data-testid="stSkeleton"]').count()
         quiet = 0 if running else quiet + 1
         if quiet >= 4:
             break
@@ -106,9 +110,9 @@ def _settle(page, timeout_ms: int) -> None:
 
 def shoot(base_url: str, out_dir: Path, pages: list[Page] | None = None,
           timeout_ms: int = 90_000) -> tuple[list[Shot], list[str]]:
-    """Open every page at its navigation URL, save ``<url_path>.png`` in ``out_dir``, and note
-    what is wrong on it (an exception box, "Page not found", an error). Requests that leave the
-    loopback are blocked and returned."""
+    """Open every page at its navigation URL, save ``<name>.png`` in ``out_dir``, and note what
+    is wrong on it (an exception box, "Page not found", the page without the app's sidebar).
+    Requests that leave the loopback are blocked and returned."""
     from playwright.sync_api import sync_playwright
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -128,7 +132,7 @@ def shoot(base_url: str, out_dir: Path, pages: list[Page] | None = None,
                                     args=CHROMIUM_ARGS)
         try:
             for target in pages or app_pages():
-                shot = Shot(target, out_dir / f"{target.url_path}.png")
+                shot = Shot(target, out_dir / f"{target.name}.png")
                 tab = browser.new_page(viewport={"width": WIDTH, "height": 1000})
                 tab.route("**/*", guard)
                 tab.goto(base_url + target.url_path)
@@ -139,6 +143,8 @@ def shoot(base_url: str, out_dir: Path, pages: list[Page] | None = None,
                     shot.problems.append(f"did not finish rendering: {e}")
                 if tab.get_by_text("Page not found").count():
                     shot.problems.append("Page not found")
+                if not tab.locator('[data-testid="stSidebar"]').get_by_text("Lake:").count():
+                    shot.problems.append("the page ran without the app around it (no sidebar)")
                 for box in tab.locator('[data-testid="stException"]').all():
                     shot.problems.append("exception: " + box.inner_text()[:500])
                 height = tab.evaluate(

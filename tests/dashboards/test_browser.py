@@ -81,8 +81,8 @@ def test_overview_renders_in_chromium_and_stays_on_loopback(served, tmp_path):
 
 def test_the_pages_are_read_from_the_app_sections():
     pages = app_pages()
-    assert [p.url_path for p in pages][:1] == ["overview"]
-    assert {"qc", "releases"} <= {p.url_path for p in pages}
+    assert (pages[0].name, pages[0].url_path, pages[0].title) == ("overview", "", "Overview")
+    assert {("qc", "QC"), ("releases", "Releases")} <= {(p.url_path, p.title) for p in pages}
     assert len({p.url_path for p in pages}) == len(pages)
 
 
@@ -92,12 +92,12 @@ def test_every_page_opens_without_an_error_and_is_photographed(served, tmp_path)
     heading, a screenshot in the test's output (copied to $SEQLEDGER_SCREENSHOTS if set)."""
     _need_chromium()
     shots, left_loopback = shoot(served, tmp_path / "screenshots")
-    assert [s.page.url_path for s in shots] == [p.url_path for p in app_pages()]
-    assert {s.page.url_path: s.problems for s in shots if s.problems} == {}
+    assert [s.page.name for s in shots] == [p.name for p in app_pages()]
+    assert {s.page.name: s.problems for s in shots if s.problems} == {}
     for s in shots:
-        assert s.heading, f"{s.page.url_path}: no heading"
+        assert s.heading, f"{s.page.name}: no heading"
         assert s.png.stat().st_size > 10_000, f"{s.png} looks blank"
-    headings = {s.page.url_path: s.heading for s in shots}
+    headings = {s.page.name: s.heading for s in shots}
     assert headings["qc"] == "QC" and headings["releases"] == "Releases"
     assert left_loopback == []
     if keep := os.environ.get("SEQLEDGER_SCREENSHOTS"):

@@ -158,7 +158,7 @@ def test_the_releases_page_shows_each_release_and_the_failed_checks(demo, monkey
     monkeypatch.setenv("SEQLEDGER_LAKE", settings.lake_uri)
     app = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
     at = AppTest.from_file(str(app), default_timeout=120).run()
-    at.switch_page("pages/releases.py").run()
+    at.switch_page("views/releases.py").run()
     assert not at.exception
     assert at.title[0].value == "Releases"
     releases = at.dataframe[0].value

@@ -1,0 +1,56 @@
+"""Photograph every dashboard page over the demo's lake for the README: docs/screenshots/<page>.png.
+
+    make screenshots                                   # plays the demo, then this
+    uv run python scripts/screenshots.py [--lake .seqledger/lake] [--out docs/screenshots]
+
+The same browser run as the test (``tests/dashboards/browser.py``): ``seqledger dashboard`` on a
+loopback port, Debian's Chromium, every page of ``SECTIONS`` at its navigation URL, requests off
+the loopback blocked. A page with an exception box, "Page not found" or that never settles is
+named on stderr and the exit status is 1 (its picture is still written, to look at). Exit 3 when
+the lake or Chromium is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.dashboards.browser: the test's own browser code
+
+from lake.settings import DEFAULT_LAKE  # noqa: E402
+from tests.dashboards.browser import CHROMIUM, serve, shoot  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lake", default=str(ROOT / DEFAULT_LAKE),
+                        help="the lake to show (default: the demo's, .seqledger/lake)")
+    parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"),
+                        help="folder for <page>.png (default: docs/screenshots)")
+    args = parser.parse_args(argv)
+    lake = Path(args.lake)
+    if not args.lake.startswith("s3://") and not lake.is_dir():
+        print(f"screenshots: no lake at {lake}: run `make demo` first, or give --lake",
+              file=sys.stderr)
+        return 3
+    if not CHROMIUM.exists():
+        print(f"screenshots: {CHROMIUM} is missing: `make system` installs it", file=sys.stderr)
+        return 3
+    with serve(args.lake) as url:
+        shots, left = shoot(url, Path(args.out))
+    for s in shots:
+        print(f"{s.png.relative_to(ROOT) if s.png.is_relative_to(ROOT) else s.png}  "
+              f"{s.page.title}: {s.heading or '?'}")
+    bad = [s for s in shots if s.problems]
+    for s in bad:
+        print(f"screenshots: page {s.page.name}: {'; '.join(s.problems)}", file=sys.stderr)
+    if left:
+        print(f"screenshots: blocked {len(left)} requests off the loopback, e.g. {left[0]}",
+              file=sys.stderr)
+    return 1 if bad or left else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
