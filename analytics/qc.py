@@ -104,7 +104,7 @@ def failed_checks(con: Engine, f: Filters) -> pa.Table:
     return as_engine(con).table(
         f"""
         SELECT g.sample_id, g.run_id, g.project, g.pipeline_release, c.check_id, c.metric_id,
-               coalesce(CAST(c.observed_value AS VARCHAR), c.observed_text) AS value,
+               coalesce(CAST(round(c.observed_value, 4) AS VARCHAR), c.observed_text) AS value,
                c.threshold, c.severity, c.verdict AS check_verdict, g.verdict AS run_verdict,
                CAST(CAST(g.counted_at AS DATE) AS VARCHAR) AS day
         FROM {source}
@@ -198,7 +198,7 @@ def run_checks(con: Engine, run_id: str) -> pa.Table:
     return as_engine(con).table(
         f"""
         SELECT c.check_id, c.metric_id,
-               coalesce(CAST(c.observed_value AS VARCHAR), c.observed_text) AS value,
+               coalesce(CAST(round(c.observed_value, 4) AS VARCHAR), c.observed_text) AS value,
                c.threshold, c.severity, c.passed, c.verdict
         FROM qc_results c
         JOIN qc_verdicts v ON v.run_id = c.run_id AND v.suite = c.suite

@@ -38,7 +38,8 @@ cols = st.columns(4)
 cols[0].metric("Gated runs", f"{gated:,}")
 for col, verdict in zip(cols[1:], qc.VERDICTS, strict=True):
     share = f"{totals[verdict] / gated:.1%}" if gated else None
-    col.metric(verdict.capitalize(), f"{totals[verdict]:,}", share, delta_color="off")
+    col.metric(verdict.capitalize(), f"{totals[verdict]:,}", share, delta_color="off",
+               delta_arrow="off")
 
 if not gated:
     st.info("No run gated on QC in this selection. The QC gate runs after DRAGEN metrics are "
