@@ -156,7 +156,7 @@ def histogram_chart(frame: pd.DataFrame, title: str, x_title: str, y_title: str)
 
 
 def contig_chart(frame: pd.DataFrame) -> alt.Chart:
-    """Mean depth per contig (primary contigs and chrM), in the order DRAGEN wrote them."""
+    """Mean depth per contig, in the order DRAGEN wrote them."""
     return alt.Chart(frame, title="Mean coverage per contig").mark_bar().encode(
         x=alt.X("contig:N", sort=None, title="contig"),
         y=alt.Y("mean_coverage_x:Q", title="mean coverage (×)"),

@@ -5,9 +5,9 @@
 
 The same browser run as the test (``tests/dashboards/browser.py``): ``seqledger dashboard`` on a
 loopback port, Debian's Chromium, every page of ``SECTIONS`` at its navigation URL, requests off
-the loopback blocked. A page with an exception box, "Page not found" or that never settles is
-named on stderr and the exit status is 1 (its picture is still written, to look at). Exit 3 when
-the lake or Chromium is missing.
+the loopback blocked; and the QC page on one sample (``qc-sample.png``). A page with an exception
+box, "Page not found" or that never settles is named on stderr and the exit status is 1 (its
+picture is still written, to look at). Exit 3 when the lake or Chromium is missing.
 """
 
 from __future__ import annotations
@@ -19,8 +19,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.dashboards.browser: the test's own browser code
 
-from lake.settings import DEFAULT_LAKE  # noqa: E402
-from tests.dashboards.browser import CHROMIUM, serve, shoot  # noqa: E402
+from lake.settings import DEFAULT_LAKE, Settings  # noqa: E402
+from tests.dashboards.browser import CHROMIUM, Page, app_pages, serve, shoot  # noqa: E402
+
+
+def sample_view(lake: str) -> Page | None:
+    """The QC page opened on one sample (``qc-sample.png``): the newest that failed QC."""
+    from analytics.engine import open_engine
+    from analytics.filters import Filters
+    from analytics.qc import gated_samples
+
+    engine = open_engine(Settings(lake_uri=lake))
+    try:
+        failed = [s for s in gated_samples(engine, Filters()) if s["verdict"] == "fail"]
+    finally:
+        engine.close()
+    return (Page("qc-sample", f"qc?sample={failed[0]['sample_id']}", "QC: one sample", "Quality")
+            if failed else None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,8 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     if not CHROMIUM.exists():
         print(f"screenshots: {CHROMIUM} is missing: `make system` installs it", file=sys.stderr)
         return 3
+    pages = app_pages() + [p for p in (sample_view(args.lake),) if p]
     with serve(args.lake) as url:
-        shots, left = shoot(url, Path(args.out))
+        shots, left = shoot(url, Path(args.out), pages)
     for s in shots:
         print(f"{s.png.relative_to(ROOT) if s.png.is_relative_to(ROOT) else s.png}  "
               f"{s.page.title}: {s.heading or '?'}")

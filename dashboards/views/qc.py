@@ -149,11 +149,14 @@ if others:
 contigs = data.query("qc.contig_coverage", run_id)
 if contigs.num_rows:
     frame = contigs.to_pandas()
-    drawn = frame[frame["contig_kind"].isin(["primary", "mito"])]
-    st.altair_chart(charts.contig_chart(drawn), width="stretch")
-    summary = frame[frame["contig_kind"] == "summary"]
-    for _, s in summary.iterrows():
-        st.caption(f"{s['contig'].strip()}: mean coverage {s['mean_coverage_x']:.2f}×")
+    # chrM sits at hundreds of times the autosomal depth: it is told, not drawn beside chr1.
+    st.altair_chart(charts.contig_chart(frame[frame["contig_kind"] == "primary"]),
+                    width="stretch")
+    for _, s in frame[frame["contig_kind"].isin(["mito", "summary"])].iterrows():
+        ratio = s["relative_to_autosomes"]
+        st.caption(f"{s['contig'].strip()}: mean coverage {s['mean_coverage_x']:,.2f}×"
+                   + (f" ({ratio:,.1f}× the autosomal mean)" if s["contig_kind"] == "mito"
+                      and pd.notna(ratio) else ""))
     download("contig coverage", contigs, f"qc-contig-coverage-{run_id}.csv")
 else:
     st.info("The lake holds no contig coverage for this run (DRAGEN's `wgs_contig_mean_cov`).")

@@ -110,7 +110,9 @@ def test_one_sample_from_the_link_with_its_histograms_and_contigs(qc_lake):
     (contigs,) = drawn["Mean coverage per contig"]["data"]
     chr5 = next(c for c in contigs if c["contig"] == "chr5")
     assert (chr5["aligned_bases"], chr5["mean_coverage_x"]) == (17465, 9.7579e-05)
-    assert {c["contig_kind"] for c in contigs} == {"primary", "mito"}
+    assert {c["contig_kind"] for c in contigs} == {"primary"}
+    # TEST.wgs_contig_mean_cov.csv: chrM 0.01183x, autosomes 0.518093x
+    assert "chrM: mean coverage 0.01× (0.0× the autosomal mean)" in [c.value for c in at.caption]
     checks = next(d.value for d in at.dataframe if "passed" in d.value.columns)
     assert list(zip(checks["check_id"], checks["passed"], strict=True))[0] == (
         "mean_coverage", False)  # failed first
