@@ -122,8 +122,10 @@ def metric_distribution(points: pd.DataFrame, rules: list[tuple[str, str, Rule]]
         x=alt.X("at:Q"), tooltip=["check_id:N", "threshold:N"])
     label = alt.Chart(thresholds).mark_text(align="left", dx=4, dy=-6, color="#37474f").encode(
         x="at:Q", y=alt.value(8), text="threshold:N")
-    return alt.layer(base, rule_layer, label).properties(height=170 if not split else 60 + 40 * max(
-        1, points[split].nunique() if split in points else 1))
+    # A band per row (alt.Step): a fixed height collapses the rows of a layered chart under
+    # Streamlit's theme (every row drawn on one line).
+    return alt.layer(base, rule_layer, label).properties(
+        height=alt.Step(40) if split and len(points) <= STRIP_MAX else 150)
 
 
 def clipped(frame: pd.DataFrame, share: float = 0.995) -> pd.DataFrame:
@@ -180,5 +182,4 @@ def release_comparison(points: pd.DataFrame, metric: str, releases: list[str]) -
         tooltip=["sample_id:N", "run_id:N", alt.Tooltip("value:Q", title=metric,
                                                         format=",.4~g"),
                  alt.Tooltip("pipeline_release:N", title="release")])
-    return alt.layer(box, dots, title=f"{metric} by release").properties(
-        height=50 + 45 * len(releases))
+    return alt.layer(box, dots).properties(title=f"{metric} by release", height=alt.Step(40))
