@@ -120,6 +120,14 @@ def test_one_sample_from_the_link_with_its_histograms_and_contigs(qc_lake):
     # sample_qc of the real TEST files: DRAGEN's own runtime, 00:01:32.032 = 92.032 s
     assert dict(zip(shown["metric"], shown["value"], strict=True))["total_runtime_s"] == "92.032"
 
+    # TEST.fastqc_metrics.csv: the FastQC distributions, one chart at a time
+    other = at.selectbox(key="qc_hist")
+    assert "fastqc_positional_quality" in other.options
+    other.set_value("fastqc_positional_quality").run()
+    (quality,) = charts(at)["fastqc_positional_quality"]["data"]
+    first = next(b for b in quality if b["label"] == "ReadPos 1 1% Quantile QV")
+    assert (first["series"], first["x"], first["value"]) == ("Read1 1% quantile", 1.0, 11.0)
+
     at.selectbox(key="qc_run").set_value("R1").run()
     assert not at.exception
     assert at.success[0].value.startswith("**S1**, run `R1`: QC pass")
