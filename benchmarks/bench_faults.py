@@ -15,7 +15,8 @@ loaded nor quarantined; the "Done when" of issue 17 is a table of zeros.
     uv run python benchmarks/bench_faults.py --quick         # a few of each (~5 min)
     uv run python benchmarks/bench_faults.py --only fuzz --events 10000
 
-The reference data is read from ``SEQLEDGER_REFERENCE_DATA`` or ``../shared/reference-data``.
+The reference data is read from ``SEQLEDGER_REFERENCE_DATA`` or the repository's
+``tests/fixtures/reference-data``.
 Progress goes to stderr, the table to stdout.
 """
 
@@ -45,7 +46,7 @@ def _say(text: str) -> None:
 
 def _reference() -> Path:
     path = Path(os.environ.get("SEQLEDGER_REFERENCE_DATA")
-                or ROOT.parent / "shared" / "reference-data")
+                or ROOT / "tests" / "fixtures" / "reference-data")
     if not path.is_dir():
         sys.exit(f"reference data not found at {path} (set SEQLEDGER_REFERENCE_DATA)")
     return path
