@@ -14,6 +14,7 @@ loaded nor quarantined; the "Done when" of issue 17 is a table of zeros.
     uv run python benchmarks/bench_faults.py                 # everything (~1 h on 2 busy cores)
     uv run python benchmarks/bench_faults.py --quick         # a few of each (~5 min)
     uv run python benchmarks/bench_faults.py --only fuzz --events 10000
+    uv run python benchmarks/bench_faults.py --only kill --operation dispatch
 
 The reference data is read from ``SEQLEDGER_REFERENCE_DATA`` or the repository's
 ``tests/fixtures/reference-data``.
@@ -52,10 +53,13 @@ def _reference() -> Path:
     return path
 
 
-def kill_part(work: Path, reference: Path, n: int, seed: int) -> list[trials.TrialReport]:
+def kill_part(work: Path, reference: Path, n: int, seed: int,
+              operations: list[str] | None = None) -> list[trials.TrialReport]:
     rng = random.Random(seed)
     out = []
     for name, scenario in trials.scenarios(work / "kill", reference).items():
+        if operations and name not in operations:
+            continue
         _say(f"kill -9: {name}, {n} trials")
         started = time.monotonic()
         out.append(trials.kill(scenario, work / "kill", n, rng))
@@ -162,6 +166,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="a few of each (smoke run)")
     ap.add_argument("--only", choices=PARTS, action="append", help="run only these parts")
     ap.add_argument("--kill-trials", type=int, default=None, help="kill -9 trials per operation")
+    ap.add_argument("--operation", choices=trials.OPERATIONS, action="append",
+                    help="kill -9 only these operations (to split the kill part over processes)")
     ap.add_argument("--writer-trials", type=int, default=None)
     ap.add_argument("--s3-trials", type=int, default=None)
     ap.add_argument("--events", type=int, default=None)
@@ -186,7 +192,7 @@ def main() -> None:
         work = Path(tmp)
         rows: list = []
         if "kill" in parts:
-            rows += kill_part(work, reference, n_kill, a.seed)
+            rows += kill_part(work, reference, n_kill, a.seed, a.operation)
         if "writers" in parts:
             rows += writers_part(work, reference, n_writers)
         if "s3" in parts:
