@@ -11,7 +11,8 @@ loaded nor quarantined; the "Done when" of issue 17 is a table of zeros.
 4. fuzz      ``--events`` mutated AWS events, ``--dragen`` DRAGEN files, ``--billing`` billing
              exports (seeded, so a failure is replayed by its seed).
 
-    uv run python benchmarks/bench_faults.py                 # everything (~1 h on 2 busy cores)
+    uv run python benchmarks/bench_faults.py                 # everything, the issue's size (57 min
+                                                             # as 8 processes side by side, 2 cores)
     uv run python benchmarks/bench_faults.py --quick         # a few of each (~5 min)
     uv run python benchmarks/bench_faults.py --only fuzz --events 10000
     uv run python benchmarks/bench_faults.py --only kill --operation dispatch
