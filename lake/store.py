@@ -358,6 +358,7 @@ class LakeStore:
         recorded_at: datetime | None = None,
         *,
         inputs_digest: str | None = None,
+        dictionary: Sequence[str] | None = None,
     ) -> WriteResult:
         """Append rows to a table: one file per month touched, named by the rows' keys.
 
@@ -369,6 +370,11 @@ class LakeStore:
         inputs. It names the files instead of a hash of every key, and the rows are written in
         the order given, unsorted: on large batches those two steps cost more than the rest of
         the write. The same inputs still give the same names, so a repeat is still a no-op.
+
+        ``dictionary``: the columns to dictionary-encode (default: every column, Parquet's
+        default). A writer of millions of rows per call names its repetitive columns: hashing
+        every value of a column that is nearly all distinct (a histogram's bins) costs time and
+        makes the file larger than plain encoding.
         """
         spec = table(name)
         if len(rows) == 0:
@@ -384,7 +390,7 @@ class LakeStore:
             if self._exists(path):
                 existing.append(path)
                 continue
-            self._write_atomic(part, path)
+            self._write_atomic(part, path, dictionary)
             written.append(path)
             n_written += part.num_rows
         return WriteResult(name, tuple(written), tuple(existing), n_written)
@@ -397,16 +403,18 @@ class LakeStore:
         return self._retry(lambda: self.fs.get_file_info(path).type == pafs.FileType.File,
                            f"checking {path}")
 
-    def _write_atomic(self, tbl: pa.Table, path: str) -> None:
+    def _write_atomic(self, tbl: pa.Table, path: str,
+                      dictionary: Sequence[str] | None = None) -> None:
         if self.settings.lake_is_s3:
-            self._retry(lambda: self._put(tbl, path), f"writing s3://{path}", LakeWriteError)
+            self._retry(lambda: self._put(tbl, path, dictionary), f"writing s3://{path}",
+                        LakeWriteError)
             return
         try:
-            _write_local(tbl, path)
+            _write_local(tbl, path, dictionary)
         except OSError as e:
             raise LakeWriteError(f"could not write {path}: {e}") from e
 
-    def _put(self, tbl: pa.Table, path: str) -> None:
+    def _put(self, tbl: pa.Table, path: str, dictionary: Sequence[str] | None = None) -> None:
         """Upload under a hidden temporary key, then copy it to ``path`` server-side.
 
         pyarrow's S3 stream completes the upload when it is closed, even when the ``with`` block
@@ -419,7 +427,7 @@ class LakeStore:
         tmp = f"{directory}/.{base}.{uuid.uuid4().hex}.partial"
         try:
             with self.fs.open_output_stream(tmp) as out:
-                pq.write_table(tbl, out, row_group_size=ROW_GROUP_ROWS, compression="zstd")
+                _write_parquet(tbl, out, dictionary)
             self.fs.copy_file(tmp, path)
         finally:
             # a stray hidden object costs nothing; the write's own error is the one to raise
@@ -551,7 +559,12 @@ class LakeStore:
         return removed
 
 
-def _write_local(tbl: pa.Table, path: str) -> None:
+def _write_parquet(tbl: pa.Table, out: Any, dictionary: Sequence[str] | None = None) -> None:
+    pq.write_table(tbl, out, row_group_size=ROW_GROUP_ROWS, compression="zstd",
+                   use_dictionary=True if dictionary is None else list(dictionary))
+
+
+def _write_local(tbl: pa.Table, path: str, dictionary: Sequence[str] | None = None) -> None:
     """Write ``path`` whole or not at all, and durably: the data and the directory entry reach the
     disk (fsync) before the rename is trusted, so a power loss never leaves a named, empty file."""
     directory, _, base = path.rpartition("/")
@@ -559,7 +572,7 @@ def _write_local(tbl: pa.Table, path: str) -> None:
     tmp = f"{directory}/.{base}.{uuid.uuid4().hex}.partial"
     try:
         with open(tmp, "wb") as out:
-            pq.write_table(tbl, out, row_group_size=ROW_GROUP_ROWS, compression="zstd")
+            _write_parquet(tbl, out, dictionary)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)

@@ -40,6 +40,15 @@ if TYPE_CHECKING:
 STAGE = "ingest.dragen"
 MAX_PROBLEMS_PER_FILE = 100  # beyond this, one summary quarantine row for the rest
 TABLES = ("qc_metrics", "qc_histograms", "qc_contig_coverage")
+# The bins of a histogram are nearly all distinct: a Parquet dictionary for them is hashing work
+# that makes the file larger (a batch of 25 runs: 35 % smaller, written faster, without).
+_PLAIN = {"qc_histograms": frozenset({"line", "label", "x", "x_end", "value"})}
+
+
+def dictionary_columns(name: str) -> list[str] | None:
+    """The columns of a DRAGEN table to dictionary-encode in Parquet (None: every column)."""
+    plain = _PLAIN.get(name)
+    return None if plain is None else [c for c in table(name).columns if c not in plain]
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,7 +473,8 @@ def read_run(fs: pafs.FileSystem, run: RunFiles) -> tuple[dict[str, bytes], list
 
 def write_run(store: LakeStore, parsed: ParsedRun) -> dict[str, WriteResult]:
     """Write each table of a parsed run once, then its quarantine rows."""
-    results = {name: store.write(name, tbl) for name, tbl in parsed.tables.items()}
+    results = {name: store.write(name, tbl, dictionary=dictionary_columns(name))
+               for name, tbl in parsed.tables.items()}
     if parsed.quarantine:
         results["quarantine"] = store.write("quarantine", parsed.quarantine)
     return results
