@@ -281,7 +281,8 @@ def ingest_runs(store: LakeStore, jobs: Sequence[RunJob], *, workers: int | None
             _add(summary, outcomes, written, progress)
         return summary
     # fork: the workers start with every module already imported (spawn would re-import pyarrow).
-    # pyarrow imports pandas on its first conversion of Python values: once here, not per worker.
+    # pyarrow probes for pandas on its first conversion of Python values: once here, not per
+    # worker (the CLI answers the probe without importing pandas: lake.arrow_probe).
     pa.array([0])
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
