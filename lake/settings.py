@@ -70,6 +70,9 @@ class Settings:
     # says, whether attempts that did not finish are metered.
     licence_model: str = "per_gbase"
     licence_failed: str | None = None
+    # Where the billing export (CUR 2.0 Data Export, or legacy CUR) writes its files: the
+    # scheduled loader (ingest.cur_exports) reads new ones from here. None: not configured.
+    billing_exports: str | None = None
 
     @property
     def lake_is_s3(self) -> bool:
@@ -150,6 +153,7 @@ class Settings:
             require_validated_release=_flag(env, "SEQLEDGER_REQUIRE_VALIDATED_RELEASE"),
             licence_model=_choice(env, "SEQLEDGER_LICENCE_MODEL", LICENCE_MODELS, "per_gbase"),
             licence_failed=_choice(env, "SEQLEDGER_LICENCE_FAILED", ("metered", "free"), None),
+            billing_exports=env.get("SEQLEDGER_BILLING_EXPORTS", "").strip() or None,
             validation_projects=tuple(
                 p.strip()
                 for p in env.get("SEQLEDGER_VALIDATION_PROJECTS", "giab-validation").split(",")
