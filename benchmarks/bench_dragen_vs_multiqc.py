@@ -16,6 +16,10 @@ folders of 100 runs (``month/b00/S00001/``). Then, on the same folders, one afte
   only, no HTML report), from its own virtual environment ``.tools/multiqc`` (created here with
   uv when missing: MultiQC is GPL and is never a dependency of seqledger).
 
+Both run as installed tools do, with compiled bytecode: ``PYTHONDONTWRITEBYTECODE`` is removed
+from their environment and each first loads four runs, untimed (otherwise every process compiles
+pyarrow, pandas or MultiQC from source, seconds that no installed tool pays).
+
 Printed per size: wall time, CPU time (user + system of the process and its workers), peak
 memory (the largest sum of RSS over the process tree, sampled every 20 ms), and MultiQC's
 time divided by seqledger's (the speed-up; > 1 means seqledger is faster). The last lines
