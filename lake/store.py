@@ -147,7 +147,9 @@ def to_table(
                 f"row {first} ({arr.null_count} row(s))"
             )
         arrays.append(arr)
-    return pa.Table.from_arrays(arrays, schema=spec.schema)
+    schema = pa.schema([f.with_type(a.type) for f, a in zip(spec.schema, arrays, strict=True)],
+                       metadata=spec.schema.metadata)
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def _column(spec: TableSpec, f: pa.Field, values: Any, n: int) -> pa.Array | pa.ChunkedArray:
@@ -161,6 +163,8 @@ def _column(spec: TableSpec, f: pa.Field, values: Any, n: int) -> pa.Array | pa.
     try:
         if isinstance(values, pa.ChunkedArray | pa.Array):
             arr = values
+            if pa.types.is_dictionary(arr.type) and arr.type.value_type == f.type:
+                return arr  # the same values, each stored once: the Parquet writer keeps them so
             if (
                 pa.types.is_timestamp(f.type)
                 and f.type.tz
@@ -380,6 +384,8 @@ class LakeStore:
         if len(rows) == 0:
             return WriteResult(name, (), (), 0)
         tbl = to_table(spec, rows, recorded_at)
+        if inputs_digest is None and tbl.schema != spec.schema:
+            tbl = tbl.cast(spec.schema)  # keys are sorted and hashed as plain values
         written, existing, n_written = [], [], 0
         for month, part in _by_month(tbl, spec.time_column):
             if inputs_digest is None:
@@ -560,8 +566,15 @@ class LakeStore:
 
 
 def _write_parquet(tbl: pa.Table, out: Any, dictionary: Sequence[str] | None = None) -> None:
-    pq.write_table(tbl, out, row_group_size=ROW_GROUP_ROWS, compression="zstd",
-                   use_dictionary=True if dictionary is None else list(dictionary))
+    """A table as Parquet. Arrow dictionary columns (values repeated for a whole file or run) are
+    written as they are: one dictionary per column (unified across the table's chunks, else the
+    writer decodes every chunk after the first) and no Arrow schema in the file, so every reader
+    sees the schema's plain type (the Parquet column is the same either way)."""
+    encoded = any(pa.types.is_dictionary(f.type) for f in tbl.schema)
+    pq.write_table(tbl.unify_dictionaries() if encoded else tbl, out,
+                   row_group_size=ROW_GROUP_ROWS, compression="zstd",
+                   use_dictionary=True if dictionary is None else list(dictionary),
+                   store_schema=not encoded)
 
 
 def _write_local(tbl: pa.Table, path: str, dictionary: Sequence[str] | None = None) -> None:
