@@ -37,12 +37,23 @@ from lake.errors import InvalidEvent, SeqledgerError, TerminalError
 from lake.quarantine import quarantine_row
 from lake.schemas import table as lake_table
 from lake.store import LakeStore, latest_by_key
+from pipeline_runner.change_columns import SEQ_STRIDE, changes_to_table
 from pipeline_runner.licence import LicenceTerms
 from pipeline_runner.prices import PriceBook
 from pipeline_runner.projects import ProjectRegistry
 from pipeline_runner.records import JobStateChange
-from pipeline_runner.service import DispatchResult, Runner, TrackResult, recent_months
+from pipeline_runner.service import (
+    DispatchResult,
+    FinishedRun,
+    Runner,
+    TrackResult,
+    recent_months,
+)
 from pipeline_runner.workflows import RunRequest
+
+# From this many payloads a batch is read as columns: below it, importing and setting up the
+# columnar reader costs more than it saves (a Lambda invocation of a few events).
+COLUMNAR_FROM = 200
 
 
 @dataclass
@@ -93,11 +104,15 @@ class EventService:
     # waiting for a mate after our write is read again. False for a lone process (the demo).
     shared_lake: bool = True
     licence: LicenceTerms = field(default_factory=LicenceTerms)
+    # Job-state changes read and tracked as columns (ingest.event_columns): the same rows at
+    # a fraction of the cost. None: for batches of COLUMNAR_FROM payloads or more.
+    columnar: bool | None = None
     _arrivals_by_sample: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
     _run_inputs_cache: dict[str, tuple[str | None, int | None]] = field(
         default_factory=dict, repr=False
     )
     _known_ids: set[str] = field(default_factory=set, repr=False)
+    _tagger: Any = field(default=None, repr=False)
     _known_rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     def process(
@@ -107,7 +122,17 @@ class EventService:
         out = EventOutcome()
         now = now or datetime.now(UTC)
         objects, changes = [], []
-        for source, payload in payloads:
+        payloads = list(payloads)
+        columns, seqs = None, []
+        if self.columnar if self.columnar is not None else len(payloads) >= COLUMNAR_FROM:
+            from ingest.event_columns import read_job_changes
+
+            columns = read_job_changes(payloads)
+            out.payloads += len(payloads) - len(columns.rest)
+            rows = [(i, payloads[i]) for i in columns.rest]
+        else:
+            rows = list(enumerate(payloads))
+        for index, (source, payload) in rows:
             out.payloads += 1
             try:
                 doc = (
@@ -124,6 +149,7 @@ class EventService:
                 elif kind == "batch":
                     batch = job_state_changes(doc, source)
                     changes += batch.changes
+                    seqs += [index * SEQ_STRIDE + n for n in range(len(batch.changes))]
                     out.quarantine += [_quarantine("ingest.event", e, doc) for e in batch.invalid]
                 else:
                     raise InvalidEvent(
@@ -137,7 +163,11 @@ class EventService:
         out.objects = len(objects)
         if objects:
             self._arrivals(objects, out, now)
-        if changes:
+        if columns is not None and (changes or columns.changes.num_rows):
+            table = pa.concat_tables([columns.changes, changes_to_table(changes, seqs)])
+            out.job_changes = table.num_rows
+            self._tracked(self.runner.on_job_state_columns(table), out)
+        elif changes:
             self._changes(changes, out)
         if out.quarantine:
             for q in out.quarantine:  # processing time (simulated time in the demo)
@@ -305,7 +335,10 @@ class EventService:
     # -- job-state changes and results ---------------------------------------------------------
     def _changes(self, changes: Sequence[JobStateChange], out: EventOutcome) -> None:
         out.job_changes = len(changes)
-        track = self.runner.on_job_state_changes(sorted(changes, key=lambda c: c.status_at))
+        self._tracked(self.runner.on_job_state_changes(sorted(changes, key=lambda c: c.status_at)),
+                      out)
+
+    def _tracked(self, track: TrackResult, out: EventOutcome) -> None:
         out.track = track
         out.transient += track.errors
         # Not ours, or contradicting what is recorded: kept with the reason, never dropped.
@@ -321,7 +354,21 @@ class EventService:
         finished = [*track.succeeded_runs, *track.failed_runs]
         if finished:
             inputs = self._run_inputs([r.run_id for r in finished])
-            out.finished = finish_runs(self.store, finished, self.prices, inputs, self.licence)
+            out.finished = finish_runs(self.store, finished, self.prices, inputs, self.licence,
+                                       self._tag_run)
+
+    def _tag_run(self, run: FinishedRun) -> int:
+        """Tag a succeeded run's objects by its project's retention policy (ingest.tagging)."""
+        from ingest.tagging import S3Tagger, tag_local_run, tag_s3_run
+
+        policy = self.projects.retention_for(run.project)
+        if run.output_uri.startswith("s3://"):
+            if self._tagger is None:
+                self._tagger = S3Tagger(self.store.settings.s3)
+            request = self.runner.run_request(run.run_id)
+            inputs = request.input_uris if request is not None else ()
+            return tag_s3_run(self._tagger, run.output_uri, inputs, policy).objects
+        return tag_local_run(run.output_uri, policy, run.finished_at).objects
 
     def _run_inputs(self, run_ids: list[str]) -> dict[str, tuple[str | None, int | None]]:
         # the Runner has just loaded (or dispatched) these runs: no lake read
@@ -339,7 +386,15 @@ def batch_time(payloads: Iterable[tuple[str, Any]]) -> datetime | None:
     """The time of the latest object or job event among ``payloads`` (None if none can be
     read): the one clock a batch replayed on the simulated executor is recorded on, so its
     dispatches, the simulated jobs and the quarantine all share the events' own time."""
+    payloads = list(payloads)
     times: list[datetime] = []
+    if len(payloads) >= COLUMNAR_FROM:  # the job events read as columns, the others as rows
+        from ingest.event_columns import read_job_changes
+
+        columns = read_job_changes(payloads)
+        if columns.changes.num_rows:
+            times.append(pc.max(columns.changes.column("status_at")).as_py())
+        payloads = [payloads[i] for i in columns.rest]
     for source, payload in payloads:
         try:
             doc = parse_event_text(payload, source) if isinstance(payload, str | bytes) \
