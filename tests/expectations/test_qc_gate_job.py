@@ -5,6 +5,7 @@ endpoint on 127.0.0.1), never from keys in the environment."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -64,7 +65,10 @@ def test_the_job_definition_runs_the_gate_on_fargate_sized_for_gx():
     props = _job_definition()
     container = props["ContainerProperties"]
     assert props["PlatformCapabilities"] == ["FARGATE"]
-    assert container["Command"] == ["seqledger", "qc", "gate"]
+    # the gate, then the rollups brought current; the gate's exit code unless the rollup failed
+    assert container["Command"] == [
+        "sh", "-c",
+        "seqledger qc gate; gated=$?; seqledger lake rollup --stale || exit $?; exit $gated"]
     assert {r["Type"]: r["Value"] for r in container["ResourceRequirements"]} == {
         "VCPU": "1", "MEMORY": {"Ref": "QcGateMemoryMiB"}}
     env = {e["Name"]: e["Value"] for e in container["Environment"]}
@@ -83,9 +87,10 @@ def test_the_schedule_submits_the_job_and_may_do_nothing_else():
     statements = res["QcGateSchedulePolicy"]["Properties"]["PolicyDocument"]["Statement"]
     assert [s["Action"] for s in statements] == ["batch:SubmitJob"]
     writes = next(s for s in res["QcGateJobPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-                  if s["Sid"] == "WriteVerdictsAndReports")
+                  if s["Sid"] == "WriteVerdictsReportsAndRollups")
     assert writes["Resource"] == [{"Fn::Sub": "${LakeBucket.Arn}/lake/qc_results/*"},
-                                  {"Fn::Sub": "${LakeBucket.Arn}/lake/reports/qc/*"}]
+                                  {"Fn::Sub": "${LakeBucket.Arn}/lake/reports/qc/*"},
+                                  {"Fn::Sub": "${LakeBucket.Arn}/lake/rollup_*"}]
     key_users = res["DataKey"]["Properties"]["KeyPolicy"]["Statement"][1]["Principal"]["AWS"]
     assert {"Fn::GetAtt": ["QcGateJobRole", "Arn"]} in key_users
 
@@ -100,15 +105,19 @@ def test_the_job_gates_pending_runs_on_s3_with_task_role_credentials(
                       run_id=f"run-{sample}", run_at=AT)
     run_gate(store, s3_settings, ["run-NA12878"], evaluated_at=AT)  # gated earlier
     before = store.read("qc_results").num_rows
+    store.write("costs", [{"project": "cardio", "sample_id": "TEST", "run_id": "run-TEST",
+                           "job_id": "job-1", "attempt": 1, "component": "compute",
+                           "usage_start_at": AT, "cost_usd": 4.2}])
+    assert _stale(s3_settings, store) == {"rollup_costs_monthly": [AT.strftime("%Y-%m")]}
 
     container = _job_definition()["ContainerProperties"]
     env = {e["Name"]: e["Value"] for e in container["Environment"]}
     env |= {"SEQLEDGER_LAKE": s3_settings.lake_uri,  # the bucket the stack names
             "SEQLEDGER_S3_ENDPOINT": seaweed.endpoint, "AWS_REGION": "us-east-1",
             "AWS_CONTAINER_CREDENTIALS_FULL_URI": task_role, "AWS_EC2_METADATA_DISABLED": "true",
-            "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    command = [str(Path(sys.executable).parent / container["Command"][0]),
-               *container["Command"][1:]]
+            "HOME": str(tmp_path),  # the image's PATH: the project's environment first
+            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    command = container["Command"]
 
     first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300,
                            check=False, cwd=tmp_path)
@@ -123,7 +132,19 @@ def test_the_job_gates_pending_runs_on_s3_with_task_role_credentials(
     assert gated == {"run-TEST", "run-NA12878"}
     assert len(results) > before
     assert again.returncode == 0 and "nothing to gate" in again.stdout
-    report = first.stdout.rsplit("report: ", 1)[1].strip()
+    assert _stale(s3_settings, store) == {}  # the job brought the rollups current
+    report = re.search(r"report: (\S+)", first.stdout).group(1)
     assert report.startswith(f"{s3_settings.lake_uri}/reports/qc/")
     info = store.fs.get_file_info(report[len("s3://"):])
     assert info.type == pafs.FileType.File and info.size > 1000
+
+
+def _stale(settings, store) -> dict[str, list[str]]:
+    from analytics.engine import connect
+    from analytics.rollups import stale_months
+
+    con = connect(settings, store)
+    try:
+        return stale_months(con, store)
+    finally:
+        con.close()

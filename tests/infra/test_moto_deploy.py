@@ -323,7 +323,8 @@ def test_the_qc_gate_job_is_scheduled_on_fargate(aws, stack):
                                            status="ACTIVE")["jobDefinitions"]
     # moto's CloudFormation drops platformCapabilities (checked on the template in
     # tests/expectations/test_qc_gate_job.py)
-    assert jd["containerProperties"]["command"] == ["seqledger", "qc", "gate"]
+    assert jd["containerProperties"]["command"][:2] == ["sh", "-c"]
+    assert jd["containerProperties"]["command"][2].startswith("seqledger qc gate; ")
     assert jd["containerProperties"]["image"] == stack["params"]["QcGateImage"]
     (queue,) = batch.describe_job_queues(jobQueues=[f"{prefix}-qc-gate"])["jobQueues"]
     (target,) = events.list_targets_by_rule(Rule=f"{prefix}-qc-gate")["Targets"]
