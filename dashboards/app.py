@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboards import data, filters
+from dashboards import auth, data, filters
 from lake.location import LakeState
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
@@ -36,9 +36,22 @@ SECTIONS = {
 # No page_icon and no st.Page icons: the browser turns a Material icon into a favicon fetched from
 # fonts.gstatic.com (the browser test's route guard caught it). Streamlit serves its own favicon.
 st.set_page_config(page_title="seqledger", layout="wide")
+
+# Served to a team, the command line wrote an [auth] section for the center's identity provider:
+# nobody sees a figure before signing in.
+if auth.required() and not auth.signed_in():
+    st.title("seqledger")
+    st.info("Sign in with your organisation's account to see the dashboards.",
+            icon=":material/lock:")
+    st.button("Sign in", on_click=st.login, type="primary")
+    st.stop()
+
 page = st.navigation(SECTIONS)
 
 with st.sidebar:
+    if auth.required():
+        st.caption(f"Signed in as **{auth.who()}**")
+        st.button("Sign out", on_click=st.logout)
     st.caption(f"Lake: `{data.lake_uri()}`")
     if st.button("Refresh", icon=":material/refresh:", help="Read the lake again now"):
         data.refresh()
@@ -47,11 +60,13 @@ check = data.lake_check()
 if not check.usable:  # missing, a file, unreachable: an error with the path, never "no data"
     st.error(check.message(), icon=":material/error:")
     st.stop()
+if check.state is LakeState.EMPTY:  # there, and nothing written yet: say how to fill it
+    st.info(check.message(), icon=":material/inbox:")
+    st.stop()
+data.start_page()
 for line in data.skipped_files():
     st.warning(line, icon=":material/warning:")
-data.start_page()
-if check.state is LakeState.HAS_DATA:
-    filters.install()
+filters.install()
 page.run()
 # What the figures cost to compute: on Athena, bytes scanned and their price per query.
 st.caption(data.footer())

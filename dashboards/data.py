@@ -6,8 +6,8 @@ lock: Streamlit serves sessions from several threads, and a DuckDB cursor would 
 tables ``analytics.engine.connect`` registers on its own connection. Each result is kept in
 ``st.cache_data`` keyed by the lake and its fingerprint (``lake.fingerprint``: folder times on a
 local lake, one listing on S3), computed once per page load: new files show on the next load,
-and ``TTL_S`` is only a backstop (``refresh()`` forgets everything at once). What each query cost (time; on Athena bytes scanned and price)
-is collected for the page's footer (``footer()``).
+and ``TTL_S`` is only a backstop (``refresh()`` forgets everything at once). What each query
+cost (time; on Athena bytes scanned and price) is collected for the page's footer (``footer()``).
 """
 
 from __future__ import annotations
@@ -206,3 +206,9 @@ def report_html(uri: str) -> bytes | None:
 
 def filter_options() -> queries.FilterOptions:
     return _query("filter_options")
+
+
+def skipped_for(*tables: str) -> list[str]:
+    """The unreadable files of these tables (a chart over them names what it leaves out)."""
+    return [line for line in skipped_files()
+            if any(f"/{t}/month=" in line for t in tables)]
