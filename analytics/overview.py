@@ -19,10 +19,11 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 QC_SUITE = "sample_qc"
-_RUNS = Columns(time="day_at", project="project", workflow="workflow", release="pipeline_release")
-_COSTS = Columns(time="month_at", project="project", cost_centre="cost_centre",
-                 workflow="workflow", release="pipeline_release")
-_QC = Columns(time="evaluated_at", project="project")
+RUN_COLUMNS = Columns(time="day_at", project="project", workflow="workflow",
+                      release="pipeline_release")
+COST_COLUMNS = Columns(time="month_at", project="project", cost_centre="cost_centre",
+                       workflow="workflow", release="pipeline_release")
+QC_COLUMNS = Columns(time="evaluated_at", project="project")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,15 +50,15 @@ def _month_start(f: Filters) -> Filters:
 
 def figures(con: Engine, f: Filters, suite: str = QC_SUITE) -> Figures:
     eng = as_engine(con)
-    cond, params = where(f, _RUNS, "AND")
+    cond, params = where(f, RUN_COLUMNS, "AND")
     (runs,) = eng.rows(
         f"""SELECT coalesce(sum(runs), 0) AS finished,
                    coalesce(sum(CASE WHEN status = 'FAILED' THEN runs END), 0) AS failed
             FROM runs_daily WHERE status IN ('SUCCEEDED', 'FAILED') {cond}""", params)
-    cond, params = where(_month_start(f), _COSTS, "AND")
+    cond, params = where(_month_start(f), COST_COLUMNS, "AND")
     (cost,) = eng.rows(
         f"SELECT coalesce(sum(cost_usd), 0) AS cost FROM costs_monthly WHERE true {cond}", params)
-    cond, params = where(f, _QC, "AND")
+    cond, params = where(f, QC_COLUMNS, "AND")
     (qc,) = eng.rows(
         f"""SELECT count(*) AS gated, count(CASE WHEN verdict = 'pass' THEN 1 END) AS passed
             FROM qc_verdicts WHERE suite = ? {cond}""", [suite, *params])
@@ -80,7 +81,7 @@ def with_tags(rng: Filters, f: Filters) -> Filters:
 
 def daily_runs(con: Engine, f: Filters) -> pa.Table:
     """``day, status, runs``: finished runs per UTC day and outcome (days with none: no row)."""
-    cond, params = where(f, _RUNS, "AND")
+    cond, params = where(f, RUN_COLUMNS, "AND")
     return as_engine(con).table(
         f"""SELECT CAST(day_at AS DATE) AS day, status, CAST(sum(runs) AS BIGINT) AS runs
             FROM runs_daily WHERE status IN ('SUCCEEDED', 'FAILED') {cond}
@@ -143,7 +144,7 @@ def attention(con: Engine, now: datetime, stuck_after_h: float = 24.0,
         """SELECT run_id, project, sample_id, checks_not_passed, evaluated_at FROM qc_verdicts
            WHERE suite = ? AND verdict = 'review' ORDER BY evaluated_at, run_id""", [suite])
     this_month, _ = month_bounds(now.date())
-    cond, params = where(this_month, _COSTS, "AND")
+    cond, params = where(this_month, COST_COLUMNS, "AND")
     (cost,) = eng.rows(
         f"SELECT coalesce(sum(cost_usd), 0) AS cost FROM costs_monthly WHERE true {cond}", params)
     return Attention(stuck, waiting, reviews, float(cost["cost"]))

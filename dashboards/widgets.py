@@ -8,6 +8,8 @@ from typing import Any
 
 import streamlit as st
 
+from analytics.filters import Columns, Filters
+from analytics.filters import unapplied as unapplied_filters
 from dashboards import data
 
 
@@ -32,3 +34,11 @@ def leaves_out(*tables: str) -> None:
     """Under a chart over ``tables``: one warning per file of them the views could not read."""
     for line in data.skipped_for(*tables):
         st.warning(f"This chart leaves out a file: {line}", icon=":material/broken_image:")
+
+
+def unapplied(f: Filters, cols: Columns, what: str) -> None:
+    """A caption naming the active filters ``what`` cannot be narrowed by (never silently)."""
+    names = unapplied_filters(f, cols)
+    if names:
+        st.caption(f"{what} are not narrowed by {', '.join(n.replace('_', ' ') for n in names)}: "
+                   "their rows do not carry it.")

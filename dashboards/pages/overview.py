@@ -9,6 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from analytics import overview as ov
 from analytics.overview import month_bounds, with_tags, with_zero_days
 from dashboards import data, filters, widgets
 
@@ -73,6 +74,8 @@ row[2].metric("Estimated cost this month", f"${now.cost_usd:,.2f}",
 delta_qc = (None if now.qc_pass_rate is None or before.qc_pass_rate is None
             else f"{(now.qc_pass_rate - before.qc_pass_rate) * 100:+.1f} points")
 row[3].metric("QC pass rate this month", _rate(now.qc_pass_rate), delta=delta_qc)
+widgets.unapplied(f, ov.RUN_COLUMNS, "Run counts")
+widgets.unapplied(f, ov.QC_COLUMNS, "QC pass rates")
 
 if not f.is_empty:
     lo, hi = f.start or options.first_day, f.end or options.last_day
