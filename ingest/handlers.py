@@ -3,6 +3,7 @@
 - ``on_object_created``: the dispatcher (input bucket → SNS → SQS → Lambda, or SNS → Lambda).
 - ``on_job_state_change``: the recorder (EventBridge "Batch Job State Change" → Lambda).
 - ``compact_lake``: scheduled compaction of the current and previous month.
+- ``load_billing_exports``: scheduled load of new billing export files (``ingest.cur_exports``).
 
 Terminal problems (a malformed event, an unknown file) are quarantined in the lake and the
 invocation succeeds, so nothing retries what cannot work. Transient ones (throttling, a 5xx or a
@@ -154,4 +155,26 @@ def compact_lake(event: dict[str, Any] | None = None, context: Any = None) -> di
         k: {"files_before": b, "files_after": a} for k, (b, a) in done.items() if b != a}
     if skipped:
         result["skipped"] = skipped
+    return result
+
+
+def load_billing_exports(event: dict[str, Any] | None = None, context: Any = None
+                         ) -> dict[str, Any]:
+    """Load the billing export files under ``SEQLEDGER_BILLING_EXPORTS`` not loaded yet.
+
+    A file refused whole is quarantined and tried again on the next schedule; a storage error
+    raises, so Lambda's retries and dead-letter queue take over.
+    """
+    from ingest.cur_exports import load_new_exports
+    from lake.errors import ConfigError
+    from lake.store import LakeStore
+
+    settings = Settings.from_env()
+    if not settings.billing_exports:
+        raise ConfigError("SEQLEDGER_BILLING_EXPORTS is not set: the s3:// prefix the billing "
+                          "export writes to")
+    done = load_new_exports(LakeStore(settings), settings.billing_exports)
+    result = {"listed": done.listed, "loaded": list(done.loaded), "refused": list(done.refused),
+              "rows_loaded": done.rows_loaded, "quarantined": done.quarantined}
+    print(json.dumps({"seqledger": {"billing_exports": result}}))
     return result

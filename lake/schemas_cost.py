@@ -149,3 +149,26 @@ PRICES = register(
         ],
     )
 )
+
+BILLING_FILES = register(
+    _spec(
+        "billing_files",
+        "Billing export files loaded into billed_costs, one row per file version (size and "
+        "modification time): the ledger that lets the scheduled loader read only new or "
+        "rewritten export files.",
+        key=("source", "version"),
+        time_column="last_modified_at",
+        fields=[
+            _f("source", pa.string(), "The export file's URI", nullable=False),
+            _f("version", pa.string(), "<size>@<modification time, ns> of the file loaded",
+               nullable=False),
+            _f("last_modified_at", TS, "When the export wrote this version", nullable=False),
+            _f("size_bytes", pa.int64(), "Its size"),
+            _f("export_format", pa.string(), "legacy-cur | cur2"),
+            _f("rows_read", pa.int64(), "Line items read"),
+            _f("rows_loaded", pa.int64(), "Rows written to billed_costs (0: all known already)"),
+            _f("quarantined", pa.int64(), "Line items sent to quarantine"),
+            _f("unblended_cost_usd", pa.float64(), "Sum of the valid rows' unblended cost"),
+        ],
+    )
+)

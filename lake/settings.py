@@ -77,6 +77,9 @@ class Settings:
     # Sign-in through the center's identity provider (OpenID Connect) for a dashboard served to
     # a team: all of issuer, client id and secret, and the app's public URL, or none of them.
     oidc: OidcOptions | None = None
+    # Where the billing export (CUR 2.0 Data Export, or legacy CUR) writes its files: the
+    # scheduled loader (ingest.cur_exports) reads new ones from here. None: not configured.
+    billing_exports: str | None = None
 
     @property
     def lake_is_s3(self) -> bool:
@@ -160,6 +163,7 @@ class Settings:
             monthly_budget_usd=_positive_float(env, "SEQLEDGER_MONTHLY_BUDGET_USD"),
             stuck_after_h=_positive_float(env, "SEQLEDGER_STUCK_AFTER_H") or 24.0,
             oidc=_oidc(env),
+            billing_exports=env.get("SEQLEDGER_BILLING_EXPORTS", "").strip() or None,
             validation_projects=tuple(
                 p.strip()
                 for p in env.get("SEQLEDGER_VALIDATION_PROJECTS", "giab-validation").split(",")

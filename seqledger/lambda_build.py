@@ -32,6 +32,7 @@ HANDLERS = {
     "dispatcher": "ingest.handlers.on_object_created",
     "recorder": "ingest.handlers.on_job_state_change",
     "compactor": "ingest.handlers.compact_lake",
+    "billing-loader": "ingest.handlers.load_billing_exports",
 }
 FIRST_PARTY = ("lake", "ingest", "pipeline_runner", "analytics", "expectations", "dashboards",
                "seqledger")

@@ -19,6 +19,7 @@ APPROX_NOTE = (
 
 def register(groups: Groups) -> None:
     groups.ingest.add_command(cur)
+    groups.ingest.add_command(cur_exports)
     groups.ingest.add_command(prices)
     for command in (cost, savings, reconcile, untagged, automation):
         groups.report.add_command(command)
@@ -114,6 +115,34 @@ def cur(ctx: click.Context, files: tuple[str, ...]) -> None:
         if r.unknown_columns:
             click.echo(f"{r.source}: unknown column(s) ignored: {', '.join(r.unknown_columns)}")
     if any(r.error for r in results):
+        ctx.exit(1)
+
+
+@click.command("cur-exports")
+@click.argument("prefix", required=False)
+@click.pass_context
+@handle_errors
+def cur_exports(ctx: click.Context, prefix: str | None) -> None:
+    """Load the billing export files under PREFIX that are new or rewritten since the last load.
+
+    PREFIX is where the Data Export writes (s3://bucket/billing/ or a folder); default
+    SEQLEDGER_BILLING_EXPORTS. The stack's scheduled billing loader runs the same code. Exit 1
+    when a file was refused (it is quarantined, and tried again next time).
+    """
+    from ingest.cur_exports import describe, load_new_exports
+    from lake.errors import ConfigError
+    from lake.store import LakeStore
+
+    settings = settings_from(ctx)
+    prefix = prefix or settings.billing_exports
+    if not prefix:
+        raise ConfigError("no billing export prefix: give PREFIX or set SEQLEDGER_BILLING_EXPORTS "
+                          "(the stack's export writes to s3://<lake bucket>/billing/)")
+    done = load_new_exports(LakeStore(settings), prefix,
+                            progress=lambda line: click.echo(line, err=True))
+    for line in describe(done):
+        click.echo(line)
+    if done.refused:
         ctx.exit(1)
 
 

@@ -11,6 +11,7 @@ import difflib
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -36,6 +37,7 @@ REQUIRED_PARAMETERS = {
 def register(groups: Groups) -> None:
     groups.infra.add_command(glue_tables)
     groups.infra.add_command(package)
+    groups.infra.add_command(activate_tags)
     groups.lake.add_command(ddl)
 
 
@@ -174,3 +176,39 @@ def package(ctx: click.Context, out: Path | None, artifact_bucket: str | None, s
     region = region or settings_from(ctx).s3.region
     click.echo("\nDeploy (from the repository root; see docs/deploy-aws.md):\n")
     click.echo(deploy_commands(artifact_bucket, stack_name, region, pairs), nl=False)
+
+
+def cost_explorer() -> Any:
+    """Cost Explorer's client: its API is served from us-east-1 only (AWS_ENDPOINT_URL_CE works)."""
+    import boto3
+
+    return boto3.client("ce", region_name="us-east-1")
+
+
+@click.command("activate-tags")
+@click.option("--tag", "tags", multiple=True, metavar="KEY",
+              help="A tag key to activate (repeatable); default: every tag seqledger puts on "
+                   "jobs (project, sample_id, run_id, workflow, pipeline_release, requested_by, "
+                   "cost_centre).")
+@handle_errors
+def activate_tags(tags: tuple[str, ...]) -> None:
+    """Activate seqledger's cost-allocation tags in Billing, so they appear in the bill.
+
+    Run once after the first jobs ran (Billing must have seen a tag before it can be activated;
+    that takes up to 24 h). Exit 1 while some tag is not activated yet: run again later.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from pipeline_runner.cost_allocation import activate, describe
+    from pipeline_runner.records import REQUIRED_TAGS
+
+    try:
+        done = activate(cost_explorer(), tags or REQUIRED_TAGS)
+    except (BotoCoreError, ClientError) as e:
+        raise ConfigError(f"Cost Explorer: {e} — run with the credentials of the account that "
+                          "pays the bill (in an organization, the management account), allowed "
+                          "ce:ListCostAllocationTags and ce:UpdateCostAllocationTagsStatus") from e
+    for line in describe(done):
+        click.echo(line)
+    if done.not_seen or done.failed:
+        raise SystemExit(1)

@@ -113,3 +113,33 @@ def test_both_handlers_run_from_the_artefact(artefact, seaweed, s3_settings, mot
     assert statuses == {"DISPATCHED", "SUCCEEDED"}
     (decision,) = store.read("decisions").to_pylist()
     assert decision["action"] == "complete" and decision["job_id"] == job["jobId"]
+
+
+def test_the_billing_loader_runs_from_the_artefact(artefact, seaweed, s3_settings, reference,
+                                                   tmp_path):
+    import pyarrow.parquet as pq
+
+    from tests.cost.synthetic import cur2_table
+    from tests.cost.test_cur_exports import _rows
+
+    store = LakeStore(Settings(lake_uri=s3_settings.lake_uri, s3=s3_settings.s3))
+    exports = f"{s3_settings.lake_uri}-billing/"
+    with store.fs.open_output_stream(
+            f"{exports[5:]}cur2/x/data/BILLING_PERIOD=2026-06/x-00001.snappy.parquet") as out:
+        pq.write_table(cur2_table(reference, _rows()), out)
+    env = {  # the function's environment as the template sets it, plus the local endpoint
+        "SEQLEDGER_LAKE": s3_settings.lake_uri, "SEQLEDGER_BILLING_EXPORTS": exports,
+        "SEQLEDGER_S3_ENDPOINT": seaweed.endpoint, "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true", "PATH": "/usr/bin:/bin",
+    }
+    scheduled = {"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}
+
+    first = _invoke(artefact, "load_billing_exports", scheduled, env, tmp_path)
+    again = _invoke(artefact, "load_billing_exports", scheduled, env, tmp_path)
+
+    assert first["heavy"] == [] and first["pyarrow"].startswith(str(artefact))
+    assert (first["result"]["listed"], first["result"]["rows_loaded"]) == (1, 2)
+    assert (again["result"]["loaded"], again["result"]["rows_loaded"]) == ([], 0)
+    assert sorted(r["resource_id"] for r in store.read("billed_costs").to_pylist()) == [
+        "arn:task/t1", "i-1"]

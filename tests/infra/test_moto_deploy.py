@@ -37,7 +37,7 @@ LAMBDA_CODE = "../build/lambda/seqledger-lambda.zip"
 NOT_DEPLOYED_BY_MOTO = {
     "AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy", "AWS::SNS::Subscription",
     "AWS::SQS::QueuePolicy", "AWS::Lambda::EventInvokeConfig", "AWS::CloudWatch::Alarm",
-    "AWS::Athena::WorkGroup",
+    "AWS::Athena::WorkGroup", "AWS::BCMDataExports::Export",
 }
 
 
@@ -154,8 +154,8 @@ def test_key_rotates_and_only_seqledger_roles_may_use_it(aws, stack):
     users = next(s for s in policy["Statement"] if s["Sid"] == "UseBySeqledgerRoles")
     prefix = stack["prefix"]
     roles = [iam.get_role(RoleName=f"{prefix}-{r}")["Role"]["Arn"]
-             for r in ("dispatcher", "recorder", "compactor", "dragen-job", "qc-gate-job",
-                       "lake-reader", "operator")]
+             for r in ("dispatcher", "recorder", "compactor", "billing-loader", "dragen-job",
+                       "qc-gate-job", "lake-reader", "operator")]
     assert users["Principal"]["AWS"] == roles
     aliases = {a["AliasName"]: a.get("TargetKeyId") for a in kms.list_aliases()["Aliases"]}
     assert f"alias/{prefix}-data" in aliases
@@ -214,7 +214,8 @@ def test_functions_run_the_documented_handlers_with_the_lake_settings(aws, stack
     lam, prefix, out = aws("lambda"), stack["prefix"], stack["outputs"]
     expected = {"dispatcher": "ingest.handlers.on_object_created",
                 "recorder": "ingest.handlers.on_job_state_change",
-                "compactor": "ingest.handlers.compact_lake"}
+                "compactor": "ingest.handlers.compact_lake",
+                "billing-loader": "ingest.handlers.load_billing_exports"}
     for name, handler in expected.items():
         config = lam.get_function(FunctionName=f"{prefix}-{name}")["Configuration"]
         assert (config["Handler"], config["Runtime"]) == (handler, "python3.11")
@@ -229,8 +230,12 @@ def test_functions_run_the_documented_handlers_with_the_lake_settings(aws, stack
     assert env["Variables"]["SEQLEDGER_PROJECTS"] == out["ProjectsRegistryUri"]
     assert env["Variables"]["SEQLEDGER_OUTPUT_PREFIX"] == (
         f"s3://{out['ResultsBucketName']}/runs")
-    concurrency = lam.get_function_concurrency(FunctionName=f"{prefix}-compactor")
-    assert concurrency["ReservedConcurrentExecutions"] == 1
+    billing = lam.get_function(FunctionName=f"{prefix}-billing-loader")["Configuration"]
+    assert billing["Environment"]["Variables"]["SEQLEDGER_BILLING_EXPORTS"] == (
+        f"s3://{out['LakeBucketName']}/billing/")
+    for single in ("compactor", "billing-loader"):
+        concurrency = lam.get_function_concurrency(FunctionName=f"{prefix}-{single}")
+        assert concurrency["ReservedConcurrentExecutions"] == 1
 
 
 def test_roles_are_assumed_by_their_service_and_grant_no_wildcards(aws, stack):
@@ -294,9 +299,10 @@ def test_log_groups_keep_a_year(aws, stack):
     logs, prefix = aws("logs"), stack["prefix"]
     groups = logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/" + prefix)["logGroups"]
     assert {g["logGroupName"] for g in groups} == {
-        f"/aws/lambda/{prefix}-{n}" for n in ("dispatcher", "recorder", "compactor")}
+        f"/aws/lambda/{prefix}-{n}"
+        for n in ("dispatcher", "recorder", "compactor", "billing-loader")}
     # (moto's CloudFormation drops KmsKeyId; test_templates checks it on the template.)
-    assert [g["retentionInDays"] for g in groups] == [365, 365, 365]
+    assert [g["retentionInDays"] for g in groups] == [365] * 4
 
 
 def test_the_deployed_template_is_the_repository_template(stack):
@@ -306,7 +312,8 @@ def test_the_deployed_template_is_the_repository_template(stack):
     differing = [k for k in original["Resources"]
                  if original["Resources"][k] != deployed["Resources"][k]]
     assert sorted(differing) == sorted(["DataKey", "CatalogStack", "DispatcherFunction",
-                                        "RecorderFunction", "CompactorFunction"])
+                                        "RecorderFunction", "CompactorFunction",
+                                        "BillingLoaderFunction"])
     assert Path(ROOT_TEMPLATE).is_file()
 
 

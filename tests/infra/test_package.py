@@ -143,7 +143,8 @@ def test_a_package_over_the_unzipped_limit_is_refused(project, monkeypatch, tmp_
         "from lake import store\n"
         "def on_object_created(e, c=None): pass\n"
         "def on_job_state_change(e, c=None): pass\n"
-        "def compact_lake(e=None, c=None): pass\n")})
+        "def compact_lake(e=None, c=None): pass\n"
+        "def load_billing_exports(e=None, c=None): pass\n")})
     monkeypatch.setattr(lambda_build, "UNZIPPED_LIMIT", 10)
     monkeypatch.setattr(lambda_build, "install_runtime",
                         lambda uv, root, dists, target: _write(target, {"pyarrow/__init__.py": ""}))
@@ -159,7 +160,8 @@ def test_package_refuses_a_handler_that_pulls_in_the_cli(project, monkeypatch, t
         "import seqledger\n"
         "def on_object_created(e, c=None): pass\n"
         "def on_job_state_change(e, c=None): pass\n"
-        "def compact_lake(e=None, c=None): pass\n")})
+        "def compact_lake(e=None, c=None): pass\n"
+        "def load_billing_exports(e=None, c=None): pass\n")})
     monkeypatch.setattr(infra_commands, "PROJECT_ROOT", project)
     result = CliRunner().invoke(main, ["infra", "package", "--out", str(tmp_path / "x.zip")])
     assert result.exit_code == 3  # a configuration problem (README: exit codes)

@@ -100,7 +100,7 @@ def test_the_statements_checked_include_every_policy(root):
 def test_one_role_per_function_and_per_job(root):
     roles = _of_type(root, "AWS::IAM::Role")
     functions = _of_type(root, "AWS::Lambda::Function")
-    assert len({f["Role"]["Fn::GetAtt"][0] for f in functions.values()}) == len(functions) == 3
+    assert len({f["Role"]["Fn::GetAtt"][0] for f in functions.values()}) == len(functions) == 4
     job_role = _of_type(root, "AWS::Batch::JobDefinition")["DragenJobDefinition"][
         "ContainerProperties"]["JobRoleArn"]
     assert job_role == _arn("DragenJobRole")
@@ -116,8 +116,8 @@ def test_key_policy_lets_only_seqledger_roles_use_the_key(root):
     by_sid = {s["Sid"]: s for s in policy}
     users = by_sid["UseBySeqledgerRoles"]["Principal"]["AWS"]
     assert users == [_arn(r) for r in ("DispatcherRole", "RecorderRole", "CompactorRole",
-                                       "DragenJobRole", "QcGateJobRole", "LakeReaderRole",
-                                       "OperatorRole")]
+                                       "BillingLoaderRole", "DragenJobRole", "QcGateJobRole",
+                                       "LakeReaderRole", "OperatorRole")]
     admin = by_sid["KeyAdministration"]["Action"]
     assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:*"} & set(admin)
     for s in policy:  # services only from this account
@@ -293,7 +293,8 @@ def test_every_function_has_a_dead_letter_queue_and_the_documented_entry_point(r
     handlers = {k: f["Handler"] for k, f in functions.items()}
     assert handlers == {"DispatcherFunction": lambda_build.HANDLERS["dispatcher"],
                         "RecorderFunction": lambda_build.HANDLERS["recorder"],
-                        "CompactorFunction": lambda_build.HANDLERS["compactor"]}
+                        "CompactorFunction": lambda_build.HANDLERS["compactor"],
+                        "BillingLoaderFunction": lambda_build.HANDLERS["billing-loader"]}
     for name, f in functions.items():
         assert f["DeadLetterConfig"]["TargetArn"]["Fn::GetAtt"][0].endswith("DLQ"), name
         assert f["Runtime"] == "python3.11"
@@ -315,7 +316,7 @@ def test_every_function_has_a_dead_letter_queue_and_the_documented_entry_point(r
 
 def test_log_groups_are_encrypted_and_kept(root):
     groups = _of_type(root, "AWS::Logs::LogGroup")
-    assert len(groups) == 5  # three functions, the DRAGEN jobs, the job outcomes
+    assert len(groups) == 6  # four functions, the DRAGEN jobs, the job outcomes
     for props in groups.values():
         assert props["KmsKeyId"] == _arn("DataKey")
         assert props["RetentionInDays"] == _ref("LogRetentionDays")
@@ -337,8 +338,8 @@ def test_only_our_sources_may_publish_and_deliver(root):
     (deliver,) = allows("InputEventsQueuePolicy")
     assert deliver["Condition"] == {"ArnEquals": {"aws:SourceArn": _ref("InputEventsTopic")}}
     (dead,) = allows("EventRuleDLQPolicy")
-    assert dead["Condition"]["ArnEquals"]["aws:SourceArn"] == [_arn("JobStateRule"),
-                                                              _arn("CompactionRule")]
+    assert dead["Condition"]["ArnEquals"]["aws:SourceArn"] == [
+        _arn("JobStateRule"), _arn("CompactionRule"), _arn("BillingLoadRule")]
 
 
 def test_no_public_layer_is_assumed(root):

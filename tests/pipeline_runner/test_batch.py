@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 from dataclasses import replace
 
 import pytest
@@ -12,6 +11,7 @@ from lake.errors import SubmitError, TransientError
 from pipeline_runner.executors.batch import BatchExecutor, build_submit_request
 from pipeline_runner.workflows import RunnerConfig, build_job_spec
 from tests.pipeline_runner.events import to_change
+from tests.servers import MotoBatch, make_moto_batch
 
 JOB_DEFINITION = "arn:aws:batch:us-east-1:123456789012:job-definition/dragen-germline:3"
 
@@ -68,45 +68,15 @@ def test_batch_errors_say_whether_retrying_helps(make_run, config):
 
 
 @pytest.fixture(scope="module")
-def moto_batch(moto_endpoint):
-    """A Spot compute environment, queue and DRAGEN job definition in moto (no Docker)."""
-    import boto3
-
-    request = urllib.request.Request(f"{moto_endpoint}/moto-api/config", method="POST",
-                                     data=json.dumps({"batch": {"use_docker": False}}).encode(),
-                                     headers={"Content-Type": "application/json"})
-    urllib.request.urlopen(request, timeout=10)  # noqa: S310 - loopback
-    kw = {"endpoint_url": moto_endpoint, "region_name": "us-east-1"}
-    ec2, iam, batch = (boto3.client(s, **kw) for s in ("ec2", "iam", "batch"))
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
-    sg = ec2.create_security_group(GroupName="runner-batch", Description="b", VpcId=vpc)["GroupId"]
-    role = iam.create_role(RoleName="runner-batch-svc",
-                           AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    profile = iam.create_instance_profile(InstanceProfileName="runner-batch-inst")
-    ce = batch.create_compute_environment(
-        computeEnvironmentName="runner-dragen-spot", type="MANAGED", state="ENABLED",
-        serviceRole=role,
-        computeResources={"type": "SPOT", "minvCpus": 0, "maxvCpus": 256, "desiredvCpus": 0,
-                          "instanceTypes": ["f2.6xlarge"], "subnets": [subnet],
-                          "securityGroupIds": [sg],
-                          "instanceRole": profile["InstanceProfile"]["Arn"],
-                          "bidPercentage": 100, "spotIamFleetRole": role})
-    batch.create_job_queue(jobQueueName="runner-dragen-spot", state="ENABLED", priority=1,
-                           computeEnvironmentOrder=[{"order": 1, "computeEnvironment":
-                                                     ce["computeEnvironmentArn"]}])
-    jd = batch.register_job_definition(
-        jobDefinitionName="runner-dragen-germline", type="container",
-        containerProperties={"image": "dragen:4.2.4", "command": ["dragen", "--version"],
-                             "resourceRequirements": [{"type": "VCPU", "value": "24"},
-                                                      {"type": "MEMORY", "value": "240000"}]})
-    return batch, jd["jobDefinitionArn"]
+def moto_batch(moto_endpoint) -> MotoBatch:
+    """Spot and On-Demand queues and a DRAGEN job definition in moto (no Docker)."""
+    return make_moto_batch(moto_endpoint, "runner")
 
 
 @pytest.mark.integration
 def test_moto_records_our_tags_queue_and_command(moto_batch, make_run):
-    batch, job_definition = moto_batch
-    config = RunnerConfig(spot_queue="runner-dragen-spot", instance_types=("f2.6xlarge",))
+    batch, job_definition = moto_batch.client(), moto_batch.job_definition
+    config = RunnerConfig(spot_queue=moto_batch.spot_queue, instance_types=("f2.6xlarge",))
     spec = build_job_spec(make_run("NA12878-B07"), 1, "spot", config)
     sent = []
     batch.meta.events.register("provide-client-params.batch.SubmitJob",
@@ -117,7 +87,7 @@ def test_moto_records_our_tags_queue_and_command(moto_batch, make_run):
     assert sent == [build_submit_request(spec, job_definition)]
     job = batch.describe_jobs(jobs=[job_id])["jobs"][0]
     assert job["jobName"] == spec.job_name
-    assert job["jobQueue"].endswith(":job-queue/runner-dragen-spot")
+    assert job["jobQueue"].endswith(f":job-queue/{moto_batch.spot_queue}")
     assert job["jobDefinition"] == job_definition
     assert job["tags"] == spec.tags
     assert job["container"]["command"] == list(spec.command)
@@ -135,7 +105,7 @@ def test_moto_records_our_tags_queue_and_command(moto_batch, make_run):
 
 @pytest.mark.integration
 def test_moto_refusal_becomes_a_submit_error(moto_batch, make_run):
-    batch, job_definition = moto_batch
+    batch, job_definition = moto_batch.client(), moto_batch.job_definition
     spec = build_job_spec(make_run("S2"), 1, "spot", RunnerConfig(spot_queue="no-such-queue"))
     with pytest.raises(SubmitError, match=spec.job_name):
         BatchExecutor(batch, job_definition).submit(spec)
