@@ -84,6 +84,13 @@ def runs_table(con: Engine, f: Filters, status: tuple[str, ...] = (), limit: int
             FROM l WHERE true {cond}
         )"""
     (total,) = as_engine(con).rows(f"{base} SELECT count(*) AS n FROM sel", params)
+    # The facts of the page's runs sit in the months of their status times (and one either
+    # side): only those partitions are read, even when the range is all time.
+    times = as_engine(con).rows(
+        f"{base} SELECT DISTINCT substr(CAST(CAST(status_at AS DATE) AS VARCHAR), 1, 7) AS m "
+        f"FROM (SELECT status_at FROM sel ORDER BY status_at DESC, run_id LIMIT {int(limit)})",
+        params)
+    page_months = _months_sql(around([t["m"] for t in times], 1))
     rows = as_engine(con).table(
         f"""{base},
         page AS (SELECT * FROM sel ORDER BY status_at DESC, run_id LIMIT {int(limit)}),
@@ -95,12 +102,12 @@ def runs_table(con: Engine, f: Filters, status: tuple[str, ...] = (), limit: int
                                        THEN CAST(attempt AS VARCHAR) || '/' || job_id END)
                        AS spot_reclaims
             FROM job_attempts
-            WHERE run_id IN (SELECT run_id FROM page){reach}
+            WHERE run_id IN (SELECT run_id FROM page){page_months}
             GROUP BY run_id
         ),
         cost AS (
             SELECT run_id, sum(cost_usd) AS cost_usd FROM costs
-            WHERE run_id IN (SELECT run_id FROM page){reach}
+            WHERE run_id IN (SELECT run_id FROM page){page_months}
             GROUP BY run_id
         ),
         qc AS (
