@@ -125,3 +125,30 @@ def test_attention_lists_stuck_runs_reviews_and_the_month_spend(engine):
     assert a.qc_reviews.column("run_id").to_pylist() == ["run-2"]
     assert a.waiting_samples.num_rows == 0
     assert a.month_cost_usd == pytest.approx(11.6)
+
+
+def test_a_sample_whose_mate_has_not_arrived_waits_and_arrival_starts_the_turnaround(
+        lake_settings):
+    from lake.store import LakeStore
+
+    write_overview_lake(lake_settings)
+
+    def arrival(sample: str, mate: str, at: datetime) -> dict:
+        key = f"aou-wgs/{sample}/{sample}_S1_L001_{mate}_001.fastq.gz"
+        return {"arrival_id": key, "object_uri": f"s3://in/{key}", "object_key": key,
+                "etag": key, "event_at": at, "input_kind": "fastq", "mate": mate,
+                "project": "aou-wgs", "sample_id": sample, "lane": "L001"}
+
+    LakeStore(lake_settings).write("arrivals", [
+        arrival("S9", "R1", datetime(2026, 11, 2, 6, tzinfo=UTC)),  # its R2 never came
+        arrival("S2", "R1", datetime(2026, 10, 31, 22, tzinfo=UTC)),
+        arrival("S2", "R2", datetime(2026, 10, 31, 23, tzinfo=UTC))])
+    eng = open_engine(lake_settings)
+    waiting = overview.attention(eng, datetime(2026, 11, 3, tzinfo=UTC)).waiting_samples
+    assert [(w["sample_id"], w["r1_files"], w["r2_files"]) for w in waiting.to_pylist()] == [
+        ("S9", 1, 0)]
+    # S2's first file came 10-31 22:00, its run was dispatched 11-01 01:00: 3 h waiting
+    got = {r["run_id"]: (r["waiting_h"], r["turnaround_h"])
+           for r in runs.turnaround(eng, Filters()).to_pylist()}
+    assert got["run-2"] == (3.0, 50.0)
+    eng.close()
