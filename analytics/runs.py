@@ -60,7 +60,8 @@ class RunsPage:
 def runs_table(con: Engine, f: Filters, status: tuple[str, ...] = (), limit: int = 500
                ) -> RunsPage:
     """``run_id, status, project, sample_id, workflow, pipeline_release, dispatched_at,
-    finished_at, attempts, spot_reclaims, cost_usd, qc_verdict`` newest first, at most ``limit``.
+    finished_at, attempts, spot_reclaims, cost_usd, qc_verdict, reason`` newest first, at most
+    ``limit`` (``reason``: why a failed run failed).
 
     A run is selected by its current status time and tags; ``status`` narrows to those statuses.
     """
@@ -79,7 +80,7 @@ def runs_table(con: Engine, f: Filters, status: tuple[str, ...] = (), limit: int
         ),
         sel AS (
             SELECT l.run_id, l.status, l.project, l.sample_id, l.workflow, l.pipeline_release,
-                   l.status_at,
+                   l.status_at, l.reason,
                    CASE WHEN l.status IN {FINISHED} THEN l.status_at END AS finished_at
             FROM l WHERE true {cond}
         )"""
@@ -118,7 +119,7 @@ def runs_table(con: Engine, f: Filters, status: tuple[str, ...] = (), limit: int
         )
         SELECT p.run_id, p.status, p.project, p.sample_id, p.workflow, p.pipeline_release,
                d.dispatched_at, p.finished_at, coalesce(a.attempts, 0) AS attempts,
-               coalesce(a.spot_reclaims, 0) AS spot_reclaims, c.cost_usd, q.qc_verdict
+               coalesce(a.spot_reclaims, 0) AS spot_reclaims, c.cost_usd, q.qc_verdict, p.reason
         FROM page p
         LEFT JOIN first d ON d.run_id = p.run_id
         LEFT JOIN att a ON a.run_id = p.run_id

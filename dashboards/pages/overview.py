@@ -168,8 +168,13 @@ with by_reason:
 with by_kind:
     st.caption("Failed attempts by kind")
     widgets.table(data.attempt_failures(), "failed-attempts-by-kind")
-st.caption("Latest failed runs")
-widgets.table(data.recent_failures(), "latest-failed-runs",
-              column_config={"failed_at": st.column_config.DatetimeColumn(
-                  "failed at (UTC)", format="YYYY-MM-DD HH:mm")})
+st.caption("Latest failed runs (in the selection; open one on the Runs page with ?run=…)")
+# Read like the Runs page: only the months the failed runs lived in, whatever the lake's age.
+failed = data.query("runs.runs_table", f, ("FAILED",), 50).rows.to_pandas()
+widgets.table(
+    failed.rename(columns={"finished_at": "failed_at"})[
+        ["run_id", "sample_id", "project", "failed_at", "reason", "attempts", "spot_reclaims"]],
+    "latest-failed-runs",
+    column_config={"failed_at": st.column_config.DatetimeColumn("failed at (UTC)",
+                                                                format="YYYY-MM-DD HH:mm")})
 widgets.leaves_out(*RUN_TABLES)

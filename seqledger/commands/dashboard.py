@@ -129,7 +129,13 @@ def dashboard(ctx: click.Context, port: int | None, address: str, check: bool,
                    "Ctrl-C stops)")
         cmd = streamlit_command(port, address, secrets_file)
         os.execve(cmd[0], cmd, env)  # the app replaces this process: one process to stop
-    _check(port or _free_port(), env, timeout, address, secrets_file)
+    try:
+        _check(port or _free_port(), env, timeout, address, secrets_file)
+    finally:
+        if secrets_file:  # the check's own copy of the client secret goes with it
+            import shutil
+
+            shutil.rmtree(os.path.dirname(secrets_file), ignore_errors=True)
 
 
 def _require_free(port: int, address: str = LOOPBACK) -> None:

@@ -85,6 +85,9 @@ def test_the_budget_setting_is_a_positive_number():
 
 def test_with_sign_in_configured_the_app_starts_with_its_auth_secrets(tmp_path):
     tmp_path.joinpath("lake").mkdir()
-    out = _run(["--check", "--timeout", "90"], tmp_path / "lake", OIDC)
+    private = tmp_path / "tmp"
+    private.mkdir()
+    out = _run(["--check", "--timeout", "90"], tmp_path / "lake", {**OIDC, "TMPDIR": str(private)})
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout.startswith("dashboard healthy on 127.0.0.1:")
+    assert not [p for p in private.iterdir() if p.name.startswith("seqledger-dashboard-")]
