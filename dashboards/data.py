@@ -127,11 +127,23 @@ def start_page() -> None:
 def lake_fingerprint() -> str:
     """The lake's fingerprint, taken once per page load (``start_page`` forgets it)."""
     if _PRINT not in st.session_state:
+        s = settings()
         try:
-            st.session_state[_PRINT] = fingerprint(settings())
+            st.session_state[_PRINT] = (_s3_fingerprint(s.lake_uri) if s.lake_is_s3
+                                        else fingerprint(s))
         except OSError as e:  # unreachable: the lake check and the queries say why
             st.session_state[_PRINT] = f"unreadable: {e}"
     return st.session_state[_PRINT]
+
+
+# On S3 the fingerprint is a listing (~0.1 s for the demo lake): shared by every session for a
+# few seconds, so a team clicking around does not list the bucket at each click.
+S3_FINGERPRINT_TTL_S = 5
+
+
+@st.cache_data(ttl=S3_FINGERPRINT_TTL_S, show_spinner=False)
+def _s3_fingerprint(uri: str) -> str:
+    return fingerprint(settings())
 
 
 def footer() -> str:
