@@ -116,3 +116,27 @@ def test_the_five_messages_differ(tmp_path, lake_settings, monkeypatch):
     at = _app(lake_settings.lake_uri, monkeypatch)
     messages = [c.message() for c in checks] + [at.warning[0].value]
     assert len({m.split(":")[0] for m in messages}) == 5
+
+
+def test_a_reachable_s3_lake_shows_its_figures_and_a_new_file(s3_settings, monkeypatch):
+    """The healthy S3 case beside the broken ones: SeaweedFS over HTTP, the same figures."""
+    from datetime import UTC, datetime
+
+    from lake.store import LakeStore
+
+    write_overview_lake(s3_settings)
+    monkeypatch.setenv("SEQLEDGER_S3_ENDPOINT", s3_settings.s3.endpoint_url)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", s3_settings.s3.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", s3_settings.s3.secret_key)
+    monkeypatch.setenv("SEQLEDGER_LAKE", s3_settings.lake_uri)
+    at = page_test("overview").run()
+    assert not at.exception and not at.error
+    assert {m.label: m.value for m in at.metric}["Runs"] == "5"
+    LakeStore(s3_settings).write("runs", [{
+        "run_id": "run-6", "sample_id": "S6", "project": "pgx", "status": "DISPATCHED",
+        "status_at": datetime(2026, 11, 2, 3, tzinfo=UTC)}])
+    from dashboards import data
+
+    data._s3_fingerprint.clear()  # as 5 s later: the shared listing is taken again, nothing else
+    at.run()
+    assert {m.label: m.value for m in at.metric}["Runs"] == "6"
