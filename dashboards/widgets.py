@@ -13,21 +13,23 @@ from analytics.filters import unapplied as unapplied_filters
 from dashboards import data
 
 
-def table(frame: Any, name: str, **kwargs: Any) -> None:
+def table(frame: Any, name: str, **kwargs: Any) -> Any:
     """``st.dataframe`` of ``frame`` (pandas or Arrow) and a button to download it as CSV.
 
-    ``name`` is the file's stem (``runs`` gives ``runs.csv``) and the button's key.
+    ``name`` is the file's stem (``runs`` gives ``runs.csv``) and the button's key. Returns what
+    ``st.dataframe`` returns (the selection, with ``on_select``).
     """
     import pandas as pd
 
     df = frame if isinstance(frame, pd.DataFrame) else frame.to_pandas()
     kwargs.setdefault("hide_index", True)
     kwargs.setdefault("width", "stretch")
-    st.dataframe(df, **kwargs)
+    shown = st.dataframe(df, **kwargs)
     stem = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-") or "table"
     st.download_button("Download CSV", df.to_csv(index=False).encode("utf-8"),
                        file_name=f"{stem}.csv", mime="text/csv", key=f"csv_{stem}",
                        icon=":material/download:", disabled=df.empty)
+    return shown
 
 
 def leaves_out(*tables: str) -> None:

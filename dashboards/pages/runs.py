@@ -32,7 +32,8 @@ except data.LakeUnavailable as e:
 
 shown = page.rows.num_rows
 st.caption(f"{shown:,} of {page.total:,} runs, newest first (by their latest status time)")
-widgets.table(page.rows, "runs", column_config={
+picked = widgets.table(page.rows, "runs", on_select="rerun", selection_mode="single-row",
+                       key="runs_table", column_config={
     "dispatched_at": st.column_config.DatetimeColumn("dispatched (UTC)",
                                                      format="YYYY-MM-DD HH:mm"),
     "finished_at": st.column_config.DatetimeColumn("finished (UTC)", format="YYYY-MM-DD HH:mm"),
@@ -45,8 +46,17 @@ st.header("One run")
 linked = st.query_params.get("run")
 ids = page.rows.column("run_id").to_pylist()
 choices = ([linked] if linked and linked not in ids else []) + ids
-run_id = st.selectbox("Run", choices, index=choices.index(linked) if linked else None,
-                      key="run_pick", placeholder="Choose a run (or open a link with ?run=…)")
+if "run_pick" not in st.session_state and linked:  # a shared link opens its run
+    st.session_state["run_pick"] = linked
+rows_picked = picked.selection.rows if picked is not None else []
+if rows_picked and st.session_state.get("runs_last_row") != ids[rows_picked[0]]:
+    # a row clicked in the table opens that run (once: the list below can change it again)
+    st.session_state["runs_last_row"] = st.session_state["run_pick"] = ids[rows_picked[0]]
+current = st.session_state.get("run_pick")
+if current and current not in choices:  # chosen before the filters changed: still offered
+    choices.insert(0, current)
+run_id = st.selectbox("Run", choices, index=None, key="run_pick",
+                      placeholder="Choose a run, click a row above, or open a link with ?run=…")
 if run_id and run_id != linked:
     st.query_params["run"] = run_id
 if run_id:

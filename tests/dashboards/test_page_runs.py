@@ -74,6 +74,11 @@ def test_choosing_a_run_puts_it_in_the_link_and_an_unknown_run_is_named(lake):
     at.selectbox(key="run_pick").set_value("run-3").run()
     assert at.query_params["run"] == "run-3"
     assert not at.exception
+    # narrowed to another project, the chosen run stays open and offered
+    at.multiselect(key="filter_project").set_value(["aou-wgs"]).run()
+    assert not at.exception
+    assert at.selectbox(key="run_pick").value == "run-3"
+    assert "run-3" not in at.dataframe[0].value["run_id"].tolist()
     at = _runs({"run": "run-404"})
     assert not at.exception
     assert at.warning[0].value.startswith("No run run-404 in the lake")
