@@ -17,6 +17,19 @@ PARTS = {"waiting_h": "arrival to dispatch (mates, sheet)", "queue_h": "queue",
          "turnaround_h": "turnaround (arrival to QC verdict)"}
 RUN_TABLES = ("runs", "job_attempts", "decisions", "costs", "qc_results")
 
+PHASE_COLOURS = {"queue wait": "#9e9e9e", "run": "#1565c0", "run, Spot reclaim": "#ef6c00",
+                 "run, failed": "#c62828"}
+
+
+def _run_phase(a) -> str:
+    """How an attempt's run ended, for its colour on the timeline."""
+    reclaimed = a.failure_kind == "spot_reclaim" or (
+        a.status == "FAILED" and str(a.status_reason or "").startswith("Host EC2"))
+    if reclaimed:
+        return "run, Spot reclaim"
+    return "run, failed" if a.status == "FAILED" else "run"
+
+
 st.title("Runs")
 f = filters.current()
 
@@ -84,7 +97,7 @@ if run_id:
                     rows.append({**info, "phase": "queue wait", "from": a.submitted_at,
                                  "to": a.started_at})
                     if pd.notna(a.ended_at):
-                        rows.append({**info, "phase": "run", "from": a.started_at,
+                        rows.append({**info, "phase": _run_phase(a), "from": a.started_at,
                                      "to": a.ended_at})
                 elif pd.notna(a.ended_at):
                     rows.append({**info, "phase": "queue wait", "from": a.submitted_at,
@@ -95,7 +108,8 @@ if run_id:
                     x=alt.X("from:T", title="time (UTC)"), x2="to:T",
                     y=alt.Y("attempt:N", title="attempt, capacity, instance type", sort=None),
                     color=alt.Color("phase:N", scale=alt.Scale(
-                        domain=["queue wait", "run"], range=["#9e9e9e", "#1565c0"]), title=None),
+                        domain=list(PHASE_COLOURS), range=list(PHASE_COLOURS.values())),
+                        title=None),
                     tooltip=["attempt", "job_id", "phase", alt.Tooltip("from:T", format="%H:%M"),
                              alt.Tooltip("to:T", format="%H:%M"), "status", "failure_kind",
                              "action", "reason"],

@@ -58,7 +58,7 @@ def test_a_link_with_a_run_opens_its_attempts_decisions_and_costs(lake):
     assert at.selectbox(key="run_pick").value == "run-1"
     timeline = _chart(at.get("vega_lite_chart")[0])
     assert sorted(zip(timeline["attempt"], timeline["phase"], strict=True)) == [
-        ("#1 spot r6i.8xlarge", "queue wait"), ("#1 spot r6i.8xlarge", "run"),
+        ("#1 spot r6i.8xlarge", "queue wait"), ("#1 spot r6i.8xlarge", "run, Spot reclaim"),
         ("#2 spot r6i.8xlarge", "queue wait"), ("#2 spot r6i.8xlarge", "run")]
     assert set(timeline["failure_kind"]) == {"spot_reclaim", "none"}
     tables = [d.value for d in at.dataframe]
@@ -74,6 +74,8 @@ def test_choosing_a_run_puts_it_in_the_link_and_an_unknown_run_is_named(lake):
     at.selectbox(key="run_pick").set_value("run-3").run()
     assert at.query_params["run"] == "run-3"
     assert not at.exception
+    # run-3's only attempt ended in an application error: its run is drawn as failed
+    assert set(_chart(at.get("vega_lite_chart")[0])["phase"]) == {"queue wait", "run, failed"}
     # narrowed to another project, the chosen run stays open and offered
     at.multiselect(key="filter_project").set_value(["aou-wgs"]).run()
     assert not at.exception
