@@ -156,6 +156,8 @@ def refresh() -> None:
     """Forget cached results and the connection: the next read sees the lake as it is now."""
     _cached.clear()
     _connection.clear()
+    _s3_fingerprint.clear()
+    _lake_check.clear()
 
 
 def overview() -> queries.Overview:
