@@ -146,6 +146,31 @@ def cost_per_sample(
     )
 
 
+STORAGE_GROUPS = ("month", "project", "sample_id", "storage_class", "inventory_source")
+
+
+def storage_costs(con: Engine, by: Sequence[str] = ("month", "project", "storage_class"),
+                  project: str | None = None) -> list[dict[str, Any]]:
+    """Storage measured by inventory, priced (view storage_costs), grouped by ``by``: GB-months,
+    cost, the all-Standard baseline and the realized archival saving."""
+    bad = [c for c in by if c not in STORAGE_GROUPS]
+    if bad or not by:
+        raise ValueError(f"cannot group storage by {bad or 'nothing'}; "
+                         f"choose from {', '.join(STORAGE_GROUPS)}")
+    cols = ", ".join(by)
+    where, params = ("WHERE project = ?", [project]) if project else ("", [])
+    return _rows(
+        con,
+        f"""
+        SELECT {cols}, sum(gb_months) AS gb_months, sum(cost_usd) AS cost_usd,
+               sum(standard_cost_usd) AS standard_cost_usd,
+               sum(standard_cost_usd) - sum(cost_usd) AS saving_usd,
+               sum(unpriced_rows) AS unpriced_rows, sum(approximate_rows) AS approximate_rows
+        FROM storage_costs {where} GROUP BY {cols} ORDER BY {cols}""",
+        params,
+    )
+
+
 def savings(con: Engine, by_month: bool = False) -> list[dict[str, Any]]:
     """Spot against On-Demand and archival against all-Standard: actual, baseline and saving."""
     month = "month, " if by_month else ""

@@ -5,7 +5,9 @@ BILLING_PERIOD=YYYY-MM/`` and, with ``OVERWRITE_REPORT``, rewrites a month's fil
 restated until the month closes. The scheduled loader (the Lambda handler
 ``ingest.handlers.load_billing_exports``, or ``seqledger ingest cur-exports``) lists the prefix,
 compares each data file's version (size and modification time) with the ``billing_files``
-ledger, loads only new or rewritten files through ``ingest.cur`` and records them. Loading a
+ledger, loads only new or rewritten files through ``ingest.cur`` and records them. (S3 gives
+modification times in whole seconds: a rewrite of the same size within the same second would
+look unchanged; AWS restates a month hours apart.) Loading a
 file again is harmless (``billed_costs`` is keyed by line item and hour, and a restated line is a
 new version that wins); the ledger only saves the reading.
 

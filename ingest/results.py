@@ -31,6 +31,7 @@ class RunResults:
     metric_rows: int = 0
     quarantined: int = 0
     dragen_version: str | None = None
+    objects_tagged: int = 0  # objects tagged for the archival lifecycle (succeeded runs)
 
 
 def attempt_usage_for(
@@ -102,10 +103,12 @@ def finish_runs(
     prices: PriceBook,
     inputs: dict[str, tuple[str | None, int | None]],
     licence: LicenceTerms = DEFAULT_LICENCE,
+    tag_run: Callable[[FinishedRun], int] | None = None,
 ) -> list[RunResults]:
     """Price every finished run, load the metrics of the successful ones, write costs once.
 
-    ``inputs`` maps run id to (input kind, input size) for the licence estimate.
+    ``inputs`` maps run id to (input kind, input size) for the licence estimate. ``tag_run``
+    tags a succeeded run's inputs and outputs for the archival lifecycle and says how many.
     """
     from ingest.dragen.service import ingest_folder
     from ingest.happy import ingest_happy, is_happy_file
@@ -138,6 +141,7 @@ def finish_runs(
                 metric_rows=sum(summary.rows.values()),
                 quarantined=summary.quarantined,
                 dragen_version=summary.dragen_version,
+                objects_tagged=tag_run(run) if tag_run is not None else 0,
             )
         )
     store.write("costs", all_costs)

@@ -41,7 +41,13 @@ from pipeline_runner.licence import LicenceTerms
 from pipeline_runner.prices import PriceBook
 from pipeline_runner.projects import ProjectRegistry
 from pipeline_runner.records import JobStateChange
-from pipeline_runner.service import DispatchResult, Runner, TrackResult, recent_months
+from pipeline_runner.service import (
+    DispatchResult,
+    FinishedRun,
+    Runner,
+    TrackResult,
+    recent_months,
+)
 from pipeline_runner.workflows import RunRequest
 
 
@@ -98,6 +104,7 @@ class EventService:
         default_factory=dict, repr=False
     )
     _known_ids: set[str] = field(default_factory=set, repr=False)
+    _tagger: Any = field(default=None, repr=False)
     _known_rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     def process(
@@ -321,7 +328,21 @@ class EventService:
         finished = [*track.succeeded_runs, *track.failed_runs]
         if finished:
             inputs = self._run_inputs([r.run_id for r in finished])
-            out.finished = finish_runs(self.store, finished, self.prices, inputs, self.licence)
+            out.finished = finish_runs(self.store, finished, self.prices, inputs, self.licence,
+                                       self._tag_run)
+
+    def _tag_run(self, run: FinishedRun) -> int:
+        """Tag a succeeded run's objects by its project's retention policy (ingest.tagging)."""
+        from ingest.tagging import S3Tagger, tag_local_run, tag_s3_run
+
+        policy = self.projects.retention_for(run.project)
+        if run.output_uri.startswith("s3://"):
+            if self._tagger is None:
+                self._tagger = S3Tagger(self.store.settings.s3)
+            request = self.runner.run_request(run.run_id)
+            inputs = request.input_uris if request is not None else ()
+            return tag_s3_run(self._tagger, run.output_uri, inputs, policy).objects
+        return tag_local_run(run.output_uri, policy, run.finished_at).objects
 
     def _run_inputs(self, run_ids: list[str]) -> dict[str, tuple[str | None, int | None]]:
         # the Runner has just loaded (or dispatched) these runs: no lake read

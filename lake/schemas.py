@@ -363,4 +363,5 @@ from lake import (  # noqa: E402, F401
     schemas_dragen,
     schemas_release,
     schemas_rollup,
+    schemas_storage,
 )

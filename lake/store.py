@@ -77,6 +77,11 @@ def filesystem(settings: Settings) -> tuple[pafs.FileSystem, str]:
 
 def read_text(settings: Settings, location: str) -> str:
     """A small text file from a folder path or an ``s3://`` URI (same credentials as the lake)."""
+    return read_bytes(settings, location).decode("utf-8")
+
+
+def read_bytes(settings: Settings, location: str) -> bytes:
+    """A file's bytes from a folder path or an ``s3://`` URI (same credentials as the lake)."""
     if location.startswith("s3://"):
         fs, _ = filesystem(Settings(lake_uri=location, s3=settings.s3))
         path = location[len("s3://") :]
@@ -94,7 +99,7 @@ def read_text(settings: Settings, location: str) -> str:
         if isinstance(e.__cause__, FileNotFoundError):
             raise e.__cause__ from None  # callers tell a missing file from a failing one
         raise
-    return data.decode("utf-8")
+    return data
 
 
 def month_of(ts: datetime) -> str:

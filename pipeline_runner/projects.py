@@ -7,6 +7,11 @@ owns is refused at submission rather than priced to "unassigned".
     cost_centre = "CC-1001"
     requested_by = "a.lee"
     pipeline_release = "dragen-4.2.4"   # optional, overrides the runner's default
+
+    [projects.cardio-wgs.retention]     # optional (pipeline_runner.retention)
+    archive = ["alignment", "reads"]
+    standard_days = 30
+    then = "DEEP_ARCHIVE"
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import tomllib
 from dataclasses import dataclass
 
 from lake.errors import ConfigError, SubmitError
+from pipeline_runner.retention import DEFAULT_RETENTION, RetentionPolicy, parse_retention
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,11 +28,17 @@ class ProjectTags:
     cost_centre: str
     requested_by: str
     pipeline_release: str | None = None
+    retention: RetentionPolicy = DEFAULT_RETENTION
 
 
 @dataclass(frozen=True, slots=True)
 class ProjectRegistry:
     projects: dict[str, ProjectTags]
+
+    def retention_for(self, project: str | None) -> RetentionPolicy:
+        """The project's retention policy; the default for a project not registered here."""
+        entry = self.projects.get(project or "")
+        return entry.retention if entry else DEFAULT_RETENTION
 
     def tags_for(self, project: str | None, sample_id: str) -> ProjectTags:
         """The project's tags; ``SubmitError`` naming the sample when it has none."""
@@ -60,10 +72,14 @@ def parse_projects(text: str, source: str) -> ProjectRegistry:
         missing = [k for k in ("cost_centre", "requested_by") if not entry.get(k)]
         if missing:
             raise ConfigError(f"{source}: [projects.{name}] lacks {', '.join(missing)}")
-        unknown = set(entry) - {"cost_centre", "requested_by", "pipeline_release"}
+        unknown = set(entry) - {"cost_centre", "requested_by", "pipeline_release", "retention"}
         if unknown:
             raise ConfigError(f"{source}: [projects.{name}] has unknown key(s) {sorted(unknown)}")
+        retention = entry.get("retention", {})
+        if not isinstance(retention, dict):
+            raise ConfigError(f"{source}: [projects.{name}.retention] must be a table")
         projects[name] = ProjectTags(
-            str(entry["cost_centre"]), str(entry["requested_by"]), entry.get("pipeline_release")
+            str(entry["cost_centre"]), str(entry["requested_by"]), entry.get("pipeline_release"),
+            parse_retention(retention, f"{source}: [projects.{name}.retention]"),
         )
     return ProjectRegistry(projects)

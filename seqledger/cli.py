@@ -21,7 +21,7 @@ import click
 from lake.errors import ConfigError, SeqledgerError
 from lake.settings import DEFAULT_LAKE, LAKE_ENV, Settings
 
-COMMAND_MODULES = ("demo", "events", "status", "dragen", "cost", "lake", "qc", "release",
+COMMAND_MODULES = ("demo", "events", "status", "dragen", "cost", "storage", "lake", "qc", "release",
                    "dashboard", "infra", "athena")
 
 EPILOG = f"""\b

@@ -2,7 +2,8 @@
 -- Spot compute row's instance-hours at the On-Demand price in effect), estimated net of what
 -- reclaims cost (below), and billed (the export's public On-Demand cost, else the usage at the
 -- On-Demand price). Tag-driven archival against keeping
--- every byte in S3 Standard. Only rows priced on both sides enter the sums; the rest are counted
+-- every byte in S3 Standard: estimated (modelled storage cost rows) and realized (storage measured
+-- by inventory, view storage_costs). Only rows priced on both sides enter the sums; the rest are counted
 -- in unpriced_rows.
 WITH od AS (
     SELECT item, usd, price_status, effective_from_at, effective_to_at
@@ -62,6 +63,10 @@ archive_est AS (
                  AND (std.effective_to_at IS NULL OR c.usage_start_at < std.effective_to_at)
     WHERE c.cost_kind IN ('storage', 'storage_transition', 'storage_early_delete')
 ),
+archive_inventory AS (
+    SELECT month, cost_usd AS actual_usd, standard_cost_usd AS baseline_usd, approximate_rows
+    FROM storage_costs
+),
 unioned AS (
     SELECT 'spot vs on-demand, gross (estimated)' AS scenario, s.* FROM spot_est s
     UNION ALL
@@ -70,6 +75,8 @@ unioned AS (
     SELECT 'spot vs on-demand (billed)' AS scenario, s.* FROM spot_billed s
     UNION ALL
     SELECT 'archival vs all-standard (estimated)' AS scenario, s.* FROM archive_est s
+    UNION ALL
+    SELECT 'archival vs all-standard (inventory)' AS scenario, s.* FROM archive_inventory s
 )
 SELECT scenario, month,
        sum(CASE WHEN baseline_usd IS NOT NULL THEN actual_usd END) AS actual_usd,

@@ -69,6 +69,19 @@ def write_local(folder: str, files: dict[str, str]) -> None:
         tmp.replace(path / name)
 
 
+# A 30x WGS CRAM is about a third of its gzipped FASTQ (≈ 20 of 60 GB); reference-based
+# compression is what makes CRAM small.
+CRAM_PER_INPUT_BYTE = 0.33
+
+
+def write_sparse(folder: str, name: str, size: int) -> None:
+    """A file of ``size`` bytes that occupies (almost) no disk: its size is what is listed."""
+    path = Path(folder.removeprefix("file://"))
+    path.mkdir(parents=True, exist_ok=True)
+    with open(path / name, "wb") as f:
+        f.truncate(size)
+
+
 @dataclass(frozen=True, slots=True)
 class SimulatedJob:
     """What the simulator decided for one job (for tests and what-if reports)."""
@@ -96,7 +109,8 @@ class SimulatedBatch:
                  region: str = "us-east-1", account: str = "123456789012",
                  image: str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/dragen:4.2.4",
                  write_outputs: bool = True, writer: Writer | None = None,
-                 extra_outputs: Callable[[Mapping[str, str]], dict[str, str]] | None = None
+                 extra_outputs: Callable[[Mapping[str, str]], dict[str, str]] | None = None,
+                 alignment_outputs: bool = False,
                  ) -> None:
         for name, rate in (("spot_reclaim_rate", spot_reclaim_rate),
                            ("app_failure_rate", app_failure_rate),
@@ -118,6 +132,10 @@ class SimulatedBatch:
         self.writer = writer
         # More files a successful job writes beside DRAGEN's, from its tags (e.g. hap.py results).
         self.extra_outputs = extra_outputs
+        # A successful job also leaves its CRAM (local folders only), as a sparse file of a
+        # realistic size: what storage and archival measure, without writing the bytes.
+        self.alignment_outputs = alignment_outputs
+        self._alignments: dict[str, tuple[str, int]] = {}  # job id -> (file name, size)
         self.jobs: dict[str, SimulatedJob] = {}
         self._outputs: dict[str, tuple[str, dict[str, str]]] = {}  # job id -> (folder, files)
         self._written: set[str] = set()
@@ -226,6 +244,9 @@ class SimulatedBatch:
             if self.extra_outputs is not None:
                 files.update(self.extra_outputs(spec.tags))
             self._outputs[job_id] = (spec.environment["SEQLEDGER_OUTPUT"], files)
+            if self.alignment_outputs and size > 0:
+                self._alignments[job_id] = (f"{profile.sample_id}.cram",
+                                            int(size * CRAM_PER_INPUT_BYTE))
         job = SimulatedJob(job_id, spec, created, instance_type, instance_id, outcome, ends_at,
                            (ends_at - running).total_seconds() if ran else 0.0, depth)
         return job, timeline
@@ -316,6 +337,9 @@ class SimulatedBatch:
             return
         folder, files = self._outputs.pop(job_id)
         (self.writer or write_local)(folder, files)
+        if job_id in self._alignments and self.writer is None:
+            name, size = self._alignments.pop(job_id)
+            write_sparse(folder, name, size)
         self._written.add(job_id)
 
 

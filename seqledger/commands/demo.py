@@ -95,6 +95,7 @@ def demo(ctx: click.Context, samples: int, seed: int, month: str, keep: bool,
         ("estimated cost", f"${s['cost_usd']:,.2f}"),
         *((f"  {c['component']}", f"${c['cost_usd']:,.2f}" + _mark(c))
           for c in s.get("cost_by_component", [])),
+        *_storage_lines(s.get("storage_by_class", [])),
     ]
     width = max(len(k) for k, _ in lines)
     for k, v in lines:
@@ -120,6 +121,25 @@ def demo(ctx: click.Context, samples: int, seed: int, month: str, keep: bool,
         f'\n  {me} lake query "SELECT * FROM run_latest LIMIT 5"'
         f"\n  {me} release list               # releases and their validation state"
     )
+
+
+def _storage_lines(by_class: list[dict]) -> list[tuple[str, str]]:
+    """Storage measured by the daily local inventories, and the realized archival saving."""
+    if not by_class:
+        return []
+    cost = sum(c["cost_usd"] or 0 for c in by_class)
+    standard = sum(c["standard_usd"] or 0 for c in by_class)
+    approx = "  ~ approximate prices" if any(c["approximate"] for c in by_class) else ""
+    first = min(c["first_month"] for c in by_class)
+    last = max(c["last_month"] for c in by_class)
+    return [
+        (f"storage {first} to {last} (daily inventories)", f"${cost:,.2f}{approx}"),
+        *((f"  {c['storage_class']}", f"${c['cost_usd'] or 0:,.2f}  ({c['gb_months']:,.1f} "
+           "GB-months)") for c in by_class),
+        ("  all in S3 Standard would be", f"${standard:,.2f}"),
+        ("  archival saved (realized)", f"${standard - cost:,.2f}"
+         + (f" ({(standard - cost) / standard:.0%})" if standard else "")),
+    ]
 
 
 def _mark(component: dict) -> str:

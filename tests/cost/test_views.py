@@ -30,13 +30,14 @@ NOT_PORTABLE = [
 ]
 
 
-def test_there_are_ten_cost_views_and_they_use_portable_sql():
+def test_there_are_eleven_cost_views_and_they_use_portable_sql():
     assert [f.name.split("_", 1)[1] for f in COST_SQL] == [
         "cost_lines.sql",
         "cost_attempts.sql",
         "billed_lines.sql",
         "billed_allocated.sql",
         "cost_by_month.sql",
+        "storage_costs.sql",
         "cost_per_sample.sql",
         "savings.sql",
         "reconcile_attempts.sql",

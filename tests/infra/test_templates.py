@@ -210,18 +210,39 @@ def test_every_bucket_denies_requests_without_tls(root):
             "Condition": {"Bool": {"aws:SecureTransport": "false"}}}], bucket
 
 
-def test_tagged_objects_go_to_deep_archive_after_the_parameter(root):
+def test_only_tagged_objects_move_and_every_tier_has_its_rule(root):
+    from pipeline_runner.retention import STACK_TIERS, tier_id
+
     buckets = _of_type(root, "AWS::S3::Bucket")
-    assert root["Parameters"]["ArchiveAfterDays"]["Default"] == 30
+    assert "ArchiveAfterDays" not in root["Parameters"]  # the days are the tier's, per project
     for name in ("InputBucket", "ResultsBucket"):
         rules = {r["Id"]: r for r in buckets[name]["LifecycleConfiguration"]["Rules"]}
-        assert rules["archive-tagged"]["TagFilters"] == [ARCHIVE_TAG]
-        assert rules["archive-tagged"]["Transitions"] == [
-            {"StorageClass": "DEEP_ARCHIVE", "TransitionInDays": _ref("ArchiveAfterDays")}]
+        for cls, days in STACK_TIERS:
+            rule = rules[f"archive-{tier_id(cls, days)}"]
+            assert rule["TagFilters"] == [{"Key": "seqledger:archive", "Value": tier_id(cls, days)}]
+            assert rule["Transitions"] == [{"StorageClass": cls, "TransitionInDays": days}]
         # Only tagged objects move: no rule transitions current versions without a tag filter.
         untagged_moves = [r["Id"] for r in rules.values()
                           if r.get("Transitions") and not r.get("TagFilters")]
         assert untagged_moves == []
+
+
+def test_input_and_results_have_a_daily_parquet_inventory_into_the_lake_bucket(root):
+    buckets = _of_type(root, "AWS::S3::Bucket")
+    for name, prefix in (("InputBucket", "inventory/input"),
+                         ("ResultsBucket", "inventory/results")):
+        [inv] = buckets[name]["InventoryConfigurations"]
+        assert (inv["Enabled"], inv["ScheduleFrequency"], inv["IncludedObjectVersions"]) == (
+            True, "Daily", "Current")
+        assert {"Size", "LastModifiedDate", "StorageClass"} <= set(inv["OptionalFields"])
+        dest = inv["Destination"]
+        assert (dest["Format"], dest["Prefix"]) == ("Parquet", prefix)
+        assert "-lake-" in dest["BucketArn"]["Fn::Sub"]
+    lake_policy = {p["Bucket"]["Ref"]: p["PolicyDocument"]["Statement"]
+                   for p in _of_type(root, "AWS::S3::BucketPolicy").values()}["LakeBucket"]
+    [allow] = [s for s in lake_policy if s["Sid"] == "S3InventoryFromOurBuckets"]
+    assert allow["Principal"] == {"Service": "s3.amazonaws.com"}
+    assert allow["Resource"]["Fn::Sub"].endswith("/inventory/*")
 
 
 def test_the_lake_stays_in_standard(root):
@@ -231,21 +252,24 @@ def test_the_lake_stays_in_standard(root):
     assert expiring == {"athena-results/"}  # lake data never expires; query results do
 
 
-def test_archive_rule_is_the_runners_lifecycle_model(root):
-    """The runner tags outputs and models their storage cost with the same rule (storage.py)."""
-    from pipeline_runner.storage import default_policy, lifecycle_tags, s3_lifecycle_configuration
+def test_archive_rules_are_the_runners_lifecycle_model(root):
+    """The runner tags objects and models their storage cost with the same rules (retention.py)."""
+    from pipeline_runner.retention import RetentionPolicy, stack_policy
+    from pipeline_runner.storage import s3_lifecycle_configuration
 
-    modelled = s3_lifecycle_configuration(default_policy(
-        root["Parameters"]["ArchiveAfterDays"]["Default"]))["Rules"]
-    deployed = {r["Id"]: r for r in root["Resources"]["ResultsBucket"]["Properties"][
-        "LifecycleConfiguration"]["Rules"]}
-    for rule in modelled:
-        mine = deployed[rule["ID"]]
-        assert mine["TagFilters"] == [rule["Filter"]["Tag"]]
-        assert [t["StorageClass"] for t in mine["Transitions"]] == [
-            t["StorageClass"] for t in rule["Transitions"]]
-    assert lifecycle_tags("P1/S1/S1.cram")[ARCHIVE_TAG["Key"]] == ARCHIVE_TAG["Value"]
-    assert lifecycle_tags("P1/S1/S1.hard-filtered.vcf.gz")[ARCHIVE_TAG["Key"]] != "true"
+    modelled = s3_lifecycle_configuration(stack_policy())["Rules"]
+    for bucket in ("InputBucket", "ResultsBucket"):
+        deployed = {r["Id"]: r for r in root["Resources"][bucket]["Properties"][
+            "LifecycleConfiguration"]["Rules"]}
+        for rule in modelled:
+            mine = deployed[rule["ID"]]
+            assert mine["TagFilters"] == [rule["Filter"]["Tag"]]
+            assert [(t["StorageClass"], t["TransitionInDays"]) for t in mine["Transitions"]] == [
+                (t["StorageClass"], t["Days"]) for t in rule["Transitions"]]
+    policy = RetentionPolicy(("alignment",), 90, "DEEP_ARCHIVE")
+    assert policy.tags_for("P1/S1/S1.cram")[ARCHIVE_TAG["Key"]] == "deep-archive-90d"
+    assert policy.tags_for("P1/S1/S1.hard-filtered.vcf.gz")[ARCHIVE_TAG["Key"]] == "false"
+    assert stack_policy().rule_for(policy.tags_for("x.cram")).transitions[0].after_days == 90
 
 
 # -- events ---------------------------------------------------------------------------------------

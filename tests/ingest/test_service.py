@@ -199,3 +199,35 @@ def test_bad_payloads_are_quarantined_and_the_batch_goes_on(lake_settings, tmp_p
     assert len(out.runs_dispatched) == 1
     (q,) = service.store.read("quarantine").to_pylist()
     assert q["source"] == "bad.json" and q["stage"] == "ingest.event" and q["reason"]
+
+
+def test_a_succeeded_run_is_tagged_by_its_projects_policy_and_inventoried(lake_settings, tmp_path):
+    from ingest.inventory import local_inventory
+    from ingest.tagging import local_tags
+    from pipeline_runner.retention import RetentionPolicy
+
+    store = LakeStore(lake_settings)
+    executor = SimulatedBatch(seed=3, clock_start=T0, spot_reclaim_rate=0.0, app_failure_rate=0.0,
+                              infra_failure_rate=0.0, alignment_outputs=True)
+    out = str(tmp_path / "out")
+    projects = ProjectRegistry({"cardio": ProjectTags(
+        "CC-1", "a.lee", retention=RetentionPolicy(("alignment",), 90, "DEEP_ARCHIVE"))})
+    service = EventService(store, Runner(store, executor, RunnerConfig(output_prefix=out)),
+                           projects, PriceBook.load_default(), output_prefix=out,
+                           pipeline_release="dragen-4.2.4")
+    service.process(_pair("S1", "s3", T0), now=T0)
+    _drain(service)
+    (run,) = store.read("runs").to_pylist()[-1:]
+    [folder] = list((tmp_path / "out" / "cardio" / "S1").glob("*/attempt-*"))
+    written = local_tags(folder)
+    assert written["files"]["S1.cram"] == {"seqledger:archive": "deep-archive-90d",
+                                           "seqledger:data-class": "alignment"}
+    assert {t["seqledger:archive"] for n, t in written["files"].items() if n != "S1.cram"} == {
+        "false"}
+    finished = datetime.fromisoformat(written["tagged_at"])
+    size = input_size_for_coverage("fastq", 38) // 2 * 2
+    rows = {r["object_key"].rpartition("/")[2]: r
+            for r in local_inventory(out, finished + timedelta(days=100))}
+    assert rows["S1.cram"]["storage_class"] == "DEEP_ARCHIVE"
+    assert rows["S1.cram"]["size_bytes"] == int(size * 0.33)
+    assert rows["S1.cram"]["run_id"] == run["run_id"]

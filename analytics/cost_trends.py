@@ -1,0 +1,239 @@
+"""Cost over time for the Cost page: estimated beside billed per day or month, by any tag, by
+component with the prices that are assumptions, per sample, and the savings, reconciliation and
+untagged spend of the months the filters select.
+
+Estimated cost per month reads the monthly rollup (``costs_monthly``) when the date range is
+whole months (or open); per day, per sample, or for a range that cuts a month, it reads the cost
+rows (``cost_lines``) of the months the range touches. Billed cost is the allocated spend
+(``billed_allocated``: split rows and plain lines; unused instance capacity left out, as
+``analytics.cost.cost_by`` counts it). The savings, reconciliation and untagged views are monthly:
+they take the range's months, and the reconciliation the projects too.
+
+Money is USD. Every function takes an ``Engine`` and a ``Filters`` and returns an Arrow table,
+empty on an empty lake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import pyarrow as pa
+
+from analytics.engine import Engine, as_engine
+from analytics.filters import UNTAGGED, Columns, Filters, where
+from analytics.periods import Grain, check_grain, fill, span
+
+# The tags cost can be split by (the Cost page's selector) and their column in the cost views.
+BY = {"project": "project", "requested_by": "requested_by", "cost_centre": "cost_centre",
+      "workflow": "workflow", "release": "pipeline_release"}
+ROLLUP_COLUMNS = Columns(time="month_at", month="month", project="project",
+                         cost_centre="cost_centre", workflow="workflow",
+                         release="pipeline_release")
+LINE_COLUMNS = Columns(time="usage_start_at", month="month", project="project",
+                       cost_centre="cost_centre", workflow="workflow", release="pipeline_release")
+BILLED_COLUMNS = LINE_COLUMNS  # billed_allocated carries the same tag columns
+_PERIOD = {"day": "strftime({c}, '%Y-%m-%d')", "month": "strftime({c}, '%Y-%m')"}
+# Prices nobody quoted: approximate (a derived or dated figure) or assumed (no source at all).
+ASSUMED = ("approximate", "assumed")
+
+
+def whole_months(f: Filters) -> bool:
+    """True when the date range starts on a 1st and ends on a month's last day (or is open)."""
+    return (f.start is None or f.start.day == 1) and (
+        f.end is None or (f.end + timedelta(days=1)).day == 1)
+
+
+def _by(by: str | None) -> str | None:
+    if by is None:
+        return None
+    try:
+        return BY[by]
+    except KeyError:
+        raise ValueError(f"cannot split cost by {by!r}: one of {', '.join(BY)}") from None
+
+
+def _rows(con: Engine, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    return as_engine(con).rows(sql, list(params))
+
+
+def over_time(con: Engine, f: Filters, grain: Grain = "month", by: str | None = None
+              ) -> pa.Table:
+    """``period, [group,] estimated_usd, billed_usd``: per day or month of usage, optionally per
+    value of the tag ``by`` (``(untagged)`` for rows without it); every period of the range is
+    there, zeros included."""
+    column, tag = _PERIOD[check_grain(grain)], _by(by)
+    group = f", coalesce({tag}, '{UNTAGGED}')" if tag else ""
+    select_group = f"{group} AS grp" if tag else ""
+    if grain == "month" and whole_months(f):
+        cond, params = where(f, ROLLUP_COLUMNS, "WHERE")
+        period = column.format(c="month_at")
+        est = (f"SELECT {period} AS period{select_group}, sum(cost_usd) AS usd "
+               f"FROM costs_monthly {cond} GROUP BY {period}{group}")
+    else:
+        cond, params = where(f, LINE_COLUMNS, "WHERE")
+        period = column.format(c="usage_start_at")
+        est = (f"SELECT {period} AS period{select_group}, sum(cost_usd) AS usd "
+               f"FROM cost_lines {cond} GROUP BY {period}{group}")
+    bcond, bparams = where(f, BILLED_COLUMNS, "AND")
+    period = column.format(c="usage_start_at")
+    bil = (f"SELECT {period} AS period{select_group}, sum(cost_usd) AS usd "
+           f"FROM billed_allocated WHERE allocation <> 'unused' {bcond} "
+           f"GROUP BY {period}{group}")
+    on = "e.period = b.period" + (" AND e.grp = b.grp" if tag else "")
+    grp = ", coalesce(e.grp, b.grp) AS grp" if tag else ""
+    rows = _rows(
+        con,
+        f"""
+        SELECT coalesce(e.period, b.period) AS period{grp},
+               coalesce(e.usd, 0) AS estimated_usd, coalesce(b.usd, 0) AS billed_usd
+        FROM ({est}) e FULL OUTER JOIN ({bil}) b ON {on}""",
+        [*params, *bparams],
+    )
+    labels = span(f, (r["period"] for r in rows), grain)
+    groups = ["grp"] if tag else []
+    filled = fill(rows, "period", labels, groups, ["estimated_usd", "billed_usd"])
+    if tag:
+        filled = [{"period": r["period"], "group": r["grp"], "estimated_usd": r["estimated_usd"],
+                   "billed_usd": r["billed_usd"]} for r in filled]
+    fields = [("period", pa.string())] + ([("group", pa.string())] if tag else []) + [
+        ("estimated_usd", pa.float64()), ("billed_usd", pa.float64())]
+    return pa.Table.from_pylist(filled, schema=pa.schema(fields))
+
+
+def by_component(con: Engine, f: Filters) -> pa.Table:
+    """``month, cost_kind, price_status, cost_usd, line_count, unpriced_rows``: estimated cost per
+    month of usage and kind (compute, licence, scratch_storage, storage, …) and price status
+    (list, approximate, assumed, unpriced)."""
+    kind = "split_part(component, ':', 1)"
+    if whole_months(f):
+        cond, params = where(f, ROLLUP_COLUMNS, "WHERE")
+        sql = f"""
+            SELECT month, {kind} AS cost_kind, coalesce(price_status, 'unpriced') AS price_status,
+                   sum(cost_usd) AS cost_usd, CAST(sum(line_count) AS BIGINT) AS line_count,
+                   CAST(sum(unpriced_rows) AS BIGINT) AS unpriced_rows
+            FROM costs_monthly {cond} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
+    else:
+        cond, params = where(f, LINE_COLUMNS, "WHERE")
+        sql = f"""
+            SELECT month, cost_kind, coalesce(price_status, 'unpriced') AS price_status,
+                   sum(cost_usd) AS cost_usd, count(*) AS line_count,
+                   CAST(sum(unpriced_rows) AS BIGINT) AS unpriced_rows
+            FROM cost_lines {cond} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
+    return as_engine(con).table(sql, params)
+
+
+def assumed_prices(con: Engine, f: Filters) -> pa.Table:
+    """``cost_kind, price_status, line_count, cost_usd, sources, example_source``: estimated cost
+    priced with what is not a list price (approximate, assumed) or not priced at all."""
+    cond, params = where(f, LINE_COLUMNS, "AND")
+    return as_engine(con).table(
+        f"""
+        SELECT cost_kind, coalesce(price_status, 'unpriced') AS price_status,
+               count(*) AS line_count, sum(cost_usd) AS cost_usd,
+               count(DISTINCT price_source) AS sources, min(price_source) AS example_source
+        FROM cost_lines
+        WHERE (price_status IS NULL OR price_status <> 'list') {cond}
+        GROUP BY 1, 2 ORDER BY cost_usd DESC NULLS LAST, 1, 2""",
+        params,
+    )
+
+
+def per_sample(con: Engine, f: Filters) -> pa.Table:
+    """``sample_id, project, runs, estimated_usd, compute_usd, licence_usd, storage_usd,
+    billed_usd, unpriced_rows``: one row per sample with cost in the selection, costliest first."""
+    cond, params = where(f, LINE_COLUMNS, "AND")
+    bcond, bparams = where(f, BILLED_COLUMNS, "AND")
+    return as_engine(con).table(
+        f"""
+        WITH est AS (
+            SELECT sample_id, max(project) AS project, count(DISTINCT run_id) AS runs,
+                   sum(cost_usd) AS estimated_usd,
+                   sum(CASE WHEN cost_kind = 'compute' THEN cost_usd END) AS compute_usd,
+                   sum(CASE WHEN cost_kind = 'licence' THEN cost_usd END) AS licence_usd,
+                   sum(CASE WHEN cost_kind LIKE '%storage%' THEN cost_usd END) AS storage_usd,
+                   CAST(sum(unpriced_rows) AS BIGINT) AS unpriced_rows
+            FROM cost_lines WHERE sample_id IS NOT NULL {cond}
+            GROUP BY sample_id
+        ),
+        bil AS (
+            SELECT sample_id, sum(cost_usd) AS billed_usd FROM billed_allocated
+            WHERE sample_id IS NOT NULL AND allocation <> 'unused' {bcond}
+            GROUP BY sample_id
+        )
+        SELECT e.sample_id, e.project, e.runs, e.estimated_usd, e.compute_usd, e.licence_usd,
+               e.storage_usd, b.billed_usd, e.unpriced_rows
+        FROM est e LEFT JOIN bil b ON b.sample_id = e.sample_id
+        ORDER BY e.estimated_usd DESC NULLS LAST, e.sample_id""",
+        [*params, *bparams],
+    )
+
+
+def _month_range(f: Filters, column: str = "month") -> tuple[str, list[Any]]:
+    """``AND month >= ? AND month <= ?`` for the months the range touches (a monthly view)."""
+    parts, params = [], []
+    if f.start:
+        parts.append(f"{column} >= ?")
+        params.append(f.start.isoformat()[:7])
+    if f.end:
+        parts.append(f"{column} <= ?")
+        params.append(f.end.isoformat()[:7])
+    return "".join(f" AND {p}" for p in parts), params
+
+
+def savings(con: Engine, f: Filters) -> pa.Table:
+    """``scenario, month, actual_usd, baseline_usd, saving_usd, unpriced_rows, approximate_rows``
+    from the savings view (Spot against On-Demand, archival against all-Standard), for the
+    months the range touches (the view has no tags)."""
+    cond, params = _month_range(f)
+    return as_engine(con).table(
+        f"""
+        SELECT scenario, month, actual_usd, baseline_usd, saving_usd, unpriced_rows,
+               approximate_rows
+        FROM savings WHERE true {cond} ORDER BY scenario, month""",
+        params,
+    )
+
+
+def reconciliation(con: Engine, f: Filters) -> pa.Table:
+    """``month, project, estimated_usd, billed_usd, residual_usd, residual_share,
+    unused_capacity_usd, untagged_usd``: estimated against billed per month and project."""
+    cond, params = _month_range(f)
+    if f.project:
+        named = [UNTAGGED if p is None else p for p in f.project]
+        cond += f" AND project IN ({', '.join('?' * len(named))})"
+        params += named
+    return as_engine(con).table(
+        f"""
+        SELECT month, project, estimated_usd, billed_usd, residual_usd, residual_share,
+               unused_capacity_usd, untagged_usd
+        FROM reconcile_months WHERE true {cond} ORDER BY month, project""",
+        params,
+    )
+
+
+def untagged(con: Engine, f: Filters) -> pa.Table:
+    """``month, tag_status, allocation, product_code, usage_type, line_count, cost_usd``: billed
+    spend that cannot be charged back (no tags, or no project or cost centre), largest first."""
+    cond, params = _month_range(f)
+    return as_engine(con).table(
+        f"""
+        SELECT month, tag_status, allocation, product_code, usage_type, line_count, cost_usd
+        FROM untagged_spend WHERE true {cond}
+        ORDER BY month, cost_usd DESC, product_code, usage_type""",
+        params,
+    )
+
+
+def distribution(values: Sequence[float | None]) -> dict[str, float | None]:
+    """Median, 90th percentile and mean of per-sample costs (nearest rank; None when empty)."""
+    xs = sorted(v for v in values if v is not None)
+    if not xs:
+        return {"median": None, "p90": None, "mean": None}
+
+    def rank(q: float) -> float:
+        return xs[max(0, -(-int(q * 100) * len(xs) // 100) - 1)]
+
+    return {"median": rank(0.5), "p90": rank(0.9), "mean": sum(xs) / len(xs)}
+
