@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from analytics.dialect import to_trino
 from analytics.engine import QueryError, QueryStats, dedupe_sql, view_sql
+from analytics.rollups import ROLLUPS, stored_view_sql
 from lake.errors import ConfigError, TransientError
 from lake.schemas import TABLES
 from lake.settings import Settings
@@ -183,10 +184,11 @@ def view_definitions() -> dict[str, str]:
     """Every view Athena needs, name -> DuckDB SQL, in dependency order.
 
     The deduplicating view of each table reads the Glue table ``raw_<table>`` (the same names
-    DuckDB uses), then the views of ``analytics/sql``.
+    DuckDB uses), then the rollup views (the stored rollups as they are:
+    ``analytics.rollups.stored_view_sql`` says why), then the views of ``analytics/sql``.
     """
     views = {name: dedupe_sql(spec, f"raw_{name}") for name, spec in TABLES.items()}
-    return views | view_sql()
+    return views | {r.view: stored_view_sql(r) for r in ROLLUPS} | view_sql()
 
 
 def view_columns() -> dict[str, list[tuple[str, str]]]:

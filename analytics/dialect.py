@@ -9,7 +9,7 @@ SQL literals, so the text Athena runs is the text we log and price.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from analytics.engine import QueryError
@@ -28,6 +28,8 @@ def _literal(value: Any) -> exp.Expression:
     if isinstance(value, int | float):
         return exp.Literal.number(value)
     if isinstance(value, datetime):
+        if value.tzinfo is not None:  # the lake's times are UTC; Athena's timestamps carry no zone
+            value = value.astimezone(UTC).replace(tzinfo=None)
         return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), "TIMESTAMP")
     if isinstance(value, date):
         return exp.cast(exp.Literal.string(value.isoformat()), "DATE")
@@ -63,7 +65,25 @@ def parse_duckdb(sql: str, params: Sequence[Any] = ()) -> exp.Expression:
 
 def to_trino(sql: str, params: Sequence[Any] = ()) -> str:
     """The Athena (Trino) text of a DuckDB query, parameters bound, comments dropped."""
-    return parse_duckdb(sql, params).sql(dialect="trino", comments=False)
+    return _for_trino(parse_duckdb(sql, params)).sql(dialect="trino", comments=False)
+
+
+def _for_trino(tree: exp.Expression) -> exp.Expression:
+    """What sqlglot leaves as DuckDB wrote it and Trino would refuse.
+
+    ``regexp_replace(s, p, r, 'g')``: DuckDB replaces every match only with the ``'g'`` flag;
+    Trino always replaces every match and takes no flags (the way back, sqlglot adds ``'g'``).
+    """
+    from sqlglot import exp
+
+    for node in list(tree.find_all(exp.RegexpReplace)):
+        flags = node.args.get("modifiers")
+        if flags is None:
+            continue
+        if not (flags.is_string and flags.name == "g"):
+            raise QueryError(f"regexp_replace flags {flags.sql()} have no Athena equivalent")
+        node.set("modifiers", None)
+    return tree
 
 
 def from_trino(sql: str) -> str:

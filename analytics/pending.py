@@ -1,8 +1,9 @@
 """What is waiting and why: samples missing a mate, runs queued, runs retrying, quarantine.
 
-Query functions over a connection from ``analytics.engine.connect`` (the deduplicated tables
-and the ``run_latest`` view), for ``seqledger status``. Each returns a pyarrow Table, empty on
-an empty lake.
+Query functions over an ``analytics.engine.Engine`` (DuckDB or Athena; a connection from
+``analytics.engine.connect`` is accepted too) reading the deduplicated tables and the
+``run_latest`` view, for ``seqledger status``. Each returns a pyarrow Table, empty on an empty
+lake.
 """
 
 from __future__ import annotations
@@ -10,19 +11,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from analytics.engine import Engine, as_engine
+
 if TYPE_CHECKING:
-    import duckdb
     import pyarrow as pa
 
 # The lane as the names carry it, for rows written before arrivals.lane was filled.
 _LANE = r"coalesce(lane, nullif(regexp_extract(object_key, '_(L[0-9]{3})[_.]', 1), ''))"
 
 
-def samples_waiting(con: duckdb.DuckDBPyConnection) -> pa.Table:
+def samples_waiting(con: Engine) -> pa.Table:
     """FASTQ/ORA samples with a lane whose mates are not all there: one row per such lane,
     with how many R1 and R2 arrived, the mate missing, and when the last file of it came."""
-    return con.execute(f"""
-        WITH current AS (
+    return as_engine(con).table(f"""
+        WITH arrived AS (
             SELECT * FROM (
                 SELECT a.*, row_number() OVER (PARTITION BY object_uri
                                                ORDER BY event_at DESC, etag DESC) AS rn__
@@ -34,7 +36,7 @@ def samples_waiting(con: duckdb.DuckDBPyConnection) -> pa.Table:
                    count(CASE WHEN mate = 'R1' THEN 1 END) AS r1_files,
                    count(CASE WHEN mate = 'R2' THEN 1 END) AS r2_files,
                    max(event_at) AS last_arrival_at
-            FROM current
+            FROM arrived
             GROUP BY project, sample_id, input_kind, {_LANE}
         )
         SELECT project, sample_id, input_kind, lane, r1_files, r2_files,
@@ -43,24 +45,24 @@ def samples_waiting(con: duckdb.DuckDBPyConnection) -> pa.Table:
         FROM lanes
         WHERE r1_files <> r2_files
         ORDER BY last_arrival_at, project, sample_id, lane
-    """).to_arrow_table()
+    """)
 
 
-def runs_queued(con: duckdb.DuckDBPyConnection) -> pa.Table:
+def runs_queued(con: Engine) -> pa.Table:
     """Runs dispatched whose first job has not started yet (a run already retried is in
     ``runs_retrying``)."""
-    return con.execute("""
+    return as_engine(con).table("""
         SELECT run_id, project, sample_id, input_kind, status_at AS dispatched_at
         FROM run_latest
         WHERE status = 'DISPATCHED' AND run_id NOT IN (SELECT run_id FROM decisions)
         ORDER BY status_at, run_id
-    """).to_arrow_table()
+    """)
 
 
-def runs_retrying(con: duckdb.DuckDBPyConnection) -> pa.Table:
+def runs_retrying(con: Engine) -> pa.Table:
     """Open runs whose latest decision was a retry: the attempt that failed, why, and where the
     next one runs."""
-    return con.execute("""
+    return as_engine(con).table("""
         SELECT l.run_id, l.project, l.sample_id, d.attempt AS failed_attempt, d.failure_kind,
                d.action, d.next_capacity, d.decided_at, d.reason
         FROM run_latest l
@@ -74,16 +76,16 @@ def runs_retrying(con: duckdb.DuckDBPyConnection) -> pa.Table:
         WHERE l.status NOT IN ('SUCCEEDED', 'FAILED')
           AND d.action IN ('retry', 'retry_on_demand')
         ORDER BY d.decided_at, l.run_id
-    """).to_arrow_table()
+    """)
 
 
-def quarantine_by_reason(con: duckdb.DuckDBPyConnection, since: datetime) -> pa.Table:
+def quarantine_by_reason(con: Engine, since: datetime) -> pa.Table:
     """Quarantined inputs since ``since``, counted by stage and reason, with an example.
 
     Reasons name their input (a file, a sample, a number); those parts are folded to ``…`` so
     that the same problem with many inputs is one line.
     """
-    return con.execute(r"""
+    return as_engine(con).table(r"""
         SELECT stage,
                regexp_replace(regexp_replace(reason,
                    '(s3|file)://[^ ,;)]+|''[^'']*''|"[^"]*"', '…', 'g'),
@@ -95,4 +97,4 @@ def quarantine_by_reason(con: duckdb.DuckDBPyConnection, since: datetime) -> pa.
         WHERE quarantined_at >= ?
         GROUP BY 1, 2
         ORDER BY inputs DESC, stage, reason
-    """, [since]).to_arrow_table()
+    """, [since])

@@ -137,6 +137,14 @@ def scope_views(p: str, around: str, facts: tuple[str, ...]) -> list[tuple[str, 
     return views
 
 
+def outcomes_within(months: Iterable[str], p: str = "within__") -> str:
+    """A ``WITH`` clause defining ``{p}run_outcomes`` (and the views it reads) over the facts of
+    ``months`` and the months either side: the rollups' own rule, so a query of one month's runs
+    reads three months of facts, not all of them (on Athena, three partitions of each table)."""
+    views = scope_views(p, _in(around(months, 1)), _OUTCOME_FACTS)
+    return "WITH " + ",\n".join(f"{name} AS ({sql})" for name, sql in views)
+
+
 def shift(month: str, k: int) -> str:
     """The month ``k`` months after ``month`` (both ``YYYY-MM``)."""
     index = int(month[:4]) * 12 + int(month[5:7]) - 1 + k
@@ -215,6 +223,24 @@ def _groups() -> dict[tuple[str, ...], list[Rollup]]:
     return groups
 
 
+def stored_columns(r: Rollup) -> list[str]:
+    """The columns a rollup's view gives: its table's, without the digest, and ``month``."""
+    spec = table(r.table)
+    return [*spec.columns[: spec.columns.index("source_digest")], "month"]
+
+
+def stored_view_sql(r: Rollup) -> str:
+    """The view of a rollup on Athena: the stored rows of every month, as they are.
+
+    Athena cannot decide which months are current (that takes the fact files' names, which a
+    view cannot list), so its views read what ``seqledger lake rollup`` (or compaction, which
+    runs it) last wrote: a month whose facts changed since is stale there until the rollup runs
+    again, and ``seqledger status`` names such months. DuckDB's views (``create_views``) give
+    the facts' answer either way.
+    """
+    return f"SELECT {', '.join(stored_columns(r))} FROM {r.table}"
+
+
 def create_views(con: duckdb.DuckDBPyConnection, store: LakeStore) -> None:
     """The read side: per rollup, its stored months that are current, the others from facts.
 
@@ -233,8 +259,7 @@ def create_views(con: duckdb.DuckDBPyConnection, store: LakeStore) -> None:
         for r in rollups:
             fresh, stale = split[r]
             spec = table(r.table)
-            cols = ", ".join([*spec.columns[: spec.columns.index("source_digest")], "month"])
-            sql = f"SELECT {cols} FROM {r.table} WHERE month IN ({_in(fresh)})"
+            sql = f"{stored_view_sql(r)} WHERE month IN ({_in(fresh)})"
             if stale:
                 computed = r.sql.format(p=p, target=_in(stale))
                 sql += (

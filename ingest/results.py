@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lake.store import LakeStore
+from lake.store import LakeStore, WriteResult
 from pipeline_runner.cost import AttemptUsage, estimate_attempt_cost
 from pipeline_runner.licence import LicenceTerms
 from pipeline_runner.prices import PriceBook
@@ -114,6 +114,7 @@ def finish_runs(
     from ingest.happy import ingest_happy, is_happy_file
 
     results, all_costs = [], []
+    batch = BatchWrites(store)  # one write per table for the whole batch, not per run
     for run in runs:
         bases = input_bases(*inputs.get(run.run_id, (None, None)))
         costs = cost_rows(run, prices, bases, licence)
@@ -127,6 +128,7 @@ def finish_runs(
             sample_id=run.sample_id,
             run_id=run.run_id,
             run_at=run.finished_at,
+            write=batch.add,
         )
         # A validation job runs hap.py after DRAGEN: its accuracy files sit beside the metrics.
         if any(is_happy_file(f.name) for f in summary.files):
@@ -144,5 +146,34 @@ def finish_runs(
                 objects_tagged=tag_run(run) if tag_run is not None else 0,
             )
         )
+    batch.flush()
     store.write("costs", all_costs)
     return results
+
+
+class BatchWrites:
+    """Rows for several tables gathered from many runs, written once per table by ``flush``.
+
+    The rows are the ones each run's own write would have made; gathered, a batch of 1,000
+    finished runs makes a few files instead of thousands (each an fsync or an S3 request).
+    """
+
+    def __init__(self, store: LakeStore) -> None:
+        self.store = store
+        self.pending: dict[str, list] = {}
+
+    def add(self, name: str, rows: Any) -> WriteResult:
+        self.pending.setdefault(name, []).append(rows)
+        return WriteResult(name, (), (), len(rows))
+
+    def flush(self) -> None:
+        import pyarrow as pa
+
+        for name, parts in self.pending.items():
+            tables = [p for p in parts if isinstance(p, pa.Table)]
+            dicts = [r for p in parts if not isinstance(p, pa.Table) for r in p]
+            if tables:
+                self.store.write(name, pa.concat_tables(tables, promote_options="default"))
+            if dicts:
+                self.store.write(name, dicts)
+        self.pending.clear()

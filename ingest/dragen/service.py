@@ -13,7 +13,7 @@ keys, so loading the same folder twice writes nothing new), and returns what it 
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -462,23 +462,32 @@ def read_run(fs: pafs.FileSystem, run: RunFiles) -> tuple[dict[str, bytes], list
     return files, skipped
 
 
-def write_run(store: LakeStore, parsed: ParsedRun) -> dict[str, WriteResult]:
+# How rows reach the lake: ``LakeStore.write`` itself, or a caller's buffer (``finish_runs``
+# writes the metrics of a whole batch of runs once per table).
+Write = Callable[[str, Any], "WriteResult"]
+
+
+def write_run(store: LakeStore, parsed: ParsedRun,
+              write: Write | None = None) -> dict[str, WriteResult]:
     """Write each table of a parsed run once, then its quarantine rows."""
-    results = {name: store.write(name, tbl) for name, tbl in parsed.tables.items()}
+    write = write or store.write
+    results = {name: write(name, tbl) for name, tbl in parsed.tables.items()}
     if parsed.quarantine:
-        results["quarantine"] = store.write("quarantine", parsed.quarantine)
+        results["quarantine"] = write("quarantine", parsed.quarantine)
     return results
 
 
 def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_id: str,
-                  run_at: datetime | None = None) -> IngestSummary:
+                  run_at: datetime | None = None, write: Write | None = None) -> IngestSummary:
     """Load one run's DRAGEN output folder into the lake, as ``sample_id`` / ``run_id``.
 
     The run's time comes from its files (replay, time metrics), else ``run_at``. A folder that
     is not there, holds the outputs of several runs (several output prefixes: they are never
     merged into one), or gives no run time is refused: one quarantine row, and the summary's
-    ``error`` says why. Loading the same folder again writes nothing new.
+    ``error`` says why. Loading the same folder again writes nothing new. ``write``: where the
+    rows go (by default ``store.write``, now).
     """
+    write = write or store.write
     fs, root = run_filesystem(store, folder)
     # Quarantine rows are keyed by source: one spelling of the folder, however it was given.
     source_root = f"s3://{root}" if str(folder).startswith("s3://") else root
@@ -486,7 +495,7 @@ def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_i
 
     def refuse(error: ParseError) -> IngestSummary:
         # The runner loads many runs in a row: a bad folder is quarantined, not raised.
-        store.write("quarantine", [quarantine_row(STAGE, source_root, error, at=when)])
+        write("quarantine", [quarantine_row(STAGE, source_root, error, at=when)])
         return IngestSummary(str(folder), sample_id, run_id, when, None, {}, {}, 1,
                              [FileOutcome(str(folder), None, None, error=error.reason)],
                              error=error.reason)
@@ -523,7 +532,7 @@ def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_i
                for f in big if f.error]
     if too_big:
         parsed = replace(parsed, quarantine=[*parsed.quarantine, *too_big])
-    results = write_run(store, parsed)
+    results = write_run(store, parsed, write)
     return IngestSummary(
         folder=str(folder), sample_id=sample_id, run_id=run_id, run_at=parsed.run_at,
         dragen_version=parsed.dragen_version, rows=parsed.row_counts,

@@ -24,11 +24,12 @@ def register(groups: Groups) -> None:
 def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool) -> None:
     """Process S3 object-created and Batch job-state event files (any AWS envelope).
 
-    The files are one batch, as one Lambda invocation: arrivals are recorded and complete samples
-    dispatched; job-state changes are tracked and retried by policy. With the simulated or local
-    executor, dispatched jobs are followed to the end. With the simulated executor every row is
-    on the events' own clock: a run is dispatched when its last input arrived, and the simulated
-    jobs start from the time of the batch's latest event.
+    The files are processed in batches of 20,000, each as one Lambda invocation (a batch of
+    Batch job-state events is read and tracked as columns): arrivals are recorded and complete
+    samples dispatched; job-state changes are tracked and retried by policy. With the simulated
+    or local executor, dispatched jobs are followed to the end. With the simulated executor
+    every row is on the events' own clock: a run is dispatched when its last input arrived, and
+    the simulated jobs start from the time of the files' latest event.
 
     Exit status: 0 when everything was handled (non-inputs such as checksums and READMEs are
     recorded as such); 1 when some input could not be processed (an unreadable or malformed event
@@ -44,20 +45,21 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool) -> None:
 
     settings = settings_from(ctx)
     summary = EventSummary()
-    payloads = []
-    for path in (p.resolve() for p in files):  # one name per file, from whatever folder
-        try:
-            payloads.append((str(path), path.read_bytes()))
-        except OSError as e:  # exists but cannot be read: named, not quarantined as "not JSON"
-            summary.unreadable(str(path), e.strerror or str(e))
-    # One clock: the simulator starts at the batch's own time, and so do the rows it causes.
-    now = batch_time(payloads) if settings.executor == "simulated" else None
+    paths = [p.resolve() for p in files]  # one name per file, from whatever folder
+    chunks = [paths[i:i + FILES_PER_BATCH] for i in range(0, len(paths), FILES_PER_BATCH)]
+    # One clock: the simulator starts at the files' own latest time, and so do the rows it
+    # causes (read chunk by chunk, as they are processed: memory holds one chunk).
+    now = None
+    if settings.executor == "simulated":
+        now = max((t for c in chunks if (t := batch_time(_read(c, None))) is not None),
+                  default=None)
     try:
         service = build_event_service(settings, now=now)
     except ConfigError as e:  # a setting that cannot work (SEQLEDGER_INPUT_LAYOUT, …): usage
         raise click.UsageError(str(e)) from e
     service.event_clock = settings.executor == "simulated"
-    summary.add(service.process(payloads, now=now))
+    for chunk in chunks:
+        summary.add(service.process(_read(chunk, summary), now=now))
     executor = service.runner.executor
     if not no_follow and hasattr(executor, "next_event_at"):
         while (at := executor.next_event_at()) is not None:
@@ -70,3 +72,19 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool) -> None:
         click.secho(f"not processed: {problem}", fg="yellow", err=True)
     click.echo(f"lake: {settings.lake_uri}")
     ctx.exit(summary.exit_code)
+
+
+# Files per batch: memory holds one batch's payloads and rows, whatever the number of files.
+FILES_PER_BATCH = 20_000
+
+
+def _read(paths: list[Path], summary) -> list[tuple[str, bytes]]:
+    """(name, bytes) of each file; one that cannot be read is named in ``summary`` (if given)."""
+    payloads = []
+    for path in paths:
+        try:
+            payloads.append((str(path), path.read_bytes()))
+        except OSError as e:  # exists but cannot be read: named, not quarantined as "not JSON"
+            if summary is not None:
+                summary.unreadable(str(path), e.strerror or str(e))
+    return payloads

@@ -18,16 +18,25 @@ def register(groups: Groups) -> None:
 
 @click.command()
 @click.option("--markdown", is_flag=True, help="Print every table's columns as Markdown.")
+@verbose_option
 @click.pass_context
 @handle_errors
 def tables(ctx: click.Context, markdown: bool) -> None:
-    """List the lake's tables with their row and file counts."""
+    """List the lake's tables with their row and file counts.
+
+    Rows are counted by the engine SEQLEDGER_QUERY_ENGINE names (on Athena, one query over the
+    deduplicated views); files by listing the lake, when it is readable from here.
+    """
     from lake.docs import tables_markdown
     from lake.schemas import TABLES
     from lake.store import LakeStore
 
     if markdown:
         click.echo(tables_markdown())
+        return
+    settings = settings_from(ctx)
+    if settings.query_engine == "athena":
+        _athena_tables(ctx)
         return
     from analytics.engine import connect
 
@@ -38,6 +47,27 @@ def tables(ctx: click.Context, markdown: bool) -> None:
         files = store.files(name)
         rows = con.sql(f"SELECT count(*) FROM {name}").fetchone()[0] if files else 0
         click.echo(f"  {name:<26} {rows:>11,} rows  {len(files):>5} files")
+
+
+def _athena_tables(ctx: click.Context) -> None:
+    """Row counts from Athena in one query; file counts from the lake when it can be listed."""
+    from lake.location import LakeState, lake_state
+    from lake.schemas import TABLES
+    from lake.store import LakeStore
+    from seqledger.querying import open_engine_for
+
+    settings = settings_from(ctx)
+    counts = {r["name"]: int(r["n"]) for r in open_engine_for(ctx).rows(" UNION ALL ".join(
+        f"SELECT '{name}' AS name, count(*) AS n FROM {name}" for name in TABLES))}
+    check = lake_state(settings)
+    store = LakeStore(settings) if check.state is LakeState.HAS_DATA else None
+    click.echo(f"lake: Glue database {settings.athena_database} on Athena "
+               f"(workgroup {settings.athena_workgroup})")
+    for name in TABLES:
+        files = f"{len(store.files(name)):>5} files" if store else "    - files"
+        click.echo(f"  {name:<26} {counts.get(name, 0):>11,} rows  {files}")
+    if store is None:
+        click.echo(f"files not counted: {check.message()}", err=True)
 
 
 @click.command()

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from seqledger.cli import Groups, handle_errors, settings_from
+from seqledger.querying import verbose_option
 
 
 def register(groups: Groups) -> None:
@@ -110,16 +111,18 @@ def validate(ctx: click.Context, name: str, baseline: str | None, happy_dir: str
 
 @release.command("list")
 @click.option("--json", "as_json", is_flag=True, help="A JSON list of objects (for scripts).")
+@verbose_option
 @click.pass_context
 @handle_errors
 def list_(ctx: click.Context, as_json: bool) -> None:
-    """Releases the lake knows, with their runs and validation state."""
-    from expectations.release import release_states
-    from lake.store import LakeStore
+    """Releases the lake knows, with their runs and validation state.
+
+    Runs on the engine SEQLEDGER_QUERY_ENGINE names (duckdb or athena)."""
+    from analytics.releases import release_states
+    from seqledger.querying import open_engine_for
     from seqledger.render import render_table
 
-    settings = settings_from(ctx)
-    states = release_states(settings, LakeStore(settings))
+    states = release_states(open_engine_for(ctx))
     if as_json:
         click.echo(json.dumps(states, indent=2))
         return

@@ -1,0 +1,196 @@
+"""Job-state changes as columns: the Arrow form of ``JobStateChange`` for batch tracking.
+
+A replay or a backfill tracks thousands of changes at once; held as one Arrow table they are
+sorted, deduplicated and turned into ``job_attempts`` rows without a Python object per change
+(``Runner.on_job_state_columns``). Only the tags the runner reads travel (``EVENT_TAGS``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from pipeline_runner.attempts import RANK, AttemptHistory
+from pipeline_runner.records import REQUIRED_TAGS, TERMINAL_STATES, JobStateChange
+
+# The tags a lake row or the runner reads from an event (attempt rows, adoption, run lookup).
+EVENT_TAGS = tuple(dict.fromkeys((*REQUIRED_TAGS, "run_id")))
+SEQ_STRIDE = 1 << 20  # changes one payload may hold: seq = payload index * stride + position
+_TS = pa.timestamp("us", tz="UTC")
+CHANGE_FIELDS = ("job_id", "job_name", "status", "status_at", "job_queue", "status_reason",
+                 "exit_code", "attempt_count", "started_at", "stopped_at", "instance_id",
+                 "instance_type", "event_id", "vcpus", "memory_mib")
+CHANGE_SCHEMA = pa.schema([
+    ("seq", pa.int64()),  # delivery order, the tie-break of equal times
+    ("job_id", pa.string()), ("job_name", pa.string()), ("status", pa.string()),
+    ("status_at", _TS), ("job_queue", pa.string()), ("status_reason", pa.string()),
+    ("exit_code", pa.int32()), ("attempt_count", pa.int32()), ("started_at", _TS),
+    ("stopped_at", _TS), ("instance_id", pa.string()), ("instance_type", pa.string()),
+    ("event_id", pa.string()), ("vcpus", pa.int32()), ("memory_mib", pa.int32()),
+    *((f"tag_{t}", pa.string()) for t in EVENT_TAGS),
+])
+
+
+def changes_to_table(changes: Sequence[JobStateChange], seqs: Sequence[int]) -> pa.Table:
+    """``changes`` as a table of ``CHANGE_SCHEMA``; ``seqs`` their delivery order."""
+    columns: dict[str, list] = {"seq": list(seqs)}
+    for name in CHANGE_FIELDS:
+        columns[name] = [getattr(c, name) for c in changes]
+    for t in EVENT_TAGS:
+        columns[f"tag_{t}"] = [c.tags.get(t) for c in changes]
+    return pa.Table.from_pydict(columns, schema=CHANGE_SCHEMA)
+
+
+def changes_from_table(tbl: pa.Table) -> list[JobStateChange]:
+    """The rows of a ``CHANGE_SCHEMA`` table as ``JobStateChange`` values, in row order."""
+    cols = [tbl.column(n).to_pylist() for n in CHANGE_FIELDS]
+    tags = [tbl.column(f"tag_{t}").to_pylist() for t in EVENT_TAGS]
+    out = []
+    for i, values in enumerate(zip(*cols, strict=True)):
+        kw = dict(zip(CHANGE_FIELDS, values, strict=True))
+        kw["tags"] = {t: col[i] for t, col in zip(EVENT_TAGS, tags, strict=True)
+                      if col[i] is not None}
+        out.append(JobStateChange(**kw))
+    return out
+
+
+@dataclass
+class FastPlan:
+    """What the columnar part of tracking did: rows, histories, runs now running, and the
+    changes (row indexes, in order) left to the row loop."""
+
+    rows: pa.Table | None
+    histories: dict[str, AttemptHistory]
+    running: dict[str, datetime]  # run id -> when it started running
+    slow: list[int]
+
+
+def fast_changes(
+    changes: pa.Table,
+    histories: Mapping[str, AttemptHistory],
+    job_run: Mapping[str, str],
+    runs: Mapping[str, Any],
+    run_id_of: Callable[[JobStateChange], str | None],
+) -> FastPlan:
+    """Split ``changes`` (sorted by time, then delivery) into the columnar part and the rest.
+
+    A change is columnar when its job is known with a history that is not terminal, its status
+    is not terminal, and no earlier change of its run went to the row loop (from the first
+    such change on, a run's changes all go there, so each run sees its changes in order). The
+    columnar changes make exactly the rows and history updates ``attempts.apply`` would: a
+    status already recorded adds nothing; a new one adds a row made of the attempt's
+    submission values and the event's own.
+    """
+    job_ids = changes.column("job_id").to_pylist()
+    statuses = changes.column("status").to_pylist()
+    slow_runs: set[str] = set()
+    checked: set[str] = set()
+    seen: dict[str, set[str]] = {}
+    slow: list[int] = []
+    new: list[int] = []
+    names = tags = None
+    for i, (job_id, status) in enumerate(zip(job_ids, statuses, strict=True)):
+        run_id = job_run.get(job_id)
+        history = histories.get(job_id)
+        if run_id is not None and run_id not in checked:
+            checked.add(run_id)
+            if _running_unrecorded(runs[run_id], histories):
+                slow_runs.add(run_id)
+        if (run_id is None or history is None or history.is_terminal or run_id in slow_runs
+                or status in TERMINAL_STATES or status not in RANK):
+            if run_id is None:  # a job the row loop may adopt into the run its name gives
+                names = names or changes.column("job_name").to_pylist()
+                tags = tags or changes.column("tag_run_id").to_pylist()
+                run_id = run_id_of(JobStateChange(job_id, names[i] or "", status, _EPOCH,
+                                                  tags={"run_id": tags[i]}
+                                                  if tags[i] is not None else {}))
+            if run_id is not None:
+                slow_runs.add(run_id)
+            slow.append(i)
+            continue
+        known = seen.get(job_id)
+        if known is None:
+            known = seen[job_id] = set(history.statuses)
+        if status not in known:
+            known.add(status)
+            new.append(i)
+    if not new:
+        return FastPlan(None, {}, {}, slow)
+    picked = changes.take(pa.array(new, pa.int64()))
+    cols = {n: picked.column(n).to_pylist() for n in
+            ("job_id", "status", "status_at", "started_at", "stopped_at", "instance_id",
+             "instance_type")}
+    folds: dict[str, dict[str, Any]] = {}
+    running: dict[str, datetime] = {}
+    for job_id, status, at, started, stopped, instance_id, instance_type in zip(
+            *cols.values(), strict=True):
+        fold = folds.get(job_id)
+        if fold is None:
+            fold = folds[job_id] = _state(histories[job_id])
+        at = _utc(at)
+        _fold(fold, status, at, _utc(started), _utc(stopped), instance_id, instance_type)
+        run_id = job_run[job_id]
+        if status == "RUNNING" and run_id not in running and \
+                "RUNNING" not in runs[run_id].statuses:
+            running[run_id] = at
+    updated = {j: replace(histories[j], **{**f, "statuses": frozenset(f["statuses"])})
+               for j, f in folds.items()}
+    return FastPlan(_attempt_rows(picked, [histories[j] for j in cols["job_id"]]), updated,
+                    running, slow)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _running_unrecorded(run: Any, histories: Mapping[str, AttemptHistory]) -> bool:
+    """A run whose attempt is recorded RUNNING without the run's own RUNNING row (a crash
+    between the two writes): the row loop writes that row on the run's next change."""
+    return "RUNNING" not in run.statuses and any(
+        "RUNNING" in histories[j].statuses for j in run.jobs.values() if j in histories)
+
+
+def _state(history: AttemptHistory) -> dict[str, Any]:
+    """The fields of a history that a non-terminal change updates, to fold changes into."""
+    return {"statuses": set(history.statuses), "times": dict(history.times),
+            "started_at": history.started_at, "stopped_at": history.stopped_at,
+            "instance_id": history.instance_id, "instance_type": history.instance_type,
+            "instance_from": dict(history.instance_from), "status": history.status,
+            "status_at": history.status_at}
+
+
+def _fold(state: dict[str, Any], status: str, at: datetime, started: datetime | None,
+          stopped: datetime | None, instance_id: str | None, instance_type: str | None) -> None:
+    """``attempts.apply`` of a new, non-terminal status to an unfinished attempt, in place:
+    each job's history is rebuilt once per batch, not once per change."""
+    state["statuses"].add(status)
+    state["times"][status] = at
+    state["started_at"] = min((t for t in (state["started_at"], started) if t), default=None)
+    state["stopped_at"] = max((t for t in (state["stopped_at"], stopped) if t), default=None)
+    sources = state["instance_from"]
+    for name, value in (("instance_id", instance_id), ("instance_type", instance_type)):
+        source = sources.get(name)
+        if value and (source is None or RANK[status] > RANK[source]):
+            state[name] = value
+            sources[name] = status
+    if state["status"] is None or RANK[status] > RANK[state["status"]]:
+        state["status"], state["status_at"] = status, at
+
+
+def _utc(ts: datetime | None) -> datetime | None:
+    return None if ts is None else ts.astimezone(UTC)
+
+
+def _attempt_rows(picked: pa.Table, histories: list[AttemptHistory]) -> pa.Table:
+    """``job_attempts`` rows: the attempt's submission values beside the event's own."""
+    out: dict[str, Any] = {t: [h.tags.get(t) for h in histories] for t in REQUIRED_TAGS}
+    for name in ("job_id", "job_name", "attempt", "job_queue", "capacity", "vcpus",
+                 "memory_mib"):
+        out[name] = [getattr(h, name) for h in histories]
+    for name in ("status", "status_at", "status_reason", "exit_code", "instance_type",
+                 "instance_id", "started_at", "stopped_at", "event_id"):
+        out[name] = picked.column(name)
+    return pa.table(out)

@@ -1,0 +1,154 @@
+"""The columnar batch path gives the lake the row path gives, event for event.
+
+Both paths get the same random stream — simulated Batch on Spot with reclaims, every batch's
+events doubled, shuffled and serialized as files would be, real reference payloads and
+malformed ones mixed in — each into its own lake; every table must hold the same rows.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ingest.event_columns import read_job_changes
+from ingest.service import EventService
+from lake.settings import Settings
+from lake.store import LakeStore
+from pipeline_runner.change_columns import EVENT_TAGS, changes_from_table
+from pipeline_runner.executors.simulated import SimulatedBatch
+from pipeline_runner.prices import PriceBook
+from pipeline_runner.projects import ProjectRegistry, ProjectTags
+from pipeline_runner.service import Runner
+from pipeline_runner.workflows import RunnerConfig, input_size_for_coverage
+from seqledger.envelopes import object_created
+from tests.ingest.batch_payloads import job_event
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+PROJECTS = ProjectRegistry({"cardio": ProjectTags("CC-1", "a.lee")})
+TABLES = ("arrivals", "runs", "job_attempts", "decisions", "costs", "qc_metrics", "quarantine")
+
+
+def _bad_payloads(reference) -> list[tuple[str, bytes]]:
+    """Malformed and unusual Batch payloads: each must be named and kept as the row path
+    keeps it, whatever the columnar reader makes of its neighbours."""
+    good = job_event("job-x", "run-x-a1", "RUNNING", T0, queue="q", tags={}, created_at=T0)
+    text = json.dumps(good)
+    step = json.dumps({"Error": "States.TaskFailed", "Cause": json.dumps(
+        {"JobId": "job-y", "JobName": "run-y-a1", "Status": "FAILED", "CreatedAt": 1772442000000})})
+    events = reference / "aws-events"
+    return [
+        ("truncated.json", text[:-20].encode()),
+        ("surrogate.json", text.replace('"RUNNING"', '"RUNNING", "note": "\\ud800"').encode()),
+        ("exit-as-text.json", text.replace('"dependsOn"', '"exitCode": "0", "dependsOn"')
+         .replace('"container": {', '"container": {"exitCode": "0", ').encode()),
+        ("unknown-status.json", text.replace('"RUNNING"', '"PAUSED"').encode()),
+        ("tag-number.json", text.replace('"tags": {}', '"tags": {"cost": 5}').encode()),
+        ("no-time.json", text.replace('"time"', '"when"').encode()),
+        ("local-time.json", text.replace('Z"', '"', 1).encode()),
+        ("epoch-seconds.json", text.replace(str(int(T0.timestamp() * 1000)),
+                                            str(int(T0.timestamp()))).encode()),
+        ("step-functions.json", step.encode()),
+        ("not-json", b"\xff\xfe not json"),
+        ("newline-in-string.json", text.replace('"RUNNING"', '"RUN\nNING"').encode()),
+        ("two-documents.json", (text + " " + text).encode()),
+        *((f.name, f.read_bytes()) for f in sorted(events.glob("batch-job-state-change_*.json"))),
+        *((f.name, f.read_bytes()) for f in sorted(events.glob("describe-jobs_*.json"))),
+    ]
+
+
+def _service(settings: Settings, root, columnar: bool) -> EventService:
+    store = LakeStore(settings)
+    sim = SimulatedBatch(seed=11, clock_start=T0, spot_reclaim_rate=0.3, app_failure_rate=0.1,
+                         duplicate_rate=0.2, reorder_rate=0.3)
+    config = RunnerConfig(output_prefix=str(root / "out"))
+    return EventService(store, Runner(store, sim, config), PROJECTS, PriceBook.load_default(),
+                        output_prefix=str(root / "out"), pipeline_release="dragen-4.2.4",
+                        columnar=columnar)
+
+
+def _arrivals(n: int) -> list[tuple[str, dict]]:
+    size = input_size_for_coverage("fastq", 30) // 2
+    return [(f"S{i}-{mate}", object_created("s3", "in", f"cardio/S{i}/S{i}_{mate}.fastq.gz",
+                                             size, f"etag-{i}-{mate}", T0 + timedelta(minutes=i),
+                                             f"{k:016X}"))
+            for i in range(n) for k, mate in enumerate(("R1", "R2"))]
+
+
+def _content(store: LakeStore) -> dict[str, list[str]]:
+    out = {}
+    for name in TABLES:
+        rows = store.read(name).to_pylist()
+        out[name] = sorted(json.dumps({k: v for k, v in r.items() if k != "recorded_at"},
+                                      default=str, sort_keys=True)
+                           .replace("/row/", "/X/").replace("/col/", "/X/") for r in rows)
+    return out
+
+
+def _play(settings: Settings, root, columnar: bool, bad: list[tuple[str, bytes]]) -> dict:
+    service = _service(settings, root, columnar)
+    service.process(_arrivals(12), now=T0)
+    sim = service.runner.executor
+    rng = random.Random(7)
+    first = True
+    while (at := sim.next_event_at()) is not None:
+        events = sim.advance(at + timedelta(hours=2))
+        batch = [(f"batch-{e['id']}.json", json.dumps(e, indent=2).encode()) for e in events]
+        batch = batch + batch[: len(batch) // 2]  # redeliveries
+        if first:
+            batch += bad
+            first = False
+        rng.shuffle(batch)
+        service.process(batch, now=at)
+    return _content(service.store)
+
+
+def test_the_columnar_path_writes_the_rows_the_row_path_writes(reference, tmp_path):
+    bad = _bad_payloads(reference)
+    rows = _play(Settings(lake_uri=str(tmp_path / "row-lake")), tmp_path / "row", False, bad)
+    cols = _play(Settings(lake_uri=str(tmp_path / "col-lake")), tmp_path / "col", True, bad)
+    statuses = {json.loads(r)["status"] for r in rows["job_attempts"]}
+    assert statuses >= {"SUBMITTED", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED"}
+    assert {json.loads(r)["action"] for r in rows["decisions"]} >= {"retry", "complete"}
+    quarantined = {json.loads(r)["source"] for r in rows["quarantine"]}
+    assert {"truncated.json", "surrogate.json", "exit-as-text.json", "unknown-status.json",
+            "tag-number.json", "no-time.json", "local-time.json", "epoch-seconds.json",
+            "not-json", "newline-in-string.json", "two-documents.json"} <= {
+        s.split(" ")[0] for s in quarantined}
+    for table in TABLES:
+        assert cols[table] == rows[table], table
+
+
+def test_the_reader_takes_the_common_shape_and_leaves_the_rest_to_the_row_reader(reference):
+    from ingest.batch_events import job_state_changes
+    from ingest.s3_events import parse_event_text
+
+    bad = _bad_payloads(reference)
+    at = T0 + timedelta(minutes=5)
+    good = [(f"e{i}", json.dumps(job_event(
+        f"job-{i}", f"run-{i}-a1", status, at, queue="dragen-spot",
+        tags={"project": "cardio", "run_id": f"run-{i}"}, created_at=T0, started_at=T0,
+        stopped_at=at, reason="Essential container in task exited",
+        attempt_reason="Host EC2 (instance i-0282b396e52b4c95d) terminated.",
+        exit_code=143)).encode()) for i, status in enumerate(("RUNNING", "FAILED"))]
+    batch = read_job_changes([*good, *bad])
+    # the two plain events and the reference EventBridge events; nothing else
+    assert batch.changes.num_rows == 4
+    assert batch.rest == [*range(2, 14), 16]  # the twelve malformed ones, the DescribeJobs reply
+    expected = [job_state_changes(parse_event_text(p, s), s).changes[0]
+                for s, p in [*good, *bad[-3:-1]]]
+    assert changes_from_table(batch.changes) == [
+        c.__class__(**{**{f: getattr(c, f) for f in c.__slots__},
+                       "tags": {k: v for k, v in c.tags.items() if k in EVENT_TAGS}})
+        for c in expected]
+    failed = changes_from_table(batch.changes)[1]
+    assert failed.instance_id == "i-0282b396e52b4c95d" and failed.exit_code == 143
+    assert failed.vcpus == 16 and failed.memory_mib == 234496
+
+
+@pytest.mark.parametrize("payload", [b"{}", b'{"detail-type": "Batch Job State Change"}'])
+def test_a_payload_without_a_job_is_left_to_the_row_reader(payload):
+    batch = read_job_changes([("odd.json", payload)])
+    assert batch.changes.num_rows == 0 and batch.rest == [0]
