@@ -146,12 +146,12 @@ with left:
     widgets.leaves_out(*RUN_TABLES)
 with right:
     st.subheader("Cost by project")
-    cost = data.cost_by_project().to_pandas()
+    cost = data.query("cost_by_project", f).to_pandas()
     if cost.empty:
         st.caption("No cost recorded yet.")
     else:
         st.altair_chart(
-            alt.Chart(cost, title="Estimated cost by project, all time").mark_bar().encode(
+            alt.Chart(cost, title="Estimated cost by project, in the selection").mark_bar().encode(
                 x=alt.X("cost_usd:Q", title="estimated cost (USD)", axis=alt.Axis(format="$,.0f")),
                 y=alt.Y("project:N", sort="-x", title=None),
                 tooltip=["project", alt.Tooltip("cost_usd:Q", format="$,.2f"), "unpriced_rows"],
@@ -164,10 +164,10 @@ st.subheader("Failures")
 by_reason, by_kind = st.columns(2)
 with by_reason:
     st.caption("Failed runs by reason")
-    widgets.table(data.failures_by_reason(), "failed-runs-by-reason")
+    widgets.table(data.query("failures_by_reason", f), "failed-runs-by-reason")
 with by_kind:
     st.caption("Failed attempts by kind")
-    widgets.table(data.attempt_failures(), "failed-attempts-by-kind")
+    widgets.table(data.query("attempt_failures", f), "failed-attempts-by-kind")
 st.caption("Latest failed runs (in the selection; open one on the Runs page with ?run=…)")
 # Read like the Runs page: only the months the failed runs lived in, whatever the lake's age.
 failed = data.query("runs.runs_table", f, ("FAILED",), 50).rows.to_pandas()

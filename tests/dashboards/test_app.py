@@ -112,6 +112,13 @@ def test_a_link_with_filters_opens_filtered_and_a_bad_one_warns(lake_settings, m
                       strict=True)) == [("2026-11-01", "FAILED", 0), ("2026-11-01", "SUCCEEDED", 1),
                                         ("2026-11-02", "FAILED", 1), ("2026-11-02", "SUCCEEDED", 0)]
 
+    by_reason, _, recent = (d.value for d in at.dataframe[-3:])
+    assert by_reason.values.tolist() == [["unknown", 1]]  # run-3 (pgx) is not in the selection
+    assert recent["run_id"].tolist() == ["run-5"]
+    cost = _chart(at.get("vega_lite_chart")[1])
+    assert dict(zip(cost["project"], cost["cost_usd"], strict=True)) == pytest.approx(
+        {"aou-wgs": 10.75})
+
     bad = AppTest.from_file(str(APP), default_timeout=60)
     bad.query_params.update({"start": "yesterday", "project": "pgx"})
     bad.run()
