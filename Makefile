@@ -6,7 +6,7 @@ UV := $(TOOLS)/bin/uv
 UV_VERSION := 0.13.9
 CHECKOV_VERSION := 3.3.30
 
-.PHONY: help runtime setup demo test test-fast lint dashboard bench system clean
+.PHONY: help runtime setup demo test test-fast lint dashboard bench system screenshots clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -55,6 +55,11 @@ lint: setup ## ruff and the import contracts
 
 dashboard: runtime ## Open the dashboard over the lake
 	.venv/bin/seqledger dashboard
+
+# The README's pictures: the demo played afresh (it replaces only a lake it made), then every page.
+screenshots: setup system ## Play the demo and photograph every dashboard page into docs/screenshots
+	.venv/bin/seqledger demo
+	.venv/bin/python scripts/screenshots.py
 
 bench: setup ## Run the benchmarks (they print figures)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(UV) run python $$b || exit 1; done

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from analytics.engine import Engine, as_engine
+from analytics.filters import Columns, Filters, where
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -138,4 +139,55 @@ def release_runs(con: Engine) -> list[dict[str, Any]]:
                 "median_runtime_h": round(median(hours), 2) if hours else None,
             }
         )
+    return out
+
+
+# The sample_qc columns compared between releases (numbers a bioinformatics lead reads).
+COMPARED_METRICS = ("mean_coverage_x", "genome_ge_20x_pct", "q30_bases_pct", "mapped_reads_pct",
+                    "duplicate_reads_pct", "contamination_pct", "insert_length_median_bp",
+                    "ti_tv_ratio", "het_hom_ratio", "snps", "indels")
+
+RUN_COLUMNS = Columns(time="r.status_at", project="r.project", cost_centre="r.cost_centre",
+                      workflow="r.workflow", release="r.pipeline_release")
+
+
+def release_samples(con: Engine, f: Filters) -> pa.Table:
+    """One row per run with a release that ``f`` selects: its sample, status, QC verdict,
+    estimated cost (USD), DRAGEN runtime (h) and the compared QC metrics, oldest first."""
+    cond, params = where(f, RUN_COLUMNS)
+    metrics = ", ".join(f"q.{m}" for m in COMPARED_METRICS)
+    return as_engine(con).table(
+        f"""
+        WITH cost AS (SELECT run_id, sum(cost_usd) AS cost_usd FROM costs GROUP BY run_id)
+        SELECT r.pipeline_release, r.sample_id, r.run_id, r.project, r.status,
+               CAST(CAST(r.status_at AS DATE) AS VARCHAR) AS day, v.verdict,
+               c.cost_usd, q.total_runtime_s / 3600.0 AS runtime_h, {metrics}
+        FROM run_latest r
+        LEFT JOIN cost c ON c.run_id = r.run_id
+        LEFT JOIN qc_verdicts v ON v.run_id = r.run_id AND v.suite = 'sample_qc'
+        LEFT JOIN sample_qc q ON q.run_id = r.run_id
+        WHERE r.pipeline_release IS NOT NULL {cond}
+        ORDER BY r.status_at, r.run_id""",
+        params,
+    )
+
+
+def release_summary(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per release, from ``release_samples`` rows: runs, samples, QC verdicts, and the median
+    cost and runtime per run. Medians in Python: DuckDB and Athena spell percentiles apart."""
+    from statistics import median
+
+    out: dict[str, dict[str, Any]] = {}
+    for release in dict.fromkeys(r["pipeline_release"] for r in rows):
+        mine = [r for r in rows if r["pipeline_release"] == release]
+        costs = [r["cost_usd"] for r in mine if r["cost_usd"] is not None]
+        hours = [r["runtime_h"] for r in mine if r["runtime_h"] is not None]
+        out[release] = {
+            "runs": len(mine),
+            "samples": len({r["sample_id"] for r in mine}),
+            **{f"qc_{v}": sum(1 for r in mine if r["verdict"] == v)
+               for v in ("pass", "review", "fail")},
+            "median_cost_usd": round(median(costs), 2) if costs else None,
+            "median_runtime_h": round(median(hours), 2) if hours else None,
+        }
     return out

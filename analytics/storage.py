@@ -8,8 +8,9 @@ requests and ``storage_early_delete:<CLASS>:<YYYY-MM>`` in GB-months charged for
 duration. A GB-month is the average GiB stored over the calendar month, so the month's average
 bytes are GB-months x 2^30. What archival saved is the same GB-months at the S3 Standard price
 in effect, less what they cost (transitions and early deletions included), as the savings view
-counts it. An object inventory (S3 Inventory) is not in the lake yet: ``inventory_table`` says
-whether a table for it has been added.
+counts it. What is really stored comes from the object inventories (S3 Inventory, or a local
+inventory of the output folder) in the ``storage`` table, priced by the ``storage_costs`` view:
+``measured`` reads it.
 """
 
 from __future__ import annotations
@@ -25,8 +26,7 @@ COLUMNS = Columns(time="c.usage_start_at", month="c.month", project="c.project",
                   release="c.pipeline_release")
 STORAGE_KINDS = "('storage', 'storage_transition', 'storage_early_delete')"
 SCRATCH = "EBS_SCRATCH"
-# Names an object-inventory table may be given (none exists yet).
-INVENTORY_NAMES = ("storage_inventory", "storage")
+MEASURED = Columns(month="month", project="project")
 
 
 def by_class(con: Engine, f: Filters) -> pa.Table:
@@ -93,8 +93,22 @@ def archival(con: Engine, f: Filters) -> pa.Table:
     )
 
 
-def inventory_table() -> str | None:
-    """The lake table holding an object inventory of the buckets, if one has been added."""
-    from lake.schemas import TABLES
+def measured(con: Engine, f: Filters) -> pa.Table:
+    """``month, storage_class, project, inventories, gb_months, cost_usd, standard_cost_usd,
+    saving_usd, unpriced_rows``: what the inventories listed, per month, class and project, priced
+    at the class's price and at S3 Standard's (the realized archival saving is the difference).
 
-    return next((n for n in INVENTORY_NAMES if n in TABLES), None)
+    Only the month and project filters apply (an inventory row has no workflow or release)."""
+    cond, params = where(f, MEASURED, "WHERE")
+    return as_engine(con).table(
+        f"""
+        SELECT month, storage_class, coalesce(project, '(untagged)') AS project,
+               CAST(max(inventories) AS BIGINT) AS inventories,
+               sum(gb_months) AS gb_months, sum(cost_usd) AS cost_usd,
+               sum(standard_cost_usd) AS standard_cost_usd,
+               sum(standard_cost_usd) - sum(cost_usd) AS saving_usd,
+               CAST(sum(unpriced_rows) AS BIGINT) AS unpriced_rows
+        FROM storage_costs {cond}
+        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3""",
+        params,
+    )

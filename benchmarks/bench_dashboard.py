@@ -59,7 +59,7 @@ def pages() -> list[tuple[str, str]]:
                     path = call.args[0]
                     name = path.right.value if isinstance(path, ast.BinOp) else path.value
                     title = next(k.value.value for k in call.keywords if k.arg == "title")
-                    out.append((title, str(APP.parent / "pages" / name)))
+                    out.append((title, str(APP.parent / "views" / name)))
     if not out:
         raise SystemExit("no st.Page found in SECTIONS of dashboards/app.py")
     return out
@@ -77,7 +77,7 @@ def render(page_file: str, lake: str, timeout: float = 300
     st.cache_data.clear()
     st.cache_resource.clear()
     at = page_test(Path(page_file).stem, timeout=timeout)
-    if not Path(page_file).is_relative_to(APP.parent / "pages"):
+    if not Path(page_file).is_relative_to(APP.parent / "views"):
         at.args = (page_file,)
     started, cpu = time.perf_counter(), time.process_time()
     at.run()

@@ -1,7 +1,7 @@
 """The seqledger dashboard: ``streamlit run dashboards/app.py`` (or ``seqledger dashboard``).
 
-Every page is a script in ``dashboards/pages/`` that reads the lake only through
-``dashboards.data``. To add one (cost, QC trends, releases), write ``pages/<name>.py`` and add an
+Every page is a script in ``dashboards/views/`` that reads the lake only through
+``dashboards.data``. To add one (cost, QC trends, releases), write ``views/<name>.py`` and add an
 ``st.Page`` to the section it belongs to in ``SECTIONS``. What every page shares (sign-in, the
 sidebar, the lake's state, the filters, the footer) is ``dashboards.shell``. Pages read the
 sidebar's filters with ``dashboards.filters.current()`` and run queries with
@@ -16,7 +16,10 @@ import streamlit as st
 
 from dashboards import shell
 
-PAGES_DIR = Path(__file__).resolve().parent / "pages"
+# Not "pages/": beside the main script, that name makes Streamlit serve a fresh server's first
+# visitor of a page URL (a shared link, /qc?project=…) the page file alone, as an old-style
+# multipage app: no sidebar, no filters, no lake check (PagesManager.uses_pages_directory).
+PAGES_DIR = Path(__file__).resolve().parent / "views"
 
 SECTIONS = {
     "Operations": [

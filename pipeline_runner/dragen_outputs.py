@@ -508,6 +508,68 @@ def _replay(p: SampleProfile) -> str:
     return json.dumps(replay, indent=4).replace("/", "\\/") + "\n"
 
 
+# GRCh38 primary contig lengths (UCSC hg38 chrom.sizes), for the per-contig coverage file.
+GRCH38_PRIMARY = {
+    "chr1": 248_956_422, "chr2": 242_193_529, "chr3": 198_295_559, "chr4": 190_214_555,
+    "chr5": 181_538_259, "chr6": 170_805_979, "chr7": 159_345_973, "chr8": 145_138_636,
+    "chr9": 138_394_717, "chr10": 133_797_422, "chr11": 135_086_622, "chr12": 133_275_309,
+    "chr13": 114_364_328, "chr14": 107_043_718, "chr15": 101_991_189, "chr16": 90_338_345,
+    "chr17": 83_257_441, "chr18": 80_373_285, "chr19": 58_617_616, "chr20": 64_444_167,
+    "chr21": 46_709_983, "chr22": 50_818_468, "chrX": 156_040_895, "chrY": 57_227_415,
+    "chrM": 16_569,
+}
+FINE_HIST_MAX = 1000  # the last bin is "1000+", as in TEST.wgs_fine_hist.csv
+
+
+def _fine_hist(p: SampleProfile) -> str:
+    """Genome positions per depth (``Depth,Overall``): the same depth model as the coverage
+    metrics, so its share at >= 20x is the file's "PCT of genome with coverage [20x: inf)"."""
+    cov = _coverage_values(p)
+    covered = 1 - p.dark_genome_frac
+    sf = _depth_sf(cov["genome"] / covered, p.dispersion, p.hard_frac, FINE_HIST_MAX + 1)
+    total = GENOME_BASES
+    counts = [round(total * (1 - covered * sf[1]))]
+    counts += [round(total * covered * (sf[k] - sf[k + 1])) for k in range(1, FINE_HIST_MAX)]
+    counts.append(round(total * covered * sf[FINE_HIST_MAX]))
+    rows = [("Depth", "Overall")] + [(k, n) for k, n in enumerate(counts[:-1])]
+    return _lines([*rows, (f"{FINE_HIST_MAX}+", counts[-1])])
+
+
+def _fragment_hist(p: SampleProfile) -> str:
+    """Read pairs per fragment length, around the insert median with its spread and a longer
+    right tail (``#Sample:`` then ``FragmentLength,Count``, as in TEST.fragment_length_hist.csv)."""
+    pairs = int(p.sequenced_coverage_x * GENOME_BASES / p.read_length) // 2 * p.mapped_frac
+    lo, hi = max(1, int(p.insert_median_bp - 4 * p.insert_sd_bp)), int(
+        p.insert_median_bp + 7 * p.insert_sd_bp)
+
+    def density(x: int) -> float:
+        sd = p.insert_sd_bp * (1.0 if x <= p.insert_median_bp else 1.3)  # the long right tail
+        return math.exp(-0.5 * ((x - p.insert_median_bp) / sd) ** 2)
+
+    weights = {x: density(x) for x in range(lo, hi + 1)}
+    scale = pairs / (sum(weights.values()) or 1.0)
+    rows = [("FragmentLength", "Count")] + [(x, round(w * scale)) for x, w in weights.items()]
+    return f"#Sample: {p.sample_id}\n" + _lines(rows)
+
+
+def _contig_cov(p: SampleProfile) -> str:
+    """Aligned bases and mean depth per primary contig and chrM, then the autosomal summary:
+    chrX and chrY follow the sex ploidy, chrM the mitochondrial copies."""
+    cov = _coverage_values(p)
+    rng = random.Random(f"contigs:{p.sample_id}:{p.sequenced_coverage_x}")
+    depth = {"chrX": cov["x"], "chrY": cov["y"], "chrM": cov["auto"] * p.mito_copies}
+    rows, auto_bases, auto_length = [], 0, 0
+    for contig, length in GRCH38_PRIMARY.items():
+        # autosomes vary a little around their mean; X, Y and M are the coverage file's values
+        mean = depth[contig] if contig in depth else cov["auto"] * rng.uniform(0.97, 1.03)
+        aligned = round(mean * length)
+        rows.append((contig, aligned, f"{mean:.6g}"))
+        if contig not in depth:
+            auto_bases, auto_length = auto_bases + aligned, auto_length + length
+    rows.append(("Autosomal regions ", auto_bases, f"{auto_bases / auto_length:.6g}"))
+    return _lines(rows)
+
+
 def render_metrics(sample_id: str, profile: SampleProfile) -> dict[str, str]:
     """The DRAGEN output files of one germline run: file name -> text."""
     if profile.sample_id != sample_id:
@@ -522,5 +584,8 @@ def render_metrics(sample_id: str, profile: SampleProfile) -> dict[str, str]:
         f"{sample_id}.vc_metrics.csv": _vc(profile, total_reads),
         f"{sample_id}.time_metrics.csv": _time(profile),
         f"{sample_id}.ploidy_estimation_metrics.csv": _ploidy(profile),
+        f"{sample_id}.wgs_fine_hist.csv": _fine_hist(profile),
+        f"{sample_id}.fragment_length_hist.csv": _fragment_hist(profile),
+        f"{sample_id}.wgs_contig_mean_cov.csv": _contig_cov(profile),
         f"{sample_id}-replay.json": _replay(profile),
     }

@@ -87,10 +87,15 @@ def test_cost_per_sample_and_its_distribution(engine):
 
 
 def test_savings_reconciliation_and_untagged_for_the_selected_months(engine):
-    archival = [r for r in cost_trends.savings(engine, Filters()).to_pylist()
-                if r["scenario"].startswith("archival")]
-    assert [(r["month"], r["baseline_usd"], r["actual_usd"]) for r in archival] == [
-        ("2026-11", pytest.approx(11.5), pytest.approx(2.796))]
+    archival = sorted((r["scenario"], r["month"], r["baseline_usd"], r["actual_usd"])
+                      for r in cost_trends.savings(engine, Filters()).to_pylist()
+                      if r["scenario"].startswith("archival"))
+    # the lifecycle model's estimate, and what the inventories measured (32 GB-months)
+    assert archival == [
+        ("archival vs all-standard (estimated)", "2026-11", pytest.approx(11.5),
+         pytest.approx(2.796)),
+        ("archival vs all-standard (inventory)", "2026-11", pytest.approx(32 * 0.023),
+         pytest.approx(30 * 0.00099 + 2 * 0.023))]
     october = Filters(start=date(2026, 10, 15), end=date(2026, 10, 31))
     assert cost_trends.savings(engine, october).num_rows == 0
     rec = {(r["month"], r["project"]): (r["estimated_usd"], r["billed_usd"], r["residual_usd"])
@@ -116,7 +121,16 @@ def test_storage_bytes_and_cost_by_class_and_what_archival_saved(engine):
         "transition_usd": 0.10, "early_delete_usd": 0.0, "actual_usd": 2.796,
         "baseline_usd": 500 * 0.023, "saving_usd": 500 * 0.023 - 2.796, "unpriced_rows": 0})
     assert storage.by_class(engine, Filters(project=("pgx",))).num_rows == 0
-    assert storage.inventory_table() is None  # no object inventory table in the lake yet
+    measured = {(r["storage_class"], r["project"]): (r["inventories"], r["gb_months"],
+                                                     r["cost_usd"], r["standard_cost_usd"],
+                                                     r["saving_usd"])
+                for r in storage.measured(engine, Filters()).to_pylist()}
+    assert rounded(measured) == {
+        ("DEEP_ARCHIVE", "aou"): (2, 30.0, 30 * 0.00099, 30 * 0.023, 30 * (0.023 - 0.00099)),
+        ("STANDARD", "pgx"): (2, 2.0, 2 * 0.023, 2 * 0.023, 0.0)}
+    assert storage.measured(engine, Filters(project=("pgx",))).num_rows == 1
+    assert storage.measured(engine, Filters(start=date(2026, 10, 1),
+                                            end=date(2026, 10, 31))).num_rows == 0
 
 
 def test_periods_are_filled_with_zeros_for_every_group_seen():

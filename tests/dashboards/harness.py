@@ -11,7 +11,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-PAGES = Path(__file__).resolve().parents[2] / "dashboards" / "pages"
+PAGES = Path(__file__).resolve().parents[2] / "dashboards" / "views"
 
 
 def _one_page(page_file: str) -> None:
@@ -29,7 +29,7 @@ def _one_page(page_file: str) -> None:
 
 def page_test(page: str, params: dict[str, str | list[str]] | None = None,
               timeout: float = 90) -> AppTest:
-    """An AppTest of ``dashboards/pages/<page>.py`` with the URL's ``params``, not yet run."""
+    """An AppTest of ``dashboards/views/<page>.py`` with the URL's ``params``, not yet run."""
     at = AppTest.from_function(_one_page, args=(str(PAGES / f"{page}.py"),),
                                default_timeout=timeout)
     for k, v in (params or {}).items():

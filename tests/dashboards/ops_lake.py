@@ -127,10 +127,22 @@ def write_ops_lake(settings: Settings) -> LakeStore:
         for run in TAGS
         for s, at in (("DISPATCHED", first[run]), (last[run][1], last[run][0]))
     ])
-    store.write("prices", [{"price_kind": "s3-storage", "region": "us-east-1", "item": "STANDARD",
-                            "availability_zone": "", "unit": "GB-month", "usd": 0.023,
+    store.write("prices", [{"price_kind": "s3-storage", "region": "us-east-1", "item": item,
+                            "availability_zone": "", "unit": "GB-month", "usd": usd,
                             "effective_from_at": datetime(2020, 1, 1, tzinfo=UTC),
-                            "price_status": "list", "source": "test"}])
+                            "price_status": "list", "source": "test"}
+                           for item, usd in (("STANDARD", 0.023), ("DEEP_ARCHIVE", 0.00099))])
+    # Two inventories (S3 Inventory, daily rows standing for 15 days each) of November 2026:
+    # a 30 GiB CRAM of aou archived, a 2 GiB VCF of pgx in Standard. November has 30 days, so
+    # each object is 15/30 + 15/30 of its GiB in GB-months.
+    store.write("storage", [
+        {"inventory_at": datetime(2026, 11, day, tzinfo=UTC), "bucket": "results",
+         "object_key": key, "size_bytes": gib * 2**30, "storage_class": cls, "project": project,
+         "sample_id": sample, "covered_days": 15.0, "inventory_source": "s3-inventory"}
+        for day in (1, 16)
+        for key, gib, cls, project, sample in (
+            ("aou/S1/run-1/S1.cram", 30, "DEEP_ARCHIVE", "aou", "S1"),
+            ("pgx/S4/run-4/S4.vcf.gz", 2, "STANDARD", "pgx", "S4"))])
     store.write("billed_costs", [
         {**(tags(run) if run else {}), "line_item_id": line, "resource_id": resource,
          "time_interval": f"{at:%Y-%m-%dT%H:%M:%SZ}/{at + timedelta(hours=1):%Y-%m-%dT%H:%M:%SZ}",

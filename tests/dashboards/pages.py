@@ -1,10 +1,9 @@
 """Opening one page of the dashboard in AppTest, and reading what its charts and tables hold.
 
-AppTest (Streamlit 1.67) forgets before every run that ``st.navigation`` turned off the old
-``pages/`` folder behaviour, and ``dashboards/pages`` exists: a rerun on a page other than the
-first would then execute that page's file alone, with no app script around it (no sidebar, no
-filters, no footer), which a browser never does. ``open_page`` keeps that behaviour off, as the
-real server does once the app has called ``st.navigation``.
+The app runs once so ``st.navigation`` registers its pages, then switches to the page: the app
+script runs around it (sidebar, filters, footer), as in a browser. The pages are in
+``dashboards/views``: a ``pages/`` folder beside ``app.py`` would turn on Streamlit's old-style
+multipage behaviour, in AppTest and for a fresh server's first visitor alike (see ``app.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
@@ -23,21 +21,14 @@ APP = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
 
 def open_page(lake_uri: str, page: str, monkeypatch: pytest.MonkeyPatch,
               params: dict[str, str | list[str]] | None = None) -> AppTest:
-    """The app over ``lake_uri`` on ``pages/<page>.py``, opened from a link with ``params``."""
+    """The app over ``lake_uri`` on ``views/<page>.py``, opened from a link with ``params``."""
     monkeypatch.setenv("SEQLEDGER_LAKE", lake_uri)
-    init = PagesManager.__init__
-
-    def navigation_only(self: PagesManager, *args: Any, **kwargs: Any) -> None:
-        init(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", navigation_only)
     at = AppTest.from_file(str(APP), default_timeout=90)
     for k, v in (params or {}).items():
         at.query_params[k] = v
     at.run()
     assert not at.exception, at.exception
-    return at.switch_page(f"pages/{page}.py").run()
+    return at.switch_page(f"views/{page}.py").run()
 
 
 def charts(at: AppTest) -> dict[str, dict[str, list[Any]]]:

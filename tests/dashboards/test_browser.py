@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -13,12 +11,8 @@ from click.testing import CliRunner
 
 from seqledger.cli import main
 from tests.analytics.overview_lake import write_overview_lake
-from tests.servers import _wait_http, free_port
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+from tests.dashboards.browser import CHROMIUM, CHROMIUM_ARGS, app_pages, serve, shoot
+from tests.servers import free_port
 
 
 def test_dashboard_check_starts_and_answers_health(lake_settings, monkeypatch):
@@ -32,27 +26,18 @@ def test_dashboard_check_starts_and_answers_health(lake_settings, monkeypatch):
 def served(lake_settings):
     """``seqledger dashboard`` on a free loopback port over a lake with data; stopped after."""
     write_overview_lake(lake_settings)
-    port = free_port()
-    env = {**os.environ, "SEQLEDGER_LAKE": lake_settings.lake_uri}
-    seqledger = Path(sys.executable).parent / "seqledger"  # the installed console script
-    proc = subprocess.Popen([str(seqledger), "dashboard", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/_stcore/health", 60, proc)
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with serve(lake_settings.lake_uri) as url:
+        yield url
+
+
+def _need_chromium() -> None:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make system` (apt-get install chromium) installs it")
 
 
 @pytest.mark.browser
 def test_overview_renders_in_chromium_and_stays_on_loopback(served, tmp_path):
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make system` (apt-get install chromium) installs it")
+    _need_chromium()
     from playwright.sync_api import sync_playwright
 
     left_loopback: list[str] = []
@@ -92,3 +77,30 @@ def test_overview_renders_in_chromium_and_stays_on_loopback(served, tmp_path):
     assert left_loopback == []
     if os.environ.get("SEQLEDGER_KEEP_SCREENSHOT"):
         Path(os.environ["SEQLEDGER_KEEP_SCREENSHOT"]).write_bytes(shot.read_bytes())
+
+
+def test_the_pages_are_read_from_the_app_sections():
+    pages = app_pages()
+    assert (pages[0].name, pages[0].url_path, pages[0].title) == ("overview", "", "Overview")
+    assert {("qc", "QC"), ("releases", "Releases")} <= {(p.url_path, p.title) for p in pages}
+    assert len({p.url_path for p in pages}) == len(pages)
+
+
+@pytest.mark.browser
+def test_every_page_opens_without_an_error_and_is_photographed(served, tmp_path):
+    """Each page of SECTIONS at its navigation URL: no exception box, no "Page not found", a
+    heading, a screenshot in the test's output (copied to $SEQLEDGER_SCREENSHOTS if set)."""
+    _need_chromium()
+    shots, left_loopback = shoot(served, tmp_path / "screenshots")
+    assert [s.page.name for s in shots] == [p.name for p in app_pages()]
+    assert {s.page.name: s.problems for s in shots if s.problems} == {}
+    for s in shots:
+        assert s.heading, f"{s.page.name}: no heading"
+        assert s.png.stat().st_size > 10_000, f"{s.png} looks blank"
+    headings = {s.page.name: s.heading for s in shots}
+    assert headings["qc"] == "QC" and headings["releases"] == "Releases"
+    assert left_loopback == []
+    if keep := os.environ.get("SEQLEDGER_SCREENSHOTS"):
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        for s in shots:
+            (Path(keep) / s.png.name).write_bytes(s.png.read_bytes())

@@ -19,7 +19,9 @@ def test_bytes_cost_by_class_and_what_archival_saved(lake, monkeypatch):
     at = open_page(lake, "storage", monkeypatch)
     assert not at.exception and not at.error and not at.info
     assert metrics(at) == {"Stored, latest month": "500.0 GiB", "S3 storage cost": "$2.70",
-                           "Objects archived": "2,000", "Saved by archival": "$8.70"}
+                           "Objects archived": "2,000", "Saved by archival": "$8.70",
+                           "Stored (inventories)": "32.0 GB-months", "Cost as stored": "$0.08",
+                           "Saved against all-Standard": "$0.66"}
     drawn = charts(at)
     stored = drawn["Average stored per month (GiB)"]
     assert dict(zip(stored["storage_class"], stored["gb_months"], strict=True)) == {
@@ -28,12 +30,14 @@ def test_bytes_cost_by_class_and_what_archival_saved(lake, monkeypatch):
     assert {s: round(u, 6) for s, u in zip(sides["side"], sides["usd"], strict=True)} == {
         "with archival": 2.796, "all in S3 Standard": 11.5}
     assert downloads(at) == ["Download storage by class and project as CSV",
-                             "Download archival per month as CSV"]
+                             "Download archival per month as CSV",
+                             "Download inventoried storage by class and project as CSV"]
     by_class = at.dataframe[0].value
     assert by_class["average_bytes"].tolist() == [400 * 2**30, 100 * 2**30]
-    # the storage table (S3 Inventory, issue 12) is registered: the page names it
-    assert any(c.value.startswith("Object inventory: table `storage` is in the lake's schema")
-               for c in at.main.caption)
+    # what the inventories listed (S3 Inventory rows of the lake), priced both ways
+    measured = at.dataframe[2].value
+    assert dict(zip(measured["storage_class"], measured["gb_months"], strict=True)) == {
+        "DEEP_ARCHIVE": 30.0, "STANDARD": 2.0}
 
 
 def test_a_project_without_storage_rows_is_said_so(lake, monkeypatch):
@@ -41,7 +45,10 @@ def test_a_project_without_storage_rows_is_said_so(lake, monkeypatch):
     assert not at.exception
     assert at.info[0].value.startswith("No S3 storage rows for run outputs in this selection")
     assert metrics(at) == {"Stored, latest month": "—", "S3 storage cost": "$0.00",
-                           "Objects archived": "0", "Saved by archival": "$0.00"}
+                           "Objects archived": "0", "Saved by archival": "$0.00",
+                           # pgx's VCF is inventoried in Standard: nothing saved
+                           "Stored (inventories)": "2.0 GB-months", "Cost as stored": "$0.05",
+                           "Saved against all-Standard": "$0.00"}
     at.multiselect(key="filter_project").set_value(["aou"]).run()
     assert not at.exception and not at.info
     assert metrics(at)["Saved by archival"] == "$8.70"

@@ -19,7 +19,8 @@ from pipeline_runner.workflows import RECALL
 
 SAMPLE = "NA12878-A01"
 FILES = {"mapping_metrics.csv", "wgs_coverage_metrics.csv", "wgs_overall_mean_cov.csv",
-         "vc_metrics.csv", "time_metrics.csv", "ploidy_estimation_metrics.csv"}
+         "vc_metrics.csv", "time_metrics.csv", "ploidy_estimation_metrics.csv",
+         "wgs_fine_hist.csv", "fragment_length_hist.csv", "wgs_contig_mean_cov.csv"}
 
 
 def lines(text: str) -> list[list[str]]:
@@ -230,3 +231,44 @@ def test_a_smoke_test_input_renders_undefined_ratios_as_na(coverage):
     assert coverage_rows["Mean/Median autosomal coverage ratio over genome"] == "NA"
     ploidy = files["TINY.ploidy_estimation_metrics.csv"]
     assert "X median / Autosomal median,NA" in ploidy
+
+
+def test_the_curves_agree_with_the_summary_metrics_and_load_cleanly(reference):
+    """The depth histogram, fragment lengths and per-contig depth come from the same profile as
+    the summary files, in the layout of TEST's real files, and load with nothing quarantined."""
+    from datetime import UTC, datetime
+
+    from ingest.dragen.service import parse_run_files
+    from pipeline_runner.workflows import GENOME_BASES
+
+    profile = replace(profile_for(SAMPLE, 11), ploidy="XY")
+    files = rendered(ploidy="XY")
+    fine = [line.split(",") for line in files["wgs_fine_hist.csv"].splitlines()]
+    assert fine[0] == real(reference, "TEST/TEST.wgs_fine_hist.csv").splitlines()[0].split(",")
+    assert fine[-1][0] == "1000+" and len(fine) == 1002
+    counts = [int(n) for _, n in fine[1:]]
+    assert sum(counts) == pytest.approx(GENOME_BASES, abs=1000)
+    at20 = float(values(files["wgs_coverage_metrics.csv"])[
+        ("COVERAGE SUMMARY", "PCT of genome with coverage [ 20x: inf)")][0])
+    assert 100 * sum(counts[20:]) / GENOME_BASES == pytest.approx(at20, abs=0.01)
+
+    fragments = files["fragment_length_hist.csv"].splitlines()
+    assert fragments[:2] == [f"#Sample: {SAMPLE}", "FragmentLength,Count"]
+    by_length = {int(x): int(n) for x, n in (row.split(",") for row in fragments[2:])}
+    assert abs(max(by_length, key=by_length.get) - profile.insert_median_bp) <= 1
+
+    contigs = {c: (int(b), float(x)) for c, b, x in (
+        row.split(",") for row in files["wgs_contig_mean_cov.csv"].splitlines())}
+    autosomal = float(values(files["wgs_coverage_metrics.csv"])[
+        ("COVERAGE SUMMARY", "Average autosomal coverage over genome")][0])
+    assert contigs["Autosomal regions "][1] == pytest.approx(autosomal, rel=0.01)
+    chr_x = float(values(files["wgs_coverage_metrics.csv"])[
+        ("COVERAGE SUMMARY", "Average chr X coverage over genome")][0])
+    assert contigs["chrX"][1] == pytest.approx(chr_x, abs=0.005)
+    assert chr_x / autosomal == pytest.approx(0.505, abs=0.01)  # XY: one X
+    parsed = parse_run_files({f"{SAMPLE}.{n}": t.encode() for n, t in files.items()
+                              if not n.endswith(".json")}, sample_id=SAMPLE, run_id="R",
+                             run_at=datetime(2026, 11, 1, tzinfo=UTC))
+    assert not parsed.quarantine
+    assert parsed.row_counts["qc_histograms"] == 1001 + len(by_length)
+    assert parsed.row_counts["qc_contig_coverage"] == len(contigs)

@@ -158,17 +158,17 @@ def test_the_releases_page_shows_each_release_and_the_failed_checks(demo, monkey
     monkeypatch.setenv("SEQLEDGER_LAKE", settings.lake_uri)
     app = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
     at = AppTest.from_file(str(app), default_timeout=120).run()
-    at.switch_page("pages/releases.py").run()
+    at.switch_page("views/releases.py").run()
     assert not at.exception
     assert at.title[0].value == "Releases"
     releases = at.dataframe[0].value
     assert releases["release"].tolist() == [PRODUCTION, CANDIDATE_RC, CANDIDATE]
     assert releases["validation"].tolist() == ["passed with warnings", "failed", "passed"]
     assert releases["reference samples"].tolist() == [7, 7, 7]
-    at.selectbox[0].set_value(CANDIDATE_RC).run()
+    at.selectbox(key="rel_validation").set_value(CANDIDATE_RC).run()
     # against the production release, or the final candidate once that passed (a re-validation)
     assert at.error[0].value.startswith(f"**{CANDIDATE_RC}**: failed against dragen-4.")
-    failed = at.dataframe[1].value
+    failed = at.dataframe[-1].value  # the checks not passed, last on the page
     assert set(failed.loc[failed["verdict"] == "fail", "check_id"]) == {
         "indel_f1_regression", "indel_recall_regression"}
     assert at.get("download_button")

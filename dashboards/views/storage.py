@@ -6,7 +6,7 @@ from __future__ import annotations
 import altair as alt
 import streamlit as st
 
-from analytics.storage import SCRATCH, inventory_table
+from analytics.storage import SCRATCH
 from dashboards import data, filters
 from dashboards.page_parts import size, table, usd
 
@@ -101,9 +101,33 @@ else:
     st.caption("The baseline prices the same GB-months at the S3 Standard price in effect; "
                "with archival includes transition requests and early-deletion charges.")
 
-found = inventory_table()
-st.caption(
-    f"Object inventory: table `{found}` is in the lake's schema but not drawn here yet."
-    if found else
-    "Not in the lake yet: an object inventory (S3 Inventory) of what is actually stored; the "
-    "figures above are the lifecycle model's estimate for run outputs, not a listing.")
+st.subheader("Measured: what the inventories listed")
+measured = data.query("storage.measured", f).to_pandas()
+if measured.empty:
+    st.caption("No object inventory in this selection: `seqledger ingest inventory MANIFEST…` "
+               "loads the stack's daily S3 Inventory (`--local FOLDER` lists an output folder); "
+               "the figures above are the lifecycle model's estimate.")
+else:
+    kept = float(measured["cost_usd"].fillna(0).sum())
+    standard = float(measured["standard_cost_usd"].fillna(0).sum())
+    row = st.columns(3)
+    row[0].metric("Stored (inventories)", f"{measured['gb_months'].sum():,.1f} GB-months")
+    row[1].metric("Cost as stored", usd(kept))
+    row[2].metric("Saved against all-Standard", usd(standard - kept),
+                  help=("" if not standard else f"{(standard - kept) / standard:.1%} of ")
+                  + "what the same GB-months cost in S3 Standard")
+    st.altair_chart(
+        alt.Chart(measured, title="Inventoried storage per month (GB-months)").mark_bar().encode(
+            x=alt.X("month:O", title="month"),
+            y=alt.Y("sum(gb_months):Q", title="GB-months"),
+            color=alt.Color("storage_class:N", title="class"),
+            tooltip=[alt.Tooltip("month:O"), alt.Tooltip("storage_class:N", title="class"),
+                     alt.Tooltip("project:N"),
+                     alt.Tooltip("gb_months:Q", title="GB-months", format=",.1f"),
+                     alt.Tooltip("cost_usd:Q", title="cost", format="$,.2f"),
+                     alt.Tooltip("standard_cost_usd:Q", title="all-Standard", format="$,.2f")]),
+        width="stretch")
+    table(measured, "inventoried storage by class and project", "storage_measured",
+          {c: MONEY for c in ("cost_usd", "standard_cost_usd", "saving_usd")})
+    if f.workflow or f.release or f.cost_centre:
+        st.caption("Not narrowed by workflow, release or cost centre: an inventory row has none.")

@@ -1,0 +1,259 @@
+"""Sample QC for the dashboard's QC page: verdicts over time, failed checks, metric distributions
+against their thresholds, and one sample's histograms and contig coverage.
+
+Every function takes an ``Engine`` and an ``analytics.filters.Filters``. A gated run is counted on
+the UTC day it finished (its ``run_latest`` status time; the gate's own time when the run is not
+in the lake): the gate often runs in batches, and people ask "what did last week's runs look
+like", not "what did the gate do on Tuesday". Tags come from the run (``run_latest``), falling
+back to what the QC rows carry. The thresholds drawn are the ones recorded with each check in
+``qc_results`` (the rules that judged these samples), not the current CSV, so a chart never shows
+a threshold nobody was held to.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from analytics.engine import Engine, as_engine
+from analytics.filters import Columns, Filters, where
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+SUITE = "sample_qc"
+VERDICTS = ("pass", "review", "fail")
+
+# The latest gate of each run with the run's tags and the day it is counted on.
+_GATED = f"""
+    SELECT v.run_id, v.sample_id, v.verdict, v.evaluated_at, v.suite_version,
+           coalesce(r.project, v.project) AS project, r.workflow, r.cost_centre,
+           coalesce(r.pipeline_release, q.pipeline_release) AS pipeline_release,
+           coalesce(r.status_at, v.evaluated_at) AS counted_at
+    FROM qc_verdicts v
+    LEFT JOIN run_latest r ON r.run_id = v.run_id
+    LEFT JOIN (SELECT run_id, max(pipeline_release) AS pipeline_release FROM qc_results
+               WHERE suite = '{SUITE}' AND check_id = 'overall' GROUP BY run_id) q
+           ON q.run_id = v.run_id
+    WHERE v.suite = '{SUITE}'"""
+
+COLUMNS = Columns(time="g.counted_at", project="g.project", cost_centre="g.cost_centre",
+                  workflow="g.workflow", release="g.pipeline_release")
+
+
+def _gated(f: Filters) -> tuple[str, list[Any]]:
+    """``(sql, params)`` of the gated runs ``f`` selects, as a subquery aliased ``g``."""
+    cond, params = where(f, COLUMNS, prefix="WHERE")
+    return f"(SELECT g.* FROM ({_GATED}) g {cond}) g", params
+
+
+def verdicts_by_day(con: Engine, f: Filters) -> list[dict[str, Any]]:
+    """``day, verdict, runs`` for the gated runs ``f`` selects (only days that have some)."""
+    source, params = _gated(f)
+    return as_engine(con).rows(
+        f"""
+        SELECT CAST(CAST(g.counted_at AS DATE) AS VARCHAR) AS day, g.verdict, count(*) AS runs
+        FROM {source}
+        GROUP BY CAST(CAST(g.counted_at AS DATE) AS VARCHAR), g.verdict
+        ORDER BY day, g.verdict""",
+        params,
+    )
+
+
+def verdict_series(rows: list[dict[str, Any]], grain: Literal["day", "week"],
+                   start: date | None = None, end: date | None = None) -> list[dict[str, Any]]:
+    """Counts per period and verdict with every period from ``start`` to ``end`` (default: the
+    rows' first and last day) and every verdict present, zeros included: a quiet day is drawn as
+    a zero, not skipped. A week is named by its Monday."""
+    days = [date.fromisoformat(r["day"]) for r in rows]
+    lo, hi = start or (min(days) if days else None), end or (max(days) if days else None)
+    if lo is None or hi is None:
+        return []
+
+    def period(d: date) -> date:
+        return d - timedelta(days=d.weekday()) if grain == "week" else d
+
+    counts: dict[tuple[date, str], int] = {}
+    for r, d in zip(rows, days, strict=True):
+        key = (period(d), r["verdict"])
+        counts[key] = counts.get(key, 0) + int(r["runs"])
+    step = timedelta(days=7 if grain == "week" else 1)
+    out, p = [], period(lo)
+    verdicts = [*VERDICTS] + sorted({r["verdict"] for r in rows} - set(VERDICTS))
+    while p <= hi:
+        out += [{"period": p.isoformat(), "verdict": v, "runs": counts.get((p, v), 0)}
+                for v in verdicts]
+        p += step
+    return out
+
+
+def verdict_totals(con: Engine, f: Filters) -> dict[str, int]:
+    """Gated runs per verdict for ``f`` (every verdict present, zero when none)."""
+    source, params = _gated(f)
+    rows = as_engine(con).rows(
+        f"SELECT g.verdict, count(*) AS runs FROM {source} GROUP BY g.verdict", params)
+    return {v: 0 for v in VERDICTS} | {r["verdict"]: int(r["runs"]) for r in rows}
+
+
+def failed_checks(con: Engine, f: Filters) -> pa.Table:
+    """Every check not passed by the latest gate of the runs ``f`` selects: who, which check,
+    the value seen against the threshold, and what it did to the verdict (worst first)."""
+    source, params = _gated(f)
+    return as_engine(con).table(
+        f"""
+        SELECT g.sample_id, g.run_id, g.project, g.pipeline_release, c.check_id, c.metric_id,
+               coalesce(CAST(round(c.observed_value, 4) AS VARCHAR), c.observed_text) AS value,
+               c.threshold, c.severity, c.verdict AS check_verdict, g.verdict AS run_verdict,
+               CAST(CAST(g.counted_at AS DATE) AS VARCHAR) AS day
+        FROM {source}
+        JOIN qc_results c ON c.run_id = g.run_id AND c.suite = '{SUITE}'
+                         AND c.evaluated_at = g.evaluated_at
+        WHERE c.check_id <> 'overall' AND NOT c.passed
+        ORDER BY CASE c.verdict WHEN 'fail' THEN 0 WHEN 'review' THEN 1 ELSE 2 END,
+                 day DESC, g.sample_id, c.check_id""",
+        params,
+    )
+
+
+def metric_values(con: Engine, f: Filters) -> pa.Table:
+    """One row per gated run and numeric check: the value each sample had for each gated metric,
+    with the rule it was held to (``check_id, metric_id, value, threshold, severity,
+    check_verdict, passed``) and the run's tags and verdict."""
+    source, params = _gated(f)
+    return as_engine(con).table(
+        f"""
+        SELECT g.sample_id, g.run_id, g.project, g.pipeline_release, g.verdict AS run_verdict,
+               c.check_id, c.metric_id, c.observed_value AS value, c.threshold, c.severity,
+               c.verdict AS check_verdict, c.passed
+        FROM {source}
+        JOIN qc_results c ON c.run_id = g.run_id AND c.suite = '{SUITE}'
+                         AND c.evaluated_at = g.evaluated_at
+        WHERE c.check_id <> 'overall' AND c.observed_value IS NOT NULL
+        ORDER BY c.metric_id, c.check_id, g.sample_id, g.run_id""",
+        params,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A numeric threshold as recorded with a check, e.g. ``>= 30``."""
+
+    operator: str
+    value: float
+
+
+_RULE = re.compile(r"^\s*(>=|<=|>|<)\s*([-+0-9.eE]+)\s*$")
+
+
+def parse_rule(text: str | None) -> Rule | None:
+    """The rule of a numeric threshold text (``>= 30``, ``< 1``, ``>= 8e10``); None for other
+    rules (``in XX, XY``) or text that is not one."""
+    m = _RULE.match(text or "")
+    if not m:
+        return None
+    try:
+        return Rule(m.group(1), float(m.group(2)))
+    except ValueError:
+        return None
+
+
+def gated_samples(con: Engine, f: Filters) -> list[dict[str, Any]]:
+    """``sample_id, run_id, verdict, day`` of every gated run ``f`` selects, newest first."""
+    source, params = _gated(f)
+    return as_engine(con).rows(
+        f"""
+        SELECT g.sample_id, g.run_id, g.verdict,
+               CAST(CAST(g.counted_at AS DATE) AS VARCHAR) AS day
+        FROM {source} ORDER BY g.counted_at DESC, g.sample_id, g.run_id""",
+        params,
+    )
+
+
+def sample_runs(con: Engine, sample_id: str) -> list[dict[str, Any]]:
+    """Every run of one sample the lake has metrics or a verdict for, newest first: ``run_id,
+    run_at, status, project, pipeline_release, verdict``. Not narrowed by the sidebar: a sample
+    named in a link is shown whatever the filters say."""
+    return as_engine(con).rows(
+        f"""
+        WITH m AS (SELECT run_id, max(sample_id) AS sample_id, max(run_at) AS run_at
+                   FROM qc_metrics WHERE sample_id = ? GROUP BY run_id),
+             v AS (SELECT run_id, sample_id, verdict, evaluated_at FROM qc_verdicts
+                   WHERE suite = '{SUITE}' AND sample_id = ?),
+             ids AS (SELECT run_id FROM m UNION SELECT run_id FROM v)
+        SELECT ids.run_id, coalesce(m.run_at, r.status_at, v.evaluated_at) AS run_at,
+               r.status, r.project, r.pipeline_release, v.verdict
+        FROM ids
+        LEFT JOIN m ON m.run_id = ids.run_id
+        LEFT JOIN v ON v.run_id = ids.run_id
+        LEFT JOIN run_latest r ON r.run_id = ids.run_id
+        ORDER BY run_at DESC NULLS LAST, ids.run_id""",
+        [sample_id, sample_id],
+    )
+
+
+def run_checks(con: Engine, run_id: str) -> pa.Table:
+    """The checks of a run's latest gate (failed first), without 'overall'."""
+    return as_engine(con).table(
+        f"""
+        SELECT c.check_id, c.metric_id,
+               coalesce(CAST(round(c.observed_value, 4) AS VARCHAR), c.observed_text) AS value,
+               c.threshold, c.severity, c.passed, c.verdict
+        FROM qc_results c
+        JOIN qc_verdicts v ON v.run_id = c.run_id AND v.suite = c.suite
+                          AND v.evaluated_at = c.evaluated_at
+        WHERE c.run_id = ? AND c.suite = '{SUITE}' AND c.check_id <> 'overall'
+        ORDER BY c.passed, c.check_id""",
+        [run_id],
+    )
+
+
+def run_metrics(con: Engine, run_id: str) -> list[dict[str, Any]]:
+    """The run's clinically used metrics (the ``sample_qc`` view) as ``metric, value`` rows."""
+    rows = as_engine(con).rows("SELECT * FROM sample_qc WHERE run_id = ?", [run_id])
+    if not rows:
+        return []
+    skip = {"sample_id", "run_id", "run_at"}
+    return [{"metric": k, "value": v} for k, v in rows[0].items()
+            if k not in skip and v is not None]
+
+
+def histograms(con: Engine, run_id: str) -> list[dict[str, Any]]:
+    """The histograms the lake holds for a run: ``histogram, unit, bins, series``."""
+    return as_engine(con).rows(
+        """
+        SELECT histogram, max(unit) AS unit, count(*) AS bins, count(DISTINCT series) AS series
+        FROM qc_histograms WHERE run_id = ?
+        GROUP BY histogram ORDER BY histogram""",
+        [run_id],
+    )
+
+
+def histogram(con: Engine, run_id: str, name: str) -> pa.Table:
+    """The bins of one histogram of a run: ``series, label, x, x_end, value, unit`` by x."""
+    return as_engine(con).table(
+        """
+        SELECT series, read_group, label, x, x_end, value, unit
+        FROM qc_histograms WHERE run_id = ? AND histogram = ?
+        ORDER BY series, read_group, x, label""",
+        [run_id, name],
+    )
+
+
+def contig_coverage(con: Engine, run_id: str) -> pa.Table:
+    """Mean coverage per contig of a run (primary contigs and chrM first, the summary rows last),
+    with each contig's depth against the autosomal mean (``relative_to_autosomes``)."""
+    return as_engine(con).table(
+        """
+        WITH c AS (SELECT * FROM qc_contig_coverage WHERE run_id = ?),
+             auto AS (SELECT max(mean_coverage_x) AS x FROM c
+                      WHERE contig_kind = 'summary' AND lower(contig) LIKE 'autosom%')
+        SELECT c.contig, c.contig_kind, c.aligned_bases, c.mean_coverage_x,
+               c.mean_coverage_x / nullif(auto.x, 0) AS relative_to_autosomes
+        FROM c CROSS JOIN auto
+        ORDER BY CASE c.contig_kind WHEN 'primary' THEN 0 WHEN 'mito' THEN 1
+                                    WHEN 'summary' THEN 3 ELSE 2 END,
+                 c.line, c.contig""",
+        [run_id],
+    )

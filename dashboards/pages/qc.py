@@ -1,6 +1,0 @@
-"""QC: PLACEHOLDER, being built (issue 14). Replace this whole file."""
-
-import streamlit as st
-
-st.title("QC")
-st.info("This page is being built.")

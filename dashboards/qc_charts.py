@@ -1,0 +1,185 @@
+"""Charts of the QC and Releases pages: values in, Altair charts out (no Streamlit, no queries).
+
+Kept out of the page scripts so both pages draw a metric the same way and tests can build a
+chart from plain rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from analytics.qc import Rule, parse_rule
+
+VERDICT_SCALE = alt.Scale(domain=["pass", "review", "fail"],
+                          range=["#2e7d32", "#ef6c00", "#c62828"])
+# Above this many samples a metric is drawn as a histogram: a strip of 48,000 dots says nothing.
+STRIP_MAX = 1500
+
+
+def unit_of(metric: str) -> str:
+    """The unit a column name carries (the lake's naming rule: the unit is the suffix)."""
+    for suffix, unit in (("_pct", "%"), ("_x", "×"), ("_bp", "bp"), ("_s", "s"),
+                         ("_ratio", "ratio"), ("_usd", "USD"), ("_h", "h")):
+        if metric.endswith(suffix):
+            return unit
+    return "bases" if metric.endswith("_bases") else "count"
+
+
+def axis_title(metric: str) -> str:
+    return f"{metric} ({unit_of(metric)})"
+
+
+def csv_bytes(rows: Any) -> bytes:
+    """A table (pyarrow, pandas or a list of dicts) as CSV for a download button."""
+    if hasattr(rows, "to_pandas"):
+        rows = rows.to_pandas()
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+def verdicts_over_time(series: list[dict[str, Any]], grain: str) -> alt.Chart:
+    """Stacked bars of gated runs per period and verdict; periods with none are drawn as zero."""
+    frame = pd.DataFrame(series, columns=["period", "verdict", "runs"])
+    return alt.Chart(frame, title=f"QC verdicts per {grain} (runs by the day they finished)"
+                     ).mark_bar().encode(
+        x=alt.X("period:O", title=f"{grain} (UTC)" + (", named by its Monday"
+                                                      if grain == "week" else "")),
+        y=alt.Y("runs:Q", title="gated runs", stack="zero", axis=alt.Axis(tickMinStep=1,
+                                                                          format="d")),
+        color=alt.Color("verdict:N", scale=VERDICT_SCALE, title="verdict"),
+        order=alt.Order("verdict:N"),
+        tooltip=[alt.Tooltip("period:O", title=grain), "verdict:N",
+                 alt.Tooltip("runs:Q", title="runs")],
+    )
+
+
+def metric_points(rows: Sequence[dict[str, Any]], metric: str) -> pd.DataFrame:
+    """One point per run for ``metric``: its value and the worst verdict its checks of this
+    metric gave (a metric with tiers, like contamination, has several checks per run)."""
+    rank = {"pass": 0, "review": 1, "fail": 2}
+    by_run: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if r["metric_id"] != metric:
+            continue
+        outcome = "pass" if r["passed"] else r["check_verdict"]
+        seen = by_run.get(r["run_id"])
+        if seen is None:
+            by_run[r["run_id"]] = {k: r[k] for k in ("sample_id", "run_id", "project",
+                                                     "pipeline_release", "value")} | {
+                "outcome": outcome, "run_verdict": r["run_verdict"]}
+        elif rank.get(outcome, 0) > rank.get(seen["outcome"], 0):
+            seen["outcome"] = outcome
+    return pd.DataFrame(list(by_run.values()),
+                        columns=["sample_id", "run_id", "project", "pipeline_release", "value",
+                                 "outcome", "run_verdict"])
+
+
+def metric_rules(rows: Sequence[dict[str, Any]], metric: str) -> list[tuple[str, str, Rule]]:
+    """The numeric thresholds recorded for ``metric``: ``(check_id, threshold text, rule)``."""
+    out: dict[tuple[str, str], Rule] = {}
+    for r in rows:
+        if r["metric_id"] == metric and (rule := parse_rule(r["threshold"])):
+            out[(r["check_id"], r["threshold"])] = rule
+    return [(c, t, rule) for (c, t), rule in sorted(out.items())]
+
+
+def metric_distribution(points: pd.DataFrame, rules: list[tuple[str, str, Rule]], metric: str,
+                        split: str | None = None) -> alt.LayerChart:
+    """The MultiQC view of one metric: every sample as a dot (a histogram beyond ``STRIP_MAX``),
+    coloured by what its checks said, with each threshold as a dashed rule."""
+    x = alt.X("value:Q", title=axis_title(metric), scale=alt.Scale(zero=False))
+    tooltip = ["sample_id:N", "run_id:N", alt.Tooltip("value:Q", title=metric, format=",.4~g"),
+               alt.Tooltip("outcome:N", title="this metric's checks"),
+               alt.Tooltip("run_verdict:N", title="run verdict"), "project:N",
+               alt.Tooltip("pipeline_release:N", title="release")]
+    title = f"{metric}: {len(points)} runs" + (f" by {split}" if split else "")
+    if len(points) <= STRIP_MAX:
+        enc: dict[str, Any] = {"x": x, "color": alt.Color("outcome:N", scale=VERDICT_SCALE,
+                                                          title="checks said"),
+                               "tooltip": tooltip}
+        if split:
+            enc["y"] = alt.Y(f"{split}:N", title=split)
+            enc["yOffset"] = alt.YOffset("jitter:Q")
+        else:
+            enc["y"] = alt.Y("jitter:Q", title=None, axis=None)
+        base = alt.Chart(points, title=title).transform_calculate(
+            jitter="random()").mark_circle(size=45, opacity=0.75).encode(**enc)
+    else:
+        base = alt.Chart(points, title=title).mark_bar().encode(
+            x=alt.X("value:Q", bin=alt.Bin(maxbins=60), title=axis_title(metric)),
+            y=alt.Y("count():Q", title="runs", stack="zero"),
+            color=alt.Color("outcome:N", scale=VERDICT_SCALE, title="checks said"),
+            tooltip=[alt.Tooltip("value:Q", bin=True, title=metric), "outcome:N",
+                     alt.Tooltip("count():Q", title="runs")])
+    thresholds = pd.DataFrame([{"check_id": c, "threshold": t, "at": rule.value}
+                               for c, t, rule in rules], columns=["check_id", "threshold", "at"])
+    rule_layer = alt.Chart(thresholds).mark_rule(strokeDash=[6, 4], size=2, color="#37474f"
+                                                 ).encode(
+        x=alt.X("at:Q"), tooltip=["check_id:N", "threshold:N"])
+    label = alt.Chart(thresholds).mark_text(align="left", dx=4, dy=-6, color="#37474f").encode(
+        x="at:Q", y=alt.value(8), text="threshold:N")
+    # A band per row (alt.Step): a fixed height collapses the rows of a layered chart under
+    # Streamlit's theme (every row drawn on one line).
+    return alt.layer(base, rule_layer, label).properties(
+        height=alt.Step(40) if split and len(points) <= STRIP_MAX else 150)
+
+
+def clipped(frame: pd.DataFrame, share: float = 0.995) -> pd.DataFrame:
+    """The bins up to the x below which ``share`` of the counts lie (per series), without the
+    open-ended last bin: a coverage histogram's 1000+ bin would squash the curve to the axis."""
+    if frame.empty:
+        return frame
+    kept = []
+    for _, part in frame[frame["x"].notna()].groupby("series", sort=False):
+        part = part.sort_values("x")
+        part = part[part["x_end"].isna() | (part["x_end"] != float("inf"))]
+        total = part["value"].fillna(0).sum()
+        if total > 0:
+            cum = part["value"].fillna(0).cumsum() / total
+            last = int((cum < share).sum())
+            part = part.iloc[: max(last + 1, 10)]
+        kept.append(part)
+    return pd.concat(kept) if kept else frame.iloc[0:0]
+
+
+def histogram_chart(frame: pd.DataFrame, title: str, x_title: str, y_title: str) -> alt.Chart:
+    """A histogram of a run as curves over a numeric x, one per series."""
+    return alt.Chart(frame, title=title).mark_line(interpolate="step-after").encode(
+        x=alt.X("x:Q", title=x_title),
+        y=alt.Y("value:Q", title=y_title),
+        color=alt.Color("series:N", title=None),
+        tooltip=["series:N", alt.Tooltip("label:N", title="bin"),
+                 alt.Tooltip("value:Q", title=y_title, format=",")],
+    )
+
+
+def contig_chart(frame: pd.DataFrame) -> alt.Chart:
+    """Mean depth per contig, in the order DRAGEN wrote them."""
+    return alt.Chart(frame, title="Mean coverage per contig").mark_bar().encode(
+        x=alt.X("contig:N", sort=None, title="contig"),
+        y=alt.Y("mean_coverage_x:Q", title="mean coverage (×)"),
+        color=alt.Color("contig_kind:N", title=None),
+        tooltip=["contig:N", alt.Tooltip("mean_coverage_x:Q", title="mean coverage (×)",
+                                         format=",.2f"),
+                 alt.Tooltip("relative_to_autosomes:Q", title="× the autosomal mean",
+                             format=".2f"),
+                 alt.Tooltip("aligned_bases:Q", title="aligned bases", format=",")],
+    )
+
+
+def release_comparison(points: pd.DataFrame, metric: str, releases: list[str]) -> alt.Chart:
+    """A metric's values per release, side by side: box and every run as a dot."""
+    y = alt.Y("pipeline_release:N", sort=releases, title="release")
+    x = alt.X("value:Q", title=axis_title(metric), scale=alt.Scale(zero=False))
+    box = alt.Chart(points).mark_boxplot(extent="min-max", opacity=0.35, size=22).encode(
+        x=x, y=y)
+    dots = alt.Chart(points).mark_circle(size=40, opacity=0.8).encode(
+        x=x, y=y, color=alt.Color("pipeline_release:N", sort=releases, legend=None),
+        tooltip=["sample_id:N", "run_id:N", alt.Tooltip("value:Q", title=metric,
+                                                        format=",.4~g"),
+                 alt.Tooltip("pipeline_release:N", title="release")])
+    return alt.layer(box, dots).properties(title=f"{metric} by release", height=alt.Step(40))
