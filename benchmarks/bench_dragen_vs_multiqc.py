@@ -16,6 +16,10 @@ folders of 100 runs (``month/b00/S00001/``). Then, on the same folders, one afte
   only, no HTML report), from its own virtual environment ``.tools/multiqc`` (created here with
   uv when missing: MultiQC is GPL and is never a dependency of seqledger).
 
+Both run as installed tools do, with compiled bytecode: ``PYTHONDONTWRITEBYTECODE`` is removed
+from their environment and each first loads four runs, untimed (otherwise every process compiles
+pyarrow, pandas or MultiQC from source, seconds that no installed tool pays).
+
 Printed per size: wall time, CPU time (user + system of the process and its workers), peak
 memory (the largest sum of RSS over the process tree, sampled every 20 ms), and MultiQC's
 time divided by seqledger's (the speed-up; > 1 means seqledger is faster). The last lines
@@ -104,17 +108,22 @@ def measure(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
     return {"wall": wall, "cpu": cpu, "rss_mb": peak[0] / 1024, "out": out}
 
 
-def multiqc() -> Path:
-    """MultiQC's executable, installed into its own environment when missing."""
-    exe = MULTIQC_VENV / "bin" / "multiqc"
-    if exe.exists():
-        return exe
+def multiqc() -> list[str]:
+    """The command that runs MultiQC, installed into its own environment when missing.
+
+    ``python -m multiqc``, not the ``multiqc`` script: a virtual environment that was moved
+    keeps a script whose first line names the old place, and the interpreter works wherever.
+    """
+    python = MULTIQC_VENV / "bin" / "python"
+    if python.exists() and subprocess.run([str(python), "-c", "import multiqc"],
+                                          capture_output=True).returncode == 0:
+        return [str(python), "-m", "multiqc"]
     uv = shutil.which("uv") or str(ROOT / ".tools" / "bin" / "uv")
     print(f"installing MultiQC {MULTIQC_VERSION} into {MULTIQC_VENV} (once)", file=sys.stderr)
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(MULTIQC_VENV)], check=True)
-    subprocess.run([uv, "pip", "install", "-q", "--python", str(MULTIQC_VENV / "bin" / "python"),
+    subprocess.run([uv, "pip", "install", "-q", "--python", str(python),
                     f"multiqc=={MULTIQC_VERSION}"], check=True)
-    return exe
+    return [str(python), "-m", "multiqc"]
 
 
 def _chart(bars: list[tuple[int, float, float]], width: int = 50) -> None:
@@ -135,15 +144,26 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(n) for n in args.runs.split(",")]
     seqledger = str(Path(sys.executable).with_name("seqledger"))
-    mqc = str(multiqc())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEQLEDGER_")}
+    mqc = multiqc()
+    # Both tools run as installed ones do: with their compiled bytecode. A shell that sets
+    # PYTHONDONTWRITEBYTECODE would make each process compile every module it imports
+    # (seconds for pandas, MultiQC, pyarrow), a cost no installed tool pays.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SEQLEDGER_") and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(MPLBACKEND="Agg", MULTIQC_NO_VERSION_CHECK="1")
     workers = ["--workers", str(args.workers)] if args.workers else []
+    with tempfile.TemporaryDirectory(dir=args.workdir, prefix="bench-dragen-warm-") as tmp:
+        build_month(Path(tmp, "month"), len(SOURCES))  # compiles both tools' bytecode (untimed)
+        measure([seqledger, "ingest", "dragen", str(Path(tmp, "month")), "--run-at", RUN_AT,
+                 "--no-progress"], {**env, "SEQLEDGER_LAKE": str(Path(tmp, "lake"))})
+        measure([*mqc, "-m", "dragen", "--no-report", "-f", "-o", str(Path(tmp, "mqc")),
+                 str(Path(tmp, "month"))], env)
     print(f"seqledger vs MultiQC {MULTIQC_VERSION} (-m dragen --no-report), {os.cpu_count()} "
-          f"CPU(s), load average {os.getloadavg()[0]:.1f} at the start")
+          f"CPU(s), load average {os.getloadavg()[0]:.1f} at the start (the machine is shared: "
+          "both tools see the same load, one after the other)")
     print(f"{'runs':>5} {'MB':>6} | {'seqledger s':>11} {'CPU s':>6} {'RSS MB':>6} | "
           f"{'again s':>7} | {'MultiQC s':>9} {'CPU s':>6} {'RSS MB':>6} | "
-          f"{'x wall':>6} {'x CPU':>6}")
+          f"{'x wall':>6} {'x CPU':>6} | {'load':>4}")
     last = None
     bars: list[tuple[int, float, float]] = []
     for n in sizes:
@@ -158,13 +178,13 @@ def main() -> None:
                              "--no-progress", *workers], {**env, "SEQLEDGER_LAKE": str(lake)})
             if f"{n} skipped" not in again["out"]:
                 raise SystemExit(f"the second call loaded something:\n{again['out'][-2000:]}")
-            theirs = measure([mqc, "-m", "dragen", "--no-report", "-f", "-o", str(out),
+            theirs = measure([*mqc, "-m", "dragen", "--no-report", "-f", "-o", str(out),
                               str(month)], env)
         print(f"{n:>5} {size:>6.0f} | {ours['wall']:>11.1f} {ours['cpu']:>6.1f} "
               f"{ours['rss_mb']:>6.0f} | {again['wall']:>7.1f} | {theirs['wall']:>9.1f} "
               f"{theirs['cpu']:>6.1f} {theirs['rss_mb']:>6.0f} | "
-              f"{theirs['wall'] / ours['wall']:>6.1f} {theirs['cpu'] / ours['cpu']:>6.1f}",
-              flush=True)
+              f"{theirs['wall'] / ours['wall']:>6.1f} {theirs['cpu'] / ours['cpu']:>6.1f} | "
+              f"{os.getloadavg()[0]:>4.1f}", flush=True)
         last = (n, ours)
         bars.append((n, ours["wall"], theirs["wall"]))
     _chart(bars)

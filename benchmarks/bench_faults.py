@@ -11,11 +11,14 @@ loaded nor quarantined; the "Done when" of issue 17 is a table of zeros.
 4. fuzz      ``--events`` mutated AWS events, ``--dragen`` DRAGEN files, ``--billing`` billing
              exports (seeded, so a failure is replayed by its seed).
 
-    uv run python benchmarks/bench_faults.py                 # everything (~1 h on 2 busy cores)
+    uv run python benchmarks/bench_faults.py                 # everything, the issue's size (57 min
+                                                             # as 8 processes side by side, 2 cores)
     uv run python benchmarks/bench_faults.py --quick         # a few of each (~5 min)
     uv run python benchmarks/bench_faults.py --only fuzz --events 10000
+    uv run python benchmarks/bench_faults.py --only kill --operation dispatch
 
-The reference data is read from ``SEQLEDGER_REFERENCE_DATA`` or ``../shared/reference-data``.
+The reference data is read from ``SEQLEDGER_REFERENCE_DATA`` or the repository's
+``tests/fixtures/reference-data``.
 Progress goes to stderr, the table to stdout.
 """
 
@@ -45,16 +48,19 @@ def _say(text: str) -> None:
 
 def _reference() -> Path:
     path = Path(os.environ.get("SEQLEDGER_REFERENCE_DATA")
-                or ROOT.parent / "shared" / "reference-data")
+                or ROOT / "tests" / "fixtures" / "reference-data")
     if not path.is_dir():
         sys.exit(f"reference data not found at {path} (set SEQLEDGER_REFERENCE_DATA)")
     return path
 
 
-def kill_part(work: Path, reference: Path, n: int, seed: int) -> list[trials.TrialReport]:
+def kill_part(work: Path, reference: Path, n: int, seed: int,
+              operations: list[str] | None = None) -> list[trials.TrialReport]:
     rng = random.Random(seed)
     out = []
     for name, scenario in trials.scenarios(work / "kill", reference).items():
+        if operations and name not in operations:
+            continue
         _say(f"kill -9: {name}, {n} trials")
         started = time.monotonic()
         out.append(trials.kill(scenario, work / "kill", n, rng))
@@ -161,6 +167,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="a few of each (smoke run)")
     ap.add_argument("--only", choices=PARTS, action="append", help="run only these parts")
     ap.add_argument("--kill-trials", type=int, default=None, help="kill -9 trials per operation")
+    ap.add_argument("--operation", choices=trials.OPERATIONS, action="append",
+                    help="kill -9 only these operations (to split the kill part over processes)")
     ap.add_argument("--writer-trials", type=int, default=None)
     ap.add_argument("--s3-trials", type=int, default=None)
     ap.add_argument("--events", type=int, default=None)
@@ -185,7 +193,7 @@ def main() -> None:
         work = Path(tmp)
         rows: list = []
         if "kill" in parts:
-            rows += kill_part(work, reference, n_kill, a.seed)
+            rows += kill_part(work, reference, n_kill, a.seed, a.operation)
         if "writers" in parts:
             rows += writers_part(work, reference, n_writers)
         if "s3" in parts:

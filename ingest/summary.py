@@ -8,8 +8,10 @@ happened and ``exit_code`` says whether everything was handled:
   as a non-input (checksums, READMEs, index files, sample sheets); Batch events for jobs that are
   not ours, or that contradict a recorded final state, are recorded and ignored;
 * 1 — something could not be processed: an event file that cannot be read or is not an event, an
-  object meant as an input that cannot be one, a run whose dispatch was refused, or a transient
-  error (run the same files again: nothing is done twice).
+  object meant as an input that cannot be one, a run whose dispatch was refused;
+* 75 (EX_TEMPFAIL, as ``lake compact`` when it skips a busy partition) — a transient error left
+  part of the work undone: run the same files again later (nothing is done twice). It wins over
+  1: the next run does what was deferred, and then says 1 if inputs are still refused.
 
 Usage errors (a missing file, a bad option) exit 2 before anything is processed.
 """
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
 # quarantine stages that mean "this input could not be processed" (the others, such as a job
 # event for someone else's job, are recorded and handled)
 PROBLEM_STAGES = frozenset({"ingest.event", "ingest.classify", "dispatch"})
-OK, PROBLEMS, USAGE = 0, 1, 2
+OK, PROBLEMS, USAGE, TEMPFAIL = 0, 1, 2, 75
 
 
 @dataclass
@@ -90,7 +92,9 @@ class EventSummary:
 
     @property
     def exit_code(self) -> int:
-        return PROBLEMS if self.problems or self.transient else OK
+        if self.transient:
+            return TEMPFAIL
+        return PROBLEMS if self.problems else OK
 
     def lines(self) -> list[str]:
         """The report, one fact a line; details indented under their count."""

@@ -335,17 +335,24 @@ QUARANTINE = _spec(
     ],
 )
 
-TABLES: dict[str, TableSpec] = {
-    t.name: t
-    for t in (ARRIVALS, RUNS, JOB_ATTEMPTS, DECISIONS, QC_METRICS, QC_RESULTS, COSTS, QUARANTINE)
-}
+_CORE = (ARRIVALS, RUNS, JOB_ATTEMPTS, DECISIONS, QC_METRICS, QC_RESULTS, COSTS, QUARANTINE)
+TABLES: dict[str, TableSpec] = {t.name: t for t in _CORE}
 
 
 def register(spec: TableSpec) -> TableSpec:
-    """Add a table defined elsewhere in ``lake`` (keeps one registry for DDL and docs)."""
+    """Add a table defined elsewhere in ``lake`` (keeps one registry for DDL and docs).
+
+    The registry's order is the core tables, then the registered ones by name: never the order
+    in which modules happened to be imported (which a test run or a command changes).
+    """
     if spec.name in TABLES and TABLES[spec.name] != spec:
         raise ValueError(f"table {spec.name!r} is already defined differently")
-    TABLES[spec.name] = spec
+    core = {t.name for t in _CORE}
+    added = {name: t for name, t in TABLES.items() if name not in core}
+    added[spec.name] = spec
+    TABLES.clear()
+    TABLES.update({t.name: t for t in _CORE})
+    TABLES.update(sorted(added.items()))
     return spec
 
 

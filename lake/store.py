@@ -152,16 +152,24 @@ def to_table(
                 f"row {first} ({arr.null_count} row(s))"
             )
         arrays.append(arr)
-    return pa.Table.from_arrays(arrays, schema=spec.schema)
+    schema = pa.schema([f.with_type(a.type) for f, a in zip(spec.schema, arrays, strict=True)],
+                       metadata=spec.schema.metadata)
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _column(spec: TableSpec, f: pa.Field, values: Any, n: int) -> pa.Array:
-    """One column as an array of the field's type (all nulls when absent)."""
+def _column(spec: TableSpec, f: pa.Field, values: Any, n: int) -> pa.Array | pa.ChunkedArray:
+    """One column as an array of the field's type (all nulls when absent).
+
+    Chunked columns stay chunked: the Parquet writer takes chunks as they are, and combining
+    them first copied every value of a batch once more (a third of a DRAGEN batch's write).
+    """
     if values is None:
         return pa.nulls(n, type=f.type)
     try:
         if isinstance(values, pa.ChunkedArray | pa.Array):
-            arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+            arr = values
+            if pa.types.is_dictionary(arr.type) and arr.type.value_type == f.type:
+                return arr  # the same values, each stored once: the Parquet writer keeps them so
             if (
                 pa.types.is_timestamp(f.type)
                 and f.type.tz
@@ -359,6 +367,7 @@ class LakeStore:
         recorded_at: datetime | None = None,
         *,
         inputs_digest: str | None = None,
+        dictionary: Sequence[str] | None = None,
     ) -> WriteResult:
         """Append rows to a table: one file per month touched, named by the rows' keys.
 
@@ -370,11 +379,18 @@ class LakeStore:
         inputs. It names the files instead of a hash of every key, and the rows are written in
         the order given, unsorted: on large batches those two steps cost more than the rest of
         the write. The same inputs still give the same names, so a repeat is still a no-op.
+
+        ``dictionary``: the columns to dictionary-encode (default: every column, Parquet's
+        default). A writer of millions of rows per call names its repetitive columns: hashing
+        every value of a column that is nearly all distinct (a histogram's bins) costs time and
+        makes the file larger than plain encoding.
         """
         spec = table(name)
         if len(rows) == 0:
             return WriteResult(name, (), (), 0)
         tbl = to_table(spec, rows, recorded_at)
+        if inputs_digest is None and tbl.schema != spec.schema:
+            tbl = tbl.cast(spec.schema)  # keys are sorted and hashed as plain values
         written, existing, n_written = [], [], 0
         for month, part in _by_month(tbl, spec.time_column):
             if inputs_digest is None:
@@ -385,7 +401,7 @@ class LakeStore:
             if self._exists(path):
                 existing.append(path)
                 continue
-            self._write_atomic(part, path)
+            self._write_atomic(part, path, dictionary)
             written.append(path)
             n_written += part.num_rows
         return WriteResult(name, tuple(written), tuple(existing), n_written)
@@ -398,16 +414,18 @@ class LakeStore:
         return self._retry(lambda: self.fs.get_file_info(path).type == pafs.FileType.File,
                            f"checking {path}")
 
-    def _write_atomic(self, tbl: pa.Table, path: str) -> None:
+    def _write_atomic(self, tbl: pa.Table, path: str,
+                      dictionary: Sequence[str] | None = None) -> None:
         if self.settings.lake_is_s3:
-            self._retry(lambda: self._put(tbl, path), f"writing s3://{path}", LakeWriteError)
+            self._retry(lambda: self._put(tbl, path, dictionary), f"writing s3://{path}",
+                        LakeWriteError)
             return
         try:
-            _write_local(tbl, path)
+            _write_local(tbl, path, dictionary)
         except OSError as e:
             raise LakeWriteError(f"could not write {path}: {e}") from e
 
-    def _put(self, tbl: pa.Table, path: str) -> None:
+    def _put(self, tbl: pa.Table, path: str, dictionary: Sequence[str] | None = None) -> None:
         """Upload under a hidden temporary key, then copy it to ``path`` server-side.
 
         pyarrow's S3 stream completes the upload when it is closed, even when the ``with`` block
@@ -420,7 +438,7 @@ class LakeStore:
         tmp = f"{directory}/.{base}.{uuid.uuid4().hex}.partial"
         try:
             with self.fs.open_output_stream(tmp) as out:
-                pq.write_table(tbl, out, row_group_size=ROW_GROUP_ROWS, compression="zstd")
+                _write_parquet(tbl, out, dictionary)
             self.fs.copy_file(tmp, path)
         finally:
             # a stray hidden object costs nothing; the write's own error is the one to raise
@@ -552,7 +570,19 @@ class LakeStore:
         return removed
 
 
-def _write_local(tbl: pa.Table, path: str) -> None:
+def _write_parquet(tbl: pa.Table, out: Any, dictionary: Sequence[str] | None = None) -> None:
+    """A table as Parquet. Arrow dictionary columns (values repeated for a whole file or run) are
+    written as they are: one dictionary per column (unified across the table's chunks, else the
+    writer decodes every chunk after the first) and no Arrow schema in the file, so every reader
+    sees the schema's plain type (the Parquet column is the same either way)."""
+    encoded = any(pa.types.is_dictionary(f.type) for f in tbl.schema)
+    pq.write_table(tbl.unify_dictionaries() if encoded else tbl, out,
+                   row_group_size=ROW_GROUP_ROWS, compression="zstd",
+                   use_dictionary=True if dictionary is None else list(dictionary),
+                   store_schema=not encoded)
+
+
+def _write_local(tbl: pa.Table, path: str, dictionary: Sequence[str] | None = None) -> None:
     """Write ``path`` whole or not at all, and durably: the data and the directory entry reach the
     disk (fsync) before the rename is trusted, so a power loss never leaves a named, empty file."""
     directory, _, base = path.rpartition("/")
@@ -560,7 +590,7 @@ def _write_local(tbl: pa.Table, path: str) -> None:
     tmp = f"{directory}/.{base}.{uuid.uuid4().hex}.partial"
     try:
         with open(tmp, "wb") as out:
-            pq.write_table(tbl, out, row_group_size=ROW_GROUP_ROWS, compression="zstd")
+            _write_parquet(tbl, out, dictionary)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)

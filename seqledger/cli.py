@@ -51,6 +51,9 @@ EXIT_OK = 0
 EXIT_INPUT = 1  # an input could not be processed: a bad file, an unknown run, a failed query
 EXIT_USAGE = 2  # a bad argument or option (click's own code)
 EXIT_LAKE = 3  # the lake, a setting or the machine: missing, unreachable, permission, disk full
+# A transient condition deferred part of the work, the rest is done: run the same command again
+# later (EX_TEMPFAIL). A command that could not go on at all exits EXIT_LAKE instead.
+EXIT_TEMPFAIL = 75
 EXIT_BUG = 70  # an unexpected error inside seqledger (EX_SOFTWARE): please report it
 EXIT_INTERRUPTED = 130  # ^C
 

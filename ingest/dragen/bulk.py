@@ -37,6 +37,7 @@ from ingest.dragen.service import (
     STAGE,
     TABLES,
     ParsedRun,
+    dictionary_columns,
     parse_run_files,
     read_run,
     run_filesystem,
@@ -252,7 +253,8 @@ def load_batch(settings: Settings, jobs: Sequence[RunJob], loaded: frozenset[str
     for name in (*[t for t in TABLES if t != "qc_metrics"], "qc_metrics"):  # metrics last
         tables = [p.tables[name] for p in parsed if name in p.tables]
         if tables:
-            result = store.write(name, pa.concat_tables(tables), inputs_digest=digest)
+            result = store.write(name, pa.concat_tables(tables), inputs_digest=digest,
+                                 dictionary=dictionary_columns(name))
             written += len(result.files_written)
     return outcomes, written
 
@@ -279,7 +281,8 @@ def ingest_runs(store: LakeStore, jobs: Sequence[RunJob], *, workers: int | None
             _add(summary, outcomes, written, progress)
         return summary
     # fork: the workers start with every module already imported (spawn would re-import pyarrow).
-    # pyarrow imports pandas on its first conversion of Python values: once here, not per worker.
+    # pyarrow probes for pandas on its first conversion of Python values: once here, not per
+    # worker (the CLI answers the probe without importing pandas: lake.arrow_probe).
     pa.array([0])
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:

@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from ingest.dragen import columnar
 from ingest.dragen.records import Block, FileParse, Same
-from ingest.dragen.text import Lines, Problem, no_rows_error, split_lines
+from ingest.dragen.text import Problem, no_rows_error, split_lines
 from ingest.dragen.values import number
 from lake.errors import ParseError
 
@@ -51,11 +51,12 @@ def parse_contig_mean_cov(source: str, data: bytes, *, family: str, file_type: s
     Raises:
         ParseError: the file is unreadable or no line is ``contig,bases,mean``.
     """
+    text = columnar.text_lines(source, data)
+    fast = _fast(text, phenotype) if text is not None else None
+    if fast is not None:
+        return FileParse(source, family, file_type, phenotype, contigs=fast)
     lines = split_lines(source, data)
     out = FileParse(source, family, file_type, phenotype, problems=list(lines.problems))
-    out.contigs = _fast(lines, phenotype)
-    if out.contigs is not None:
-        return out
     problems = out.problems
     seen: dict[str, int] = {}
     nos: list[int] = []
@@ -107,10 +108,10 @@ def _why(parts: list[str]) -> str:
     return f"{parts[0]}: aligned bases {parts[1]!r} or mean {parts[2]!r} is not a number"
 
 
-def _fast(lines: Lines, phenotype: str | None) -> Block | None:
-    """The whole file at once with Arrow compute (columnar.py); None at the first irregularity."""
-    chunk = columnar.clean(lines)
-    cols = columnar.fields(chunk, 3) if chunk else None
+def _fast(chunk: pa.StringArray, phenotype: str | None) -> Block | None:
+    """The whole file (:func:`columnar.text_lines`) at once with Arrow compute; None at the first
+    irregularity."""
+    cols = columnar.fields(chunk, 3) if len(chunk) else None
     if cols is None:
         return None
     names, bases_text, mean_text = cols

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from ingest.dragen import columnar
 from ingest.dragen.records import Block, FileParse, Same
 from ingest.dragen.sections import raise_no_shape, shape_problem
-from ingest.dragen.text import Lines, Problem, split_lines
+from ingest.dragen.text import Problem, split_lines
 from ingest.dragen.values import MISSING, number, slug
 from lake.errors import ParseError
 
@@ -65,11 +65,12 @@ def parse_fastqc(source: str, data: bytes, *, family: str, file_type: str,
     Raises:
         ParseError: the file is unreadable or not in the SECTION shape.
     """
+    text = columnar.text_lines(source, data)
+    fast = _fast(text, phenotype) if text is not None else None
+    if fast is not None:
+        return FileParse(source, family, file_type, phenotype, bins=fast)
     lines = split_lines(source, data)
     out = FileParse(source, family, file_type, phenotype, problems=list(lines.problems))
-    out.bins = _fast(lines, phenotype)
-    if out.bins is not None:
-        return out
     problems = out.problems
     seen: dict[tuple[str, str, str], int] = {}
     nos, hists, sections, rgs, series, labels, xs, ends, values, texts, units = \
@@ -132,10 +133,10 @@ def _derive_bins(keys: list[str]) -> tuple[pa.Array, ...] | None:
 _LAYOUTS = columnar.LayoutMemo(_derive_bins)
 
 
-def _fast(lines: Lines, phenotype: str | None) -> Block | None:
-    """The whole file at once with Arrow compute (columnar.py); None at the first irregularity."""
-    chunk = columnar.clean(lines)
-    if not chunk or shape_problem(chunk[0].split(","), True) is not None:
+def _fast(chunk: pa.StringArray, phenotype: str | None) -> Block | None:
+    """The whole file (:func:`columnar.text_lines`) at once with Arrow compute; None at the first
+    irregularity."""
+    if not len(chunk) or shape_problem(chunk[0].as_py().split(","), True) is not None:
         return None
     cols = columnar.fields(chunk, 4)
     if cols is None:

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 
 from ingest.dragen import columnar
 from ingest.dragen.records import Block, FileParse, Same
-from ingest.dragen.text import Lines, Problem, no_rows_error, split_lines
+from ingest.dragen.text import Problem, no_rows_error, split_lines
 from ingest.dragen.values import MISSING, number
 from lake.errors import ParseError
 
@@ -55,12 +55,12 @@ def parse_fine_hist(source: str, data: bytes, *, family: str, file_type: str,
     Raises:
         ParseError: the file is unreadable or has no ``depth,count`` line.
     """
+    text = columnar.text_lines(source, data)
+    fast = _fine_hist_fast(text, phenotype) if text is not None else None
+    if fast is not None:
+        return FileParse(source, family, file_type, phenotype, bins=fast)
     lines = split_lines(source, data)
     out = FileParse(source, family, file_type, phenotype, problems=list(lines.problems))
-    fast = _fine_hist_fast(lines, phenotype)
-    if fast is not None:
-        out.bins = fast
-        return out
     problems = out.problems
     header: list[str] | None = None
     seen: set[str] = set()
@@ -149,12 +149,12 @@ def parse_fragment_length_hist(source: str, data: bytes, *, family: str, file_ty
     Raises:
         ParseError: the file is unreadable or has no ``length,count`` line.
     """
+    text = columnar.text_lines(source, data)
+    fast = _fragment_fast(text, phenotype) if text is not None else None
+    if fast is not None:
+        return FileParse(source, family, file_type, phenotype, bins=fast)
     lines = split_lines(source, data)
     out = FileParse(source, family, file_type, phenotype, problems=list(lines.problems))
-    fast = _fragment_fast(lines, phenotype)
-    if fast is not None:
-        out.bins = fast
-        return out
     problems = out.problems
     sample = ""
     seen: dict[str, set[str]] = {"": set()}
@@ -198,14 +198,13 @@ def parse_fragment_length_hist(source: str, data: bytes, *, family: str, file_ty
 # --- fast paths (see columnar.py): whole-file Arrow compute, None at the first irregularity ------
 
 
-def _fine_hist_fast(lines: Lines, phenotype: str | None) -> Block | None:
-    chunk = columnar.clean(lines)
-    if chunk is None or len(chunk) < 2:
+def _fine_hist_fast(chunk: pa.StringArray, phenotype: str | None) -> Block | None:
+    if len(chunk) < 2:
         return None
-    header = chunk[0].split(",")
+    header = chunk[0].as_py().split(",")
     if len(header) != 2 or header[0].strip().isdigit():
         return None
-    cols = columnar.fields(chunk[1:], 2)
+    cols = columnar.fields(chunk.slice(1), 2)
     if cols is None:
         return None
     labels, counts = cols
@@ -222,15 +221,11 @@ def _fine_hist_fast(lines: Lines, phenotype: str | None) -> Block | None:
                  Same(header[1].strip()), labels, xs, ends, values, Same(None))
 
 
-def _fragment_fast(lines: Lines, phenotype: str | None) -> Block | None:
-    chunk = columnar.clean(lines)
-    if chunk is None:
-        return None
-    arr = pa.array(chunk, pa.string())
+def _fragment_fast(arr: pa.StringArray, phenotype: str | None) -> Block | None:
     is_sample = pc.starts_with(arr, "#Sample:")
     is_header = pc.equal(arr, "FragmentLength,Count")
     is_data = pc.invert(pc.or_(is_sample, is_header))
-    if not chunk[0].startswith("#Sample:") or \
+    if not arr[0].as_py().startswith("#Sample:") or \
             pc.any(pc.starts_with(pc.filter(arr, is_data), "#")).as_py():
         return None
     samples = [s[len("#Sample:"):].strip() for s in pc.filter(arr, is_sample).to_pylist()]
@@ -248,7 +243,7 @@ def _fragment_fast(lines: Lines, phenotype: str | None) -> Block | None:
     if xs is None or values is None or not columnar.increasing_within(xs, data_block):
         return None  # (the line parser reports a repeated or unordered length exactly)
     series = pc.take(pa.array(samples, pa.string()), data_block)
-    nos = pc.filter(columnar.line_numbers(1, len(chunk)), is_data)
+    nos = pc.filter(columnar.line_numbers(1, len(arr)), is_data)
     xs = pc.cast(xs, pa.float64())
     return _bins("fragment_length", phenotype, "fragments", nos, series, labels, xs,
                  pc.add(xs, 1.0), pc.cast(values, pa.float64()), Same(None))

@@ -33,10 +33,10 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool) -> None:
 
     Exit status: 0 when everything was handled (non-inputs such as checksums and READMEs are
     recorded as such); 1 when some input could not be processed (an unreadable or malformed event
-    file, an input that cannot be one, a refused dispatch, a transient error: the others are
-    processed all the same, and running the same files again does nothing twice); 2 for usage
-    errors, such as a file that does not exist or a setting that cannot work (nothing is
-    processed).
+    file, an input that cannot be one, a refused dispatch: the others are processed all the
+    same); 75 when a transient error (throttling, a storage outage) left part of the work undone:
+    run the same files again later, nothing is done twice; 2 for usage errors, such as a file that
+    does not exist or a setting that cannot work (nothing is processed).
     """
     from ingest.assembly import build_event_service
     from ingest.service import batch_time

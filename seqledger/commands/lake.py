@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from seqledger.cli import Groups, handle_errors, settings_for_reading, settings_from
+from seqledger.cli import (
+    EXIT_TEMPFAIL,
+    Groups,
+    handle_errors,
+    settings_for_reading,
+    settings_from,
+)
 from seqledger.params import LIMIT, MONTH, TABLE, TEXT
 from seqledger.querying import verbose_option
 
@@ -103,7 +109,7 @@ def compact(ctx: click.Context, names: tuple[str, ...], month: str | None, wait_
     Compaction renames the fact files the rollups were computed from, so the rollups of the
     months it touched (and of the months beside them) are recomputed at once. A partition that
     another process keeps compacting longer than --wait is skipped with a message (exit status
-    75: run again later); the others are compacted.
+    75, EX_TEMPFAIL: run again later); the others are compacted.
     """
     from analytics.rollups import BY_TABLE
     from lake.errors import LockBusy
@@ -127,7 +133,7 @@ def compact(ctx: click.Context, names: tuple[str, ...], month: str | None, wait_
                 click.echo(f"{name} {m}: {before} files -> {after}")
     _refresh_stale(store)
     if skipped:
-        ctx.exit(75)
+        ctx.exit(EXIT_TEMPFAIL)
 
 
 @click.command()

@@ -190,3 +190,25 @@ def test_views_dedupe_within_a_month_except_where_the_time_is_processing_time(la
 
     assert "PARTITION BY month, run_id, status " in dedupe_sql(table("runs"), "raw_runs")
     assert "PARTITION BY run_id, suite, check_id " in dedupe_sql(table("qc_results"), "raw")
+
+
+
+@pytest.mark.integration
+def test_named_dictionary_columns_are_the_only_dictionary_encoded_ones(store):
+    rows = _runs(40)
+    named = store.write("runs", rows, dictionary=["sample_id", "status"]).files_written
+    later = [{**r, "run_id": f"later{i}"} for i, r in enumerate(_runs(3, month=2))]
+    default = store.write("runs", later).files_written
+    assert len(named) == len(default) == 1
+
+    def encoded(path: str) -> set[str]:
+        with store.fs.open_input_file(path) as f:
+            group = pq.ParquetFile(f).metadata.row_group(0)
+        return {group.column(i).path_in_schema for i in range(group.num_columns)
+                if group.column(i).has_dictionary_page}
+
+    assert encoded(named[0]) == {"sample_id", "status"}
+    assert {"run_id", "sample_id", "status"} <= encoded(default[0])  # Parquet's default: all
+    back = store.read("runs").to_pylist()
+    assert sorted((r["run_id"], r["sample_id"]) for r in back) == \
+        sorted((r["run_id"], r["sample_id"]) for r in rows + later)

@@ -1,4 +1,4 @@
-"""``seqledger ingest event`` when a resubmission fails transiently: a message and exit 1,
+"""``seqledger ingest event`` when a resubmission fails transiently: a message and exit 75,
 the failed attempt left undecided, and a redelivery of its event finishes the decision."""
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def test_a_throttled_resubmission_is_named_and_decided_on_redelivery(tmp_path, m
         files.append(str(path))
 
     out = CliRunner().invoke(main, ["ingest", "event", *files])
-    assert out.exit_code == 1, out.output
+    assert out.exit_code == 75, out.output  # EX_TEMPFAIL: run the same files again later
     assert "transient errors (run the same files again): 1" in out.stdout
     (line,) = [x for x in out.stdout.splitlines() if "resubmitting attempt 2 failed" in x]
     assert "TooManyRequestsException" in line
