@@ -2,8 +2,10 @@
 
 Every page is a script in ``dashboards/views/`` that reads the lake only through
 ``dashboards.data``. To add one (cost, QC trends, releases), write ``views/<name>.py`` and add an
-``st.Page`` to the section it belongs to in ``SECTIONS``. Pages read the sidebar's filters with
-``dashboards.filters.current()`` and run queries with ``dashboards.data.query("<module>.<fn>", …)``.
+``st.Page`` to the section it belongs to in ``SECTIONS``. What every page shares (sign-in, the
+sidebar, the lake's state, the filters, the footer) is ``dashboards.shell``. Pages read the
+sidebar's filters with ``dashboards.filters.current()`` and run queries with
+``dashboards.data.query("<module>.<fn>", …)``.
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboards import data, filters
-from lake.location import LakeState
+from dashboards import shell
 
 # Not "pages/": beside the main script, that name makes Streamlit serve a fresh server's first
 # visitor of a page URL (a shared link, /qc?project=…) the page file alone, as an old-style
@@ -39,22 +40,8 @@ SECTIONS = {
 # No page_icon and no st.Page icons: the browser turns a Material icon into a favicon fetched from
 # fonts.gstatic.com (the browser test's route guard caught it). Streamlit serves its own favicon.
 st.set_page_config(page_title="seqledger", layout="wide")
-page = st.navigation(SECTIONS)
 
-with st.sidebar:
-    st.caption(f"Lake: `{data.lake_uri()}`")
-    if st.button("Refresh", icon=":material/refresh:", help="Read the lake again now"):
-        data.refresh()
-
-check = data.lake_check()
-if not check.usable:  # missing, a file, unreachable: an error with the path, never "no data"
-    st.error(check.message(), icon=":material/error:")
-    st.stop()
-for line in data.skipped_files():
-    st.warning(line, icon=":material/warning:")
-data.start_page()
-if check.state is LakeState.HAS_DATA:
-    filters.install()
-page.run()
-# What the figures cost to compute: on Athena, bytes scanned and their price per query.
-st.caption(data.footer())
+page = st.navigation(SECTIONS, position="sidebar" if shell.allowed() else "hidden")
+if shell.frame():
+    page.run()
+    shell.footer()

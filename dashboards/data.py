@@ -4,9 +4,10 @@ Pages call the typed functions below. One query engine per lake (``analytics.eng
 DuckDB, or Athena with ``SEQLEDGER_QUERY_ENGINE=athena``) is kept in ``st.cache_resource`` with a
 lock: Streamlit serves sessions from several threads, and a DuckDB cursor would not see the empty
 tables ``analytics.engine.connect`` registers on its own connection. Each result is kept in
-``st.cache_data`` for ``TTL_S`` seconds, keyed by the lake, so new data appears within that time
-(or at once with ``refresh()``). What each query cost (time; on Athena bytes scanned and price)
-is collected for the page's footer (``footer()``).
+``st.cache_data`` keyed by the lake and its fingerprint (``lake.fingerprint``: folder times on a
+local lake, one listing on S3), computed once per page load: new files show on the next load,
+and ``TTL_S`` is only a backstop (``refresh()`` forgets everything at once). What each query
+cost (time; on Athena bytes scanned and price) is collected for the page's footer (``footer()``).
 """
 
 from __future__ import annotations
@@ -24,13 +25,17 @@ from analytics import queries
 from analytics.engine import Engine, QueryStats, describe_queries, open_engine
 from analytics.unreadable import UnreadableFileWarning
 from lake.errors import SeqledgerError
+from lake.fingerprint import fingerprint
 from lake.location import LakeCheck, lake_state
 from lake.settings import Settings
 
-TTL_S = 30
-# The connection sees tables that had no files when it was made only after it is renewed.
-CONNECTION_TTL_S = 120
+# A backstop: results are keyed on the lake's fingerprint, so a change shows at the next page load.
+TTL_S = 600
+CONNECTION_TTL_S = 600
+# Whether the lake is there: cheap to ask, and a lake that disappears should say so soon.
+CHECK_TTL_S = 5
 _STATS = "seqledger_query_stats"
+_PRINT = "seqledger_lake_fingerprint"
 
 
 class LakeUnavailable(Exception):
@@ -50,7 +55,7 @@ def lake_check() -> LakeCheck:
     return _lake_check(lake_uri())
 
 
-@st.cache_data(ttl=TTL_S, show_spinner=False)
+@st.cache_data(ttl=CHECK_TTL_S, show_spinner=False)
 def _lake_check(uri: str) -> LakeCheck:
     return lake_state(settings())
 
@@ -62,8 +67,9 @@ class _Lake:
     skipped: tuple[str, ...] = ()  # files left out because they could not be read
 
 
-@st.cache_resource(ttl=CONNECTION_TTL_S, show_spinner=False)
-def _connection(uri: str, engine: str) -> _Lake:
+# One connection per fingerprint: its views list the files as they were; the previous one goes.
+@st.cache_resource(ttl=CONNECTION_TTL_S, max_entries=2, show_spinner=False)
+def _connection(uri: str, engine: str, lake_print: str) -> _Lake:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UnreadableFileWarning)
         opened = open_engine(settings())
@@ -75,16 +81,16 @@ def skipped_files() -> tuple[str, ...]:
     """One line per lake file the views leave out because it could not be read."""
     s = settings()
     try:
-        return _connection(s.lake_uri, s.query_engine).skipped
+        return _connection(s.lake_uri, s.query_engine, lake_fingerprint()).skipped
     except (SeqledgerError, OSError):
         return ()  # the page that reads will say what is wrong
 
 
-@st.cache_data(ttl=TTL_S, show_spinner="Reading the lake…")
-def _cached(uri: str, engine: str, name: str, args: tuple[Any, ...]
+@st.cache_data(ttl=TTL_S, max_entries=500, show_spinner="Reading the lake…")
+def _cached(uri: str, engine: str, lake_print: str, name: str, args: tuple[Any, ...]
             ) -> tuple[Any, list[QueryStats]]:
     try:
-        lake = _connection(uri, engine)
+        lake = _connection(uri, engine, lake_print)
         with lake.lock:
             before = len(lake.engine.stats)
             module, _, fn = name.rpartition(".")
@@ -106,14 +112,38 @@ def query(name: str, *args: Any) -> Any:
 
 def _query(name: str, *args: Any) -> Any:
     s = settings()
-    result, stats = _cached(s.lake_uri, s.query_engine, name, args)
+    result, stats = _cached(s.lake_uri, s.query_engine, lake_fingerprint(), name, args)
     st.session_state.setdefault(_STATS, {})[(name, args)] = stats
     return result
 
 
 def start_page() -> None:
-    """Forget the previous page's queries (call before the page runs)."""
+    """Forget the previous page's queries and look at the lake's files again (call before the
+    page runs): the page's queries read the lake as it is now."""
     st.session_state[_STATS] = {}
+    st.session_state.pop(_PRINT, None)
+
+
+def lake_fingerprint() -> str:
+    """The lake's fingerprint, taken once per page load (``start_page`` forgets it)."""
+    if _PRINT not in st.session_state:
+        s = settings()
+        try:
+            st.session_state[_PRINT] = (_s3_fingerprint(s.lake_uri) if s.lake_is_s3
+                                        else fingerprint(s))
+        except OSError as e:  # unreachable: the lake check and the queries say why
+            st.session_state[_PRINT] = f"unreadable: {e}"
+    return st.session_state[_PRINT]
+
+
+# On S3 the fingerprint is a listing (~0.1 s for the demo lake): shared by every session for a
+# few seconds, so a team clicking around does not list the bucket at each click.
+S3_FINGERPRINT_TTL_S = 5
+
+
+@st.cache_data(ttl=S3_FINGERPRINT_TTL_S, show_spinner=False)
+def _s3_fingerprint(uri: str) -> str:
+    return fingerprint(settings())
 
 
 def footer() -> str:
@@ -126,6 +156,8 @@ def refresh() -> None:
     """Forget cached results and the connection: the next read sees the lake as it is now."""
     _cached.clear()
     _connection.clear()
+    _s3_fingerprint.clear()
+    _lake_check.clear()
 
 
 def overview() -> queries.Overview:
@@ -188,3 +220,9 @@ def report_html(uri: str) -> bytes | None:
 
 def filter_options() -> queries.FilterOptions:
     return _query("filter_options")
+
+
+def skipped_for(*tables: str) -> list[str]:
+    """The unreadable files of these tables (a chart over them names what it leaves out)."""
+    return [line for line in skipped_files()
+            if any(f"/{t}/month=" in line for t in tables)]

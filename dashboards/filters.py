@@ -87,7 +87,12 @@ def sidebar() -> Filters:
     if {k: st.query_params.get_all(k) for k in ("start", "end", *TAGS)} != {
             k: ([v] if isinstance(v, str) else v) if (v := params.get(k)) else []
             for k in ("start", "end", *TAGS)}:
-        st.query_params.from_dict(params)
+        # Only the filter parameters change: a page's own (``run``, a tab) stay in the link.
+        for k in ("start", "end", *TAGS):
+            if k in params:
+                st.query_params[k] = params[k]
+            elif k in st.query_params:
+                del st.query_params[k]
     return f
 
 

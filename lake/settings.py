@@ -70,6 +70,13 @@ class Settings:
     # says, whether attempts that did not finish are metered.
     licence_model: str = "per_gbase"
     licence_failed: str | None = None
+    # The dashboards: the month's spend is shown against this budget when set; a run open longer
+    # than this many hours is listed as needing attention.
+    monthly_budget_usd: float | None = None
+    stuck_after_h: float = 24.0
+    # Sign-in through the center's identity provider (OpenID Connect) for a dashboard served to
+    # a team: all of issuer, client id and secret, and the app's public URL, or none of them.
+    oidc: OidcOptions | None = None
     # Where the billing export (CUR 2.0 Data Export, or legacy CUR) writes its files: the
     # scheduled loader (ingest.cur_exports) reads new ones from here. None: not configured.
     billing_exports: str | None = None
@@ -153,6 +160,9 @@ class Settings:
             require_validated_release=_flag(env, "SEQLEDGER_REQUIRE_VALIDATED_RELEASE"),
             licence_model=_choice(env, "SEQLEDGER_LICENCE_MODEL", LICENCE_MODELS, "per_gbase"),
             licence_failed=_choice(env, "SEQLEDGER_LICENCE_FAILED", ("metered", "free"), None),
+            monthly_budget_usd=_positive_float(env, "SEQLEDGER_MONTHLY_BUDGET_USD"),
+            stuck_after_h=_positive_float(env, "SEQLEDGER_STUCK_AFTER_H") or 24.0,
+            oidc=_oidc(env),
             billing_exports=env.get("SEQLEDGER_BILLING_EXPORTS", "").strip() or None,
             validation_projects=tuple(
                 p.strip()
@@ -170,6 +180,57 @@ def _positive_int(env: Mapping[str, str], name: str) -> int | None:
     if not text.isdigit() or int(text) < 1:
         raise ConfigError(f"{name}={text!r}: expected a whole number greater than 0")
     return int(text)
+
+
+def _positive_float(env: Mapping[str, str], name: str) -> float | None:
+    """An optional number setting greater than 0; unset or empty is None."""
+    text = (env.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"{name}={text!r}: expected a number greater than 0")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class OidcOptions:
+    """An OpenID Connect client of the center's identity provider (Streamlit's ``st.login``)."""
+
+    issuer_url: str  # the provider's .well-known/openid-configuration URL (or its issuer)
+    client_id: str
+    client_secret: str = field(repr=False)
+    redirect_uri: str  # https://<the app's public address>/oauth2callback
+    cookie_secret: str | None = field(default=None, repr=False)  # None: a new one per start
+
+    @property
+    def metadata_url(self) -> str:
+        url = self.issuer_url.rstrip("/")
+        suffix = "/.well-known/openid-configuration"
+        return url if url.endswith(suffix) else url + suffix
+
+
+OIDC_ENV = ("SEQLEDGER_OIDC_ISSUER", "SEQLEDGER_OIDC_CLIENT_ID", "SEQLEDGER_OIDC_CLIENT_SECRET",
+            "SEQLEDGER_OIDC_REDIRECT_URI")
+
+
+def _oidc(env: Mapping[str, str]) -> OidcOptions | None:
+    values = [(env.get(n) or "").strip() for n in OIDC_ENV]
+    if not any(values):
+        return None
+    missing = [n for n, v in zip(OIDC_ENV, values, strict=True) if not v]
+    if missing:
+        raise ConfigError(f"OIDC sign-in is half configured: set {', '.join(missing)} too "
+                          "(or unset every SEQLEDGER_OIDC_* setting)")
+    issuer, client_id, secret, redirect = values
+    if not redirect.endswith("/oauth2callback"):
+        raise ConfigError(f"SEQLEDGER_OIDC_REDIRECT_URI={redirect!r}: expected the app's address "
+                          "ending in /oauth2callback, e.g. https://dash.example.org/oauth2callback")
+    return OidcOptions(issuer, client_id, secret, redirect,
+                       (env.get("SEQLEDGER_OIDC_COOKIE_SECRET") or "").strip() or None)
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
