@@ -9,6 +9,7 @@ import pytest
 from analytics import cost_trends, periods, storage
 from analytics.engine import open_engine
 from analytics.filters import Filters
+from tests.analytics.trino_roundtrip import Recorder, assert_same_on_trino
 from tests.dashboards.ops_lake import write_ops_lake
 
 
@@ -148,29 +149,10 @@ def test_periods_are_filled_with_zeros_for_every_group_seen():
         periods.check_grain("week")
 
 
-class _Recorder:
-    """An engine that answers with DuckDB and keeps each query's text and parameters."""
-
-    def __init__(self, engine) -> None:
-        self.engine, self.name, self.stats, self.sent = engine, "duckdb", engine.stats, []
-
-    def table(self, sql, params=(), limit=None):
-        self.sent.append((sql, list(params)))
-        return self.engine.table(sql, params, limit)
-
-    def rows(self, sql, params=()):
-        self.sent.append((sql, list(params)))
-        return self.engine.rows(sql, params)
-
-    def close(self) -> None:
-        self.engine.close()
-
-
 def test_every_query_of_the_three_pages_goes_to_athena_as_trino_sql_meaning_the_same(engine):
     from analytics import failures
-    from analytics.dialect import from_trino, to_trino
 
-    rec = _Recorder(engine)
+    rec = Recorder(engine)
     ranged = Filters(start=date(2026, 11, 3), end=date(2026, 11, 5), project=("aou", None),
                      release=("r1",))
     for f in (Filters(), ranged):
@@ -183,12 +165,4 @@ def test_every_query_of_the_three_pages_goes_to_athena_as_trino_sql_meaning_the_
                    storage.by_class, storage.archival):
             fn(rec, f)
     assert len(rec.sent) == 30
-    for sql, params in rec.sent:
-        trino = to_trino(sql, params)
-        assert "strftime" not in trino.lower() and "?" not in trino
-        if "strftime" in sql:
-            assert "DATE_FORMAT" in trino
-        # and it means the same: read back into DuckDB, it gives the same rows
-        back, here = (sorted((rounded(r) for r in rows), key=repr)
-                      for rows in (engine.rows(from_trino(trino)), engine.rows(sql, params)))
-        assert back == here, sql
+    assert_same_on_trino(engine, rec.sent)

@@ -10,6 +10,7 @@ import pytest
 from analytics import qc, releases
 from analytics.engine import open_engine
 from analytics.filters import Filters
+from tests.analytics.trino_roundtrip import Recorder, assert_same_on_trino
 from tests.dashboards.qc_lake import write_qc_lake
 
 
@@ -36,36 +37,10 @@ def test_the_series_has_every_period_and_verdict_with_zeros():
     assert qc.verdict_series([], "day") == []
 
 
-class _Recorder:
-    """An engine that answers with DuckDB and keeps each query's text and parameters."""
-
-    def __init__(self, engine) -> None:
-        self.engine, self.name, self.stats, self.sent = engine, "duckdb", engine.stats, []
-
-    def table(self, sql, params=(), limit=None):
-        self.sent.append((sql, list(params)))
-        return self.engine.table(sql, params, limit)
-
-    def rows(self, sql, params=()):
-        self.sent.append((sql, list(params)))
-        return self.engine.rows(sql, params)
-
-    def close(self) -> None:
-        self.engine.close()
-
-
-def _rounded(x):
-    if isinstance(x, dict):
-        return {k: _rounded(v) for k, v in x.items()}
-    return round(x, 6) if isinstance(x, float) else x
-
-
 def test_every_query_goes_to_athena_as_trino_sql_meaning_the_same(lake_settings, reference):
-    from analytics.dialect import from_trino, to_trino
-
     write_qc_lake(lake_settings, reference / "dragen" / "TEST")
     engine = open_engine(lake_settings)
-    rec = _Recorder(engine)
+    rec = Recorder(engine)
     ranged = Filters(start=date(2026, 11, 3), end=date(2026, 11, 9), project=("pgx", None),
                      release=("rel-2",))
     for f in (Filters(), ranged):
@@ -78,12 +53,7 @@ def test_every_query_goes_to_athena_as_trino_sql_meaning_the_same(lake_settings,
         fn(rec, "R4")
     qc.histogram(rec, "R4", "fragment_length")
     assert len(rec.sent) == 18
-    for sql, params in rec.sent:
-        trino = to_trino(sql, params)
-        assert "?" not in trino
-        back, here = (sorted((_rounded(r) for r in rows), key=repr)
-                      for rows in (engine.rows(from_trino(trino)), engine.rows(sql, params)))
-        assert back == here, sql
+    assert_same_on_trino(engine, rec.sent)
     engine.close()
 
 

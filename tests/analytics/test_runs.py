@@ -12,6 +12,7 @@ from analytics import overview, runs
 from analytics.engine import open_engine
 from analytics.filters import Filters
 from tests.analytics.overview_lake import write_overview_lake
+from tests.analytics.trino_roundtrip import Recorder, assert_same_on_trino
 
 
 @pytest.fixture
@@ -154,39 +155,8 @@ def test_a_sample_whose_mate_has_not_arrived_waits_and_arrival_starts_the_turnar
     eng.close()
 
 
-class _Recorder:
-    """An engine that answers with DuckDB and keeps each query's text and parameters."""
-
-    def __init__(self, engine) -> None:
-        self.engine, self.name, self.stats, self.sent = engine, "duckdb", engine.stats, []
-
-    def table(self, sql, params=(), limit=None):
-        self.sent.append((sql, list(params)))
-        return self.engine.table(sql, params, limit)
-
-    def rows(self, sql, params=()):
-        self.sent.append((sql, list(params)))
-        return self.engine.rows(sql, params)
-
-    def close(self) -> None:
-        self.engine.close()
-
-
-def _same(rows: list[dict]) -> list:
-    """Rows comparable across the round trip: floats to a micro-unit, times without a zone."""
-    def norm(v):
-        if isinstance(v, float):
-            return round(v, 6)
-        if isinstance(v, datetime):
-            return v.astimezone(UTC).replace(tzinfo=None) if v.tzinfo else v
-        return v
-    return sorted((tuple((k, norm(v)) for k, v in r.items()) for r in rows), key=repr)
-
-
 def test_the_runs_and_overview_queries_go_to_athena_as_trino_sql_meaning_the_same(engine):
-    from analytics.dialect import from_trino, to_trino
-
-    rec = _Recorder(engine)
+    rec = Recorder(engine)
     ranged = Filters(start=date(2026, 10, 31), end=date(2026, 11, 2), project=("aou-wgs", None))
     for f in (Filters(), ranged):
         runs.runs_table(rec, f)
@@ -198,8 +168,4 @@ def test_the_runs_and_overview_queries_go_to_athena_as_trino_sql_meaning_the_sam
     runs.run_detail(rec, "run-1")
     overview.attention(rec, datetime(2026, 11, 3, 12, tzinfo=UTC))
     assert len(rec.sent) >= 20
-    for sql, params in rec.sent:
-        trino = to_trino(sql, params)
-        assert "?" not in trino and "strftime" not in trino.lower()
-        # read back into DuckDB, Athena's text gives the rows DuckDB's gave
-        assert _same(engine.rows(from_trino(trino))) == _same(engine.rows(sql, params)), sql
+    assert_same_on_trino(engine, rec.sent)
