@@ -12,10 +12,11 @@ import ast
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from tests.servers import _wait_http, free_port
@@ -81,6 +82,19 @@ def serve(lake_uri: str) -> Iterator[str]:
             proc.wait()
 
 
+def loopback_guard(left_loopback: list[str]) -> Callable[[Any], None]:
+    """A Playwright route handler: requests to 127.0.0.1 (and data/blob URLs) go on; any other is
+    aborted and its URL appended to ``left_loopback``, for the test to assert it stays empty."""
+    def guard(route) -> None:
+        url = urlsplit(route.request.url)
+        if url.scheme in ("data", "blob") or url.hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            left_loopback.append(route.request.url)
+            route.abort()
+    return guard
+
+
 @dataclass
 class Shot:
     """What one page showed: its heading, the problems seen, and where its picture is."""
@@ -117,14 +131,7 @@ def shoot(base_url: str, out_dir: Path, pages: list[Page] | None = None,
 
     out_dir.mkdir(parents=True, exist_ok=True)
     left_loopback: list[str] = []
-
-    def guard(route) -> None:
-        url = urlsplit(route.request.url)
-        if url.scheme in ("data", "blob") or url.hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            left_loopback.append(route.request.url)
-            route.abort()
+    guard = loopback_guard(left_loopback)
 
     shots = []
     with sync_playwright() as p:

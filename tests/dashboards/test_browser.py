@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from click.testing import CliRunner
 
 from seqledger.cli import main
 from tests.analytics.overview_lake import write_overview_lake
-from tests.dashboards.browser import CHROMIUM, CHROMIUM_ARGS, app_pages, serve, shoot
+from tests.dashboards.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    app_pages,
+    loopback_guard,
+    serve,
+    shoot,
+)
 from tests.servers import free_port
 
 
@@ -41,14 +47,7 @@ def test_overview_renders_in_chromium_and_stays_on_loopback(served, tmp_path):
     from playwright.sync_api import sync_playwright
 
     left_loopback: list[str] = []
-
-    def guard(route):
-        url = urlsplit(route.request.url)
-        if url.scheme in ("data", "blob") or url.hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            left_loopback.append(route.request.url)
-            route.abort()
+    guard = loopback_guard(left_loopback)
 
     shot = tmp_path / "overview.png"
     with sync_playwright() as p:
