@@ -142,6 +142,29 @@ def arrival_events(work: Path, samples: int, seed: int = 0) -> list[Path]:
 # --- trials -------------------------------------------------------------------------------
 
 
+def _prepared(lake: Path, work: Path, prepare, env_extra: dict[str, str] | None
+              ) -> dict[str, str]:
+    """A fresh lake made ready by ``prepare``; the environment a run on it uses."""
+    env = {**env_for(lake, work), **(env_extra or {})}
+    prepare(lake, env)
+    return env
+
+
+def _failed(report: TrialReport, label: str, code: int, stderr: str,
+            ok: tuple[int, ...] = (0, 1)) -> None:
+    """Count a run that ended with an unexpected status or printed a traceback."""
+    if code not in ok or "Traceback" in stderr:
+        report.failures.append(f"{label}: exit {code}: {stderr.strip().splitlines()[-1:]}")
+
+
+def _tally(report: TrialReport, reference: dict[str, Counter], lake: Path, times: bool) -> None:
+    """Rows the trial's lake lost or gained against the reference run's."""
+    lost, extra, examples = compare(reference, snapshot(lake, times))
+    report.rows_lost += lost
+    report.rows_extra += extra
+    report.examples += examples[:2]
+
+
 def kill_trials(kind: str, args_of, prepare, work: Path, trials: int, rng: random.Random,
                 max_delay_s: float, env_extra: dict[str, str] | None = None,
                 times: bool = True) -> TrialReport:
@@ -149,26 +172,19 @@ def kill_trials(kind: str, args_of, prepare, work: Path, trials: int, rng: rando
     random delay, then run again to completion; compared with one uninterrupted run."""
     report = TrialReport(kind)
     ref_lake = work / f"{kind}-reference"
-    env = {**env_for(ref_lake, work), **(env_extra or {})}
-    prepare(ref_lake, env)
+    env = _prepared(ref_lake, work, prepare, env_extra)
     done = run(args_of(ref_lake), env)
     if done.returncode not in (0, 1):
         raise RuntimeError(f"{kind}: the reference run failed: {done.stderr[-2000:]}")
     reference = snapshot(ref_lake, times)
     for t in range(trials):
         lake = work / f"{kind}-{t}"
-        env = {**env_for(lake, work), **(env_extra or {})}
-        prepare(lake, env)
+        env = _prepared(lake, work, prepare, env_extra)
         report.trials += 1
         report.killed += run_killed(args_of(lake), env, rng.uniform(0.2, max_delay_s))
         again = run(args_of(lake), env)
-        if again.returncode not in (0, 1) or "Traceback" in again.stderr:
-            report.failures.append(f"{kind} trial {t}: exit {again.returncode}: "
-                                   f"{again.stderr.strip().splitlines()[-1:]}")
-        lost, extra, examples = compare(reference, snapshot(lake, times))
-        report.rows_lost += lost
-        report.rows_extra += extra
-        report.examples += examples[:2]
+        _failed(report, f"{kind} trial {t}", again.returncode, again.stderr)
+        _tally(report, reference, lake, times)
     return report
 
 
@@ -181,14 +197,11 @@ def concurrent_trials(kind: str, args_of, prepare, work: Path, trials: int, writ
     others are done, as its exit status asks; every other run must end 0 or 1."""
     report = TrialReport(f"{kind} x{writers}")
     ref_lake = work / f"{kind}-cref"
-    env = {**env_for(ref_lake, work), **(env_extra or {})}
-    prepare(ref_lake, env)
-    run(args_of(ref_lake), env)
+    run(args_of(ref_lake), _prepared(ref_lake, work, prepare, env_extra))
     reference = snapshot(ref_lake, times)
     for t in range(trials):
         lake = work / f"{kind}-c{t}"
-        env = {**env_for(lake, work), **(env_extra or {})}
-        prepare(lake, env)
+        env = _prepared(lake, work, prepare, env_extra)
         procs = [subprocess.Popen(seqledger(args_of(lake), env), env=env, cwd=ROOT,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
                  for _ in range(writers)]
@@ -197,18 +210,11 @@ def concurrent_trials(kind: str, args_of, prepare, work: Path, trials: int, writ
         for p in procs:
             _, err = p.communicate(timeout=600)
             deferred += p.returncode == EXIT_TEMPFAIL
-            if p.returncode not in (0, 1, EXIT_TEMPFAIL) or "Traceback" in err:
-                report.failures.append(f"{kind} trial {t}: exit {p.returncode}: "
-                                       f"{err.strip().splitlines()[-1:]}")
+            _failed(report, f"{kind} trial {t}", p.returncode, err, (0, 1, EXIT_TEMPFAIL))
         for _ in range(deferred):  # what the exit status asks for: the same command again
             again = run(args_of(lake), env)
-            if again.returncode not in (0, 1) or "Traceback" in again.stderr:
-                report.failures.append(f"{kind} trial {t}: run again: exit {again.returncode}: "
-                                       f"{again.stderr.strip().splitlines()[-1:]}")
-        lost, extra, examples = compare(reference, snapshot(lake, times))
-        report.rows_lost += lost
-        report.rows_extra += extra
-        report.examples += examples[:2]
+            _failed(report, f"{kind} trial {t}: run again", again.returncode, again.stderr)
+        _tally(report, reference, lake, times)
     return report
 
 
