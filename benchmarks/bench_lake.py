@@ -84,21 +84,22 @@ class Phase:
     seconds: float = 0.0
     start_mb: float = 0.0
     peak_mb: float = 0.0
+    cpu_s: float = 0.0
 
 
 @contextlib.contextmanager
 def measured() -> Iterator[Phase]:
-    """Wall time and peak RSS of a block (after handing freed Arrow memory back to the system, so
-    the RSS at the start is what is still in use)."""
+    """Wall time, CPU time and peak RSS of a block (after handing freed Arrow memory back to the
+    system, so the RSS at the start is what is still in use)."""
     gc.collect()
     pa.default_memory_pool().release_unused()
     _reset_peak_rss()
     phase = Phase(start_mb=_rss_mb())
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         yield phase
     finally:
-        phase.seconds = time.perf_counter() - t0
+        phase.seconds, phase.cpu_s = time.perf_counter() - t0, time.process_time() - c0
         phase.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 

@@ -22,16 +22,12 @@ table), and batch ingest of events (not measured by this script).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gc
 import json
 import os
-import resource
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -40,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]  # lake and synth, from anywhere
 
 import synth  # noqa: E402
+from bench_lake import measured  # noqa: E402  (wall, CPU, peak RSS of a block)
 
 from lake.settings import Settings  # noqa: E402
 from lake.store import LakeStore  # noqa: E402
@@ -53,33 +50,6 @@ FACTS = ("job_attempts", "costs", "decisions", "runs")
 
 def note(message: str) -> None:
     print(f"[bench_year] {message}", file=sys.stderr, flush=True)
-
-
-def _reset_peak_rss() -> None:
-    """Reset the kernel's peak-RSS mark (Linux >= 4.0): getrusage then gives this step's peak."""
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
-@dataclass
-class Measure:
-    seconds: float = 0.0
-    cpu_s: float = 0.0
-    peak_mb: float = 0.0
-
-
-@contextlib.contextmanager
-def measured() -> Iterator[Measure]:
-    gc.collect()
-    pa.default_memory_pool().release_unused()
-    _reset_peak_rss()
-    m = Measure()
-    t0, c0 = time.perf_counter(), time.process_time()
-    try:
-        yield m
-    finally:
-        m.seconds, m.cpu_s = time.perf_counter() - t0, time.process_time() - c0
-        m.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # -- the lake ------------------------------------------------------------------------------------
