@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from analytics import failure_rollups
 from lake.schemas import table
 from lake.store import LakeStore
 
@@ -109,6 +110,23 @@ ROLLUPS = (
         WHERE month IN ({target})
         GROUP BY date_trunc('month', usage_start_at), project, workflow, pipeline_release,
                  requested_by, cost_centre, component, capacity, instance_type, price_status""",
+    ),
+    # The Failures and Spot page's (analytics.failure_rollups says what each counts and when).
+    Rollup(
+        "rollup_attempt_ends_daily",
+        "attempt_ends",
+        ("job_attempts", "decisions", "billed_costs"),
+        1,
+        failure_rollups.ATTEMPT_ENDS,
+    ),
+    Rollup("rollup_retried_runs_daily", "retried_runs", _OUTCOME_FACTS, 1,
+           failure_rollups.RETRIED_RUNS),
+    Rollup(
+        "rollup_attempt_costs_daily",
+        "attempt_costs",
+        ("costs", "job_attempts", "decisions"),
+        1,
+        failure_rollups.ATTEMPT_COSTS,
     ),
 )
 BY_TABLE = {r.table: r for r in ROLLUPS}
@@ -251,7 +269,7 @@ def create_views(con: duckdb.DuckDBPyConnection, store: LakeStore) -> None:
     """
     split = months_of(con, store)
     for facts, rollups in _groups().items():
-        p = f"rollup__{facts[0]}__stale__"
+        p = f"rollup__{'_'.join(facts)}__stale__"  # one set of views per set of facts
         need = {m for r in rollups for m in split[r][1]}
         if need:
             for name, sql in scope_views(p, _in(around(need, rollups[0].reach)), facts):

@@ -131,9 +131,100 @@ ROLLUP_COSTS_MONTHLY = register(
     )
 )
 
+_TAG_FIELDS = [
+    _PROJECT,
+    _f("cost_centre", pa.string(), "Cost-allocation tag: cost centre"),
+    _f("workflow", pa.string(), "Cost-allocation tag: workflow"),
+    _f("pipeline_release", pa.string(), "Cost-allocation tag: pipeline release"),
+]
+_TAG_KEY = ("project", "cost_centre", "workflow", "pipeline_release")
+
+ROLLUP_ATTEMPT_ENDS_DAILY = register(
+    _spec(
+        "rollup_attempt_ends_daily",
+        "Finished job attempts per day and UTC hour they ended, by the tags a page filters on, "
+        "capacity, instance type, availability zone, final status, failure kind and Spot reclaim.",
+        key=(
+            "day_at",
+            "hour",
+            *_TAG_KEY,
+            "capacity",
+            "instance_type",
+            "availability_zone",
+            "final_status",
+            "failure_kind",
+            "spot_reclaim",
+        ),
+        time_column="day_at",
+        fields=[
+            _f("day_at", TS, "UTC midnight of the day the attempts ended (partition time)",
+               nullable=False),
+            _f("hour", pa.int32(), "UTC hour of the day they ended", nullable=False),
+            *_TAG_FIELDS,
+            _f("capacity", pa.string(), "spot | on-demand"),
+            _f("instance_type", pa.string(), "EC2 instance type"),
+            _f("availability_zone", pa.string(), "From the billing export; null until loaded"),
+            _f("final_status", pa.string(), "SUCCEEDED | FAILED", nullable=False),
+            _f("failure_kind", pa.string(), "What the retry policy called it, if it decided"),
+            _f("spot_reclaim", pa.bool_(), "Ended by a Spot reclaim", nullable=False),
+            _f("attempts", pa.int64(), "Attempts", nullable=False),
+            _DIGEST,
+        ],
+    )
+)
+
+ROLLUP_RETRIED_RUNS_DAILY = register(
+    _spec(
+        "rollup_retried_runs_daily",
+        "Runs that took more than one attempt, per day of their current status, by tags and "
+        "where they ended (Spot, On-Demand, given up, still running).",
+        key=("day_at", *_TAG_KEY, "outcome"),
+        time_column="day_at",
+        fields=[
+            _DAY,
+            *_TAG_FIELDS,
+            _f("outcome", pa.string(), "succeeded on Spot | … | given up | still running",
+               nullable=False),
+            _f("runs", pa.int64(), "Runs", nullable=False),
+            _f("attempts", pa.int64(), "Attempts of those runs", nullable=False),
+            _f("spot_reclaims", pa.int64(), "Attempts of those runs ended by a Spot reclaim",
+               nullable=False),
+            _DIGEST,
+        ],
+    )
+)
+
+ROLLUP_ATTEMPT_COSTS_DAILY = register(
+    _spec(
+        "rollup_attempt_costs_daily",
+        "Estimated cost of job attempts per day of usage, by tags, whether the attempt finished, "
+        "its failure kind and the kind of cost (compute, licence, scratch_storage).",
+        key=("day_at", *_TAG_KEY, "outcome", "failure_kind", "cost_kind"),
+        time_column="day_at",
+        fields=[
+            _f("day_at", TS, "UTC midnight of the day of usage (partition time)",
+               nullable=False),
+            *_TAG_FIELDS,
+            _f("outcome", pa.string(), "finished | did not finish | in progress",
+               nullable=False),
+            _f("failure_kind", pa.string(), "Failure kind of an attempt that did not finish"),
+            _f("cost_kind", pa.string(), "compute | licence | scratch_storage"),
+            _f("attempts", pa.int64(), "Attempts with cost rows of this kind", nullable=False),
+            _f("cost_usd", pa.float64(), "Estimated cost; null when no row was priced"),
+            _f("unpriced_rows", pa.int64(), "Rows without a price", nullable=False),
+            _f("approximate_rows", pa.int64(), "Rows with an approximate or assumed price",
+               nullable=False),
+            _DIGEST,
+        ],
+    )
+)
+
 ROLLUPS = (
     ROLLUP_RUNS_DAILY,
     ROLLUP_RUN_SAMPLES_MONTHLY,
     ROLLUP_ATTEMPTS_DAILY,
     ROLLUP_COSTS_MONTHLY,
+    ROLLUP_ATTEMPT_ENDS_DAILY,
+    ROLLUP_RETRIED_RUNS_DAILY,
+    ROLLUP_ATTEMPT_COSTS_DAILY,
 )
