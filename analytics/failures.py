@@ -98,7 +98,7 @@ def retry_outcomes(con: Engine, f: Filters) -> pa.Table:
     """``outcome, runs, attempts, retries, spot_reclaims``: runs that took more than one attempt,
     by where they ended (Spot, On-Demand, given up, still running), selected by the time and
     tags of their current status."""
-    cond, params = where(f, DAILY_COLUMNS, "WHERE")
+    cond, params = where(f, DAILY_COLUMNS, "AND")
     return _table(
         con,
         f"""
@@ -106,7 +106,7 @@ def retry_outcomes(con: Engine, f: Filters) -> pa.Table:
                CAST(sum(attempts) AS BIGINT) AS attempts,
                CAST(sum(attempts) - sum(runs) AS BIGINT) AS retries,
                CAST(sum(spot_reclaims) AS BIGINT) AS spot_reclaims
-        FROM retried_runs {cond}
+        FROM retried_runs WHERE outcome IS NOT NULL {cond}
         GROUP BY outcome ORDER BY runs DESC, outcome""",
         params,
     )
@@ -116,14 +116,14 @@ def retry_cost(con: Engine, f: Filters) -> pa.Table:
     """``outcome, failure_kind, cost_kind, attempts, cost_usd, unpriced_rows, approximate_rows``:
     estimated cost of job attempts (run-level storage rows left out) by whether the attempt
     finished (``finished``), did not (``did not finish``, by failure kind) or is still going."""
-    cond, params = where(f, DAILY_COLUMNS, "WHERE")
+    cond, params = where(f, DAILY_COLUMNS, "AND")
     return _table(
         con,
         f"""
         SELECT outcome, failure_kind, cost_kind, CAST(sum(attempts) AS BIGINT) AS attempts,
                sum(cost_usd) AS cost_usd, CAST(sum(unpriced_rows) AS BIGINT) AS unpriced_rows,
                CAST(sum(approximate_rows) AS BIGINT) AS approximate_rows
-        FROM attempt_costs {cond}
+        FROM attempt_costs WHERE outcome IS NOT NULL {cond}
         GROUP BY 1, 2, 3
         ORDER BY 1, 2, 3""",
         params,

@@ -159,12 +159,13 @@ ROLLUP_ATTEMPT_ENDS_DAILY = register(
         fields=[
             _f("day_at", TS, "UTC midnight of the day the attempts ended (partition time)",
                nullable=False),
-            _f("hour", pa.int32(), "UTC hour of the day they ended", nullable=False),
+            _f("hour", pa.int32(), "UTC hour of the day they ended"),
             *_TAG_FIELDS,
             _f("capacity", pa.string(), "spot | on-demand"),
             _f("instance_type", pa.string(), "EC2 instance type"),
             _f("availability_zone", pa.string(), "From the billing export; null until loaded"),
-            _f("final_status", pa.string(), "SUCCEEDED | FAILED", nullable=False),
+            _f("final_status", pa.string(),
+               "SUCCEEDED | FAILED; null on the month's row of zeros (kept for its digest)"),
             _f("failure_kind", pa.string(), "What the retry policy called it, if it decided"),
             _f("spot_reclaim", pa.bool_(), "Ended by a Spot reclaim", nullable=False),
             _f("attempts", pa.int64(), "Attempts", nullable=False),
@@ -183,8 +184,8 @@ ROLLUP_RETRIED_RUNS_DAILY = register(
         fields=[
             _DAY,
             *_TAG_FIELDS,
-            _f("outcome", pa.string(), "succeeded on Spot | … | given up | still running",
-               nullable=False),
+            _f("outcome", pa.string(), "succeeded on Spot | … | given up | still running; null "
+               "on the month's row of zeros (kept for its digest)"),
             _f("runs", pa.int64(), "Runs", nullable=False),
             _f("attempts", pa.int64(), "Attempts of those runs", nullable=False),
             _f("spot_reclaims", pa.int64(), "Attempts of those runs ended by a Spot reclaim",
@@ -205,8 +206,8 @@ ROLLUP_ATTEMPT_COSTS_DAILY = register(
             _f("day_at", TS, "UTC midnight of the day of usage (partition time)",
                nullable=False),
             *_TAG_FIELDS,
-            _f("outcome", pa.string(), "finished | did not finish | in progress",
-               nullable=False),
+            _f("outcome", pa.string(), "finished | did not finish | in progress; null on the "
+               "month's row of zeros (kept for its digest)"),
             _f("failure_kind", pa.string(), "Failure kind of an attempt that did not finish"),
             _f("cost_kind", pa.string(), "compute | licence | scratch_storage"),
             _f("attempts", pa.int64(), "Attempts with cost rows of this kind", nullable=False),
