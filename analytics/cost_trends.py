@@ -196,6 +196,71 @@ def savings(con: Engine, f: Filters) -> pa.Table:
     )
 
 
+# The automation's Lambda: memory and mean run time per event (``seqledger report automation``'s
+# defaults, ``pipeline_runner.cost.AutomationVolume``): assumptions, not measured.
+LAMBDA_MEMORY_MB = 256
+LAMBDA_AVG_MS = 200.0
+AUTOMATION_REGION = "us-east-1"
+
+
+def automation(con: Engine, f: Filters, region: str = AUTOMATION_REGION) -> pa.Table:
+    """``month, item, quantity, unit, rate_usd, cost_usd, price_status, job_events,
+    object_events``: what the S3 → SNS → Lambda and EventBridge → Lambda automation cost per
+    month, from the events the lake recorded (each Batch state change of ``job_attempts`` an
+    EventBridge event and a Lambda run; each object of ``arrivals`` an SNS publish and a Lambda
+    run), priced with the lake's service prices in effect that month (``seqledger report
+    automation`` prices assumed volumes the same way). Free tiers are not subtracted; the
+    Lambda's memory and run time are assumptions, so every line is at best ``approximate``.
+    The months of the range; no tags (the automation serves every project)."""
+    cond, params = _month_range(f)
+    gb_s = f"{LAMBDA_MEMORY_MB} / 1024.0 * {LAMBDA_AVG_MS} / 1000.0"
+    return as_engine(con).table(
+        f"""
+        WITH events AS (
+            SELECT month, count(*) AS job_events, 0 AS object_events
+            FROM job_attempts WHERE true {cond} GROUP BY month
+            UNION ALL
+            SELECT month, 0, count(*) FROM arrivals WHERE true {cond} GROUP BY month
+        ),
+        v AS (
+            SELECT month, sum(job_events) AS job_events, sum(object_events) AS object_events
+            FROM events GROUP BY month
+        ),
+        items AS (
+            SELECT month, 'lambda-requests' AS item,
+                   CAST(job_events + object_events AS DOUBLE) / 1e6 AS quantity FROM v
+            UNION ALL SELECT month, 'lambda-duration', (job_events + object_events) * {gb_s}
+            FROM v
+            UNION ALL SELECT month, 'sns-publish', CAST(object_events AS DOUBLE) / 1e6 FROM v
+            UNION ALL SELECT month, 'sns-lambda-delivery', CAST(object_events AS DOUBLE) / 1e6
+            FROM v
+            UNION ALL SELECT month, 'eventbridge-aws-event', CAST(job_events AS DOUBLE) / 1e6
+            FROM v
+        ),
+        priced AS (
+            SELECT i.month, i.item, i.quantity, p.unit, p.usd, p.price_status,
+                   row_number() OVER (PARTITION BY i.month, i.item
+                                      ORDER BY p.effective_from_at DESC) AS rn__
+            FROM items i
+            LEFT JOIN prices p
+                   ON p.price_kind = 'service' AND p.item = i.item AND p.region = ?
+                  AND p.effective_from_at < CAST(i.month || '-01' AS TIMESTAMP)
+                                            + INTERVAL '1' MONTH
+        )
+        SELECT p.month, p.item, p.quantity, p.unit, p.usd AS rate_usd,
+               p.quantity * p.usd AS cost_usd,
+               CASE WHEN p.usd IS NULL THEN 'unpriced'
+                    WHEN p.price_status = 'assumed' THEN 'assumed'
+                    ELSE 'approximate' END AS price_status,
+               CAST(v.job_events AS BIGINT) AS job_events,
+               CAST(v.object_events AS BIGINT) AS object_events
+        FROM priced p JOIN v ON v.month = p.month
+        WHERE p.rn__ = 1
+        ORDER BY p.month, p.item""",
+        [*params, *params, region],
+    )
+
+
 def reconciliation(con: Engine, f: Filters) -> pa.Table:
     """``month, project, estimated_usd, billed_usd, residual_usd, residual_share,
     unused_capacity_usd, untagged_usd``: estimated against billed per month and project."""
