@@ -133,8 +133,8 @@ st.caption("Pale bars are priced with an assumption (price status *approximate* 
            "months, by whole months. `seqledger report automation` prices a month's assumed "
            "volume and Athena the same way.")
 if tagged and not automation.empty:
-    not_narrowed(f, MONTHLY, "automation serves every project, so it is left out of the chart "
-                 "while a tag filter is set")
+    st.caption(":material/filter_alt_off: Automation is left out of the chart while a project, "
+               "cost centre, workflow or release is selected: it serves every project.")
 with st.expander("Table"):
     table(shown.drop(columns="price"), "cost by component", "cost_by_component",
           {"cost_usd": MONEY})
