@@ -244,8 +244,7 @@ def automation(con: Engine, f: Filters, region: str = AUTOMATION_REGION) -> pa.T
             FROM items i
             LEFT JOIN prices p
                    ON p.price_kind = 'service' AND p.item = i.item AND p.region = ?
-                  AND p.effective_from_at < CAST(i.month || '-01' AS TIMESTAMP)
-                                            + INTERVAL '1' MONTH
+                  AND p.month <= i.month  -- took effect by the month's end (its partition)
         )
         SELECT p.month, p.item, p.quantity, p.unit, p.usd AS rate_usd,
                p.quantity * p.usd AS cost_usd,
