@@ -2,12 +2,13 @@
 component with the prices that are assumptions, per sample, and the savings, reconciliation and
 untagged spend of the months the filters select.
 
-Estimated cost per month reads the monthly rollup (``costs_monthly``) when the date range is
-whole months (or open); per day, per sample, or for a range that cuts a month, it reads the cost
-rows (``cost_lines``) of the months the range touches. Billed cost is the allocated spend
-(``billed_allocated``: split rows and plain lines; unused instance capacity left out, as
-``analytics.cost.cost_by`` counts it). The savings, reconciliation and untagged views are monthly:
-they take the range's months, and the reconciliation the projects too.
+Estimated cost per month reads the monthly rollup (``costs_monthly``), and cost per sample the
+per-sample one (``sample_costs``), when the date range is whole months (or open); per day, or for
+a range that cuts a month, they read the cost rows (``cost_lines``) of the months it touches.
+Billed cost is the allocated spend (``billed_allocated``: split rows and plain lines; unused
+instance capacity left out, as ``analytics.cost.cost_by`` counts it). The savings,
+reconciliation and untagged views are monthly: they take the range's months, and the
+reconciliation the projects too.
 
 Money is USD. Every function takes an ``Engine`` and a ``Filters`` and returns an Arrow table,
 empty on an empty lake.
@@ -33,6 +34,9 @@ ROLLUP_COLUMNS = Columns(time="month_at", month="month", project="project",
                          release="pipeline_release")
 LINE_COLUMNS = Columns(time="usage_start_at", month="month", project="project",
                        cost_centre="cost_centre", workflow="workflow", release="pipeline_release")
+SAMPLE_COLUMNS = Columns(time="month_at", month="month", project="project",
+                         cost_centre="cost_centre", workflow="workflow",
+                         release="pipeline_release")
 BILLED_COLUMNS = LINE_COLUMNS  # billed_allocated carries the same tag columns
 _PERIOD = {"day": "strftime({c}, '%Y-%m-%d')", "month": "strftime({c}, '%Y-%m')"}
 # Prices nobody quoted: approximate (a derived or dated figure) or assumed (no source at all).
@@ -142,21 +146,35 @@ def assumed_prices(con: Engine, f: Filters) -> pa.Table:
 
 def per_sample(con: Engine, f: Filters) -> pa.Table:
     """``sample_id, project, runs, estimated_usd, compute_usd, licence_usd, storage_usd,
-    billed_usd, unpriced_rows``: one row per sample with cost in the selection, costliest first."""
-    cond, params = where(f, LINE_COLUMNS, "AND")
+    billed_usd, unpriced_rows``: one row per sample with cost in the selection, costliest first.
+
+    Whole months (or an open range) read the per-sample rollup (``sample_costs``); a range that
+    cuts a month reads the cost rows of the months it touches."""
+    kind = "cost_kind"
+    if whole_months(f):
+        cond, params = where(f, SAMPLE_COLUMNS, "AND")
+        est = f"""
+            SELECT sample_id, max(project) AS project, count(DISTINCT run_id) AS runs,
+                   sum(estimated_usd) AS estimated_usd, sum(compute_usd) AS compute_usd,
+                   sum(licence_usd) AS licence_usd, sum(storage_usd) AS storage_usd,
+                   CAST(sum(unpriced_rows) AS BIGINT) AS unpriced_rows
+            FROM sample_costs WHERE sample_id IS NOT NULL {cond}
+            GROUP BY sample_id"""
+    else:
+        cond, params = where(f, LINE_COLUMNS, "AND")
+        est = f"""
+            SELECT sample_id, max(project) AS project, count(DISTINCT run_id) AS runs,
+                   sum(cost_usd) AS estimated_usd,
+                   sum(CASE WHEN {kind} = 'compute' THEN cost_usd END) AS compute_usd,
+                   sum(CASE WHEN {kind} = 'licence' THEN cost_usd END) AS licence_usd,
+                   sum(CASE WHEN {kind} LIKE '%storage%' THEN cost_usd END) AS storage_usd,
+                   CAST(sum(unpriced_rows) AS BIGINT) AS unpriced_rows
+            FROM cost_lines WHERE sample_id IS NOT NULL {cond}
+            GROUP BY sample_id"""
     bcond, bparams = where(f, BILLED_COLUMNS, "AND")
     return as_engine(con).table(
         f"""
-        WITH est AS (
-            SELECT sample_id, max(project) AS project, count(DISTINCT run_id) AS runs,
-                   sum(cost_usd) AS estimated_usd,
-                   sum(CASE WHEN cost_kind = 'compute' THEN cost_usd END) AS compute_usd,
-                   sum(CASE WHEN cost_kind = 'licence' THEN cost_usd END) AS licence_usd,
-                   sum(CASE WHEN cost_kind LIKE '%storage%' THEN cost_usd END) AS storage_usd,
-                   CAST(sum(unpriced_rows) AS BIGINT) AS unpriced_rows
-            FROM cost_lines WHERE sample_id IS NOT NULL {cond}
-            GROUP BY sample_id
-        ),
+        WITH est AS ({est}),
         bil AS (
             SELECT sample_id, sum(cost_usd) AS billed_usd FROM billed_allocated
             WHERE sample_id IS NOT NULL AND allocation <> 'unused' {bcond}

@@ -15,14 +15,14 @@ Each is a SELECT over views prefixed ``{p}`` (the facts of the month and one eit
 the months in ``({target})``; an attempt is one row per ``(job_id, attempt)`` whatever number of
 state rows it has. An attempt's zone is not in the Batch events: it comes from the billing
 export's lines for its instance (NULL, shown as ``unknown``, until one is loaded). Each month
-also has one row of zeros with a null status or outcome (``_nothing`` says why).
+also has one row of zeros with a null status or outcome (``nothing`` says why).
 """
 
 from __future__ import annotations
 
 
-def _nothing(columns: str) -> str:
-    """One row of zeros per target month (``day_at`` its first day, ``columns`` the rest).
+def nothing(columns: str, time: str = "day_at") -> str:
+    """One row of zeros per target month (``time`` its first day, ``columns`` the rest).
 
     A month whose facts hold nothing to count (decisions only, no retried run) would otherwise
     store no row, hence no digest, and stay stale for ever; readers skip the row by its null
@@ -30,7 +30,7 @@ def _nothing(columns: str) -> str:
     """
     return f"""
     UNION ALL
-    SELECT CAST(m || '-01' AS TIMESTAMPTZ) AS day_at, {columns}
+    SELECT CAST(m || '-01' AS TIMESTAMPTZ) AS {time}, {columns}
     FROM (SELECT unnest([{{target}}]) AS m) WHERE m IS NOT NULL"""
 
 
@@ -82,7 +82,7 @@ ATTEMPT_ENDS = f"""
     LEFT JOIN zones z ON z.resource_id = a.instance_id
     WHERE a.final_status IS NOT NULL AND strftime(a.ended_at, '%Y-%m') IN ({{target}})
     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
-    {_nothing("NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, FALSE, 0")}"""
+    {nothing("NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, FALSE, 0")}"""
 
 _LATEST_RUN = ("CASE WHEN status IN ('SUCCEEDED', 'FAILED') THEN 1 ELSE 0 END DESC, "
                "status_at DESC, CASE status WHEN 'RUNNING' THEN 2 ELSE 1 END DESC")
@@ -120,7 +120,7 @@ RETRIED_RUNS = f"""
     LEFT JOIN last t ON t.run_id = l.run_id
     WHERE p.attempts > 1 AND strftime(l.status_at, '%Y-%m') IN ({{target}})
     GROUP BY 1, 2, 3, 4, 5, 6
-    {_nothing("NULL, NULL, NULL, NULL, NULL, 0, 0, 0")}"""
+    {nothing("NULL, NULL, NULL, NULL, NULL, 0, 0, 0")}"""
 
 # An attempt's cost rows of one kind share its day and tags: distinct attempts add up over days.
 ATTEMPT_COSTS = f"""
@@ -141,4 +141,4 @@ ATTEMPT_COSTS = f"""
     LEFT JOIN out o ON o.job_id = c.job_id AND o.attempt = c.attempt
     WHERE c.attempt > 0 AND c.month IN ({{target}})
     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-    {_nothing("NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0")}"""
+    {nothing("NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0")}"""

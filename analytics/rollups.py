@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from analytics import failure_rollups
+from analytics import cost_rollups, failure_rollups
 from lake.schemas import table
 from lake.store import LakeStore
 
@@ -128,6 +128,9 @@ ROLLUPS = (
         1,
         failure_rollups.ATTEMPT_COSTS,
     ),
+    # The Cost page's cost per sample (analytics.cost_rollups).
+    Rollup("rollup_sample_costs_monthly", "sample_costs", ("costs",), 0,
+           cost_rollups.SAMPLE_COSTS),
 )
 BY_TABLE = {r.table: r for r in ROLLUPS}
 

@@ -220,6 +220,28 @@ ROLLUP_ATTEMPT_COSTS_DAILY = register(
     )
 )
 
+ROLLUP_SAMPLE_COSTS_MONTHLY = register(
+    _spec(
+        "rollup_sample_costs_monthly",
+        "Estimated cost per month of usage, sample and run, by the tags a page filters on, split "
+        "into compute, licence and storage (the cost-per-sample distribution).",
+        key=("month_at", "sample_id", "run_id", *_TAG_KEY),
+        time_column="month_at",
+        fields=[
+            _f("month_at", TS, "UTC start of the month of usage (partition time)", nullable=False),
+            _f("sample_id", pa.string(), "Sample; null on the month's row of zeros (its digest)"),
+            _f("run_id", pa.string(), "Run"),
+            *_TAG_FIELDS,
+            _f("estimated_usd", pa.float64(), "Estimated cost; null when no row was priced"),
+            _f("compute_usd", pa.float64(), "Of which compute"),
+            _f("licence_usd", pa.float64(), "Of which DRAGEN licence"),
+            _f("storage_usd", pa.float64(), "Of which storage (S3, scratch, transitions)"),
+            _f("unpriced_rows", pa.int64(), "Cost rows without a price", nullable=False),
+            _DIGEST,
+        ],
+    )
+)
+
 ROLLUPS = (
     ROLLUP_RUNS_DAILY,
     ROLLUP_RUN_SAMPLES_MONTHLY,
@@ -228,4 +250,5 @@ ROLLUPS = (
     ROLLUP_ATTEMPT_ENDS_DAILY,
     ROLLUP_RETRIED_RUNS_DAILY,
     ROLLUP_ATTEMPT_COSTS_DAILY,
+    ROLLUP_SAMPLE_COSTS_MONTHLY,
 )

@@ -1,11 +1,13 @@
-"""The Failures and Spot page answers from its rollups as it did from the facts.
+"""The Failures and Spot page, and the Cost page's cost per sample, answer from their rollups as
+they did from the facts.
 
 The property: on random histories around a month edge (runs, attempts with instance types and
 tags, decisions, compute and licence costs, billing lines naming some instances' zones; written
 in any order, some twice, with rollups refreshed for any months at any point), each query of
-``analytics.failures`` equals the same question asked of the facts the way the page asked it
-before the rollups (``tests/analytics/failures_from_facts.py``), for random filters: stale months
-(computed by the rollups' views) and current ones (the stored rows alone).
+``analytics.failures`` and ``cost_trends.per_sample`` equals the same question asked of the facts
+the way the page asked it before the rollups (``tests/analytics/pages_from_facts.py``), for random
+filters (whole months too): stale months (computed by the rollups' views) and current ones (the
+stored rows alone).
 """
 
 from __future__ import annotations
@@ -16,16 +18,19 @@ from datetime import date, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analytics import failures, rollups
+from analytics import cost_trends, failures, rollups
 from analytics.engine import connect
 from analytics.filters import Filters
 from lake.settings import Settings
 from lake.store import LakeStore
-from tests.analytics import failures_from_facts as facts
+from tests.analytics import pages_from_facts as facts
 from tests.analytics.test_rollups import EDGE, MONTHS, PROPERTY, _close, runs_of
 
 ZONES = ("us-east-1a", "us-east-1b", "")
-OURS = ("rollup_attempt_ends_daily", "rollup_retried_runs_daily", "rollup_attempt_costs_daily")
+OURS = ("rollup_attempt_ends_daily", "rollup_retried_runs_daily", "rollup_attempt_costs_daily",
+        "rollup_sample_costs_monthly")
+WHOLE_MONTHS = (Filters(start=date(2026, 1, 1), end=date(2026, 1, 31)),
+                Filters(start=date(2026, 2, 1), end=date(2026, 2, 28), project=("a",)))
 
 
 @st.composite
@@ -106,6 +111,7 @@ def answers(module, con, f: Filters) -> dict[str, list[tuple]]:
         "reclaims": rows(module.reclaims(con, f)),
         "retry_outcomes": rows(module.retry_outcomes(con, f)),
         "retry_cost": rows(module.retry_cost(con, f)),
+        "per_sample": rows((cost_trends if module is failures else facts).per_sample(con, f)),
     }
 
 
@@ -122,7 +128,7 @@ def test_the_failures_page_answers_from_rollups_as_from_the_facts(history, asked
                 rollups.refresh(connect(lake, store), store, None if name is None else [name])
         for stage in ("as written", "refreshed"):
             con = connect(lake, store)
-            for f in [Filters(), *asked]:
+            for f in [Filters(), *WHOLE_MONTHS, *asked]:
                 _close(answers(failures, con, f), answers(facts, con, f))
             if stage == "as written":
                 rollups.refresh(con, store)

@@ -1,6 +1,7 @@
-"""The Failures and Spot questions as they were asked of the facts before the rollups existed.
+"""The Failures and Spot questions, and the Cost page's cost per sample, as they were asked of
+the facts before their rollups existed.
 
-The oracle of ``test_failure_rollups``: the same four answers computed from ``job_attempts``,
+The oracle of ``test_page_rollups``: the same answers computed from ``job_attempts``,
 ``decisions``, ``runs``, ``billed_costs`` and ``cost_lines`` of the range's months and one either
 side, whatever the filters (``failures_by_kind`` never takes the attempts rollup here).
 """
@@ -201,4 +202,33 @@ def retry_cost(con: Engine, f: Filters) -> pa.Table:
         GROUP BY 1, 2, 3
         ORDER BY 1, 2, 3""",
         params,
+    )
+
+
+def per_sample(con: Engine, f: Filters) -> pa.Table:
+    cond, params = where(f, COST_COLUMNS, "AND")
+    bcond, bparams = where(f, COST_COLUMNS, "AND")
+    return _table(
+        con,
+        f"""
+        WITH est AS (
+            SELECT sample_id, max(project) AS project, count(DISTINCT run_id) AS runs,
+                   sum(cost_usd) AS estimated_usd,
+                   sum(CASE WHEN cost_kind = 'compute' THEN cost_usd END) AS compute_usd,
+                   sum(CASE WHEN cost_kind = 'licence' THEN cost_usd END) AS licence_usd,
+                   sum(CASE WHEN cost_kind LIKE '%storage%' THEN cost_usd END) AS storage_usd,
+                   CAST(sum(unpriced_rows) AS BIGINT) AS unpriced_rows
+            FROM cost_lines c WHERE sample_id IS NOT NULL {cond}
+            GROUP BY sample_id
+        ),
+        bil AS (
+            SELECT sample_id, sum(cost_usd) AS billed_usd FROM billed_allocated c
+            WHERE sample_id IS NOT NULL AND allocation <> 'unused' {bcond}
+            GROUP BY sample_id
+        )
+        SELECT e.sample_id, e.project, e.runs, e.estimated_usd, e.compute_usd, e.licence_usd,
+               e.storage_usd, b.billed_usd, e.unpriced_rows
+        FROM est e LEFT JOIN bil b ON b.sample_id = e.sample_id
+        ORDER BY e.estimated_usd DESC NULLS LAST, e.sample_id""",
+        [*params, *bparams],
     )

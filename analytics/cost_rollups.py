@@ -1,0 +1,26 @@
+"""The SQL of the per-sample cost rollup the Cost page reads (``analytics.rollups`` runs it).
+
+``rollup_sample_costs_monthly``: estimated cost per month of usage, sample and run, by the tags
+the page filters on and split into compute, licence and storage, so the page's cost-per-sample
+distribution sums a few rows per sample instead of every cost row. Runs are kept per row, so a
+sample's distinct runs stay exact over months. A month with cost rows but none naming a sample
+keeps one row of zeros with a null sample (``analytics.failure_rollups.nothing`` says why).
+"""
+
+from __future__ import annotations
+
+from analytics.failure_rollups import nothing
+
+_KIND = "split_part(component, ':', 1)"
+
+SAMPLE_COSTS = f"""
+    SELECT date_trunc('month', usage_start_at) AS month_at, sample_id, run_id, project,
+           cost_centre, workflow, pipeline_release, sum(cost_usd) AS estimated_usd,
+           sum(CASE WHEN {_KIND} = 'compute' THEN cost_usd END) AS compute_usd,
+           sum(CASE WHEN {_KIND} = 'licence' THEN cost_usd END) AS licence_usd,
+           sum(CASE WHEN {_KIND} LIKE '%storage%' THEN cost_usd END) AS storage_usd,
+           count(CASE WHEN cost_usd IS NULL THEN 1 END) AS unpriced_rows
+    FROM {{p}}costs
+    WHERE sample_id IS NOT NULL AND month IN ({{target}})
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
+    {nothing("NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0", "month_at")}"""
