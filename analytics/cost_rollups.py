@@ -24,3 +24,23 @@ SAMPLE_COSTS = f"""
     WHERE sample_id IS NOT NULL AND month IN ({{target}})
     GROUP BY 1, 2, 3, 4, 5, 6, 7
     {nothing("NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0", "month_at")}"""
+
+# ``cost_trends.assumed_prices``: cost rows not at a list price, by month, tags, kind, price
+# status and source (a handful of sources: the distinct count over months stays exact).
+PRICE_SOURCES = f"""
+    SELECT date_trunc('month', usage_start_at) AS month_at, project, cost_centre, workflow,
+           pipeline_release, {_KIND} AS cost_kind,
+           coalesce(price_status, 'unpriced') AS price_status, price_source,
+           count(*) AS line_count, sum(cost_usd) AS cost_usd
+    FROM {{p}}costs
+    WHERE (price_status IS NULL OR price_status <> 'list') AND month IN ({{target}})
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+    {nothing("NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL", "month_at")}"""
+
+# The ``savings`` view's rows of a month (it has no tags): read as they are, month by month.
+SAVINGS = f"""
+    SELECT CAST(month || '-01' AS TIMESTAMPTZ) AS month_at, scenario, actual_usd, baseline_usd,
+           saving_usd, line_count, unpriced_rows, approximate_rows
+    FROM savings
+    WHERE month IN ({{target}})
+    {nothing("NULL, NULL, NULL, NULL, 0, 0, 0", "month_at")}"""

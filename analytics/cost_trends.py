@@ -130,18 +130,26 @@ def by_component(con: Engine, f: Filters) -> pa.Table:
 
 def assumed_prices(con: Engine, f: Filters) -> pa.Table:
     """``cost_kind, price_status, line_count, cost_usd, sources, example_source``: estimated cost
-    priced with what is not a list price (approximate, assumed) or not priced at all."""
-    cond, params = where(f, LINE_COLUMNS, "AND")
-    return as_engine(con).table(
-        f"""
-        SELECT cost_kind, coalesce(price_status, 'unpriced') AS price_status,
-               count(*) AS line_count, sum(cost_usd) AS cost_usd,
-               count(DISTINCT price_source) AS sources, min(price_source) AS example_source
-        FROM cost_lines
-        WHERE (price_status IS NULL OR price_status <> 'list') {cond}
-        GROUP BY 1, 2 ORDER BY cost_usd DESC NULLS LAST, 1, 2""",
-        params,
-    )
+    priced with what is not a list price (approximate, assumed) or not priced at all. Whole
+    months (or an open range) read the rollup ``cost_prices``; other ranges the cost rows."""
+    if whole_months(f):
+        cond, params = where(f, SAMPLE_COLUMNS, "AND")
+        sql = f"""
+            SELECT cost_kind, price_status, CAST(sum(line_count) AS BIGINT) AS line_count,
+                   sum(cost_usd) AS cost_usd, count(DISTINCT price_source) AS sources,
+                   min(price_source) AS example_source
+            FROM cost_prices WHERE price_status IS NOT NULL {cond}
+            GROUP BY 1, 2 ORDER BY cost_usd DESC NULLS LAST, 1, 2"""
+    else:
+        cond, params = where(f, LINE_COLUMNS, "AND")
+        sql = f"""
+            SELECT cost_kind, coalesce(price_status, 'unpriced') AS price_status,
+                   count(*) AS line_count, sum(cost_usd) AS cost_usd,
+                   count(DISTINCT price_source) AS sources, min(price_source) AS example_source
+            FROM cost_lines
+            WHERE (price_status IS NULL OR price_status <> 'list') {cond}
+            GROUP BY 1, 2 ORDER BY cost_usd DESC NULLS LAST, 1, 2"""
+    return as_engine(con).table(sql, params)
 
 
 def per_sample(con: Engine, f: Filters) -> pa.Table:
@@ -202,14 +210,14 @@ def _month_range(f: Filters, column: str = "month") -> tuple[str, list[Any]]:
 
 def savings(con: Engine, f: Filters) -> pa.Table:
     """``scenario, month, actual_usd, baseline_usd, saving_usd, unpriced_rows, approximate_rows``
-    from the savings view (Spot against On-Demand, archival against all-Standard), for the
-    months the range touches (the view has no tags)."""
+    from the savings view (Spot against On-Demand, archival against all-Standard) through its
+    monthly rollup (``savings_monthly``), for the months the range touches (no tags)."""
     cond, params = _month_range(f)
     return as_engine(con).table(
         f"""
         SELECT scenario, month, actual_usd, baseline_usd, saving_usd, unpriced_rows,
                approximate_rows
-        FROM savings WHERE true {cond} ORDER BY scenario, month""",
+        FROM savings_monthly WHERE scenario IS NOT NULL {cond} ORDER BY scenario, month""",
         params,
     )
 

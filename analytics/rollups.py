@@ -131,6 +131,11 @@ ROLLUPS = (
     # The Cost page's cost per sample (analytics.cost_rollups).
     Rollup("rollup_sample_costs_monthly", "sample_costs", ("costs",), 0,
            cost_rollups.SAMPLE_COSTS),
+    Rollup("rollup_cost_prices_monthly", "cost_prices", ("costs",), 0,
+           cost_rollups.PRICE_SOURCES),
+    # Reads the savings view (analytics/sql), so connect() makes the rollup views after those.
+    Rollup("rollup_savings_monthly", "savings_monthly",
+           ("costs", "decisions", "billed_costs", "storage", "prices"), 0, cost_rollups.SAVINGS),
 )
 BY_TABLE = {r.table: r for r in ROLLUPS}
 

@@ -242,6 +242,51 @@ ROLLUP_SAMPLE_COSTS_MONTHLY = register(
     )
 )
 
+ROLLUP_COST_PRICES_MONTHLY = register(
+    _spec(
+        "rollup_cost_prices_monthly",
+        "Estimated cost not at a list price (approximate, assumed, unpriced) per month of usage, "
+        "by the tags a page filters on, kind of cost, price status and price source.",
+        key=("month_at", *_TAG_KEY, "cost_kind", "price_status", "price_source"),
+        time_column="month_at",
+        fields=[
+            _f("month_at", TS, "UTC start of the month of usage (partition time)", nullable=False),
+            *_TAG_FIELDS,
+            _f("cost_kind", pa.string(), "compute | licence | scratch_storage | …"),
+            _f("price_status", pa.string(), "approximate | assumed | unpriced; null on the "
+               "month's row of zeros (kept for its digest)"),
+            _f("price_source", pa.string(), "Where the price comes from"),
+            _f("line_count", pa.int64(), "Cost rows", nullable=False),
+            _f("cost_usd", pa.float64(), "Estimated cost; null when no row was priced"),
+            _DIGEST,
+        ],
+    )
+)
+
+ROLLUP_SAVINGS_MONTHLY = register(
+    _spec(
+        "rollup_savings_monthly",
+        "The savings view per month: Spot against On-Demand and archival against all-Standard, "
+        "estimated and billed (no tags).",
+        key=("month_at", "scenario"),
+        time_column="month_at",
+        fields=[
+            _f("month_at", TS, "UTC start of the month (partition time)", nullable=False),
+            _f("scenario", pa.string(), "What is compared; null on the month's row of zeros "
+               "(kept for its digest)"),
+            _f("actual_usd", pa.float64(), "Spent"),
+            _f("baseline_usd", pa.float64(), "What the baseline would have cost"),
+            _f("saving_usd", pa.float64(), "Baseline − actual"),
+            _f("line_count", pa.int64(), "Rows compared", nullable=False),
+            _f("unpriced_rows", pa.int64(), "Rows without a price on either side",
+               nullable=False),
+            _f("approximate_rows", pa.int64(), "Rows with an approximate price",
+               nullable=False),
+            _DIGEST,
+        ],
+    )
+)
+
 ROLLUPS = (
     ROLLUP_RUNS_DAILY,
     ROLLUP_RUN_SAMPLES_MONTHLY,
@@ -251,4 +296,6 @@ ROLLUPS = (
     ROLLUP_RETRIED_RUNS_DAILY,
     ROLLUP_ATTEMPT_COSTS_DAILY,
     ROLLUP_SAMPLE_COSTS_MONTHLY,
+    ROLLUP_COST_PRICES_MONTHLY,
+    ROLLUP_SAVINGS_MONTHLY,
 )

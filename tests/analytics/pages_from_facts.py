@@ -232,3 +232,31 @@ def per_sample(con: Engine, f: Filters) -> pa.Table:
         ORDER BY e.estimated_usd DESC NULLS LAST, e.sample_id""",
         [*params, *bparams],
     )
+
+
+def assumed_prices(con: Engine, f: Filters) -> pa.Table:
+    cond, params = where(f, COST_COLUMNS, "AND")
+    return _table(
+        con,
+        f"""
+        SELECT cost_kind, coalesce(price_status, 'unpriced') AS price_status,
+               count(*) AS line_count, sum(cost_usd) AS cost_usd,
+               count(DISTINCT price_source) AS sources, min(price_source) AS example_source
+        FROM cost_lines c
+        WHERE (price_status IS NULL OR price_status <> 'list') {cond}
+        GROUP BY 1, 2 ORDER BY cost_usd DESC NULLS LAST, 1, 2""",
+        params,
+    )
+
+
+def savings(con: Engine, f: Filters) -> pa.Table:
+    months = [f"month {op} ?" for op, d in ((">=", f.start), ("<=", f.end)) if d]
+    return _table(
+        con,
+        f"""
+        SELECT scenario, month, actual_usd, baseline_usd, saving_usd, unpriced_rows,
+               approximate_rows
+        FROM savings WHERE true {''.join(' AND ' + m for m in months)}
+        ORDER BY scenario, month""",
+        [d.isoformat()[:7] for d in (f.start, f.end) if d],
+    )

@@ -1,13 +1,13 @@
-"""The Failures and Spot page, and the Cost page's cost per sample, answer from their rollups as
-they did from the facts.
+"""The Failures and Spot page, and the Cost page's cost per sample, assumed prices and savings,
+answer from their rollups as they did from the facts.
 
 The property: on random histories around a month edge (runs, attempts with instance types and
 tags, decisions, compute and licence costs, billing lines naming some instances' zones; written
 in any order, some twice, with rollups refreshed for any months at any point), each query of
-``analytics.failures`` and ``cost_trends.per_sample`` equals the same question asked of the facts
-the way the page asked it before the rollups (``tests/analytics/pages_from_facts.py``), for random
-filters (whole months too): stale months (computed by the rollups' views) and current ones (the
-stored rows alone).
+``analytics.failures`` and the Cost page's per-sample, assumed-price and savings queries equal
+the same question asked of the facts the way the pages asked it before the rollups
+(``tests/analytics/pages_from_facts.py``), for random filters (whole months too): stale months
+(computed by the rollups' views) and current ones (the stored rows alone).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from tests.analytics.test_rollups import EDGE, MONTHS, PROPERTY, _close, runs_of
 
 ZONES = ("us-east-1a", "us-east-1b", "")
 OURS = ("rollup_attempt_ends_daily", "rollup_retried_runs_daily", "rollup_attempt_costs_daily",
-        "rollup_sample_costs_monthly")
+        "rollup_sample_costs_monthly", "rollup_cost_prices_monthly", "rollup_savings_monthly")
 WHOLE_MONTHS = (Filters(start=date(2026, 1, 1), end=date(2026, 1, 31)),
                 Filters(start=date(2026, 2, 1), end=date(2026, 2, 28), project=("a",)))
 
@@ -111,7 +111,8 @@ def answers(module, con, f: Filters) -> dict[str, list[tuple]]:
         "reclaims": rows(module.reclaims(con, f)),
         "retry_outcomes": rows(module.retry_outcomes(con, f)),
         "retry_cost": rows(module.retry_cost(con, f)),
-        "per_sample": rows((cost_trends if module is failures else facts).per_sample(con, f)),
+        **{name: rows(getattr(cost_trends if module is failures else facts, name)(con, f))
+           for name in ("per_sample", "assumed_prices", "savings")},
     }
 
 
