@@ -13,12 +13,18 @@ from analytics.failure_rollups import nothing
 
 _KIND = "split_part(component, ':', 1)"
 
+
+def _sum(x: str) -> str:
+    """A sum of money in a fixed order: the same rows give the same bits, so a recomputed month
+    is the same file (a refresh that changes nothing writes nothing)."""
+    return f"sum({x} ORDER BY {x})"
+
 SAMPLE_COSTS = f"""
     SELECT date_trunc('month', usage_start_at) AS month_at, sample_id, run_id, project,
-           cost_centre, workflow, pipeline_release, sum(cost_usd) AS estimated_usd,
-           sum(CASE WHEN {_KIND} = 'compute' THEN cost_usd END) AS compute_usd,
-           sum(CASE WHEN {_KIND} = 'licence' THEN cost_usd END) AS licence_usd,
-           sum(CASE WHEN {_KIND} LIKE '%storage%' THEN cost_usd END) AS storage_usd,
+           cost_centre, workflow, pipeline_release, {_sum("cost_usd")} AS estimated_usd,
+           {_sum(f"CASE WHEN {_KIND} = 'compute' THEN cost_usd END")} AS compute_usd,
+           {_sum(f"CASE WHEN {_KIND} = 'licence' THEN cost_usd END")} AS licence_usd,
+           {_sum(f"CASE WHEN {_KIND} LIKE '%storage%' THEN cost_usd END")} AS storage_usd,
            count(CASE WHEN cost_usd IS NULL THEN 1 END) AS unpriced_rows
     FROM {{p}}costs
     WHERE sample_id IS NOT NULL AND month IN ({{target}})
@@ -31,16 +37,18 @@ PRICE_SOURCES = f"""
     SELECT date_trunc('month', usage_start_at) AS month_at, project, cost_centre, workflow,
            pipeline_release, {_KIND} AS cost_kind,
            coalesce(price_status, 'unpriced') AS price_status, price_source,
-           count(*) AS line_count, sum(cost_usd) AS cost_usd
+           count(*) AS line_count, {_sum("cost_usd")} AS cost_usd
     FROM {{p}}costs
     WHERE (price_status IS NULL OR price_status <> 'list') AND month IN ({{target}})
     GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
     {nothing("NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL", "month_at")}"""
 
-# The ``savings`` view's rows of a month (it has no tags): read as they are, month by month.
+# The ``savings`` view's rows of a month (it has no tags), month by month; its sums (in no fixed
+# order) rounded to a billionth of a dollar so a recomputed month is the same file.
 SAVINGS = f"""
-    SELECT CAST(month || '-01' AS TIMESTAMPTZ) AS month_at, scenario, actual_usd, baseline_usd,
-           saving_usd, line_count, unpriced_rows, approximate_rows
+    SELECT CAST(month || '-01' AS TIMESTAMPTZ) AS month_at, scenario,
+           round(actual_usd, 9) AS actual_usd, round(baseline_usd, 9) AS baseline_usd,
+           round(saving_usd, 9) AS saving_usd, line_count, unpriced_rows, approximate_rows
     FROM savings
     WHERE month IN ({{target}})
     {nothing("NULL, NULL, NULL, NULL, 0, 0, 0", "month_at")}"""

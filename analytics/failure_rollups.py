@@ -123,6 +123,8 @@ RETRIED_RUNS = f"""
     {nothing("NULL, NULL, NULL, NULL, NULL, 0, 0, 0")}"""
 
 # An attempt's cost rows of one kind share its day and tags: distinct attempts add up over days.
+# Money is summed in a fixed order: the same rows give the same bits, so a recomputed month is
+# the same file (a refresh that changes nothing writes nothing).
 ATTEMPT_COSTS = f"""
     WITH {ATTEMPTS}
     SELECT date_trunc('day', c.usage_start_at) AS day_at, c.project, c.cost_centre, c.workflow,
@@ -133,7 +135,7 @@ ATTEMPT_COSTS = f"""
            CASE WHEN o.final_status = 'FAILED' THEN {kind('o.')} END AS failure_kind,
            split_part(c.component, ':', 1) AS cost_kind,
            count(DISTINCT c.job_id || '/' || CAST(c.attempt AS VARCHAR)) AS attempts,
-           sum(c.cost_usd) AS cost_usd,
+           sum(c.cost_usd ORDER BY c.cost_usd) AS cost_usd,
            count(CASE WHEN c.cost_usd IS NULL THEN 1 END) AS unpriced_rows,
            count(CASE WHEN c.price_status IN ('approximate', 'assumed') THEN 1 END)
                AS approximate_rows

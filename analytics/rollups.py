@@ -304,10 +304,35 @@ def compute(
     p = f"{rollup.view}__m__"
     for name, sql in scope_views(p, _in(around([month], rollup.reach)), rollup.facts):
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
-    rows = con.execute(rollup.sql.format(p=p, target=_in([month]))).to_arrow_table()
+    rows = _defined_nulls(con.execute(rollup.sql.format(p=p, target=_in([month]))).to_arrow_table())
     import pyarrow as pa
 
     return rows.append_column("source_digest", pa.array([digest] * rows.num_rows, pa.string()))
+
+
+def _defined_nulls(tbl: pa.Table) -> pa.Table:
+    """``tbl`` with zeros under its null numbers and times.
+
+    DuckDB leaves whatever bytes were there under a null; the store names a month's file by a
+    hash of its bytes, so the same rows must give the same bytes for a refresh that changes
+    nothing to write nothing.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for i, field in enumerate(tbl.schema):
+        t = field.type
+        if tbl.column(i).null_count == 0 or not (
+            pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_timestamp(t)
+        ):
+            continue
+        col = tbl.column(i).combine_chunks()
+        filled = pc.fill_null(col, pa.scalar(0, t) if not pa.types.is_timestamp(t)
+                              else pa.scalar(0, pa.int64()).cast(t))
+        fixed = pa.Array.from_buffers(t, len(col), [col.buffers()[0], filled.buffers()[1]],
+                                      offset=0) if col.offset == 0 else col
+        tbl = tbl.set_column(i, field, fixed)
+    return tbl
 
 
 def fact_months(store: LakeStore, rollup: Rollup) -> set[str]:
