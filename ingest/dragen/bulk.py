@@ -37,7 +37,7 @@ from ingest.dragen.service import (
     STAGE,
     TABLES,
     ParsedRun,
-    dictionary_columns,
+    file_layout,
     parse_run_files,
     read_run,
     run_filesystem,
@@ -254,7 +254,7 @@ def load_batch(settings: Settings, jobs: Sequence[RunJob], loaded: frozenset[str
         tables = [p.tables[name] for p in parsed if name in p.tables]
         if tables:
             result = store.write(name, pa.concat_tables(tables), inputs_digest=digest,
-                                 dictionary=dictionary_columns(name))
+                                 layout=file_layout(name))
             written += len(result.files_written)
     return outcomes, written
 
