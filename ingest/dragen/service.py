@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
 
+from ingest.dragen import columnar
 from ingest.dragen.catalogue import Catalogue, default_catalogue
 from ingest.dragen.discovery import GZ, RunFiles, group_runs, is_metric_name, list_files
 from ingest.dragen.records import Block, FileParse, Same
@@ -48,7 +49,7 @@ _PLAIN = {"qc_histograms": frozenset({"line", "label", "x", "x_end", "value"})}
 # run; the Parquet writer then stores them without hashing every row.
 _ENCODED = {"qc_histograms": frozenset({"sample_id", "run_id", "dragen_version", "source_file",
                                         "file_type", "phenotype", "histogram", "section",
-                                        "read_group", "unit"})}
+                                        "read_group", "series", "unit"})}
 # Min/max only where a query filters (a run's or a sample's curves, one histogram, a month):
 # the writer gets the min/max of a dictionary column by hashing its indices, and with every
 # column that was 40 % of a histogram batch's write. Line numbers are a rising sequence (delta
@@ -355,10 +356,12 @@ def _encoded(column: Any, n: int, value_type: pa.DataType) -> pa.DictionaryArray
         if value is None:
             return pa.DictionaryArray.from_arrays(pa.nulls(n, pa.int32()),
                                                   pa.array([], value_type))
-        return pa.DictionaryArray.from_arrays(pa.repeat(pa.scalar(0, pa.int32()), n),
-                                              pa.array([value], value_type))
+        return pa.DictionaryArray.from_arrays(columnar.zeros(n), pa.array([value], value_type),
+                                              safe=False)  # the indices are all 0: valid
     arr = column if isinstance(column, pa.Array) else pa.array(column, value_type)
     if pa.types.is_dictionary(arr.type):
+        if arr.type == pa.dictionary(pa.int32(), value_type):
+            return arr  # built as one already (a sample name per block of bins)
         arr = arr.dictionary_decode()
     return (arr if arr.type == value_type else arr.cast(value_type)).dictionary_encode()
 

@@ -14,6 +14,7 @@ def test_fast_and_line_parsers_agree_on_the_reference_files(dragen_ref, monkeypa
                                                             folder: str) -> None:
     fast = parse_folder(dragen_ref / folder)
     monkeypatch.setattr(columnar, "text_lines", lambda *a, **k: None)  # every file: the slow path
+    monkeypatch.setattr(columnar, "plain_text", lambda *a, **k: None)
     slow = parse_folder(dragen_ref / folder)
     assert fast.tables.keys() == slow.tables.keys()
     for name in fast.tables:
@@ -59,3 +60,50 @@ def test_fastqc_with_na_values_takes_the_fast_path(dragen_ref) -> None:
     assert texts == ["NA", "NA"]
     odd = data.replace(b",NA\n", b",n/a?\n", 1)
     assert fastqc._fast(columnar.text_lines("x", odd), None) is None  # not a number, not missing
+
+
+def _fragment_rows(data: bytes) -> tuple[list[tuple], list[tuple]]:
+    from ingest.dragen.histograms import parse_fragment_length_hist
+
+    out = parse_fragment_length_hist("f.csv", data, family="fragment_length_hist",
+                                     file_type="fragment_length_hist")
+    bins = out.bins
+    names = [c for c in bins.columns if c != "value_text"]
+    cols = [bins.columns[c] for c in names]
+    cols = [[c.value] * bins.n if hasattr(c, "value") else
+            (c.to_pylist() if hasattr(c, "to_pylist") else list(c)) for c in cols]
+    return (list(zip(*cols, strict=True)),
+            [(p.error.line, p.error.reason) for p in out.problems])
+
+
+def test_fragment_length_fast_path_gives_the_line_parsers_rows_or_declines(
+        dragen_ref, monkeypatch) -> None:
+    from ingest.dragen import histograms
+
+    data = (dragen_ref / "T_SRR7890936_50pc" /
+            "T_SRR7890936_50pc.fragment_length_hist.csv").read_bytes()
+    assert data.count(b"#Sample:") == 2
+    second = data.index(b"#Sample:", 1)
+    variants = {
+        "as written": data,
+        "a header repeated inside a block": data.replace(b"\n60,",
+                                                         b"\nFragmentLength,Count\n60,", 1),
+        "a sample without its header": data[:second] + data[second:].replace(
+            b"FragmentLength,Count\n", b"", 1),
+        "a comment line": data.replace(b"\n60,", b"\n# note\n60,", 1),
+        "a repeated length": data.replace(b"\n61,", b"\n60,", 1),
+        "a signed count": data.replace(b"\n60,0\n", b"\n60,+0\n", 1),
+        "three fields": data.replace(b"\n60,0\n", b"\n60,0,1\n", 1),
+        "one sample twice": data[:second] + data[:second],
+        "a sample with no lengths": data[:second] + data[second:data.index(b"Count\n", second)
+                                                         + 6],
+    }
+    fast_taken = []
+    for label, variant in variants.items():
+        fast = histograms._fragment_fast(columnar.plain_text("f", variant), None)
+        fast_taken.append(fast is not None)
+        rows, problems = _fragment_rows(variant)
+        with monkeypatch.context() as m:
+            m.setattr(columnar, "plain_text", lambda *a, **k: None)
+            assert _fragment_rows(variant) == (rows, problems), label
+    assert fast_taken == [True] + [False] * (len(variants) - 1)
