@@ -6,9 +6,9 @@ unreadable line, a wrong field count, a value that is not a plain number). The c
 back to its line-by-line parser, which names every bad line: the fast path is only ever taken for
 files the slow path would read without a single problem, and gives the same rows.
 
-The lines come straight from the file's bytes (:func:`text_lines`: one Arrow split, no Python
-string per line): building a Python list of a 78,000-line histogram and converting it to Arrow
-cost more than everything the fast path then does with it.
+The fields come straight from the file's bytes (:func:`csv_fields`: Arrow's CSV reader, one pass,
+no Python string per line): building a Python list of a 78,000-line histogram and converting it
+to Arrow cost more than everything the fast path then does with it.
 """
 
 from __future__ import annotations
@@ -43,29 +43,6 @@ def plain_text(source: str, data: bytes) -> bytes | None:
     return data
 
 
-def text_lines(source: str, data: bytes) -> pa.StringArray | None:
-    """Every line of ``data`` as one string array, when :func:`~ingest.dragen.text.split_lines`
-    would read each one without a problem and none is blank; else None (the line parser then
-    says what is wrong).
-
-    Only plain files qualify (:func:`plain_text`). Anything else (CRLF, a non-ASCII sample
-    name, a cut-short last line) takes the line-by-line path, which reads it correctly, just
-    slower.
-
-    Raises:
-        ParseError: the file as a whole is unusable (empty, binary, too large), exactly as
-            ``split_lines`` raises it.
-    """
-    text = plain_text(source, data)
-    if text is None:
-        return None
-    lines = pc.split_pattern(pa.array([text.decode("ascii")], pa.string()), "\n").flatten()
-    lines = lines.slice(0, len(lines) - 1)  # the '' after the final newline
-    if pc.max(pc.binary_length(lines)).as_py() > MAX_LINE_CHARS:
-        return None
-    return lines
-
-
 # Every field as written: no quoting, no escapes, no value read as null, one block.
 _PARSE = pcsv.ParseOptions(quote_char=False, double_quote=False, escape_char=False,
                            newlines_in_values=False, ignore_empty_lines=False)
@@ -97,16 +74,6 @@ def csv_fields(text: bytes, n: int) -> list[pa.Array] | None:
     if sum(pc.max(pc.binary_length(c)).as_py() or 0 for c in columns) + n - 1 > MAX_LINE_CHARS:
         return None
     return columns
-
-
-def fields(chunk: list[str] | pa.Array, n: int, sep: str = ",") -> list[pa.Array] | None:
-    """The ``n`` fields of every line as string arrays, or None if a line has another count."""
-    lines = chunk if isinstance(chunk, pa.Array) else pa.array(chunk, pa.string())
-    parts = pc.split_pattern(lines, sep)
-    if pc.min(pc.list_value_length(parts)).as_py() != n or \
-            pc.max(pc.list_value_length(parts)).as_py() != n:
-        return None
-    return [pc.list_element(parts, i) for i in range(n)]
 
 
 def as_number(strings: pa.Array, pattern: str, type_: pa.DataType) -> pa.Array | None:

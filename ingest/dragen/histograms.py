@@ -56,7 +56,7 @@ def parse_fine_hist(source: str, data: bytes, *, family: str, file_type: str,
     Raises:
         ParseError: the file is unreadable or has no ``depth,count`` line.
     """
-    text = columnar.text_lines(source, data)
+    text = columnar.plain_text(source, data)
     fast = _fine_hist_fast(text, phenotype) if text is not None else None
     if fast is not None:
         return FileParse(source, family, file_type, phenotype, bins=fast)
@@ -199,13 +199,12 @@ def parse_fragment_length_hist(source: str, data: bytes, *, family: str, file_ty
 # --- fast paths (see columnar.py): whole-file Arrow compute, None at the first irregularity ------
 
 
-def _fine_hist_fast(chunk: pa.StringArray, phenotype: str | None) -> Block | None:
-    if len(chunk) < 2:
-        return None
-    header = chunk[0].as_py().split(",")
+def _fine_hist_fast(text: bytes, phenotype: str | None) -> Block | None:
+    first, _, body = text.partition(b"\n")
+    header = first.decode("ascii").split(",")
     if len(header) != 2 or header[0].strip().isdigit():
         return None
-    cols = columnar.fields(chunk.slice(1), 2)
+    cols = columnar.csv_fields(body, 2)
     if cols is None:
         return None
     labels, counts = cols
