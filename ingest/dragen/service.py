@@ -50,11 +50,12 @@ _PLAIN = {"qc_histograms": frozenset({"line", "label", "x", "x_end", "value"})}
 _ENCODED = {"qc_histograms": frozenset({"sample_id", "run_id", "dragen_version", "source_file",
                                         "file_type", "phenotype", "histogram", "section",
                                         "read_group", "series", "unit"})}
-# Min/max only where a query filters (a run's or a sample's curves, one histogram, a month):
-# the writer gets the min/max of a dictionary column by hashing its indices, and with every
-# column that was 40 % of a histogram batch's write. Line numbers are a rising sequence (delta
-# encoding: 2 bits a row, not 32), and floats split by byte compress better and faster.
-_STATISTICS = {"qc_histograms": ("sample_id", "run_id", "run_at", "histogram")}
+# Min/max only on a run's id and time: a file's rows are in run order, so these let a reader
+# skip row groups; the other columns' bins mix in every row group. The writer gets the min/max
+# of a dictionary column by hashing its indices, and with every column that was 40 % of a
+# histogram batch's write. Line numbers are a rising sequence (delta encoding: a few bits a row,
+# not 32), and floats split by byte compress better and faster.
+_STATISTICS = {"qc_histograms": ("run_id", "run_at")}
 _ENCODINGS = {"qc_histograms": (("line", "DELTA_BINARY_PACKED"), ("x", "BYTE_STREAM_SPLIT"),
                                 ("x_end", "BYTE_STREAM_SPLIT"), ("value", "BYTE_STREAM_SPLIT"))}
 
