@@ -133,6 +133,15 @@ def line_numbers(start: int, n: int) -> pa.Array:
     return pa.array(np.arange(start, start + n, dtype=np.int32))
 
 
+def repeat(value: pa.Scalar, n: int) -> pa.Array:
+    """``n`` copies of ``value``: a NumPy fill for a time (a run's, on each of its 80,000
+    histogram rows), ``pa.repeat`` for the rest."""
+    if value.is_valid and pa.types.is_timestamp(value.type):
+        ticks = value.cast(pa.int64()).as_py()
+        return pa.array(np.full(n, ticks, np.int64)).view(value.type)
+    return pa.repeat(value, n)
+
+
 _ZEROS = np.zeros(0, np.int32)
 
 

@@ -421,7 +421,8 @@ class _Table:
             if f.name in self.run_values and f.name in self.encoded:
                 columns.append(_encoded(Same(self.run_values[f.name]), self.n, f.type))
             elif f.name in self.run_values:
-                columns.append(pa.repeat(pa.scalar(self.run_values[f.name], type=f.type), self.n))
+                columns.append(columnar.repeat(pa.scalar(self.run_values[f.name], type=f.type),
+                                               self.n))
             elif f.name in self.columns:
                 columns.append(self.columns[f.name].array())
             else:
@@ -479,7 +480,8 @@ def _with_phenotypes(block: Block, key: str, phenotype_of: Mapping[str, str]) ->
     elif isinstance(names, pa.Array):
         coded = names.dictionary_encode()
         known = pa.array([phenotype_of.get(v) for v in coded.dictionary.to_pylist()], pa.string())
-        phenotype = pc.take(known, coded.indices)
+        # the names' indices into their phenotypes: a dictionary column, no string copied
+        phenotype = pa.DictionaryArray.from_arrays(coded.indices.cast(pa.int32()), known)
     else:
         phenotype = [phenotype_of.get(v) for v in names]
     return Block(block.n, {**block.columns, "phenotype": phenotype})
