@@ -14,6 +14,7 @@ quarantined with the reason; the others go on.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import math
@@ -284,6 +285,9 @@ def ingest_runs(store: LakeStore, jobs: Sequence[RunJob], *, workers: int | None
     # pyarrow probes for pandas on its first conversion of Python values: once here, not per
     # worker (the CLI answers the probe without importing pandas: lake.arrow_probe).
     pa.array([0])
+    # The parent's objects are never collected by a worker: its garbage collector would touch
+    # (and so copy) every page of them that fork shares.
+    gc.freeze()
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = [pool.submit(load_batch, store.settings, group, loaded) for group in groups]
