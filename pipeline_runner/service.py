@@ -191,6 +191,11 @@ def _job_keys(changes: pa.Table) -> list[JobStateChange]:
                            else {}) for j, n, r, at in seen.values()]
 
 
+def _bug(run_id: str, e: Exception) -> SubmitError:
+    return SubmitError(f"run {run_id}: the job could not be built or submitted "
+                       f"({type(e).__name__}: {e}); a bug, please report it")
+
+
 def _submitted_change(spec: JobSpec, job_id: str, at: datetime) -> JobStateChange:
     return JobStateChange(
         job_id=job_id,
@@ -276,26 +281,35 @@ class Runner:
         attempt_rows: list[dict[str, Any]] = []
         decision_rows: list[dict[str, Any]] = []
         remember: list[tuple[AttemptHistory, str, AttemptContext]] = []
-        for run in runs:
+        wanted: list[tuple[RunRequest, JobSpec, datetime]] = []
+        outcome: dict[int, DispatchResult] = {}  # by position in ``runs``; the others: submitted
+        seen: set[str] = set()
+        for i, run in enumerate(runs):
             known = self._runs.get(run.run_id)
-            if known is not None and 1 in known.jobs:
-                results.append(DispatchResult(run.run_id, False, reason="already dispatched"))
+            if (known is not None and 1 in known.jobs) or run.run_id in seen:
+                outcome[i] = DispatchResult(run.run_id, False, reason="already dispatched")
                 continue
+            seen.add(run.run_id)
             # A run recorded without its first job (a crash between the two writes) is finished
             # here: the claim finds the job if one was submitted, and the rows are written again.
             try:
                 validate_tags(run.tags, job_name(run.run_id, 1))
                 spec = build_job_spec(run, 1, self.config.initial_capacity, self.config)
-                # the claim keeps the time, so a redo records the submission as it was
-                sub = self._submit_once(run.run_id, spec, at.get(run.run_id, now).astimezone(UTC))
-            except (SubmitError, TransientError) as e:
-                results.append(DispatchResult(run.run_id, False, reason=str(e), error=e))
+            except SubmitError as e:
+                outcome[i] = DispatchResult(run.run_id, False, reason=str(e), error=e)
                 continue
             except Exception as e:  # noqa: BLE001 - one run's defect must not stop the others
-                err = SubmitError(f"run {run.run_id}: the job could not be built or submitted "
-                                  f"({type(e).__name__}: {e}); a bug, please report it")
-                results.append(DispatchResult(run.run_id, False, reason=str(err), error=err))
+                err = _bug(run.run_id, e)
+                outcome[i] = DispatchResult(run.run_id, False, reason=str(err), error=err)
                 continue
+            # the claim keeps the time, so a redo records the submission as it was
+            wanted.append((run, spec, at.get(run.run_id, now).astimezone(UTC)))
+        subs = self._submit_many([(r.run_id, spec, t) for r, spec, t in wanted], on_bug=_bug)
+        for (run, spec, _), sub in zip(wanted, subs, strict=True):
+            if isinstance(sub, SeqledgerError):
+                results.append(DispatchResult(run.run_id, False, reason=str(sub), error=sub))
+                continue
+            known = self._runs.get(run.run_id)
             state = known or _Run(run, getattr(self.executor, "name", None))
             state.statuses.add("DISPATCHED")
             state.jobs[1] = sub.job_id
@@ -306,6 +320,8 @@ class Runner:
             self._runs[run.run_id] = state
             remember.append((history, run.run_id, _context(spec)))
             results.append(DispatchResult(run.run_id, True, sub.job_id, spec.job_name))
+        submitted = iter(results)
+        results = [outcome[i] if i in outcome else next(submitted) for i in range(len(runs))]
         # Any order is safe: a run without its job is re-dispatched from its claim.
         if run_rows:
             self.store.write("runs", run_rows)
@@ -330,13 +346,16 @@ class Runner:
         return out
 
     def _submit_many(
-        self, items: Sequence[tuple[str, JobSpec, datetime]]
+        self, items: Sequence[tuple[str, JobSpec, datetime]],
+        on_bug: Callable[[str, Exception], SubmitError] | None = None,
     ) -> list[_Submission | SubmitError | TransientError]:
         """``_submit_once`` of several attempts (run id, spec, at), each its own outcome.
 
         The claims are made durable together before any job is submitted, and the jobs
         recorded together after: a crash in between leaves claims without a job, which the
         next claimer resolves as for one attempt (it finds the job by name before submitting).
+        ``on_bug``: an unexpected error of one submission becomes that attempt's SubmitError
+        (else it is raised).
         """
         claims = self.claims
         states = claims.acquire_many([(r, s.attempt, s.job_name, at) for r, s, at in items])
@@ -360,6 +379,10 @@ class Runner:
                 submitted.append((i, held, job_id))
             except (SubmitError, TransientError) as e:
                 out[i] = e
+            except Exception as e:
+                if on_bug is None:
+                    raise
+                out[i] = on_bug(run_id, e)
         recorded = claims.record_jobs(
             [(items[i][0], items[i][1].attempt, job_id) for i, _, job_id in submitted])
         for (i, state, job_id), kept in zip(submitted, recorded, strict=True):
@@ -474,15 +497,23 @@ class Runner:
 
     def _track(self, changes: Sequence[JobStateChange], result: TrackResult,
                attempt_rows: list, decision_rows: list, run_rows: list) -> None:
-        # Resubmissions wait to be claimed and submitted together; a later change of a run
-        # with one waiting (a redelivery of its final event…) first has them all done, so
-        # each change sees the run as the one-by-one loop would.
+        # Resubmissions wait to be claimed and submitted together at the end of a pass. The
+        # later changes of a run with one waiting (a redelivery of its final event, its next
+        # attempt's events) are set aside for the next pass, in order: each run still sees its
+        # changes one by one, and runs do not depend on each other.
+        while changes:
+            changes = self._track_pass(changes, result, attempt_rows, decision_rows, run_rows)
+
+    def _track_pass(self, changes: Sequence[JobStateChange], result: TrackResult,
+                    attempt_rows: list, decision_rows: list,
+                    run_rows: list) -> list[JobStateChange]:
         pending: list[_Resubmission] = []
         waiting: set[str] = set()
+        later: list[JobStateChange] = []
         for change in changes:
             if waiting and (self._job_run.get(change.job_id) or run_id_of(change)) in waiting:
-                self._resubmit(pending, result, attempt_rows, decision_rows, run_rows)
-                pending, waiting = [], set()
+                later.append(change)
+                continue
             found = self._locate(change)
             if isinstance(found, str):
                 result.ignored.append(IgnoredChange(change.job_id, change.event_id, found))
@@ -520,6 +551,7 @@ class Runner:
                 self._finish_again(run, history, result, run_rows)
         if pending:
             self._resubmit(pending, result, attempt_rows, decision_rows, run_rows)
+        return later
 
     def _finish_again(
         self, run: _Run, history: AttemptHistory, result: TrackResult, run_rows: list
@@ -697,7 +729,7 @@ class Runner:
         through the rest of the table for runs not found there (a job event more than a month
         away from its run's dispatch: rare, and then the only lookup that reads history).
         """
-        missing = sorted(set(run_ids) - set(self._runs))
+        missing = sorted({r for r in run_ids if r not in self._runs})  # per run, not per known run
         if not missing:
             return
         rows = self._read_where("runs", "run_id", missing, months=months)
