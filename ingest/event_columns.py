@@ -80,6 +80,9 @@ _MIN_EPOCH_MS, _MAX_EPOCH_MS = 100_000_000_000, 32_503_680_000_000
 _INT32 = 2**31
 _STATES = frozenset(JOB_STATES)
 _BATCH = b'"Batch Job State Change"'
+_STRING = rb'"(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"'
+_PAIR = rb"[ \t\n\r]*" + _STRING + rb"[ \t\n\r]*:[ \t\n\r]*" + _STRING + rb"[ \t\n\r]*"
+_PLAIN_TAGS = re.compile(rb"\{(?:" + _PAIR + rb"(?:," + _PAIR + rb")*|[ \t\n\r]*)\}|null")
 _LISTS = (b'"Records"', b'"jobs"')  # SNS/SQS records, DescribeJobs replies: the row reader
 
 
@@ -139,7 +142,10 @@ def _line(payload: Any) -> bytes | None:
 
 
 def _string_values(tags: bytes) -> bool:
-    """Whether a ``"tags"`` object (or null) holds strings only, as the row reader requires."""
+    """Whether a ``"tags"`` object (or null) holds strings only, as the row reader requires.
+    The usual object (string keys, string values) is told by one regex, not a parse."""
+    if _PLAIN_TAGS.fullmatch(tags):
+        return True
     try:
         value = json.loads(tags)
     except ValueError:
