@@ -100,7 +100,7 @@ def _batches(path: Path, batch: int):
         yield chunk
 
 
-def run(root: Path, columnar: bool, batch: int) -> dict:
+def run(root: Path, columnar: bool, batch: int, remember: bool = False) -> dict:
     """Process the events in batches; figures as a dict (called in a fresh process). Only
     ``EventService.process`` is timed, not the reading of the benchmark's own event file."""
     import ingest.results as results
@@ -124,15 +124,18 @@ def run(root: Path, columnar: bool, batch: int) -> dict:
     for payloads in _batches(root / "events.jsonl", batch):
         c, w = time.process_time(), time.perf_counter()
         service.process(payloads, now=T0 + timedelta(days=3))
+        if not remember:  # as `seqledger ingest event` does between batches
+            service.runner.forget_finished()
         cpu, wall = cpu + time.process_time() - c, wall + time.perf_counter() - w
         events += len(payloads)
     return {"events": events, "wall_s": wall, "cpu_s": cpu, "results_s": spent[0],
             "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def _child(root: Path, path: str, batch: int) -> dict:
+def _child(root: Path, path: str, batch: int, remember: bool = False) -> dict:
     out = subprocess.run([sys.executable, __file__, "--batch", str(batch), "--child", str(root),
-                          path], check=True, capture_output=True, text=True)
+                          path, *(["--remember"] if remember else [])],
+                         check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -153,10 +156,14 @@ def main() -> None:
     parser.add_argument("--paths", default="row,columns", help="row,columns or columns")
     parser.add_argument("--redeliver", type=float, default=0.1,
                         help="share of events delivered twice")
+    parser.add_argument("--remember", action="store_true",
+                        help="keep finished runs in the Runner's memory between batches "
+                             "(what memory they take when not forgotten)")
     parser.add_argument("--child", nargs=2, metavar=("ROOT", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run(Path(args.child[0]), args.child[1] == "columns", args.batch)))
+        print(json.dumps(run(Path(args.child[0]), args.child[1] == "columns", args.batch,
+                             args.remember)))
         return
     paths = [p for p in ("row", "columns") if p in args.paths.split(",")]
     with tempfile.TemporaryDirectory(prefix="bench-batch-ingest-") as tmp:
@@ -170,7 +177,7 @@ def main() -> None:
         for path in paths:
             root = Path(tmp) / path
             shutil.copytree(base, root)
-            figures[path] = _child(root, path, args.batch)
+            figures[path] = _child(root, path, args.batch, args.remember)
             rows[path] = _rows(root)
         print(f"{'path':8} {'events/s wall':>14} {'events/s CPU':>13} {'results stage':>14} "
               f"{'events/s w/o results':>21} {'peak MiB':>9}")
@@ -188,12 +195,12 @@ def main() -> None:
             print(f"same rows: {rows['row'] == rows['columns']} ({rows['columns']})")
         sizes = [int(b) for b in args.batches.split(",") if b]
         if sizes:
-            print(f"columnar path by batch size ({n:,} events): peak memory follows the batch")
+            print(f"columnar path by batch size ({n:,} events): peak memory (RSS) of each")
             print(f"{'batch':>8} {'events/s wall':>14} {'events/s CPU':>13} {'peak MiB':>9}")
             for size in sizes:
                 root = Path(tmp) / f"columns-{size}"
                 shutil.copytree(base, root)
-                f = _child(root, "columns", size)
+                f = _child(root, "columns", size, args.remember)
                 shutil.rmtree(root)
                 print(f"{size:>8,} {f['events'] / f['wall_s']:>14,.0f} "
                       f"{f['events'] / f['cpu_s']:>13,.0f} {f['peak_mib']:>9,.0f}")

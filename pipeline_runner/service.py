@@ -941,3 +941,22 @@ class Runner:
 
     def history(self, job_id: str) -> AttemptHistory | None:
         return self._histories.get(job_id)
+
+    def forget_finished(self) -> int:
+        """Drop from memory the runs that are over: final, handed on, every job decided. A
+        later event of one reads it from the lake again, as a fresh Runner would; a replay of
+        a month keeps in memory the runs still open, not every run it saw. How many were
+        dropped."""
+        over = [
+            run_id for run_id in self._finished_runs
+            if (run := self._runs.get(run_id)) is not None
+            and run.statuses & FINAL_RUN_STATUSES
+            and all(j in self._decided for j in run.jobs.values())
+        ]
+        for run_id in over:
+            for job_id in self._runs.pop(run_id).jobs.values():
+                for cache in (self._histories, self._job_run, self._contexts, self._decisions):
+                    cache.pop(job_id, None)
+                self._decided.discard(job_id)
+            self._finished_runs.discard(run_id)
+        return len(over)

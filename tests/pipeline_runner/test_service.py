@@ -303,3 +303,14 @@ def test_a_batch_of_reclaims_is_resubmitted_as_one_by_one_with_one_claim_batch(
     assert sorted((s.attempt, s.capacity) for s in result.submitted) == [(2, "spot")] * 8
     assert [d.action for d in result.decisions] == ["retry"] * 8
     assert batched == one_by_one
+
+
+def test_finished_runs_forgotten_are_read_again_and_their_events_change_nothing(play):
+    before = {n: play.table(n) for n in ("job_attempts", "decisions", "runs")}
+    jobs = {e["detail"]["jobId"] for e in play.delivered}
+    assert play.runner.forget_finished() == len(play.runs)  # every run of the session is over
+    assert [j for j in jobs if play.runner.history(j) is not None] == []
+    again = play.runner.on_job_state_changes([to_change(e) for e in play.delivered])
+    assert (again.decisions, again.submitted) == ([], [])
+    assert {n: play.table(n) for n in before} == before
+    assert {j for j in jobs if play.runner.history(j) is not None} == jobs  # read back
