@@ -15,7 +15,7 @@ the gap to the goal of 50,000 events/s.
 
     uv run python benchmarks/bench_batch_ingest.py                      # 1,000 runs
     uv run python benchmarks/bench_batch_ingest.py --runs 4000 --batch 20000 --batches 2000,5000
-    uv run python benchmarks/bench_batch_ingest.py --runs 20000 --paths columns
+    uv run python benchmarks/bench_batch_ingest.py --runs 16000 --paths columns --window 2000
 """
 
 from __future__ import annotations
@@ -61,9 +61,12 @@ def _service(lake: Path, columnar: bool | None):
     return service
 
 
-def build(root: Path, runs: int, redeliver: float) -> int:
+def build(root: Path, runs: int, redeliver: float, window: int = 0) -> int:
     """Dispatch ``runs`` runs into ``root/lake``; their job events into ``root/events.jsonl``
-    (one payload a line, as the bytes of an event file)."""
+    (one payload a line, as the bytes of an event file). ``window``: 0 shuffles the whole
+    stream (a run's events anywhere in it); else each event, and each redelivered copy, lands
+    up to ``window`` places after its place in time (a replay of a month's files in time order,
+    delivered with jitter)."""
     from pipeline_runner.workflows import input_size_for_coverage
     from seqledger.envelopes import object_created
 
@@ -79,8 +82,13 @@ def build(root: Path, runs: int, redeliver: float) -> int:
     while (at := sim.next_event_at()) is not None:
         events += sim.advance(at + timedelta(hours=1))
     rng = random.Random(1)
-    events += rng.sample(events, int(len(events) * redeliver))
-    rng.shuffle(events)
+    if window:
+        again = rng.sample(range(len(events)), int(len(events) * redeliver))
+        placed = [(i + rng.uniform(0, window), i) for i in [*range(len(events)), *again]]
+        events = [events[i] for _, i in sorted(placed)]
+    else:
+        events += rng.sample(events, int(len(events) * redeliver))
+        rng.shuffle(events)
     with (root / "events.jsonl").open("w") as f:
         for e in events:
             f.write(json.dumps(json.dumps(e, indent=2)) + "\n")  # the file's text, pretty
@@ -156,6 +164,9 @@ def main() -> None:
     parser.add_argument("--paths", default="row,columns", help="row,columns or columns")
     parser.add_argument("--redeliver", type=float, default=0.1,
                         help="share of events delivered twice")
+    parser.add_argument("--window", type=int, default=0,
+                        help="events in time order, each displaced up to this many places "
+                             "(0: the whole stream shuffled)")
     parser.add_argument("--remember", action="store_true",
                         help="keep finished runs in the Runner's memory between batches "
                              "(what memory they take when not forgotten)")
@@ -170,9 +181,11 @@ def main() -> None:
         base = Path(tmp) / "base"
         base.mkdir()
         t = time.perf_counter()
-        n = build(base, args.runs, args.redeliver)
+        n = build(base, args.runs, args.redeliver, args.window)
+        order = f"in time order within {args.window:,} places" if args.window else "shuffled"
         print(f"{args.runs:,} runs dispatched, {n:,} job events ({args.redeliver:.0%} "
-              f"redelivered) in {time.perf_counter() - t:.0f} s; batches of {args.batch:,}")
+              f"redelivered, {order}) in {time.perf_counter() - t:.0f} s; batches of "
+              f"{args.batch:,}")
         figures, rows = {}, {}
         for path in paths:
             root = Path(tmp) / path
