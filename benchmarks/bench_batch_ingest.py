@@ -108,10 +108,59 @@ def _batches(path: Path, batch: int):
         yield chunk
 
 
-def run(root: Path, columnar: bool, batch: int, remember: bool = False) -> dict:
+# Where the columnar path's CPU goes (--stages): (module, class or None, function), outermost
+# first; an inner stage's time is also in its parent's.
+STAGES = [
+    ("ingest.event_columns", None, "read_job_changes"),
+    ("pipeline_runner.service", "Runner", "_prepare"),
+    ("pipeline_runner.change_columns", None, "fast_changes"),
+    ("pipeline_runner.change_columns", None, "changes_from_table"),
+    ("pipeline_runner.service", "Runner", "_track"),
+    ("pipeline_runner.service", "Runner", "_resubmit"),
+    ("pipeline_runner.service", "Runner", "_write"),
+    ("ingest.results", None, "cost_rows"),
+    ("ingest.dragen.service", None, "ingest_folder"),
+    ("ingest.service", "EventService", "_tag_run"),
+    ("pipeline_runner.service", "Runner", "forget_finished"),
+]
+
+NESTED = {"Runner._resubmit"}  # inside Runner._track
+
+
+def _watch(stages: list[tuple[str, str | None, str]]) -> dict[str, float]:
+    """Wrap each stage's function to add its CPU seconds to the returned dict."""
+    import functools
+    import importlib
+
+    spent: dict[str, float] = {}
+    for module, owner, name in stages:
+        mod = importlib.import_module(module)
+        holder = getattr(mod, owner) if owner else mod
+        real = getattr(holder, name)
+        key = f"{owner}.{name}" if owner else name
+
+        @functools.wraps(real)
+        def timed(*args, _real=real, _key=key, **kwargs):
+            t = time.process_time()
+            try:
+                return _real(*args, **kwargs)
+            finally:
+                spent[_key] = spent.get(_key, 0.0) + time.process_time() - t
+
+        setattr(holder, name, timed)
+        for user in ("ingest.service", "ingest.results", "pipeline_runner.service"):
+            if owner is None and getattr(importlib.import_module(user), name, None) is real:
+                setattr(importlib.import_module(user), name, timed)  # imported by name
+    return spent
+
+
+def run(root: Path, columnar: bool, batch: int, remember: bool = False,
+        stages: bool = False) -> dict:
     """Process the events in batches; figures as a dict (called in a fresh process). Only
     ``EventService.process`` is timed, not the reading of the benchmark's own event file."""
     import ingest.results as results
+
+    spent_in = _watch(STAGES) if stages else {}
 
     service = _service(root, columnar)
     spent = [0.0]
@@ -137,12 +186,15 @@ def run(root: Path, columnar: bool, batch: int, remember: bool = False) -> dict:
         cpu, wall = cpu + time.process_time() - c, wall + time.perf_counter() - w
         events += len(payloads)
     return {"events": events, "wall_s": wall, "cpu_s": cpu, "results_s": spent[0],
-            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "stages": spent_in}
 
 
-def _child(root: Path, path: str, batch: int, remember: bool = False) -> dict:
+def _child(root: Path, path: str, batch: int, remember: bool = False,
+           stages: bool = False) -> dict:
     out = subprocess.run([sys.executable, __file__, "--batch", str(batch), "--child", str(root),
-                          path, *(["--remember"] if remember else [])],
+                          path, *(["--remember"] if remember else []),
+                          *(["--stages"] if stages else [])],
                          check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -170,11 +222,13 @@ def main() -> None:
     parser.add_argument("--remember", action="store_true",
                         help="keep finished runs in the Runner's memory between batches "
                              "(what memory they take when not forgotten)")
+    parser.add_argument("--stages", action="store_true",
+                        help="print where the columnar path's CPU goes, stage by stage")
     parser.add_argument("--child", nargs=2, metavar=("ROOT", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(run(Path(args.child[0]), args.child[1] == "columns", args.batch,
-                             args.remember)))
+                             args.remember, args.stages and args.child[1] == "columns")))
         return
     paths = [p for p in ("row", "columns") if p in args.paths.split(",")]
     with tempfile.TemporaryDirectory(prefix="bench-batch-ingest-") as tmp:
@@ -190,7 +244,7 @@ def main() -> None:
         for path in paths:
             root = Path(tmp) / path
             shutil.copytree(base, root)
-            figures[path] = _child(root, path, args.batch, args.remember)
+            figures[path] = _child(root, path, args.batch, args.remember, args.stages)
             rows[path] = _rows(root)
         print(f"{'path':8} {'events/s wall':>14} {'events/s CPU':>13} {'results stage':>14} "
               f"{'events/s w/o results':>21} {'peak MiB':>9}")
@@ -206,6 +260,18 @@ def main() -> None:
                   f"{(r['wall_s'] - r['results_s']) / (c['wall_s'] - c['results_s']):.1f}x "
                   "without the results stage")
             print(f"same rows: {rows['row'] == rows['columns']} ({rows['columns']})")
+        if figures.get("columns", {}).get("stages"):
+            c = figures["columns"]
+            print(f"columnar path, CPU by stage (of {c['cpu_s']:.2f} s; nested stages are also "
+                  "in their parent's):")
+            for (_, owner, name) in STAGES:
+                key = f"{owner}.{name}" if owner else name
+                cpu = c["stages"].get(key, 0.0)
+                print(f"  {key:36} {cpu:7.2f} s {cpu / c['cpu_s']:6.1%}"
+                      f" {cpu / c['events'] * 1e6:7.1f} us/event")
+            rest = c["cpu_s"] - sum(v for k, v in c["stages"].items() if k not in NESTED)
+            print(f"  {'everything else':36} {rest:7.2f} s {rest / c['cpu_s']:6.1%}"
+                  f" {rest / c['events'] * 1e6:7.1f} us/event")
         sizes = [int(b) for b in args.batches.split(",") if b]
         if sizes:
             print(f"columnar path by batch size ({n:,} events): peak memory (RSS) of each")
