@@ -224,6 +224,8 @@ def main() -> None:
                              "(what memory they take when not forgotten)")
     parser.add_argument("--stages", action="store_true",
                         help="print where the columnar path's CPU goes, stage by stage")
+    parser.add_argument("--base", type=Path, help="build the lake and events here once and "
+                        "reuse them on later runs with the same sizes (default: a temporary one)")
     parser.add_argument("--child", nargs=2, metavar=("ROOT", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -232,10 +234,14 @@ def main() -> None:
         return
     paths = [p for p in ("row", "columns") if p in args.paths.split(",")]
     with tempfile.TemporaryDirectory(prefix="bench-batch-ingest-") as tmp:
-        base = Path(tmp) / "base"
-        base.mkdir()
+        base = args.base or Path(tmp) / "base"
         t = time.perf_counter()
-        n = build(base, args.runs, args.redeliver, args.window)
+        if (base / "events.jsonl").exists():
+            with (base / "events.jsonl").open() as f:
+                n = sum(1 for _ in f)
+        else:
+            base.mkdir(parents=True)
+            n = build(base, args.runs, args.redeliver, args.window)
         order = f"in time order within {args.window:,} places" if args.window else "shuffled"
         print(f"{args.runs:,} runs dispatched, {n:,} job events ({args.redeliver:.0%} "
               f"redelivered, {order}) in {time.perf_counter() - t:.0f} s; batches of "
