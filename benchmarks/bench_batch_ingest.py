@@ -195,7 +195,9 @@ def _child(root: Path, path: str, batch: int, remember: bool = False,
     out = subprocess.run([sys.executable, __file__, "--batch", str(batch), "--child", str(root),
                           path, *(["--remember"] if remember else []),
                           *(["--stages"] if stages else [])],
-                         check=True, capture_output=True, text=True)
+                         capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"the {path} path (batches of {batch:,}) failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
