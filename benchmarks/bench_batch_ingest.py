@@ -61,12 +61,13 @@ def _service(lake: Path, columnar: bool | None):
     return service
 
 
-def build(root: Path, runs: int, redeliver: float, window: int = 0) -> int:
+def build(root: Path, runs: int, redeliver: float, window: int = 0, wave: int = 0) -> int:
     """Dispatch ``runs`` runs into ``root/lake``; their job events into ``root/events.jsonl``
     (one payload a line, as the bytes of an event file). ``window``: 0 shuffles the whole
     stream (a run's events anywhere in it); else each event, and each redelivered copy, lands
     up to ``window`` places after its place in time (a replay of a month's files in time order,
-    delivered with jitter)."""
+    delivered with jitter). ``wave``: runs dispatched together, a wave every 6 simulated hours
+    (0: all at once, so every run is in flight together)."""
     from pipeline_runner.workflows import input_size_for_coverage
     from seqledger.envelopes import object_created
 
@@ -76,9 +77,14 @@ def build(root: Path, runs: int, redeliver: float, window: int = 0) -> int:
                                               size, f"etag-{i}-{m}", T0 + timedelta(seconds=i),
                                               f"{k:016X}"))
                 for i in range(runs) for k, m in enumerate(("R1", "R2"))]
-    service.process(arrivals, now=T0 + timedelta(seconds=runs))
     sim = service.runner.executor
     events = []
+    wave = wave or runs
+    for k, first in enumerate(range(0, runs, wave)):
+        now = T0 + timedelta(seconds=runs, hours=6 * k)
+        events += sim.advance(now)
+        sim.now = max(sim.now, now)
+        service.process(arrivals[2 * first:2 * (first + wave)], now=now)
     while (at := sim.next_event_at()) is not None:
         events += sim.advance(at + timedelta(hours=1))
     rng = random.Random(1)
@@ -182,7 +188,7 @@ def run(root: Path, columnar: bool, batch: int, remember: bool = False,
         c, w = time.process_time(), time.perf_counter()
         service.process(payloads, now=T0 + timedelta(days=3))
         if not remember:  # as `seqledger ingest event` does between batches
-            service.runner.forget_finished()
+            service.forget_finished()
         cpu, wall = cpu + time.process_time() - c, wall + time.perf_counter() - w
         events += len(payloads)
     return {"events": events, "wall_s": wall, "cpu_s": cpu, "results_s": spent[0],
@@ -221,6 +227,9 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=0,
                         help="events in time order, each displaced up to this many places "
                              "(0: the whole stream shuffled)")
+    parser.add_argument("--wave", type=int, default=0,
+                        help="runs dispatched together, a wave every 6 simulated hours "
+                             "(0: all at once)")
     parser.add_argument("--remember", action="store_true",
                         help="keep finished runs in the Runner's memory between batches "
                              "(what memory they take when not forgotten)")
@@ -243,8 +252,10 @@ def main() -> None:
                 n = sum(1 for _ in f)
         else:
             base.mkdir(parents=True)
-            n = build(base, args.runs, args.redeliver, args.window)
+            n = build(base, args.runs, args.redeliver, args.window, args.wave)
         order = f"in time order within {args.window:,} places" if args.window else "shuffled"
+        if args.wave:
+            order += f"; runs dispatched {args.wave:,} every 6 h"
         print(f"{args.runs:,} runs dispatched, {n:,} job events ({args.redeliver:.0%} "
               f"redelivered, {order}) in {time.perf_counter() - t:.0f} s; batches of "
               f"{args.batch:,}")

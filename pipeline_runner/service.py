@@ -942,6 +942,10 @@ class Runner:
     def history(self, job_id: str) -> AttemptHistory | None:
         return self._histories.get(job_id)
 
+    def knows(self, run_id: str) -> bool:
+        """Whether the run is in this Runner's memory (no lake read)."""
+        return run_id in self._runs
+
     def forget_finished(self) -> int:
         """Drop from memory the runs that are over: final, handed on, every job decided. A
         later event of one reads it from the lake again, as a fresh Runner would; a replay of
