@@ -192,8 +192,22 @@ def run(root: Path, columnar: bool, batch: int, remember: bool = False,
         cpu, wall = cpu + time.process_time() - c, wall + time.perf_counter() - w
         events += len(payloads)
     return {"events": events, "wall_s": wall, "cpu_s": cpu, "results_s": spent[0],
-            "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_mib": _peak_mib(),
             "stages": spent_in}
+
+
+def _peak_mib() -> float:
+    """This process's peak RSS. Linux's ru_maxrss carries the parent's peak across fork and
+    exec (the parent holds the whole built month), so the kernel's high-water mark of this
+    process's own memory is read instead where there is one."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _child(root: Path, path: str, batch: int, remember: bool = False,
