@@ -178,6 +178,14 @@ class EventService:
             self.store.write("quarantine", new)
         return out
 
+    def forget_finished(self) -> int:
+        """Between batches of a long replay: the runs that are over leave the Runner's memory
+        and this service's (``Runner.forget_finished``), so memory holds the runs in flight."""
+        forgotten = self.runner.forget_finished()
+        self._run_inputs_cache = {r: v for r, v in self._run_inputs_cache.items()
+                                  if self.runner.knows(r)}
+        return forgotten
+
     def _known_quarantine_ids(self) -> set[str]:
         import pyarrow.dataset as ds
 
