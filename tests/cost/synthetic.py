@@ -307,3 +307,15 @@ def day(t0: datetime) -> tuple[list[Instance], list[Job]]:
         Job("job-e1", 1, f2, 12, 128 * 1024, t0 + 15 * m, t0 + 140 * m, tags("S5", "R5")),
     ]
     return [f1_spot, f1_od, c5, f2], jobs
+
+
+def instance_state_rows(inst: Instance) -> list[dict]:
+    """The ``instances`` rows the EC2 state-change events of ``inst`` give: launched a minute
+    before it runs, billed from running until shutting-down, terminated 40 s later."""
+    common = {"instance_id": inst.instance_id, "source": "ec2-event", "region": "us-east-1"}
+    return [
+        {**common, "state": "pending", "state_at": inst.start - timedelta(minutes=1)},
+        {**common, "state": "running", "state_at": inst.start},
+        {**common, "state": "shutting-down", "state_at": inst.end},
+        {**common, "state": "terminated", "state_at": inst.end + timedelta(seconds=40)},
+    ]
