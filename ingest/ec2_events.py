@@ -6,7 +6,7 @@ Two sources, both real:
   ``instance-id`` and ``state``: pending, running, shutting-down, terminated, stopping,
   stopped). The event's ``time`` is when the instance entered the state. The example in the
   EC2 User Guide ("EC2 instance state-change notification events") is the fixture
-  tests/fixtures/aws-events/ec2-instance-state-change_pending_aws-docs.json.
+  reference-data/aws-events/ec2-instance-state-change_pending_aws-docs.json.
 * A DescribeInstances reply (``Reservations[].Instances[]``): ``LaunchTime`` (a ``pending`` row),
   ``InstanceType``, ``Placement.AvailabilityZone``, ``InstanceLifecycle`` (``spot``, absent for
   On-Demand) and the current ``State``. The events carry none of these attributes.

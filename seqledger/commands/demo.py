@@ -95,6 +95,8 @@ def demo(ctx: click.Context, samples: int, seed: int, month: str, keep: bool,
         ("estimated cost", f"${s['cost_usd']:,.2f}"),
         *((f"  {c['component']}", f"${c['cost_usd']:,.2f}" + _mark(c))
           for c in s.get("cost_by_component", [])),
+        *_instance_lines(s),
+        *_automation_lines(s.get("automation")),
         *_storage_lines(s.get("storage_by_class", [])),
     ]
     width = max(len(k) for k, _ in lines)
@@ -121,6 +123,23 @@ def demo(ctx: click.Context, samples: int, seed: int, month: str, keep: bool,
         f'\n  {me} lake query "SELECT * FROM run_latest LIMIT 5"'
         f"\n  {me} release list               # releases and their validation state"
     )
+
+
+def _instance_lines(s: dict) -> list[tuple[str, str]]:
+    """EC2 bills an instance from launch to termination: what that added for lone jobs."""
+    if not s.get("instances"):
+        return []
+    return [("    of which instance boot and idle",
+             f"${s['instance_boot_idle_usd']:,.2f}  ({s['whole_instance_attempts']} attempts "
+             f"alone on their instance, of {s['instances']} instances launched)")]
+
+
+def _automation_lines(a: dict | None) -> list[tuple[str, str]]:
+    """Lambda, SNS and EventBridge at the month's event volume (not in the lake's costs)."""
+    if not a:
+        return []
+    mark = "  ~ approximate prices" if a["approximate"] else ""
+    return [("automation (Lambda, SNS, EventBridge)", f"${a['cost_usd']:,.2f}{mark}")]
 
 
 def _storage_lines(by_class: list[dict]) -> list[tuple[str, str]]:

@@ -45,9 +45,13 @@ def test_plain_duckdb_reads_the_lake_and_agrees_with_seqledger(demo_lake):
     con = duckdb.connect()
     total = con.sql(f"""
         SELECT sum(cost_usd) FROM (
-            SELECT DISTINCT job_id, attempt, component, cost_usd
+            -- costs is versioned: the latest row of a key wins (a compute estimate restated
+            -- once its instance's termination is known)
+            SELECT job_id, attempt, component, cost_usd
             FROM read_parquet('{lake}/costs/**/*.parquet', hive_partitioning = true)
-            WHERE project <> 'giab-validation')  -- the summary is the production month's
+            WHERE project <> 'giab-validation'  -- the summary is the production month's
+            QUALIFY row_number() OVER (
+                PARTITION BY job_id, attempt, component ORDER BY recorded_at DESC) = 1)
     """).fetchone()[0]
     assert total == pytest.approx(result.summary["cost_usd"])
     by_project = dict(
