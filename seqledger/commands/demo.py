@@ -93,9 +93,9 @@ def demo(ctx: click.Context, samples: int, seed: int, month: str, keep: bool,
         ("QC pass / review / fail", f"{s['qc_pass']} / {s['qc_review']} / {s['qc_fail']}"),
         ("quarantined inputs", s["quarantined"]),
         ("estimated cost", f"${s['cost_usd']:,.2f}"),
-        *((f"  {c['component']}", f"${c['cost_usd']:,.2f}" + _mark(c))
-          for c in s.get("cost_by_component", [])),
-        *_instance_lines(s),
+        *(line for c in s.get("cost_by_component", []) for line in (
+            (f"  {c['component']}", f"${c['cost_usd']:,.2f}" + _mark(c)),
+            *(_instance_lines(s) if c["component"] == "compute" else []))),
         *_automation_lines(s.get("automation")),
         *_storage_lines(s.get("storage_by_class", [])),
     ]
