@@ -35,15 +35,34 @@ class Restated:
     rows_written: int  # new cost rows (0: nothing changed)
 
 
+def new_instance_rows(store: LakeStore, rows: list[dict[str, Any]],
+                      months: Iterable[str] | None) -> list[dict[str, Any]]:
+    """The ``instances`` rows the lake does not hold yet as they are (a replayed event adds
+    no file)."""
+    fields = [f.name for f in lake_table("instances").schema
+              if f.name not in ("recorded_at", "schema_version")]
+    held = {tuple(r.get(f) for f in fields)
+            for r in _rows(store, "instances", "instance_id",
+                           sorted({r["instance_id"] for r in rows}), months, latest=False)}
+    out, seen = [], set()
+    for r in rows:
+        values = tuple(r.get(f) for f in fields)
+        if values not in held and values not in seen:
+            seen.add(values)
+            out.append(r)
+    return out
+
+
 def _rows(store: LakeStore, name: str, column: str, ids: list[str],
-          months: Iterable[str] | None) -> list[dict[str, Any]]:
+          months: Iterable[str] | None, latest: bool = True) -> list[dict[str, Any]]:
     files = store.files(name, months)
     if not files or not ids:
         return []
     spec = lake_table(name)
     dataset = ds.dataset(files, schema=spec.schema, format="parquet", filesystem=store.fs)
     wanted = pc.field(column).isin(pa.array(sorted(ids), pa.string()))
-    return latest_by_key(dataset.to_table(filter=wanted), spec).to_pylist()
+    rows = dataset.to_table(filter=wanted)
+    return (latest_by_key(rows, spec) if latest else rows).to_pylist()
 
 
 def restate_instances(

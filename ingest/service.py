@@ -31,7 +31,7 @@ from ingest.arrivals import (
 from ingest.batch_events import job_state_changes
 from ingest.classify import classify
 from ingest.ec2_events import ec2_state_changes
-from ingest.instance_costs import Restated, restate_instances
+from ingest.instance_costs import Restated, new_instance_rows, restate_instances
 from ingest.layout import DEFAULT, InputLayout
 from ingest.results import RunResults, finish_runs
 from ingest.s3_events import SkippedEvent, detect_kind, parse_event_text, read_s3_events
@@ -383,8 +383,9 @@ class EventService:
                     out.transient.append(f"DescribeInstances {', '.join(launched)}: {e}")
                 else:
                     out.quarantine.append(_quarantine("ingest.ec2", e, launched))
-        out.instance_changes += self.store.write("instances", rows).rows_written
         at = max(r["state_at"] for r in rows)
+        new = new_instance_rows(self.store, rows, recent_months(at))
+        out.instance_changes += self.store.write("instances", new).rows_written
         ended = [r["instance_id"] for r in rows if r["state"] in BILLED_UNTIL]
         if ended:
             out.restated = restate_instances(self.store, ended, self.prices, recent_months(at))
