@@ -198,7 +198,7 @@ INSTANCES = register(
             _f("availability_zone", pa.string(), "Placement.AvailabilityZone"),
             _f("region", pa.string(), "AWS region"),
             _f("account_id", pa.string(), "AWS account"),
-            _f("source", pa.string(), "ec2-event | describe-instances (the simulated executor sends both too)"),
+            _f("source", pa.string(), "ec2-event | describe-instances (the simulator sends both)"),
             _f("event_id", pa.string(), "Id of the EventBridge event, when from one"),
         ],
     )

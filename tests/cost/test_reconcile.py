@@ -6,9 +6,7 @@ attempt shorter than 60 s: EC2's minimum applies to the instance, not the task, 
 is exactly twice the split cost of a 30 s task.
 """
 
-import csv
 from datetime import UTC, datetime
-from importlib import resources
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,37 +15,21 @@ import pytest
 from analytics.cost import reconcile, reconcile_attempts, savings, totals
 from analytics.engine import connect
 from ingest.cur import load_cur_files
+from ingest.instance_costs import restate_instances
 from lake.store import LakeStore
 from pipeline_runner.cost import AttemptUsage, estimate_attempt_cost
 from pipeline_runner.prices import PriceBook
-from ingest.instance_costs import restate_instances
-from tests.cost.synthetic import attempt_rows, billing_rows, cur2_table, day, instance_state_rows
+from tests.cost.synthetic import (
+    attempt_rows,
+    billing_rows,
+    cur2_table,
+    day,
+    instance_state_rows,
+    market,
+)
 
 T0 = datetime(2026, 6, 7, 23, tzinfo=UTC)  # Sunday 23:00: the weekly Spot price changes at 00:00
 REL, ABS = 0.005, 0.001
-
-
-def _price_table(name):
-    text = (resources.files("pipeline_runner") / "prices" / name).read_text()
-    return list(csv.DictReader(text.splitlines()))
-
-
-def market(spot_factor=1.0):
-    """What AWS charges in the simulation, read straight from the shipped tables (not PriceBook)."""
-    on_demand = {
-        r["instance_type"]: float(r["usd_per_hour"]) for r in _price_table("ec2_on_demand.csv")
-    }
-    spot = {}
-    for r in _price_table("ec2_spot.csv"):
-        start = datetime.fromisoformat(r["effective_from"]).replace(tzinfo=UTC)
-        spot.setdefault(r["instance_type"], []).append((start, float(r["usd_per_hour"])))
-
-    def price_at(inst, hour):
-        if inst.capacity == "on-demand":
-            return on_demand[inst.instance_type]
-        return spot_factor * max((s, p) for s, p in spot[inst.instance_type] if s <= hour)[1]
-
-    return price_at
 
 
 def legacy_table(rows):
