@@ -4,14 +4,21 @@ Rules (stated once, applied everywhere):
 
 - **Compute** is billed per second with a 60 s minimum (EC2 Linux On-Demand and Spot), from the
   container's start to its stop. An interrupted Spot attempt costs the seconds it ran.
+- **Whole instance**: EC2 bills an instance from ``running`` to ``shutting-down``, and AWS Batch
+  launches it before its job and terminates it after idling. Once the instance's life is known
+  (``pipeline_runner.instances``), an attempt that was its only job pays all of it: the container
+  window at share 1 plus ``compute:instance-boot`` (launch to start) and
+  ``compute:instance-idle`` (stop to termination). Until then it pays the packing share of its
+  container window, and ``price_source`` says so.
 - **Spot** uses the Spot price in effect second by second (piecewise over the dated history);
   **On-Demand** the list price in effect when the attempt started.
 - **Packing share**: when Batch packs several jobs on one instance, an attempt pays
   ``(9 x its vCPUs + its memory GiB) / (9 x instance vCPUs + instance memory GiB)`` of the instance:
   the 9:1 CPU:memory weighting of AWS split cost allocation data. Using AWS's own rule makes the
-  estimate directly comparable with the billed split cost. Capacity no job reserved (the instance's
-  unused share) is not charged to attempts; the reconciliation reports it separately. An attempt
-  without vCPU/memory figures is charged the whole instance.
+  estimate directly comparable with the billed split cost. Capacity no job reserved on a shared
+  instance (its unused share) is not charged to attempts; the reconciliation reports it
+  separately. An attempt without vCPU/memory figures is charged the whole instance. A task on a
+  shared instance pays its own seconds: EC2's 60 s minimum is the instance's.
 - **DRAGEN licence**: by the licence model in force (``pipeline_runner.licence``): per input
   gigabase, per sample, per instance-hour, or prepaid; each model states whether an attempt that
   did not finish (a reclaim, an error) is metered, and the row's ``price_source`` says which rule
