@@ -139,7 +139,9 @@ def _automation_lines(a: dict | None) -> list[tuple[str, str]]:
     if not a:
         return []
     mark = "  ~ approximate prices" if a["approximate"] else ""
-    return [("automation (Lambda, SNS, EventBridge)", f"${a['cost_usd']:,.2f}{mark}")]
+    cost = a["cost_usd"]  # cents at the demo's volume: shown, not rounded away
+    return [("automation (Lambda, SNS, EventBridge)",
+             (f"${cost:,.2f}" if cost >= 0.01 else f"${cost:.4f}") + mark)]
 
 
 def _storage_lines(by_class: list[dict]) -> list[tuple[str, str]]:
