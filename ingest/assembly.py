@@ -52,9 +52,17 @@ def instance_describer(settings: Settings, executor):
     from ingest.ec2_describe import describer
 
     if settings.executor == "batch":
-        import boto3
+        clients: list = []
 
-        return describer(boto3.client("ec2", region_name=settings.s3.region), settings.s3.region)
+        def describe(instance_ids: list[str]) -> list[dict]:
+            # the client is made on first use: the dispatcher never needs one
+            if not clients:
+                import boto3
+
+                clients.append(boto3.client("ec2", region_name=settings.s3.region))
+            return describer(clients[0], settings.s3.region)(instance_ids)
+
+        return describe
     if hasattr(executor, "describe_instances"):
         return describer(executor, getattr(executor, "region", None))
     return None

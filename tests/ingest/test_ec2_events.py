@@ -144,3 +144,15 @@ def test_replayed_duplicated_and_reordered_events_change_nothing(lake_settings, 
     assert {t: sorted(store.files(t)) for t in files} == files
     assert sorted(store.read("costs").to_pylist(),
                   key=lambda r: (r["job_id"], r["component"])) == costs
+
+
+@pytest.mark.parametrize("columnar", [False, True])
+def test_the_service_records_the_documented_event_on_either_reader(lake_settings, tmp_path,
+                                                                  reference, columnar):
+    service = _service(lake_settings, tmp_path)
+    service.columnar = columnar  # the columnar reader hands what is not a Batch event back
+    out = service.process([(DOC, (reference / "aws-events" / DOC).read_bytes())], now=T0)
+    assert (out.instance_changes, out.quarantine, out.restated) == (1, [], None)
+    (row,) = service.store.read("instances").to_pylist()
+    assert (row["instance_id"], row["state"], row["source"]) == (
+        "i-abcd1111", "pending", "ec2-event")
