@@ -8,6 +8,8 @@ record is quarantined without stopping the others.
    are complete are dispatched (once: the run id comes from the inputs).
 2. Batch job-state changes (any shape) → the Runner's state machine and retry policy.
 3. Runs that finished → their attempts priced (``costs``), their DRAGEN metrics loaded.
+4. EC2 instance state changes → ``instances`` (with DescribeInstances' attributes); when an
+   instance ends, the compute of the attempts on it is restated (``ingest.instance_costs``).
 """
 
 from __future__ import annotations
