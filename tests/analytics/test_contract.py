@@ -39,7 +39,7 @@ def billed_lake(tmp_path_factory, reference) -> Settings:
 
     root = tmp_path_factory.mktemp("billed-lake")
     settings = Settings(lake_uri=str(root / "lake"))
-    build(root, settings, reference)
+    build(root, settings, reference, lives=True)  # instance lives: instance_tenancy has rows
     # the export folder as the billing loader reads it: the ledger (billing_files) gets its row
     exports = root / "exports" / "data"
     exports.mkdir(parents=True)
