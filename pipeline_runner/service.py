@@ -367,6 +367,7 @@ class Runner:
                     raise state
                 held = self._hold(run_id, spec, state)
                 if isinstance(held, _Submission):
+                    self._adopt(spec, held.job_id, held.at)
                     out[i] = held
                     continue
                 try:
@@ -420,6 +421,58 @@ class Runner:
                 "claim over first"
             )
         return state
+
+    def _adopt(self, spec: JobSpec, job_id: str, at: datetime | None) -> bool:
+        """An in-process executor (the simulator) takes back a job a killed process submitted."""
+        adopt = getattr(self.executor, "adopt", None)
+        return bool(adopt(spec, job_id, at)) if adopt is not None else False
+
+    def resume_lost_jobs(self, months: list[str]) -> int:
+        """Give an in-process executor back the jobs of the open runs of ``months``.
+
+        The simulator's jobs live in its process: a process killed mid-run takes their pending
+        events with it, and a run whose attempt was submitted there would wait for ever (on AWS
+        Batch the job goes on, and its events come). Every job of an open run (or of a finished
+        run not yet priced) is taken back and its events come again; the ones already recorded
+        change nothing. Returns how many.
+        """
+        if getattr(self.executor, "adopt", None) is None:
+            return 0
+        files = self.store.files("runs", months)
+        if not files:
+            return 0
+        tbl = ds.dataset(files, schema=lake_table("runs").schema, format="parquet",
+                         filesystem=self.store.fs).to_table(columns=["run_id", "status"])
+        final = {r for r, st in zip(tbl.column("run_id").to_pylist(),
+                                    tbl.column("status").to_pylist(), strict=True)
+                 if st in FINAL_RUN_STATUSES}
+        # a finished run is priced last (``ingest.results.finish_runs`` writes costs after its
+        # metrics): one without cost rows was cut short, and its final event finishes it again
+        priced = self._column_values("costs", "run_id", months)
+        open_runs = sorted(set(tbl.column("run_id").to_pylist()) - (final & priced))
+        self._load_runs(open_runs, months=months)
+        taken = 0
+        for run_id in open_runs:
+            run = self._runs.get(run_id)
+            if run is None:
+                continue
+            for attempt, job_id in sorted(run.jobs.items()):
+                history = self._histories.get(job_id)
+                if history is None:
+                    continue
+                spec = build_job_spec(run.request, attempt, history.capacity or "spot",
+                                      self.config)
+                taken += self._adopt(spec, job_id,
+                                     history.times.get("SUBMITTED") or history.status_at)
+        return taken
+
+    def _column_values(self, name: str, column: str, months: list[str]) -> set[str]:
+        files = self.store.files(name, months)
+        if not files:
+            return set()
+        tbl = ds.dataset(files, schema=lake_table(name).schema, format="parquet",
+                         filesystem=self.store.fs).to_table(columns=[column])
+        return set(tbl.column(column).to_pylist())
 
     def _find(self, spec: JobSpec) -> list[str]:
         return self.executor.find(spec) if isinstance(self.executor, JobFinder) else []

@@ -177,8 +177,27 @@ class SimulatedBatch:
         heapq.heapify(self._heap)
         self._outputs.pop(job_id, None)
 
-    def _plan(self, spec: JobSpec, job_id: str, rng: random.Random):
-        created = self.now
+    def adopt(self, spec: JobSpec, job_id: str, created_at: datetime | None) -> bool:
+        """Take back a job an earlier process of this simulator submitted (its events died with
+        that process): planned again from the same seed and name, it is the same job, and all
+        its events come again from ``created_at`` on (the tracker ignores the ones it has, as
+        for any redelivery). False when this simulator already has it or never gave that id."""
+        if job_id in self.jobs:
+            return False
+        for n in range(self._names.get(spec.job_name, 0) + 1):
+            rng = random.Random(f"sim:{self.seed}:{spec.job_name}:{n}")
+            if str(uuid.UUID(int=rng.getrandbits(128), version=4)) != job_id:
+                continue
+            self._names[spec.job_name] = max(self._names.get(spec.job_name, 0), n + 1)
+            job, timeline = self._plan(spec, job_id, rng, created_at)
+            self.jobs[job_id] = job
+            self._schedule(job, timeline, rng, random.Random(f"sim-delivery:{self.seed}:{job_id}"))
+            return True
+        return False
+
+    def _plan(self, spec: JobSpec, job_id: str, rng: random.Random,
+              created_at: datetime | None = None):
+        created = (created_at or self.now).astimezone(UTC)
         kind = spec.environment.get("SEQLEDGER_INPUT_KIND", "fastq")
         size = int(spec.environment.get("SEQLEDGER_INPUT_BYTES", "0") or 0)
         instance_type = rng.choice(spec.instance_types or ("f1.4xlarge",))
