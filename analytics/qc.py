@@ -8,6 +8,10 @@ like", not "what did the gate do on Tuesday". Tags come from the run (``run_late
 back to what the QC rows carry. The thresholds drawn are the ones recorded with each check in
 ``qc_results`` (the rules that judged these samples), not the current CSV, so a chart never shows
 a threshold nobody was held to.
+
+The counts (verdicts per day, totals) and the monthly metric distributions read the rollups
+``qc_verdicts_daily`` and ``qc_metrics_monthly`` (``analytics.rollups``); the per-run tables (checks
+not passed, each sample's values, one sample) read the facts through the view ``qc_gated``.
 """
 
 from __future__ import annotations
@@ -127,6 +131,26 @@ def metric_values(con: Engine, f: Filters) -> pa.Table:
                          AND c.evaluated_at = g.evaluated_at
         WHERE c.check_id <> 'overall' AND c.observed_value IS NOT NULL
         ORDER BY c.metric_id, c.check_id, g.sample_id, g.run_id""",
+        params,
+    )
+
+
+# The same filters on the monthly metric distributions (``qc_metrics_monthly``): the range
+# selects whole months (a distribution is per month).
+MONTHLY = Columns(month="month", project="project", release="pipeline_release")
+
+
+def metric_summary(con: Engine, f: Filters) -> list[dict[str, Any]]:
+    """Per month, project, release and numeric check of the latest gates: ``runs, passed`` and the
+    values' ``min, p10, p50, p90, max`` (``qc_metrics_monthly``; percentiles do not add up across
+    months, so each month is its own row)."""
+    cond, params = where(f, MONTHLY, prefix="WHERE")
+    return as_engine(con).rows(
+        f"""
+        SELECT month, project, pipeline_release, check_id, metric_id, threshold, severity, runs,
+               passed, min_value, p10_value, p50_value, p90_value, max_value
+        FROM qc_metrics_monthly {cond}
+        ORDER BY month, metric_id, check_id, project, pipeline_release""",
         params,
     )
 
