@@ -36,7 +36,7 @@ _GATED = "SELECT * FROM qc_gated"
 COLUMNS = Columns(time="g.counted_at", project="g.project", cost_centre="g.cost_centre",
                   workflow="g.workflow", release="g.pipeline_release")
 # The same filters on the daily rollup of verdicts (``qc_verdicts_daily``).
-DAILY = Columns(time="day_at", project="project", cost_centre="cost_centre",
+DAILY = Columns(time="day_at", month="month", project="project", cost_centre="cost_centre",
                 workflow="workflow", release="pipeline_release")
 
 

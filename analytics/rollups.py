@@ -43,6 +43,7 @@ class Rollup:
     views: tuple[str, ...] = ()  # views of analytics/sql it reads, over the same months' facts
     earlier: tuple[str, ...] = ()  # facts it reads in every month before too
     later: tuple[str, ...] = ()  # facts it reads in every month after too
+    needs: str | None = None  # a fact without which it has no row (no file: no month to keep)
 
 
 _OUTCOME_VIEWS = ("run_latest", "attempt_outcomes", "run_outcomes")
@@ -134,6 +135,7 @@ ROLLUPS = (
         _QC_VIEWS,
         earlier=_QC_FACTS,
         later=("qc_results",),
+        needs="qc_results",
     ),
     Rollup(
         "rollup_qc_metrics_monthly",
@@ -159,6 +161,7 @@ ROLLUPS = (
         _QC_VIEWS,
         earlier=_QC_FACTS,
         later=("qc_results",),
+        needs="qc_results",
     ),
     Rollup(
         "rollup_billed_monthly",
@@ -174,6 +177,7 @@ ROLLUPS = (
         GROUP BY date_trunc('month', usage_start_at), project, workflow, pipeline_release,
                  requested_by, cost_centre, allocation, product_code, capacity, instance_type""",
         _BILLED_VIEWS,
+        needs="billed_costs",
     ),
 )
 BY_TABLE = {r.table: r for r in ROLLUPS}
@@ -287,8 +291,12 @@ def months_of(
     """Per rollup, its current months (stored rows match the facts) and its stale ones."""
     out = {}
     for rollups in _groups():
-        current = digests(fact_files(con, store, rollups[0].facts), rollups[0])
+        files = fact_files(con, store, rollups[0].facts)
+        current = digests(files, rollups[0])
         for r in rollups:
+            if r.needs and not any(f.startswith(f"{r.needs}/") for m in files for f in files[m]):
+                out[r] = ([], [])  # a lake without QC (or without a bill) has no such month
+                continue
             stored = dict(
                 con.execute(
                     f"SELECT month, CASE WHEN min(source_digest) = max(source_digest) "
@@ -391,6 +399,8 @@ def compute(
 
 def fact_months(store: LakeStore, rollup: Rollup) -> set[str]:
     """Months that have facts for a rollup, or a stored rollup month."""
+    if rollup.needs and not store.has_files(rollup.needs) and not store.has_files(rollup.table):
+        return set()
     months = set()
     for name in (*rollup.facts, rollup.table):
         months |= {f.split("/month=")[1].split("/")[0] for f in store.files(name)}
