@@ -12,6 +12,17 @@ Runs and attempts are counted in the month of their latest state; computing mont
 of M and the months either side. That is exact as long as a run, its attempts and their decisions
 fall within two consecutive months (DRAGEN runs take hours; a run of weeks spanning three months
 would be counted with the attempts and first status seen in those three).
+
+QC rollups count a gated run with its latest verdict on the day the QC page counts it (the run's
+current status, else the gate's time). A re-gate replaces the older verdict in whatever month it
+falls, so a QC month reads ``qc_results`` of that month and every later one (``later``) and ``runs``
+of every month up to the one after it (``earlier``: a run re-gated long after it finished is still
+counted on its own day). Its digest covers the same files: a re-gate in month 3 makes month 1 stale,
+and ``seqledger lake rollup --stale`` recounts it. Billed spend is summed per month of usage from
+``billed_allocated`` (split rows share an hour with their instance: never across a month).
+
+A month that gives no row keeps a zero-row file named by its digest
+(``LakeStore.mark_empty_month``), so it reads as current rather than as never computed.
 """
 
 from __future__ import annotations
