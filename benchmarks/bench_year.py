@@ -274,13 +274,14 @@ def pandas_questions(lake: Path) -> dict[str, Callable[[], object]]:
 
 
 def seqledger_questions(con) -> dict[str, Callable[[], object]]:
-    from analytics import cost, qc, queries
+    from analytics import cost, overview, qc, queries
     from analytics.filters import Filters
 
     everything = Filters()
 
     return {
         "overview": lambda: queries.overview(con),
+        "overview.figures (page)": lambda: overview.figures(con, everything),
         "runs_by_status": lambda: queries.runs_by_status(con),
         "throughput (day)": lambda: queries.throughput(con, "day"),
         "throughput (month)": lambda: queries.throughput(con, "month"),
