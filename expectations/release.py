@@ -387,14 +387,6 @@ def validate_release(store: LakeStore, settings: Settings, release: str, *,
     return replace(result, rows=rows, report_uri=report)
 
 
-def release_states(settings: Settings, store: LakeStore) -> list[dict[str, Any]]:
-    """Every release the lake knows, with its runs and its latest validation state."""
-    from analytics.engine import connect
-    from analytics.releases import release_states as states
-
-    return states(connect(settings, store))
-
-
 def _write_report(store: LakeStore, result: ReleaseResult) -> str:
     from expectations.release_report import render_release_html
 

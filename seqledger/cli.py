@@ -11,6 +11,7 @@ import errno
 import functools
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,6 +59,25 @@ EXIT_BUG = 70  # an unexpected error inside seqledger (EX_SOFTWARE): please repo
 EXIT_INTERRUPTED = 130  # ^C
 
 DEBUG_ENV = "SEQLEDGER_DEBUG"
+
+# DuckDB (and any library that polls for signals) turns a ^C that lands inside its call into its own
+# exception ("Query interrupted", a RuntimeError), which a caller may handle as an ordinary failure
+# and carry on. The boundary remembers every ^C so the command still ends as interrupted.
+_interrupts: list[int] = []
+
+
+def _remember_interrupt(signum: int, frame: Any) -> None:
+    _interrupts.append(signum)
+    signal.default_int_handler(signum, frame)  # raises KeyboardInterrupt, as Python's own does
+
+
+def _watch_interrupts() -> None:
+    _interrupts.clear()
+    try:
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _remember_interrupt)
+    except ValueError:  # not the main thread (an embedding program): leave its handler alone
+        pass
 
 
 def describe(exc: BaseException) -> tuple[int, str]:
@@ -126,7 +146,7 @@ def fail(exc: BaseException, ctx: click.Context | None = None) -> NoReturn:
     """End the command for ``exc``: one red line on stderr and its exit code (or re-raise)."""
     if _debugging(ctx or click.get_current_context(silent=True)):
         raise exc
-    code, line = describe(exc)
+    code, line = describe(KeyboardInterrupt() if _interrupts else exc)
     click.secho(f"Error: {line}", fg="red", err=True)
     raise click.exceptions.Exit(code)
 
@@ -168,6 +188,7 @@ class BoundaryGroup(click.Group):
         """Click's usage errors as one line too (click prints the usage and a hint above them)."""
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
+        _watch_interrupts()
         try:
             rv = super().main(args, prog_name, complete_var, False, **extra)
         except click.exceptions.UsageError as e:
@@ -179,9 +200,14 @@ class BoundaryGroup(click.Group):
             click.secho(f"Error: {_one_line(e.format_message())}", fg="red", err=True)
             sys.exit(e.exit_code)
         except click.exceptions.Abort:  # ^C while click itself was reading input
+            _interrupts.append(signal.SIGINT)
+            rv = None
+        code = rv if isinstance(rv, int) else EXIT_OK
+        if _interrupts and code != EXIT_INTERRUPTED:
+            # a ^C handled below us as an ordinary error (or not at all): still an interruption
             click.secho(f"Error: {describe(KeyboardInterrupt())[1]}", fg="red", err=True)
-            sys.exit(EXIT_INTERRUPTED)
-        sys.exit(rv if isinstance(rv, int) else EXIT_OK)
+            code = EXIT_INTERRUPTED
+        sys.exit(code)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

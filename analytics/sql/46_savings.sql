@@ -33,7 +33,9 @@ reclaimed AS (
 ),
 spot_net AS (
     SELECT c.month, c.cost_usd AS actual_usd,
-           CASE WHEN r.job_id IS NOT NULL THEN 0
+           -- a reclaimed attempt's lines join the sums only where On-Demand is priced for its
+           -- instance type: without that price there is no baseline to be net of
+           CASE WHEN r.job_id IS NOT NULL THEN CASE WHEN od.usd IS NOT NULL THEN 0 END
                 WHEN c.cost_kind = 'compute' THEN c.quantity * od.usd END AS baseline_usd,
            CASE WHEN c.price_status IN ('approximate', 'assumed')
                      OR od.price_status = 'approximate' THEN 1 ELSE 0 END AS approximate_rows

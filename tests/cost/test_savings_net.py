@@ -47,3 +47,23 @@ def test_net_savings_charge_the_reclaimed_attempt_and_count_one_analysis(lake_se
     assert net["baseline_usd"] == pytest.approx(2.0 * od)  # On-Demand runs the analysis once
     assert licence_again == pytest.approx(100 * 0.10)  # 100 Gbases at the assumed rate
     assert net["saving_usd"] < gross["saving_usd"]
+
+
+def test_without_an_on_demand_price_net_savings_are_unpriced_not_negative(lake_settings):
+    """With no On-Demand price for the instance type there is no baseline: the reclaimed attempt's
+    licence must not enter the sums alone (it showed a $0 baseline and a negative saving)."""
+    book = PriceBook.load_default()
+    store = LakeStore(lake_settings)
+    store.write("prices", [r for r in book.rows() if r["price_kind"] != "ec2-on-demand"])
+    reclaimed = estimate_attempt_cost(AttemptUsage(
+        job_id="job-1", attempt=1, tags=TAGS, capacity="spot", instance_type="f1.2xlarge",
+        started_at=T0, stopped_at=T0 + timedelta(hours=1), input_bases=100_000_000_000,
+        finished=False), book)
+    store.write("costs", reclaimed)
+    store.write("decisions", [{**TAGS, "job_id": "job-1", "attempt": 1, "decided_at": T0,
+                               "failure_kind": "spot_reclaim", "action": "retry",
+                               "next_capacity": "spot"}])
+    net = {r["scenario"]: r for r in savings(connect(lake_settings))}[
+        "spot vs on-demand, net of retries (estimated)"]
+    assert (net["actual_usd"], net["baseline_usd"], net["saving_usd"]) == (None, None, None)
+    assert net["unpriced_rows"] == net["line_count"] == len(reclaimed)

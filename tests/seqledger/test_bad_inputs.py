@@ -178,6 +178,39 @@ def test_interrupt_is_one_line_and_130(tmp_path):
     assert "Traceback" not in err
 
 
+# A ^C inside a DuckDB query comes back as DuckDB's own RuntimeError("Query interrupted"); code that
+# handles it as an ordinary failure carries on. The command must still end as interrupted (130).
+_SWALLOWS_CTRL_C = """
+import os, signal, threading
+import click, duckdb
+from seqledger.cli import BoundaryGroup
+
+@click.group(cls=BoundaryGroup)
+def main():
+    pass
+
+@main.command()
+def work():
+    threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    try:
+        duckdb.sql("SELECT count(*) FROM range(100000000000) t(i) WHERE i % 7 = 3").fetchall()
+    except RuntimeError as e:
+        click.echo(f"handled: {e}")
+
+main(["work"], prog_name="toy")
+"""
+
+
+def test_a_ctrl_c_that_duckdb_swallowed_still_ends_as_interrupted():
+    proc = subprocess.run([sys.executable, "-c", _SWALLOWS_CTRL_C], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.stdout.strip() == "handled: Query interrupted"
+    assert proc.returncode == EXIT_INTERRUPTED, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "Error: interrupted (^C): every file written so far is whole, and running the command "
+        "again is safe"]
+
+
 @pytest.mark.parametrize(("exc", "code", "line"), [
     (LakeWriteError("could not write /lake/runs/x.parquet"),
      EXIT_LAKE, "could not write /lake/runs/x.parquet (retrying may help)"),
