@@ -97,7 +97,6 @@ def build(cache: Path, months: list[str], n_jobs: int) -> dict:
         raise SystemExit(f"{cache} holds {state['jobs_per_month']} jobs a month: use --rebuild")
     state["jobs_per_month"] = n_jobs
     built = state.setdefault("months", {})
-    wrote = False
     for i, month in enumerate(months):
         figures = built.get(month, {})
         # months written before ``tables`` was recorded hold the four facts of the first build
@@ -123,12 +122,11 @@ def build(cache: Path, months: list[str], n_jobs: int) -> dict:
             note(f"  compacted {name}: {m.seconds:.1f} s, peak {m.peak_mb:,.0f} MB")
         figures["tables"] = sorted(have | set(missing))
         built[month] = figures
-        wrote = True
         state_file.parent.mkdir(parents=True, exist_ok=True)
         state_file.write_text(json.dumps(state, indent=1))
-    if wrote or state.get("rolled_up") != sorted(built):
-        con = connect(store.settings, store)
-        todo = stale_months(con, store)
+    con = connect(store.settings, store)
+    todo = stale_months(con, store)  # the fact files' names only: cheap when nothing is stale
+    if todo:
         note(f"rolling up {sum(len(m) for m in todo.values())} stale rollup months")
         with measured() as m:
             done = refresh(con, store, todo, progress=lambda s: note(f"  {s}"))
