@@ -2,12 +2,13 @@
 component with the prices that are assumptions, per sample, and the savings, reconciliation and
 untagged spend of the months the filters select.
 
-Estimated cost per month reads the monthly rollup (``costs_monthly``) when the date range is
-whole months (or open); per day, per sample, or for a range that cuts a month, it reads the cost
-rows (``cost_lines``) of the months the range touches. Billed cost is the allocated spend
-(``billed_allocated``: split rows and plain lines; unused instance capacity left out, as
-``analytics.cost.cost_by`` counts it). The savings, reconciliation and untagged views are monthly:
-they take the range's months, and the reconciliation the projects too.
+Estimated cost per month reads the monthly rollup (``costs_monthly``), and cost per sample the
+per-sample one (``sample_costs``), when the date range is whole months (or open); per day, or for
+a range that cuts a month, they read the cost rows (``cost_lines``) of the months it touches.
+Billed cost is the allocated spend (``billed_allocated``: split rows and plain lines; unused
+instance capacity left out, as ``analytics.cost.cost_by`` counts it). The savings,
+reconciliation and untagged views are monthly: they take the range's months, and the
+reconciliation the projects too.
 
 Money is USD. Every function takes an ``Engine`` and a ``Filters`` and returns an Arrow table,
 empty on an empty lake.
@@ -21,6 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from analytics.cost_rollups import RECONCILE_MONTHS
 from analytics.engine import Engine, as_engine
 from analytics.filters import UNTAGGED, Columns, Filters, where
 from analytics.periods import Grain, check_grain, fill, span
@@ -33,6 +35,9 @@ ROLLUP_COLUMNS = Columns(time="month_at", month="month", project="project",
                          release="pipeline_release")
 LINE_COLUMNS = Columns(time="usage_start_at", month="month", project="project",
                        cost_centre="cost_centre", workflow="workflow", release="pipeline_release")
+SAMPLE_COLUMNS = Columns(time="month_at", month="month", project="project",
+                         cost_centre="cost_centre", workflow="workflow",
+                         release="pipeline_release")
 BILLED_COLUMNS = LINE_COLUMNS  # billed_allocated carries the same tag columns
 _PERIOD = {"day": "strftime({c}, '%Y-%m-%d')", "month": "strftime({c}, '%Y-%m')"}
 # Prices nobody quoted: approximate (a derived or dated figure) or assumed (no source at all).
@@ -126,37 +131,59 @@ def by_component(con: Engine, f: Filters) -> pa.Table:
 
 def assumed_prices(con: Engine, f: Filters) -> pa.Table:
     """``cost_kind, price_status, line_count, cost_usd, sources, example_source``: estimated cost
-    priced with what is not a list price (approximate, assumed) or not priced at all."""
-    cond, params = where(f, LINE_COLUMNS, "AND")
-    return as_engine(con).table(
-        f"""
-        SELECT cost_kind, coalesce(price_status, 'unpriced') AS price_status,
-               count(*) AS line_count, sum(cost_usd) AS cost_usd,
-               count(DISTINCT price_source) AS sources, min(price_source) AS example_source
-        FROM cost_lines
-        WHERE (price_status IS NULL OR price_status <> 'list') {cond}
-        GROUP BY 1, 2 ORDER BY cost_usd DESC NULLS LAST, 1, 2""",
-        params,
-    )
+    priced with what is not a list price (approximate, assumed) or not priced at all. Whole
+    months (or an open range) read the rollup ``cost_prices``; other ranges the cost rows."""
+    if whole_months(f):
+        cond, params = where(f, SAMPLE_COLUMNS, "AND")
+        sql = f"""
+            SELECT cost_kind, price_status, CAST(sum(line_count) AS BIGINT) AS line_count,
+                   sum(cost_usd) AS cost_usd, count(DISTINCT price_source) AS sources,
+                   min(price_source) AS example_source
+            FROM cost_prices WHERE price_status IS NOT NULL {cond}
+            GROUP BY 1, 2 ORDER BY cost_usd DESC NULLS LAST, 1, 2"""
+    else:
+        cond, params = where(f, LINE_COLUMNS, "AND")
+        sql = f"""
+            SELECT cost_kind, coalesce(price_status, 'unpriced') AS price_status,
+                   count(*) AS line_count, sum(cost_usd) AS cost_usd,
+                   count(DISTINCT price_source) AS sources, min(price_source) AS example_source
+            FROM cost_lines
+            WHERE (price_status IS NULL OR price_status <> 'list') {cond}
+            GROUP BY 1, 2 ORDER BY cost_usd DESC NULLS LAST, 1, 2"""
+    return as_engine(con).table(sql, params)
 
 
 def per_sample(con: Engine, f: Filters) -> pa.Table:
     """``sample_id, project, runs, estimated_usd, compute_usd, licence_usd, storage_usd,
-    billed_usd, unpriced_rows``: one row per sample with cost in the selection, costliest first."""
-    cond, params = where(f, LINE_COLUMNS, "AND")
+    billed_usd, unpriced_rows``: one row per sample with cost in the selection, costliest first.
+
+    Whole months (or an open range) read the per-sample rollup (``sample_costs``); a range that
+    cuts a month reads the cost rows of the months it touches."""
+    kind = "cost_kind"
+    if whole_months(f):
+        cond, params = where(f, SAMPLE_COLUMNS, "AND")
+        est = f"""
+            SELECT sample_id, max(project) AS project, count(DISTINCT run_id) AS runs,
+                   sum(estimated_usd) AS estimated_usd, sum(compute_usd) AS compute_usd,
+                   sum(licence_usd) AS licence_usd, sum(storage_usd) AS storage_usd,
+                   CAST(sum(unpriced_rows) AS BIGINT) AS unpriced_rows
+            FROM sample_costs WHERE sample_id IS NOT NULL {cond}
+            GROUP BY sample_id"""
+    else:
+        cond, params = where(f, LINE_COLUMNS, "AND")
+        est = f"""
+            SELECT sample_id, max(project) AS project, count(DISTINCT run_id) AS runs,
+                   sum(cost_usd) AS estimated_usd,
+                   sum(CASE WHEN {kind} = 'compute' THEN cost_usd END) AS compute_usd,
+                   sum(CASE WHEN {kind} = 'licence' THEN cost_usd END) AS licence_usd,
+                   sum(CASE WHEN {kind} LIKE '%storage%' THEN cost_usd END) AS storage_usd,
+                   CAST(sum(unpriced_rows) AS BIGINT) AS unpriced_rows
+            FROM cost_lines WHERE sample_id IS NOT NULL {cond}
+            GROUP BY sample_id"""
     bcond, bparams = where(f, BILLED_COLUMNS, "AND")
     return as_engine(con).table(
         f"""
-        WITH est AS (
-            SELECT sample_id, max(project) AS project, count(DISTINCT run_id) AS runs,
-                   sum(cost_usd) AS estimated_usd,
-                   sum(CASE WHEN cost_kind = 'compute' THEN cost_usd END) AS compute_usd,
-                   sum(CASE WHEN cost_kind = 'licence' THEN cost_usd END) AS licence_usd,
-                   sum(CASE WHEN cost_kind LIKE '%storage%' THEN cost_usd END) AS storage_usd,
-                   CAST(sum(unpriced_rows) AS BIGINT) AS unpriced_rows
-            FROM cost_lines WHERE sample_id IS NOT NULL {cond}
-            GROUP BY sample_id
-        ),
+        WITH est AS ({est}),
         bil AS (
             SELECT sample_id, sum(cost_usd) AS billed_usd FROM billed_allocated
             WHERE sample_id IS NOT NULL AND allocation <> 'unused' {bcond}
@@ -184,15 +211,79 @@ def _month_range(f: Filters, column: str = "month") -> tuple[str, list[Any]]:
 
 def savings(con: Engine, f: Filters) -> pa.Table:
     """``scenario, month, actual_usd, baseline_usd, saving_usd, unpriced_rows, approximate_rows``
-    from the savings view (Spot against On-Demand, archival against all-Standard), for the
-    months the range touches (the view has no tags)."""
+    from the savings view (Spot against On-Demand, archival against all-Standard) through its
+    monthly rollup (``savings_monthly``), for the months the range touches (no tags)."""
     cond, params = _month_range(f)
     return as_engine(con).table(
         f"""
         SELECT scenario, month, actual_usd, baseline_usd, saving_usd, unpriced_rows,
                approximate_rows
-        FROM savings WHERE true {cond} ORDER BY scenario, month""",
+        FROM savings_monthly WHERE scenario IS NOT NULL {cond} ORDER BY scenario, month""",
         params,
+    )
+
+
+# The automation's Lambda: memory and mean run time per event (``seqledger report automation``'s
+# defaults, ``pipeline_runner.cost.AutomationVolume``): assumptions, not measured.
+LAMBDA_MEMORY_MB = 256
+LAMBDA_AVG_MS = 200.0
+AUTOMATION_REGION = "us-east-1"
+
+
+def automation(con: Engine, f: Filters, region: str = AUTOMATION_REGION) -> pa.Table:
+    """``month, item, quantity, unit, rate_usd, cost_usd, price_status, job_events,
+    object_events``: what the S3 → SNS → Lambda and EventBridge → Lambda automation cost per
+    month, from the events the lake recorded (each Batch state change of ``job_attempts`` an
+    EventBridge event and a Lambda run; each object of ``arrivals`` an SNS publish and a Lambda
+    run), priced with the lake's service prices in effect that month (``seqledger report
+    automation`` prices assumed volumes the same way). Free tiers are not subtracted; the
+    Lambda's memory and run time are assumptions, so every line is at best ``approximate``.
+    The months of the range; no tags (the automation serves every project)."""
+    cond, params = _month_range(f)
+    gb_s = f"{LAMBDA_MEMORY_MB} / 1024.0 * {LAMBDA_AVG_MS} / 1000.0"
+    return as_engine(con).table(
+        f"""
+        WITH events AS (
+            SELECT month, count(*) AS job_events, 0 AS object_events
+            FROM job_attempts WHERE true {cond} GROUP BY month
+            UNION ALL
+            SELECT month, 0, count(*) FROM arrivals WHERE true {cond} GROUP BY month
+        ),
+        v AS (
+            SELECT month, sum(job_events) AS job_events, sum(object_events) AS object_events
+            FROM events GROUP BY month
+        ),
+        items AS (
+            SELECT month, 'lambda-requests' AS item,
+                   CAST(job_events + object_events AS DOUBLE) / 1e6 AS quantity FROM v
+            UNION ALL SELECT month, 'lambda-duration', (job_events + object_events) * {gb_s}
+            FROM v
+            UNION ALL SELECT month, 'sns-publish', CAST(object_events AS DOUBLE) / 1e6 FROM v
+            UNION ALL SELECT month, 'sns-lambda-delivery', CAST(object_events AS DOUBLE) / 1e6
+            FROM v
+            UNION ALL SELECT month, 'eventbridge-aws-event', CAST(job_events AS DOUBLE) / 1e6
+            FROM v
+        ),
+        priced AS (
+            SELECT i.month, i.item, i.quantity, p.unit, p.usd, p.price_status,
+                   row_number() OVER (PARTITION BY i.month, i.item
+                                      ORDER BY p.effective_from_at DESC) AS rn__
+            FROM items i
+            LEFT JOIN prices p
+                   ON p.price_kind = 'service' AND p.item = i.item AND p.region = ?
+                  AND p.month <= i.month  -- took effect by the month's end (its partition)
+        )
+        SELECT p.month, p.item, p.quantity, p.unit, p.usd AS rate_usd,
+               p.quantity * p.usd AS cost_usd,
+               CASE WHEN p.usd IS NULL THEN 'unpriced'
+                    WHEN p.price_status = 'assumed' THEN 'assumed'
+                    ELSE 'approximate' END AS price_status,
+               CAST(v.job_events AS BIGINT) AS job_events,
+               CAST(v.object_events AS BIGINT) AS object_events
+        FROM priced p JOIN v ON v.month = p.month
+        WHERE p.rn__ = 1
+        ORDER BY p.month, p.item""",
+        [*params, *params, region],
     )
 
 
@@ -208,7 +299,7 @@ def reconciliation(con: Engine, f: Filters) -> pa.Table:
         f"""
         SELECT month, project, estimated_usd, billed_usd, residual_usd, residual_share,
                unused_capacity_usd, untagged_usd
-        FROM reconcile_months WHERE true {cond} ORDER BY month, project""",
+        FROM ({RECONCILE_MONTHS}) r WHERE true {cond} ORDER BY month, project""",
         params,
     )
 

@@ -297,9 +297,9 @@ def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDB
         con.execute(f"CREATE VIEW raw_{name} AS SELECT {cols} FROM {name}__files")
         tail = tail_months(con, store, name) if present else []
         con.execute(f"CREATE VIEW {name} AS {dedupe_sql(spec, f'{name}__files', COMPACTED, tail)}")
-    create_rollup_views(con, store)
     for name, sql in view_sql().items():
         con.execute(f"CREATE VIEW {name} AS {sql}")
+    create_rollup_views(con, store)  # after the views: a rollup may summarise one (savings)
     return con
 
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
 
+from analytics import cost_rollups, failure_rollups
 from lake.schemas import table
 from lake.store import EMPTY_PREFIX, LakeStore
 
@@ -182,7 +183,8 @@ ROLLUPS = (
         """
         SELECT date_trunc('month', usage_start_at) AS month_at, project, workflow,
                pipeline_release, requested_by, cost_centre, allocation, product_code, capacity,
-               instance_type, sum(cost_usd) AS cost_usd, count(*) AS line_count
+               instance_type, sum(cost_usd ORDER BY cost_usd) AS cost_usd,
+               count(*) AS line_count
         FROM {p}billed_allocated
         WHERE month IN ({target})
         GROUP BY date_trunc('month', usage_start_at), project, workflow, pipeline_release,
@@ -190,6 +192,31 @@ ROLLUPS = (
         _BILLED_VIEWS,
         needs="billed_costs",
     ),
+    # The Failures and Spot page's (analytics.failure_rollups says what each counts and when).
+    Rollup(
+        "rollup_attempt_ends_daily",
+        "attempt_ends",
+        ("job_attempts", "decisions", "billed_costs"),
+        1,
+        failure_rollups.ATTEMPT_ENDS,
+    ),
+    Rollup("rollup_retried_runs_daily", "retried_runs", _OUTCOME_FACTS, 1,
+           failure_rollups.RETRIED_RUNS, _OUTCOME_VIEWS),
+    Rollup(
+        "rollup_attempt_costs_daily",
+        "attempt_costs",
+        ("costs", "job_attempts", "decisions"),
+        1,
+        failure_rollups.ATTEMPT_COSTS,
+    ),
+    # The Cost page's cost per sample (analytics.cost_rollups).
+    Rollup("rollup_sample_costs_monthly", "sample_costs", ("costs",), 0,
+           cost_rollups.SAMPLE_COSTS),
+    Rollup("rollup_cost_prices_monthly", "cost_prices", ("costs",), 0,
+           cost_rollups.PRICE_SOURCES),
+    # Reads the savings view (analytics/sql), so connect() makes the rollup views after those.
+    Rollup("rollup_savings_monthly", "savings_monthly",
+           ("costs", "decisions", "billed_costs", "storage", "prices"), 0, cost_rollups.SAVINGS),
 )
 BY_TABLE = {r.table: r for r in ROLLUPS}
 
@@ -401,11 +428,36 @@ def compute(
     p = f"{rollup.view}__m__"
     for name, sql in scope_views(p, rollup, [month]):
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
-    rows = con.execute(rollup.sql.format(p=p, target=_in([month]))).to_arrow_table()
+    rows = _defined_nulls(con.execute(rollup.sql.format(p=p, target=_in([month]))).to_arrow_table())
     import pyarrow as pa
 
     rows = rows.append_column("source_digest", pa.array([digest] * rows.num_rows, pa.string()))
     return rows.replace_schema_metadata({"source_digest": digest})
+
+
+def _defined_nulls(tbl: pa.Table) -> pa.Table:
+    """``tbl`` with zeros under its null numbers and times.
+
+    DuckDB leaves whatever bytes were there under a null; the store names a month's file by a
+    hash of its bytes, so the same rows must give the same bytes for a refresh that changes
+    nothing to write nothing.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for i, field in enumerate(tbl.schema):
+        t = field.type
+        if tbl.column(i).null_count == 0 or not (
+            pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_timestamp(t)
+        ):
+            continue
+        col = tbl.column(i).combine_chunks()
+        filled = pc.fill_null(col, pa.scalar(0, t) if not pa.types.is_timestamp(t)
+                              else pa.scalar(0, pa.int64()).cast(t))
+        fixed = pa.Array.from_buffers(t, len(col), [col.buffers()[0], filled.buffers()[1]],
+                                      offset=0) if col.offset == 0 else col
+        tbl = tbl.set_column(i, field, fixed)
+    return tbl
 
 
 def fact_months(store: LakeStore, rollup: Rollup) -> set[str]:

@@ -1,6 +1,7 @@
 """The user's path for a month of DRAGEN run folders, against MultiQC on the same folders.
 
 Run:  uv run python benchmarks/bench_dragen_vs_multiqc.py [--runs 50,200,400] [--workers N]
+                                                           [--month 2000]
 
 For each size, the script builds that many run folders from the real reference files
 (``$SEQLEDGER_REFERENCE_DATA/dragen``, else ``../shared/reference-data/dragen``): it cycles
@@ -25,6 +26,10 @@ memory (the largest sum of RSS over the process tree, sampled every 20 ms), and 
 time divided by seqledger's (the speed-up; > 1 means seqledger is faster). The last lines
 extrapolate the largest size to a 4,000-run month, linearly, and say so; a bar chart of the
 wall times closes the output.
+
+``--month N`` then measures seqledger alone (first call and again) on N run folders: a month's
+scale, where MultiQC would take most of an hour on a shared machine. Its line gives the time per
+run and the 4,000-run month it implies (measured at N, scaled linearly when N < 4,000).
 """
 
 from __future__ import annotations
@@ -141,6 +146,8 @@ def main() -> None:
     parser.add_argument("--runs", default="50,200,400", help="comma-separated folder counts")
     parser.add_argument("--workers", type=int, default=None, help="seqledger --workers")
     parser.add_argument("--workdir", default=None, help="parent of the temporary folders")
+    parser.add_argument("--month", type=int, default=0,
+                        help="then seqledger alone on this many run folders (e.g. 4000)")
     args = parser.parse_args()
     sizes = [int(n) for n in args.runs.split(",")]
     seqledger = str(Path(sys.executable).with_name("seqledger"))
@@ -192,6 +199,32 @@ def main() -> None:
         n, ours = last
         print(f"\n{MONTH:,}-run month, extrapolated linearly from {n} runs (not measured): "
               f"~{ours['wall'] / n * MONTH:.0f} s wall, ~{ours['cpu'] / n * MONTH:.0f} s CPU")
+    if args.month:
+        _month(args.month, seqledger, env, workers, args.workdir)
+
+
+def _month(n: int, seqledger: str, env: dict[str, str], workers: list[str],
+           workdir: str | None) -> None:
+    """seqledger alone on ``n`` run folders: first call, then again (all skipped)."""
+    with tempfile.TemporaryDirectory(dir=workdir, prefix="bench-dragen-month-") as tmp:
+        month, lake = Path(tmp, "month"), Path(tmp, "lake")
+        size = build_month(month, n) / 1e6
+        load = os.getloadavg()[0]
+        cmd = [seqledger, "ingest", "dragen", str(month), "--run-at", RUN_AT, "--no-progress",
+               *workers]
+        ours = measure(cmd, {**env, "SEQLEDGER_LAKE": str(lake)})
+        if f"{n} loaded" not in ours["out"]:
+            raise SystemExit(f"seqledger did not load {n} runs:\n{ours['out'][-2000:]}")
+        again = measure(cmd, {**env, "SEQLEDGER_LAKE": str(lake)})
+        if f"{n} skipped" not in again["out"]:
+            raise SystemExit(f"the second call loaded something:\n{again['out'][-2000:]}")
+    scaled = "measured" if n >= MONTH else f"scaled linearly from {n} measured runs"
+    print(f"\nseqledger alone, {n:,} runs ({size:.0f} MB), load {load:.1f} -> "
+          f"{os.getloadavg()[0]:.1f}: {ours['wall']:.1f} s wall, {ours['cpu']:.1f} s CPU "
+          f"({ours['cpu'] / n * 1000:.1f} ms CPU a run), {ours['rss_mb']:.0f} MB peak; "
+          f"again {again['wall']:.1f} s")
+    print(f"{MONTH:,}-run month ({scaled}): ~{ours['wall'] / n * MONTH:.0f} s wall, "
+          f"~{ours['cpu'] / n * MONTH:.0f} s CPU")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ overview's rollup query measured in the same run.
 The lake is ``bench_year.py``'s (built once into ``--cache``, reused). Printed per query and for
 an open range and a one-month range: the first call and the p50 of later calls, CPU seconds, and
 the ratio of the p50 CPU to the baseline (``queries.attempt_failures``, which reads the attempts
-rollup). Queries that read the facts (reclaims, retry outcomes, retry cost) grow with the
-job_attempts rows of the range and one month either side; the others read rollups or cost rows.
+rollup). The Failures queries read daily rollups (``analytics.failure_rollups``); the cost
+queries read the monthly cost rollup or the cost rows; automation counts the attempts' state rows.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> None:
             ("cost_trends.by_component", lambda f=f: cost_trends.by_component(engine, f)),
             ("cost_trends.per_sample", lambda f=f: cost_trends.per_sample(engine, f)),
             ("cost_trends.savings", lambda f=f: cost_trends.savings(engine, f)),
+            ("cost_trends.automation", lambda f=f: cost_trends.automation(engine, f)),
             ("storage.by_class", lambda f=f: storage.by_class(engine, f)),
             ("storage.archival", lambda f=f: storage.archival(engine, f)),
         ]

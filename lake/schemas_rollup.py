@@ -131,6 +131,162 @@ ROLLUP_COSTS_MONTHLY = register(
     )
 )
 
+_TAG_FIELDS = [
+    _PROJECT,
+    _f("cost_centre", pa.string(), "Cost-allocation tag: cost centre"),
+    _f("workflow", pa.string(), "Cost-allocation tag: workflow"),
+    _f("pipeline_release", pa.string(), "Cost-allocation tag: pipeline release"),
+]
+_TAG_KEY = ("project", "cost_centre", "workflow", "pipeline_release")
+
+ROLLUP_ATTEMPT_ENDS_DAILY = register(
+    _spec(
+        "rollup_attempt_ends_daily",
+        "Finished job attempts per day and UTC hour they ended, by the tags a page filters on, "
+        "capacity, instance type, availability zone, final status, failure kind and Spot reclaim.",
+        key=(
+            "day_at",
+            "hour",
+            *_TAG_KEY,
+            "capacity",
+            "instance_type",
+            "availability_zone",
+            "final_status",
+            "failure_kind",
+            "spot_reclaim",
+        ),
+        time_column="day_at",
+        fields=[
+            _f("day_at", TS, "UTC midnight of the day the attempts ended (partition time)",
+               nullable=False),
+            _f("hour", pa.int32(), "UTC hour of the day they ended"),
+            *_TAG_FIELDS,
+            _f("capacity", pa.string(), "spot | on-demand"),
+            _f("instance_type", pa.string(), "EC2 instance type"),
+            _f("availability_zone", pa.string(), "From the billing export; null until loaded"),
+            _f("final_status", pa.string(),
+               "SUCCEEDED | FAILED; null on the month's row of zeros (kept for its digest)"),
+            _f("failure_kind", pa.string(), "What the retry policy called it, if it decided"),
+            _f("spot_reclaim", pa.bool_(), "Ended by a Spot reclaim", nullable=False),
+            _f("attempts", pa.int64(), "Attempts", nullable=False),
+            _DIGEST,
+        ],
+    )
+)
+
+ROLLUP_RETRIED_RUNS_DAILY = register(
+    _spec(
+        "rollup_retried_runs_daily",
+        "Runs that took more than one attempt, per day of their current status, by tags and "
+        "where they ended (Spot, On-Demand, given up, still running).",
+        key=("day_at", *_TAG_KEY, "outcome"),
+        time_column="day_at",
+        fields=[
+            _DAY,
+            *_TAG_FIELDS,
+            _f("outcome", pa.string(), "succeeded on Spot | … | given up | still running; null "
+               "on the month's row of zeros (kept for its digest)"),
+            _f("runs", pa.int64(), "Runs", nullable=False),
+            _f("attempts", pa.int64(), "Attempts of those runs", nullable=False),
+            _f("spot_reclaims", pa.int64(), "Attempts of those runs ended by a Spot reclaim",
+               nullable=False),
+            _DIGEST,
+        ],
+    )
+)
+
+ROLLUP_ATTEMPT_COSTS_DAILY = register(
+    _spec(
+        "rollup_attempt_costs_daily",
+        "Estimated cost of job attempts per day of usage, by tags, whether the attempt finished, "
+        "its failure kind and the kind of cost (compute, licence, scratch_storage).",
+        key=("day_at", *_TAG_KEY, "outcome", "failure_kind", "cost_kind"),
+        time_column="day_at",
+        fields=[
+            _f("day_at", TS, "UTC midnight of the day of usage (partition time)",
+               nullable=False),
+            *_TAG_FIELDS,
+            _f("outcome", pa.string(), "finished | did not finish | in progress; null on the "
+               "month's row of zeros (kept for its digest)"),
+            _f("failure_kind", pa.string(), "Failure kind of an attempt that did not finish"),
+            _f("cost_kind", pa.string(), "compute | licence | scratch_storage"),
+            _f("attempts", pa.int64(), "Attempts with cost rows of this kind", nullable=False),
+            _f("cost_usd", pa.float64(), "Estimated cost; null when no row was priced"),
+            _f("unpriced_rows", pa.int64(), "Rows without a price", nullable=False),
+            _f("approximate_rows", pa.int64(), "Rows with an approximate or assumed price",
+               nullable=False),
+            _DIGEST,
+        ],
+    )
+)
+
+ROLLUP_SAMPLE_COSTS_MONTHLY = register(
+    _spec(
+        "rollup_sample_costs_monthly",
+        "Estimated cost per month of usage, sample and run, by the tags a page filters on, split "
+        "into compute, licence and storage (the cost-per-sample distribution).",
+        key=("month_at", "sample_id", "run_id", *_TAG_KEY),
+        time_column="month_at",
+        fields=[
+            _f("month_at", TS, "UTC start of the month of usage (partition time)", nullable=False),
+            _f("sample_id", pa.string(), "Sample; null on the month's row of zeros (its digest)"),
+            _f("run_id", pa.string(), "Run"),
+            *_TAG_FIELDS,
+            _f("estimated_usd", pa.float64(), "Estimated cost; null when no row was priced"),
+            _f("compute_usd", pa.float64(), "Of which compute"),
+            _f("licence_usd", pa.float64(), "Of which DRAGEN licence"),
+            _f("storage_usd", pa.float64(), "Of which storage (S3, scratch, transitions)"),
+            _f("unpriced_rows", pa.int64(), "Cost rows without a price", nullable=False),
+            _DIGEST,
+        ],
+    )
+)
+
+ROLLUP_COST_PRICES_MONTHLY = register(
+    _spec(
+        "rollup_cost_prices_monthly",
+        "Estimated cost not at a list price (approximate, assumed, unpriced) per month of usage, "
+        "by the tags a page filters on, kind of cost, price status and price source.",
+        key=("month_at", *_TAG_KEY, "cost_kind", "price_status", "price_source"),
+        time_column="month_at",
+        fields=[
+            _f("month_at", TS, "UTC start of the month of usage (partition time)", nullable=False),
+            *_TAG_FIELDS,
+            _f("cost_kind", pa.string(), "compute | licence | scratch_storage | …"),
+            _f("price_status", pa.string(), "approximate | assumed | unpriced; null on the "
+               "month's row of zeros (kept for its digest)"),
+            _f("price_source", pa.string(), "Where the price comes from"),
+            _f("line_count", pa.int64(), "Cost rows", nullable=False),
+            _f("cost_usd", pa.float64(), "Estimated cost; null when no row was priced"),
+            _DIGEST,
+        ],
+    )
+)
+
+ROLLUP_SAVINGS_MONTHLY = register(
+    _spec(
+        "rollup_savings_monthly",
+        "The savings view per month: Spot against On-Demand and archival against all-Standard, "
+        "estimated and billed (no tags).",
+        key=("month_at", "scenario"),
+        time_column="month_at",
+        fields=[
+            _f("month_at", TS, "UTC start of the month (partition time)", nullable=False),
+            _f("scenario", pa.string(), "What is compared; null on the month's row of zeros "
+               "(kept for its digest)"),
+            _f("actual_usd", pa.float64(), "Spent"),
+            _f("baseline_usd", pa.float64(), "What the baseline would have cost"),
+            _f("saving_usd", pa.float64(), "Baseline − actual"),
+            _f("line_count", pa.int64(), "Rows compared", nullable=False),
+            _f("unpriced_rows", pa.int64(), "Rows without a price on either side",
+               nullable=False),
+            _f("approximate_rows", pa.int64(), "Rows with an approximate price",
+               nullable=False),
+            _DIGEST,
+        ],
+    )
+)
+
 _MONTH = _f("month_at", TS, "UTC start of the month counted (partition time)", nullable=False)
 _RELEASE = _f("pipeline_release", pa.string(), "Pipeline release")
 
@@ -214,6 +370,12 @@ ROLLUPS = (
     ROLLUP_RUN_SAMPLES_MONTHLY,
     ROLLUP_ATTEMPTS_DAILY,
     ROLLUP_COSTS_MONTHLY,
+    ROLLUP_ATTEMPT_ENDS_DAILY,
+    ROLLUP_RETRIED_RUNS_DAILY,
+    ROLLUP_ATTEMPT_COSTS_DAILY,
+    ROLLUP_SAMPLE_COSTS_MONTHLY,
+    ROLLUP_COST_PRICES_MONTHLY,
+    ROLLUP_SAVINGS_MONTHLY,
     ROLLUP_QC_VERDICTS_DAILY,
     ROLLUP_QC_METRICS_MONTHLY,
     ROLLUP_BILLED_MONTHLY,

@@ -51,6 +51,31 @@ ORPHAN_AGE_S = 3600
 
 
 @dataclass(frozen=True, slots=True)
+class FileLayout:
+    """How a writer's Parquet files store their columns; the default is Parquet's (every column
+    dictionary-encoded, with min/max statistics, plain otherwise).
+
+    For writers of millions of rows per call (DRAGEN histograms): hashing a column that is
+    nearly all distinct (a dictionary), or computing min/max of a dictionary column that no
+    query filters on, costs more than the rest of the write.
+    """
+
+    dictionary: tuple[str, ...] | None = None  # the dictionary-encoded columns (None: all)
+    statistics: tuple[str, ...] | None = None  # the columns with min/max (None: all)
+    encodings: tuple[tuple[str, str], ...] = ()  # (column, Parquet encoding) of plain columns
+
+    def options(self) -> dict[str, Any]:
+        """Keyword arguments of ``pyarrow.parquet.write_table``."""
+        out: dict[str, Any] = {
+            "use_dictionary": True if self.dictionary is None else list(self.dictionary),
+            "write_statistics": True if self.statistics is None else list(self.statistics),
+        }
+        if self.encodings:
+            out["column_encoding"] = dict(self.encodings)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
 class WriteResult:
     """What one write did: files created, files that already existed, rows written."""
 
@@ -369,6 +394,7 @@ class LakeStore:
         *,
         inputs_digest: str | None = None,
         dictionary: Sequence[str] | None = None,
+        layout: FileLayout | None = None,
     ) -> WriteResult:
         """Append rows to a table: one file per month touched, named by the rows' keys.
 
@@ -384,9 +410,12 @@ class LakeStore:
         ``dictionary``: the columns to dictionary-encode (default: every column, Parquet's
         default). A writer of millions of rows per call names its repetitive columns: hashing
         every value of a column that is nearly all distinct (a histogram's bins) costs time and
-        makes the file larger than plain encoding.
+        makes the file larger than plain encoding. ``layout``: the same and more (which columns
+        get statistics, other encodings); ``dictionary`` is a layout with only that set.
         """
         spec = table(name)
+        if layout is None and dictionary is not None:
+            layout = FileLayout(dictionary=tuple(dictionary))
         if len(rows) == 0:
             return WriteResult(name, (), (), 0)
         tbl = to_table(spec, rows, recorded_at)
@@ -402,7 +431,7 @@ class LakeStore:
             if self._exists(path):
                 existing.append(path)
                 continue
-            self._write_atomic(part, path, dictionary)
+            self._write_atomic(part, path, layout)
             written.append(path)
             n_written += part.num_rows
         return WriteResult(name, tuple(written), tuple(existing), n_written)
@@ -415,18 +444,17 @@ class LakeStore:
         return self._retry(lambda: self.fs.get_file_info(path).type == pafs.FileType.File,
                            f"checking {path}")
 
-    def _write_atomic(self, tbl: pa.Table, path: str,
-                      dictionary: Sequence[str] | None = None) -> None:
+    def _write_atomic(self, tbl: pa.Table, path: str, layout: FileLayout | None = None) -> None:
         if self.settings.lake_is_s3:
-            self._retry(lambda: self._put(tbl, path, dictionary), f"writing s3://{path}",
+            self._retry(lambda: self._put(tbl, path, layout), f"writing s3://{path}",
                         LakeWriteError)
             return
         try:
-            _write_local(tbl, path, dictionary)
+            _write_local(tbl, path, layout)
         except OSError as e:
             raise LakeWriteError(f"could not write {path}: {e}") from e
 
-    def _put(self, tbl: pa.Table, path: str, dictionary: Sequence[str] | None = None) -> None:
+    def _put(self, tbl: pa.Table, path: str, layout: FileLayout | None = None) -> None:
         """Upload under a hidden temporary key, then copy it to ``path`` server-side.
 
         pyarrow's S3 stream completes the upload when it is closed, even when the ``with`` block
@@ -439,7 +467,7 @@ class LakeStore:
         tmp = f"{directory}/.{base}.{uuid.uuid4().hex}.partial"
         try:
             with self.fs.open_output_stream(tmp) as out:
-                _write_parquet(tbl, out, dictionary)
+                _write_parquet(tbl, out, layout)
             self.fs.copy_file(tmp, path)
         finally:
             # a stray hidden object costs nothing; the write's own error is the one to raise
@@ -585,7 +613,7 @@ class LakeStore:
         return removed
 
 
-def _write_parquet(tbl: pa.Table, out: Any, dictionary: Sequence[str] | None = None) -> None:
+def _write_parquet(tbl: pa.Table, out: Any, layout: FileLayout | None = None) -> None:
     """A table as Parquet. Arrow dictionary columns (values repeated for a whole file or run) are
     written as they are: one dictionary per column (unified across the table's chunks, else the
     writer decodes every chunk after the first) and no Arrow schema in the file, so every reader
@@ -593,11 +621,10 @@ def _write_parquet(tbl: pa.Table, out: Any, dictionary: Sequence[str] | None = N
     encoded = any(pa.types.is_dictionary(f.type) for f in tbl.schema)
     pq.write_table(tbl.unify_dictionaries() if encoded else tbl, out,
                    row_group_size=ROW_GROUP_ROWS, compression="zstd",
-                   use_dictionary=True if dictionary is None else list(dictionary),
-                   store_schema=not encoded)
+                   store_schema=not encoded, **(layout or FileLayout()).options())
 
 
-def _write_local(tbl: pa.Table, path: str, dictionary: Sequence[str] | None = None) -> None:
+def _write_local(tbl: pa.Table, path: str, layout: FileLayout | None = None) -> None:
     """Write ``path`` whole or not at all, and durably: the data and the directory entry reach the
     disk (fsync) before the rename is trusted, so a power loss never leaves a named, empty file."""
     directory, _, base = path.rpartition("/")
@@ -605,7 +632,7 @@ def _write_local(tbl: pa.Table, path: str, dictionary: Sequence[str] | None = No
     tmp = f"{directory}/.{base}.{uuid.uuid4().hex}.partial"
     try:
         with open(tmp, "wb") as out:
-            _write_parquet(tbl, out, dictionary)
+            _write_parquet(tbl, out, layout)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)

@@ -1,23 +1,18 @@
 -- Estimated against billed per month and project: the residual and its share of billed, unused
 -- instance capacity (split rows' leftovers) and untagged spend (billed without a project tag).
--- Read from the monthly rollups of costs and billed_allocated (costs_monthly, billed_monthly):
--- the sums over cost_lines and billed_allocated, from thousands of rows, not millions.
--- Approximate rows count assumed prices too, as cost_lines does.
 WITH est AS (
     SELECT month, coalesce(project, '(untagged)') AS project,
            sum(cost_usd) AS estimated_usd,
            sum(unpriced_rows) AS unpriced_rows,
-           sum(approximate_rows)
-               + sum(CASE WHEN price_status = 'assumed' THEN line_count ELSE 0 END)
-               AS approximate_rows
-    FROM costs_monthly
+           sum(approximate_rows) AS approximate_rows
+    FROM cost_lines
     GROUP BY month, coalesce(project, '(untagged)')
 ),
 bil AS (
     SELECT month, coalesce(project, '(untagged)') AS project,
            sum(CASE WHEN allocation <> 'unused' THEN cost_usd ELSE 0 END) AS billed_usd,
            sum(CASE WHEN allocation = 'unused' THEN cost_usd ELSE 0 END) AS unused_capacity_usd
-    FROM billed_monthly
+    FROM billed_allocated
     GROUP BY month, coalesce(project, '(untagged)')
 )
 SELECT coalesce(e.month, b.month) AS month,

@@ -5,10 +5,11 @@ the spend no tag charges back."""
 from __future__ import annotations
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from analytics.cost_trends import ASSUMED, BY, distribution
-from analytics.filters import Columns
+from analytics.filters import TAGS, Columns
 from dashboards import data, filters
 from dashboards.page_parts import not_narrowed, table, usd
 
@@ -32,6 +33,7 @@ try:
     savings = data.query("cost_trends.savings", f).to_pandas()
     reconcile = data.query("cost_trends.reconciliation", f).to_pandas()
     untagged = data.query("cost_trends.untagged", f).to_pandas()
+    automation = data.query("cost_trends.automation", f).to_pandas()
 except data.LakeUnavailable as e:
     st.error(str(e), icon=":material/error:")
     st.stop()
@@ -94,11 +96,20 @@ table(totals, f"cost by {TAG_LABELS[tag]}", f"cost_by_{tag}",
       {"estimated_usd": MONEY, "billed_usd": MONEY})
 
 st.subheader("By component")
-components["price"] = components["price_status"].where(
-    ~components["price_status"].isin(ASSUMED), "assumption").where(
-    components["price_status"] != "list", "list price")
+# Automation serves every project: it is drawn only when no tag narrows the selection.
+tagged = any(f.values(t) for t in TAGS)
+auto = (automation.groupby("month", as_index=False)
+        .agg(cost_usd=("cost_usd", "sum"), line_count=("item", "count"),
+             unpriced_rows=("rate_usd", lambda r: int(r.isna().sum())),
+             price_status=("price_status", lambda p: "unpriced" if (p == "unpriced").all()
+                           else "approximate"))
+        .assign(cost_kind="automation"))
+shown = components if tagged or auto.empty else pd.concat([components, auto], ignore_index=True)
+shown["price"] = shown["price_status"].where(
+    ~shown["price_status"].isin(ASSUMED), "assumption").where(
+    shown["price_status"] != "list", "list price")
 st.altair_chart(
-    alt.Chart(components, title="Estimated cost per month by component (USD)").mark_bar().encode(
+    alt.Chart(shown, title="Estimated cost per month by component (USD)").mark_bar().encode(
         x=alt.X("month:O", title="month"),
         y=alt.Y("sum(cost_usd):Q", title="estimated cost (USD)", axis=alt.Axis(format="$,.0f")),
         color=alt.Color("cost_kind:N", title="component"),
@@ -107,17 +118,29 @@ st.altair_chart(
                                             range=[1.0, 0.45, 0.2])),
         tooltip=[alt.Tooltip("month:O"), alt.Tooltip("cost_kind:N", title="component"),
                  alt.Tooltip("price_status:N", title="price status"),
-                 alt.Tooltip("cost_usd:Q", title="cost", format="$,.2f"),
-                 alt.Tooltip("line_count:Q", title="cost rows")],
+                 alt.Tooltip("cost_usd:Q", title="cost", format="$,.4f"),
+                 alt.Tooltip("line_count:Q", title="cost rows or automation items")],
     ),
     width="stretch",
 )
+auto_total = float(automation["cost_usd"].sum())
 st.caption("Pale bars are priced with an assumption (price status *approximate* or *assumed*). "
-           "Automation (Lambda, SNS, EventBridge) is not in the lake's cost rows: "
-           "`seqledger report automation` estimates it from event volumes.")
+           "*Automation* (Lambda, SNS, EventBridge; Athena not included) is not in the cost "
+           "rows: it is estimated from the events the lake recorded (each Batch state change and "
+           "each arriving object one Lambda run, assumed 256 MB for 200 ms), priced with the "
+           "lake's service prices, which are approximate — "
+           f"{usd(auto_total) if auto_total >= 0.01 else f'${auto_total:,.6f}'} in these "
+           "months, by whole months. `seqledger report automation` prices a month's assumed "
+           "volume and Athena the same way.")
+if tagged and not automation.empty:
+    st.caption(":material/filter_alt_off: Automation is left out of the chart while a project, "
+               "cost centre, workflow or release is selected: it serves every project.")
 with st.expander("Table"):
-    table(components.drop(columns="price"), "cost by component", "cost_by_component",
+    table(shown.drop(columns="price"), "cost by component", "cost_by_component",
           {"cost_usd": MONEY})
+with st.expander("Automation by item"):
+    table(automation, "automation by item", "automation_by_item",
+          {"cost_usd": st.column_config.NumberColumn(format="$%.6f")})
 with st.expander("Prices that are assumptions", expanded=not assumed.empty):
     table(assumed, "prices that are assumptions", "assumed_prices", {"cost_usd": MONEY})
 

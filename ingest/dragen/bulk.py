@@ -14,6 +14,7 @@ quarantined with the reason; the others go on.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import math
@@ -37,7 +38,7 @@ from ingest.dragen.service import (
     STAGE,
     TABLES,
     ParsedRun,
-    dictionary_columns,
+    file_layout,
     parse_run_files,
     read_run,
     run_filesystem,
@@ -254,7 +255,7 @@ def load_batch(settings: Settings, jobs: Sequence[RunJob], loaded: frozenset[str
         tables = [p.tables[name] for p in parsed if name in p.tables]
         if tables:
             result = store.write(name, pa.concat_tables(tables), inputs_digest=digest,
-                                 dictionary=dictionary_columns(name))
+                                 layout=file_layout(name))
             written += len(result.files_written)
     return outcomes, written
 
@@ -284,6 +285,9 @@ def ingest_runs(store: LakeStore, jobs: Sequence[RunJob], *, workers: int | None
     # pyarrow probes for pandas on its first conversion of Python values: once here, not per
     # worker (the CLI answers the probe without importing pandas: lake.arrow_probe).
     pa.array([0])
+    # The parent's objects are never collected by a worker: its garbage collector would touch
+    # (and so copy) every page of them that fork shares.
+    gc.freeze()
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         futures = [pool.submit(load_batch, store.settings, group, loaded) for group in groups]

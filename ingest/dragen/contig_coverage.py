@@ -51,7 +51,7 @@ def parse_contig_mean_cov(source: str, data: bytes, *, family: str, file_type: s
     Raises:
         ParseError: the file is unreadable or no line is ``contig,bases,mean``.
     """
-    text = columnar.text_lines(source, data)
+    text = columnar.plain_text(source, data)
     fast = _fast(text, phenotype) if text is not None else None
     if fast is not None:
         return FileParse(source, family, file_type, phenotype, contigs=fast)
@@ -108,10 +108,10 @@ def _why(parts: list[str]) -> str:
     return f"{parts[0]}: aligned bases {parts[1]!r} or mean {parts[2]!r} is not a number"
 
 
-def _fast(chunk: pa.StringArray, phenotype: str | None) -> Block | None:
-    """The whole file (:func:`columnar.text_lines`) at once with Arrow compute; None at the first
+def _fast(text: bytes, phenotype: str | None) -> Block | None:
+    """The whole file (:func:`columnar.plain_text`) at once with Arrow compute; None at the first
     irregularity."""
-    cols = columnar.fields(chunk, 3) if len(chunk) else None
+    cols = columnar.csv_fields(text, 3)
     if cols is None:
         return None
     names, bases_text, mean_text = cols

@@ -65,7 +65,7 @@ def parse_fastqc(source: str, data: bytes, *, family: str, file_type: str,
     Raises:
         ParseError: the file is unreadable or not in the SECTION shape.
     """
-    text = columnar.text_lines(source, data)
+    text = columnar.plain_text(source, data)
     fast = _fast(text, phenotype) if text is not None else None
     if fast is not None:
         return FileParse(source, family, file_type, phenotype, bins=fast)
@@ -133,12 +133,13 @@ def _derive_bins(keys: list[str]) -> tuple[pa.Array, ...] | None:
 _LAYOUTS = columnar.LayoutMemo(_derive_bins)
 
 
-def _fast(chunk: pa.StringArray, phenotype: str | None) -> Block | None:
-    """The whole file (:func:`columnar.text_lines`) at once with Arrow compute; None at the first
+def _fast(text: bytes, phenotype: str | None) -> Block | None:
+    """The whole file (:func:`columnar.plain_text`) at once with Arrow compute; None at the first
     irregularity."""
-    if not len(chunk) or shape_problem(chunk[0].as_py().split(","), True) is not None:
+    first = text[:text.find(b"\n")].decode("ascii")
+    if shape_problem(first.split(","), True) is not None:
         return None
-    cols = columnar.fields(chunk, 4)
+    cols = columnar.csv_fields(text, 4)
     if cols is None:
         return None
     sections, rgs, names, texts = cols
@@ -152,8 +153,8 @@ def _fast(chunk: pa.StringArray, phenotype: str | None) -> Block | None:
         return None
     values, value_texts = numbers
     hists, series, xs, ends, units = derived
-    return Block(len(chunk), {
-        "line": columnar.line_numbers(1, len(chunk)), "histogram": hists, "section": sections,
+    return Block(len(names), {
+        "line": columnar.line_numbers(1, len(names)), "histogram": hists, "section": sections,
         "read_group": rgs, "series": series, "label": names, "x": xs, "x_end": ends,
         "value": values, "value_text": Same(None) if value_texts is None else value_texts,
         "unit": units, "phenotype": Same(phenotype),

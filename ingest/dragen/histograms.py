@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -55,7 +56,7 @@ def parse_fine_hist(source: str, data: bytes, *, family: str, file_type: str,
     Raises:
         ParseError: the file is unreadable or has no ``depth,count`` line.
     """
-    text = columnar.text_lines(source, data)
+    text = columnar.plain_text(source, data)
     fast = _fine_hist_fast(text, phenotype) if text is not None else None
     if fast is not None:
         return FileParse(source, family, file_type, phenotype, bins=fast)
@@ -149,7 +150,7 @@ def parse_fragment_length_hist(source: str, data: bytes, *, family: str, file_ty
     Raises:
         ParseError: the file is unreadable or has no ``length,count`` line.
     """
-    text = columnar.text_lines(source, data)
+    text = columnar.plain_text(source, data)
     fast = _fragment_fast(text, phenotype) if text is not None else None
     if fast is not None:
         return FileParse(source, family, file_type, phenotype, bins=fast)
@@ -198,13 +199,12 @@ def parse_fragment_length_hist(source: str, data: bytes, *, family: str, file_ty
 # --- fast paths (see columnar.py): whole-file Arrow compute, None at the first irregularity ------
 
 
-def _fine_hist_fast(chunk: pa.StringArray, phenotype: str | None) -> Block | None:
-    if len(chunk) < 2:
-        return None
-    header = chunk[0].as_py().split(",")
+def _fine_hist_fast(text: bytes, phenotype: str | None) -> Block | None:
+    first, _, body = text.partition(b"\n")
+    header = first.decode("ascii").split(",")
     if len(header) != 2 or header[0].strip().isdigit():
         return None
-    cols = columnar.fields(chunk.slice(1), 2)
+    cols = columnar.csv_fields(body, 2)
     if cols is None:
         return None
     labels, counts = cols
@@ -221,29 +221,44 @@ def _fine_hist_fast(chunk: pa.StringArray, phenotype: str | None) -> Block | Non
                  Same(header[1].strip()), labels, xs, ends, values, Same(None))
 
 
-def _fragment_fast(arr: pa.StringArray, phenotype: str | None) -> Block | None:
-    is_sample = pc.starts_with(arr, "#Sample:")
-    is_header = pc.equal(arr, "FragmentLength,Count")
-    is_data = pc.invert(pc.or_(is_sample, is_header))
-    if not arr[0].as_py().startswith("#Sample:") or \
-            pc.any(pc.starts_with(pc.filter(arr, is_data), "#")).as_py():
-        return None
-    samples = [s[len("#Sample:"):].strip() for s in pc.filter(arr, is_sample).to_pylist()]
+_SAMPLE = b"#Sample:"
+_LENGTH_HEADER = b"FragmentLength,Count\n"
+
+
+def _fragment_fast(text: bytes, phenotype: str | None) -> Block | None:
+    """Each sample's block (``#Sample:`` line, header, ``length,count`` lines) read by Arrow's
+    CSV reader; None when the file has any other shape."""
+    if not text.startswith(_SAMPLE) or b"\n#" in text.replace(b"\n" + _SAMPLE, b"\n"):
+        return None  # a comment line other than a sample's
+    samples: list[str] = []
+    labels, counts, blocks, nos = [], [], [], []
+    line = 1
+    for part in text[len(_SAMPLE):].split(b"\n" + _SAMPLE):
+        name, _, body = part.partition(b"\n")
+        if not body.startswith(_LENGTH_HEADER):
+            return None
+        body = body[len(_LENGTH_HEADER):]
+        body = body if body.endswith(b"\n") or not body else body + b"\n"
+        cols = columnar.csv_fields(body, 2)
+        if cols is None:
+            return None
+        n = len(cols[0])
+        labels.append(cols[0])
+        counts.append(cols[1])
+        blocks.append(pa.array(np.full(n, len(samples), np.int32)))
+        nos.append(columnar.line_numbers(line + 2, n))
+        samples.append(name.decode("ascii").strip())
+        line += 2 + n
     if len(set(samples)) != len(samples):
         return None
-    block = pc.subtract(pc.cumulative_sum(pc.cast(is_sample, pa.int32())), 1)
-    data = pc.filter(arr, is_data)
-    cols = columnar.fields(data, 2) if len(data) else None
-    if cols is None:
-        return None
-    labels, counts = cols
-    xs = columnar.as_number(labels, columnar.INT, pa.int64())
-    values = columnar.as_number(counts, columnar.INT, pa.int64())
-    data_block = pc.filter(block, is_data)
-    if xs is None or values is None or not columnar.increasing_within(xs, data_block):
+    labels_, counts_ = pa.concat_arrays(labels), pa.concat_arrays(counts)
+    block = pa.concat_arrays(blocks)
+    xs = columnar.as_number(labels_, columnar.INT, pa.int64())
+    values = columnar.as_number(counts_, columnar.INT, pa.int64())
+    if xs is None or values is None or not columnar.increasing_within(xs, block):
         return None  # (the line parser reports a repeated or unordered length exactly)
-    series = pc.take(pa.array(samples, pa.string()), data_block)
-    nos = pc.filter(columnar.line_numbers(1, len(arr)), is_data)
+    # one sample name per block: a dictionary column, not the name repeated per row
+    series = pa.DictionaryArray.from_arrays(block, pa.array(samples, pa.string()))
     xs = pc.cast(xs, pa.float64())
-    return _bins("fragment_length", phenotype, "fragments", nos, series, labels, xs,
-                 pc.add(xs, 1.0), pc.cast(values, pa.float64()), Same(None))
+    return _bins("fragment_length", phenotype, "fragments", pa.concat_arrays(nos), series,
+                 labels_, xs, pc.add(xs, 1.0), pc.cast(values, pa.float64()), Same(None))

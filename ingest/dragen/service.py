@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.fs as pafs
 
+from ingest.dragen import columnar
 from ingest.dragen.catalogue import Catalogue, default_catalogue
 from ingest.dragen.discovery import GZ, RunFiles, group_runs, is_metric_name, list_files
 from ingest.dragen.records import Block, FileParse, Same
@@ -32,7 +32,7 @@ from ingest.dragen.text import MAX_FILE_BYTES, Problem
 from lake.errors import ParseError
 from lake.quarantine import quarantine_row
 from lake.schemas import table
-from lake.store import filesystem
+from lake.store import FileLayout, filesystem
 
 if TYPE_CHECKING:
     from lake.store import LakeStore, WriteResult
@@ -48,13 +48,29 @@ _PLAIN = {"qc_histograms": frozenset({"line", "label", "x", "x_end", "value"})}
 # run; the Parquet writer then stores them without hashing every row.
 _ENCODED = {"qc_histograms": frozenset({"sample_id", "run_id", "dragen_version", "source_file",
                                         "file_type", "phenotype", "histogram", "section",
-                                        "read_group", "unit"})}
+                                        "read_group", "series", "unit"})}
+# Min/max only on a run's id and time: a file's rows are in run order, so these let a reader
+# skip row groups; the other columns' bins mix in every row group. The writer gets the min/max
+# of a dictionary column by hashing its indices, and with every column that was 40 % of a
+# histogram batch's write. Line numbers are a rising sequence (delta encoding: a few bits a row,
+# not 32), and floats split by byte compress better and faster.
+_STATISTICS = {"qc_histograms": ("run_id", "run_at")}
+_ENCODINGS = {"qc_histograms": (("line", "DELTA_BINARY_PACKED"), ("x", "BYTE_STREAM_SPLIT"),
+                                ("x_end", "BYTE_STREAM_SPLIT"), ("value", "BYTE_STREAM_SPLIT"))}
 
 
 def dictionary_columns(name: str) -> list[str] | None:
     """The columns of a DRAGEN table to dictionary-encode in Parquet (None: every column)."""
     plain = _PLAIN.get(name)
     return None if plain is None else [c for c in table(name).columns if c not in plain]
+
+
+def file_layout(name: str) -> FileLayout | None:
+    """How a DRAGEN table's Parquet files store its columns (None: Parquet's defaults)."""
+    if name not in _PLAIN:
+        return None
+    return FileLayout(dictionary=tuple(dictionary_columns(name) or ()),
+                      statistics=_STATISTICS.get(name), encodings=_ENCODINGS.get(name, ()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,10 +356,12 @@ def _encoded(column: Any, n: int, value_type: pa.DataType) -> pa.DictionaryArray
         if value is None:
             return pa.DictionaryArray.from_arrays(pa.nulls(n, pa.int32()),
                                                   pa.array([], value_type))
-        return pa.DictionaryArray.from_arrays(pa.repeat(pa.scalar(0, pa.int32()), n),
-                                              pa.array([value], value_type))
+        return pa.DictionaryArray.from_arrays(columnar.zeros(n), pa.array([value], value_type),
+                                              safe=False)  # the indices are all 0: valid
     arr = column if isinstance(column, pa.Array) else pa.array(column, value_type)
     if pa.types.is_dictionary(arr.type):
+        if arr.type == pa.dictionary(pa.int32(), value_type):
+            return arr  # built as one already (a sample name per block of bins)
         arr = arr.dictionary_decode()
     return (arr if arr.type == value_type else arr.cast(value_type)).dictionary_encode()
 
@@ -402,7 +420,8 @@ class _Table:
             if f.name in self.run_values and f.name in self.encoded:
                 columns.append(_encoded(Same(self.run_values[f.name]), self.n, f.type))
             elif f.name in self.run_values:
-                columns.append(pa.repeat(pa.scalar(self.run_values[f.name], type=f.type), self.n))
+                columns.append(columnar.repeat(pa.scalar(self.run_values[f.name], type=f.type),
+                                               self.n))
             elif f.name in self.columns:
                 columns.append(self.columns[f.name].array())
             else:
@@ -460,7 +479,8 @@ def _with_phenotypes(block: Block, key: str, phenotype_of: Mapping[str, str]) ->
     elif isinstance(names, pa.Array):
         coded = names.dictionary_encode()
         known = pa.array([phenotype_of.get(v) for v in coded.dictionary.to_pylist()], pa.string())
-        phenotype = pc.take(known, coded.indices)
+        # the names' indices into their phenotypes: a dictionary column, no string copied
+        phenotype = pa.DictionaryArray.from_arrays(coded.indices.cast(pa.int32()), known)
     else:
         phenotype = [phenotype_of.get(v) for v in names]
     return Block(block.n, {**block.columns, "phenotype": phenotype})
@@ -509,7 +529,7 @@ def write_run(store: LakeStore, parsed: ParsedRun,
               write: Write | None = None) -> dict[str, WriteResult]:
     """Write each table of a parsed run once, then its quarantine rows."""
     if write is None:
-        results = {name: store.write(name, tbl, dictionary=dictionary_columns(name))
+        results = {name: store.write(name, tbl, layout=file_layout(name))
                    for name, tbl in parsed.tables.items()}
     else:
         results = {name: write(name, tbl) for name, tbl in parsed.tables.items()}
@@ -527,9 +547,9 @@ def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_i
     is not there, holds the outputs of several runs (several output prefixes: they are never
     merged into one), or gives no run time is refused: one quarantine row, and the summary's
     ``error`` says why. Loading the same folder again writes nothing new. ``write``: where the
-    rows go (by default ``store.write``, now).
+    rows go (by default ``store.write``, now, in each table's :func:`file_layout`).
     """
-    write = write or store.write
+    given, write = write, write or store.write
     fs, root = run_filesystem(store, folder)
     # Quarantine rows are keyed by source: one spelling of the folder, however it was given.
     source_root = f"s3://{root}" if str(folder).startswith("s3://") else root
@@ -574,7 +594,7 @@ def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_i
                for f in big if f.error]
     if too_big:
         parsed = replace(parsed, quarantine=[*parsed.quarantine, *too_big])
-    results = write_run(store, parsed, write)
+    results = write_run(store, parsed, given)
     return IngestSummary(
         folder=str(folder), sample_id=sample_id, run_id=run_id, run_at=parsed.run_at,
         dragen_version=parsed.dragen_version, rows=parsed.row_counts,

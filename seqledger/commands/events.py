@@ -60,6 +60,7 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool) -> None:
     service.event_clock = settings.executor == "simulated"
     for chunk in chunks:
         summary.add(service.process(_read(chunk, summary), now=now))
+        service.forget_finished()  # memory holds the open runs, not all the month's
     executor = service.runner.executor
     if not no_follow and hasattr(executor, "next_event_at"):
         while (at := executor.next_event_at()) is not None:

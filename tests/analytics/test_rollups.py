@@ -228,7 +228,14 @@ def test_a_refresh_is_idempotent_and_a_new_fact_makes_its_month_stale(lake_setti
         ],
     )
     con = connect(lake_settings, store)
-    assert rollups.stale_months(con, store) == {"rollup_costs_monthly": ["2026-11"]}
+    # The attempts' cost rollup reads a month's attempts either side: October's changes too.
+    assert rollups.stale_months(con, store) == {
+        "rollup_costs_monthly": ["2026-11"],
+        "rollup_attempt_costs_daily": ["2026-10", "2026-11"],
+        "rollup_sample_costs_monthly": ["2026-11"],
+        "rollup_cost_prices_monthly": ["2026-11"],
+        "rollup_savings_monthly": ["2026-11"],
+    }
     # Still the facts' answer: the stale month is computed from them.
     assert (
         dict(

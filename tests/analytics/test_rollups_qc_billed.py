@@ -52,27 +52,11 @@ FROM_FACTS = {
         WHERE c.check_id <> 'overall' AND c.observed_value IS NOT NULL
         GROUP BY 1, 2, 3, 4, 5, 6, 7
         ORDER BY month, c.metric_id, c.check_id, g.project, g.pipeline_release""",
-    # analytics/sql/48_reconcile_months.sql as it read cost_lines and billed_allocated
+    # the view reconcile_months reads cost_lines and billed_allocated
     "reconcile": """
-        WITH est AS (
-            SELECT month, coalesce(project, '(untagged)') AS project,
-                   sum(cost_usd) AS estimated_usd, sum(unpriced_rows) AS unpriced_rows,
-                   sum(approximate_rows) AS approximate_rows
-            FROM cost_lines GROUP BY 1, 2),
-        bil AS (
-            SELECT month, coalesce(project, '(untagged)') AS project,
-                   sum(CASE WHEN allocation <> 'unused' THEN cost_usd ELSE 0 END) AS billed_usd,
-                   sum(CASE WHEN allocation = 'unused' THEN cost_usd ELSE 0 END) AS unused_usd
-            FROM billed_allocated GROUP BY 1, 2)
-        SELECT coalesce(e.month, b.month) AS month, coalesce(e.project, b.project) AS project,
-               coalesce(e.estimated_usd, 0), coalesce(b.billed_usd, 0),
-               coalesce(b.billed_usd, 0) - coalesce(e.estimated_usd, 0),
-               coalesce(b.unused_usd, 0),
-               CASE WHEN coalesce(e.project, b.project) = '(untagged)'
-                    THEN coalesce(b.billed_usd, 0) ELSE 0 END,
-               coalesce(e.unpriced_rows, 0), coalesce(e.approximate_rows, 0)
-        FROM est e FULL OUTER JOIN bil b ON b.month = e.month AND b.project = e.project
-        ORDER BY month, project""",
+        SELECT month, project, estimated_usd, billed_usd, residual_usd, unused_capacity_usd,
+               untagged_usd, unpriced_rows, approximate_rows
+        FROM reconcile_months ORDER BY month, project""",
 }
 
 

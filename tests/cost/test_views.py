@@ -30,11 +30,13 @@ NOT_PORTABLE = [
 ]
 
 
-def test_there_are_eleven_cost_views_and_they_use_portable_sql():
+def test_there_are_thirteen_cost_views_and_they_use_portable_sql():
     assert [f.name.split("_", 1)[1] for f in COST_SQL] == [
         "cost_lines.sql",
         "cost_attempts.sql",
+        "instance_lives.sql",
         "billed_lines.sql",
+        "instance_tenancy.sql",
         "billed_allocated.sql",
         "cost_by_month.sql",
         "storage_costs.sql",

@@ -3,14 +3,15 @@ with the filters set in the sidebar and from a link."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
+import pandas as pd
 import pytest
 
-from tests.dashboards.ops_lake import write_ops_lake
+from tests.dashboards.ops_lake import t, write_ops_lake
 from tests.dashboards.pages import charts, downloads, metrics, open_page
 
-TABLES = ["cost per month", "cost by project", "cost by component",
+TABLES = ["cost per month", "cost by project", "cost by component", "automation by item",
           "prices that are assumptions", "cost per sample", "savings",
           "estimated against billed per month and project", "untagged spend"]
 
@@ -48,9 +49,10 @@ def test_estimated_billed_components_samples_and_savings(lake, monkeypatch):
         "pgx": {"estimated_usd": 6.5, "billed_usd": 0.0},
         "(untagged)": {"estimated_usd": 0.0, "billed_usd": 3.0}}
     components = drawn["Estimated cost per month by component (USD)"]
+    # No service price in this lake: the automation's events are there, unpriced.
     assert sorted(set(zip(components["cost_kind"], components["price"], strict=True))) == [
-        ("compute", "list price"), ("licence", "assumption"), ("storage", "list price"),
-        ("storage_transition", "list price")]
+        ("automation", "unpriced"), ("compute", "list price"), ("licence", "assumption"),
+        ("storage", "list price"), ("storage_transition", "list price")]
     assert _table(at, "prices that are assumptions")["cost_usd"].tolist() == [25.0]
     savings = _table(at, "savings").set_index("scenario")
     assert savings.loc["archival vs all-standard (estimated)", "saving_usd"] == pytest.approx(
@@ -104,3 +106,46 @@ def test_money_and_sizes_read_as_people_write_them():
         "$46.80", "-$39.70", "$1,138", "-$2,500", "—"]
     assert [size(500 * 2**30), size(3 * 2**40), size(512), size(None)] == [
         "500.0 GiB", "3.0 TiB", "512 B", "—"]
+
+
+# Service prices as the shipped table has them (USD per unit), all approximate.
+SERVICE_PRICES = {"lambda-requests": ("1M requests", 0.20),
+                  "lambda-duration": ("GB-s", 0.0000166667),
+                  "sns-publish": ("1M requests", 0.50),
+                  "sns-lambda-delivery": ("1M requests", 0.0),
+                  "eventbridge-aws-event": ("1M events", 0.0)}
+
+
+def test_automation_is_a_component_priced_from_the_lakes_events(lake_settings, monkeypatch):
+    """The ops lake's Batch state changes (October: run-E's 3; November: 8 attempts x 3) and
+    four arriving objects in November, priced with approximate service prices."""
+    store = write_ops_lake(lake_settings)
+    store.write("prices", [
+        {"price_kind": "service", "region": "us-east-1", "item": item, "availability_zone": "",
+         "unit": unit, "usd": usd, "effective_from_at": datetime(2020, 12, 1, tzinfo=UTC),
+         "price_status": "approximate", "source": "test"}
+        for item, (unit, usd) in SERVICE_PRICES.items()])
+    store.write("arrivals", [
+        {"arrival_id": f"a{i}", "object_uri": f"s3://in/aou/S-A/S-A_L00{i}_R1.fastq.gz",
+         "etag": f"e{i}", "event_at": t(11, 1, i)} for i in range(1, 5)])
+    at = open_page(lake_settings.lake_uri, "cost", monkeypatch)
+    assert not at.exception and not at.error
+    drawn = pd.DataFrame(charts(at)["Estimated cost per month by component (USD)"])
+    auto = drawn[drawn["cost_kind"] == "automation"].set_index("month")
+    gb_s = 0.25 * 0.2  # 256 MB for 200 ms per Lambda run, assumed
+    november = 28 / 1e6 * 0.20 + 28 * gb_s * 0.0000166667 + 4 / 1e6 * 0.50
+    october = 3 / 1e6 * 0.20 + 3 * gb_s * 0.0000166667
+    assert auto["cost_usd"].to_dict() == {"2026-10": pytest.approx(october, rel=1e-9),
+                                          "2026-11": pytest.approx(november, rel=1e-9)}
+    assert set(auto["price"]) == {"assumption"}
+    items = _table(at, "automation by item")
+    assert items[items["month"] == "2026-11"].set_index("item")[
+        ["job_events", "object_events"]].drop_duplicates().values.tolist() == [[24, 4]]
+    assert any("Automation" in c.value and "$0.000034" in c.value for c in at.caption)
+
+    # A project's cost has no share of the automation: left out, and said so.
+    at.multiselect(key="filter_project").set_value(["pgx"]).run()
+    assert "automation" not in set(charts(at)["Estimated cost per month by component (USD)"][
+        "cost_kind"])
+    assert any(c.value.startswith(":material/filter_alt_off: Automation is left out")
+               for c in at.caption)

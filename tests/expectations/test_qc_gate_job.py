@@ -108,11 +108,13 @@ def test_the_job_gates_pending_runs_on_s3_with_task_role_credentials(
     store.write("costs", [{"project": "cardio", "sample_id": "TEST", "run_id": "run-TEST",
                            "job_id": "job-1", "attempt": 1, "component": "compute",
                            "usage_start_at": AT, "cost_usd": 4.2}])
+    from analytics.rollups import ROLLUPS
+
     month = AT.strftime("%Y-%m")
-    # the cost written, and the earlier gate (the QC rollups count gated runs)
-    assert _stale(s3_settings, store) == {"rollup_costs_monthly": [month],
-                                          "rollup_qc_metrics_monthly": [month],
-                                          "rollup_qc_verdicts_daily": [month]}
+    # every rollup of the cost rows lags, and the QC rollups (the gate above, never rolled up)
+    assert _stale(s3_settings, store) == {
+        r.table: [month] for r in ROLLUPS
+        if "costs" in r.facts or r.table.startswith("rollup_qc_")}
 
     container = _job_definition()["ContainerProperties"]
     env = {e["Name"]: e["Value"] for e in container["Environment"]}

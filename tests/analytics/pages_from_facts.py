@@ -1,0 +1,262 @@
+"""The Failures and Spot questions, and the Cost page's cost per sample, as they were asked of
+the facts before their rollups existed.
+
+The oracle of ``test_page_rollups``: the same answers computed from ``job_attempts``,
+``decisions``, ``runs``, ``billed_costs`` and ``cost_lines`` of the range's months and one either
+side, whatever the filters (``failures_by_kind`` never takes the attempts rollup here).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from analytics.engine import Engine, as_engine
+from analytics.filters import Columns, Filters, where
+from analytics.periods import Grain, check_grain, fill, span
+from analytics.rollups import around
+
+ATTEMPT_COLUMNS = Columns(time="a.ended_at", project="a.project", cost_centre="a.cost_centre",
+                          workflow="a.workflow", release="a.pipeline_release")
+RUN_COLUMNS = Columns(time="l.status_at", project="l.project", cost_centre="l.cost_centre",
+                      workflow="l.workflow", release="l.pipeline_release")
+COST_COLUMNS = Columns(time="c.usage_start_at", month="c.month", project="c.project",
+                       cost_centre="c.cost_centre", workflow="c.workflow",
+                       release="c.pipeline_release")
+UNKNOWN_ZONE = "unknown"
+_LATEST_RUN = ("CASE WHEN status IN ('SUCCEEDED', 'FAILED') THEN 1 ELSE 0 END DESC, "
+               "status_at DESC, CASE status WHEN 'RUNNING' THEN 2 ELSE 1 END DESC")
+_PERIOD = {"day": "strftime({c}, '%Y-%m-%d')", "month": "strftime({c}, '%Y-%m')"}
+
+
+def _kind(p: str = "") -> str:
+    """The failure kind of an attempt; with no decision, a reclaim when Batch said its host was
+    terminated, else ``unclassified`` (as the overview counts them)."""
+    return (f"coalesce({p}failure_kind, CASE WHEN {p}spot_reclaim THEN 'spot_reclaim' "
+            "ELSE 'unclassified' END)")
+
+
+KIND = _kind()
+
+
+def _reach(f: Filters) -> str:
+    """``AND month IN (…)``: the months of the range and one either side (nothing if open)."""
+    months = f.months()
+    if months is None:
+        return ""
+    return f" AND month IN ({', '.join(repr(m) for m in around(months, 1))})"
+
+
+def _attempts_sql(f: Filters) -> str:
+    """CTEs ``att`` (one row per attempt, its tags, end and final status) and ``out`` (with the
+    policy's decision and whether it was a Spot reclaim), over the facts of the range's months."""
+    reach = _reach(f)
+    return f"""
+        att AS (
+            SELECT job_id, attempt, max(run_id) AS run_id, max(project) AS project,
+                   max(cost_centre) AS cost_centre, max(workflow) AS workflow,
+                   max(pipeline_release) AS pipeline_release, max(capacity) AS capacity,
+                   max(instance_type) AS instance_type, max(instance_id) AS instance_id,
+                   max(CASE WHEN status IN ('SUCCEEDED', 'FAILED') THEN status END)
+                       AS final_status,
+                   max(CASE WHEN status IN ('SUCCEEDED', 'FAILED') THEN status_at END)
+                       AS ended_at,
+                   max(CASE WHEN status = 'FAILED' THEN status_reason END) AS status_reason
+            FROM job_attempts WHERE true{reach}
+            GROUP BY job_id, attempt
+        ),
+        out AS (
+            SELECT a.*, d.failure_kind, d.action,
+                   CASE WHEN d.failure_kind = 'spot_reclaim' THEN TRUE
+                        WHEN d.failure_kind IS NULL AND a.final_status = 'FAILED'
+                             AND a.status_reason LIKE 'Host EC2%' THEN TRUE
+                        ELSE FALSE END AS spot_reclaim
+            FROM att a
+            LEFT JOIN (SELECT * FROM decisions WHERE true{reach}) d
+                   ON d.job_id = a.job_id AND d.attempt = a.attempt
+        )"""
+
+
+def _table(con: Engine, sql: str, params: list[Any]) -> pa.Table:
+    return as_engine(con).table(sql, list(params))
+
+
+def failures_by_kind(con: Engine, f: Filters, grain: Grain = "day") -> pa.Table:
+    column = _PERIOD[check_grain(grain)]
+    cond, params = where(f, ATTEMPT_COLUMNS, "AND")
+    period = column.format(c="a.ended_at")
+    rows = as_engine(con).rows(
+        f"""
+        WITH {_attempts_sql(f)}
+        SELECT {period} AS period, {KIND} AS failure_kind, count(*) AS attempts
+        FROM out a WHERE a.final_status = 'FAILED' {cond}
+        GROUP BY {period}, {KIND}""", params)
+    filled = fill(rows, "period", span(f, (r["period"] for r in rows), grain),
+                  ["failure_kind"], ["attempts"]) if rows else []
+    if not rows:
+        filled = [{"period": p, "failure_kind": "none", "attempts": 0}
+                  for p in span(f, (), grain)]
+    return pa.Table.from_pylist(filled, schema=pa.schema(
+        [("period", pa.string()), ("failure_kind", pa.string()), ("attempts", pa.int64())]))
+
+
+def reclaims(con: Engine, f: Filters) -> pa.Table:
+    """``instance_type, availability_zone, hour, spot_attempts, reclaims``: finished Spot attempts
+    and those ended by a reclaim, by instance type, zone and UTC hour of the day they ended."""
+    cond, params = where(f, ATTEMPT_COLUMNS, "AND")
+    reach = _reach(f)
+    return _table(
+        con,
+        f"""
+        WITH {_attempts_sql(f)},
+        zones AS (
+            SELECT resource_id, max(availability_zone) AS availability_zone
+            FROM billed_costs
+            WHERE resource_id LIKE 'i-%' AND availability_zone IS NOT NULL
+              AND availability_zone <> ''{reach}
+            GROUP BY resource_id
+        )
+        SELECT coalesce(a.instance_type, 'unknown') AS instance_type,
+               coalesce(z.availability_zone, '{UNKNOWN_ZONE}') AS availability_zone,
+               CAST(hour(a.ended_at) AS INTEGER) AS hour,
+               count(*) AS spot_attempts,
+               count(CASE WHEN a.spot_reclaim THEN 1 END) AS reclaims
+        FROM out a
+        LEFT JOIN zones z ON z.resource_id = a.instance_id
+        WHERE a.capacity = 'spot' AND a.final_status IS NOT NULL {cond}
+        GROUP BY 1, 2, 3
+        ORDER BY 1, 2, 3""",
+        params,
+    )
+
+
+def retry_outcomes(con: Engine, f: Filters) -> pa.Table:
+    """``outcome, runs, attempts, retries, spot_reclaims``: runs that took more than one attempt,
+    by where they ended (Spot, On-Demand, given up, still running), selected by the time and
+    tags of their current status."""
+    cond, params = where(f, RUN_COLUMNS, "AND")
+    return _table(
+        con,
+        f"""
+        WITH {_attempts_sql(f)},
+        l AS (
+            SELECT * FROM (
+                SELECT r.*, row_number() OVER (PARTITION BY run_id ORDER BY {_LATEST_RUN})
+                    AS rn__
+                FROM runs r WHERE true{_reach(f)}) WHERE rn__ = 1
+        ),
+        per_run AS (
+            SELECT run_id, count(*) AS attempts,
+                   count(CASE WHEN spot_reclaim THEN 1 END) AS spot_reclaims
+            FROM out GROUP BY run_id
+        ),
+        last AS (
+            SELECT * FROM (
+                SELECT o.run_id, o.capacity, row_number() OVER (
+                    PARTITION BY o.run_id ORDER BY o.attempt DESC) AS rn__
+                FROM out o) WHERE rn__ = 1
+        ),
+        classed AS (
+            SELECT CASE WHEN l.status = 'SUCCEEDED' AND t.capacity = 'spot'
+                            THEN 'succeeded on Spot'
+                        WHEN l.status = 'SUCCEEDED' AND t.capacity = 'on-demand'
+                            THEN 'succeeded on On-Demand'
+                        WHEN l.status = 'SUCCEEDED' THEN 'succeeded, capacity unknown'
+                        WHEN l.status = 'FAILED' THEN 'given up'
+                        ELSE 'still running' END AS outcome,
+                   p.attempts, p.spot_reclaims
+            FROM l
+            JOIN per_run p ON p.run_id = l.run_id
+            LEFT JOIN last t ON t.run_id = l.run_id
+            WHERE p.attempts > 1 {cond}
+        )
+        SELECT outcome, count(*) AS runs, sum(attempts) AS attempts,
+               sum(attempts) - count(*) AS retries, sum(spot_reclaims) AS spot_reclaims
+        FROM classed GROUP BY outcome ORDER BY runs DESC, outcome""",
+        params,
+    )
+
+
+def retry_cost(con: Engine, f: Filters) -> pa.Table:
+    """``outcome, failure_kind, cost_kind, attempts, cost_usd, unpriced_rows, approximate_rows``:
+    estimated cost of job attempts (run-level storage rows left out) by whether the attempt
+    finished (``finished``), did not (``did not finish``, by failure kind) or is still going."""
+    cond, params = where(f, COST_COLUMNS, "AND")
+    return _table(
+        con,
+        f"""
+        WITH {_attempts_sql(f)}
+        SELECT CASE o.final_status WHEN 'SUCCEEDED' THEN 'finished'
+                                   WHEN 'FAILED' THEN 'did not finish'
+                                   ELSE 'in progress' END AS outcome,
+               CASE WHEN o.final_status = 'FAILED' THEN {_kind('o.')} END
+                   AS failure_kind,
+               c.cost_kind, count(DISTINCT c.job_id || '/' || CAST(c.attempt AS VARCHAR))
+                   AS attempts,
+               sum(c.cost_usd) AS cost_usd, sum(c.unpriced_rows) AS unpriced_rows,
+               sum(c.approximate_rows) AS approximate_rows
+        FROM cost_lines c
+        LEFT JOIN out o ON o.job_id = c.job_id AND o.attempt = c.attempt
+        WHERE c.attempt > 0 {cond}
+        GROUP BY 1, 2, 3
+        ORDER BY 1, 2, 3""",
+        params,
+    )
+
+
+def per_sample(con: Engine, f: Filters) -> pa.Table:
+    cond, params = where(f, COST_COLUMNS, "AND")
+    bcond, bparams = where(f, COST_COLUMNS, "AND")
+    return _table(
+        con,
+        f"""
+        WITH est AS (
+            SELECT sample_id, max(project) AS project, count(DISTINCT run_id) AS runs,
+                   sum(cost_usd) AS estimated_usd,
+                   sum(CASE WHEN cost_kind = 'compute' THEN cost_usd END) AS compute_usd,
+                   sum(CASE WHEN cost_kind = 'licence' THEN cost_usd END) AS licence_usd,
+                   sum(CASE WHEN cost_kind LIKE '%storage%' THEN cost_usd END) AS storage_usd,
+                   CAST(sum(unpriced_rows) AS BIGINT) AS unpriced_rows
+            FROM cost_lines c WHERE sample_id IS NOT NULL {cond}
+            GROUP BY sample_id
+        ),
+        bil AS (
+            SELECT sample_id, sum(cost_usd) AS billed_usd FROM billed_allocated c
+            WHERE sample_id IS NOT NULL AND allocation <> 'unused' {bcond}
+            GROUP BY sample_id
+        )
+        SELECT e.sample_id, e.project, e.runs, e.estimated_usd, e.compute_usd, e.licence_usd,
+               e.storage_usd, b.billed_usd, e.unpriced_rows
+        FROM est e LEFT JOIN bil b ON b.sample_id = e.sample_id
+        ORDER BY e.estimated_usd DESC NULLS LAST, e.sample_id""",
+        [*params, *bparams],
+    )
+
+
+def assumed_prices(con: Engine, f: Filters) -> pa.Table:
+    cond, params = where(f, COST_COLUMNS, "AND")
+    return _table(
+        con,
+        f"""
+        SELECT cost_kind, coalesce(price_status, 'unpriced') AS price_status,
+               count(*) AS line_count, sum(cost_usd) AS cost_usd,
+               count(DISTINCT price_source) AS sources, min(price_source) AS example_source
+        FROM cost_lines c
+        WHERE (price_status IS NULL OR price_status <> 'list') {cond}
+        GROUP BY 1, 2 ORDER BY cost_usd DESC NULLS LAST, 1, 2""",
+        params,
+    )
+
+
+def savings(con: Engine, f: Filters) -> pa.Table:
+    months = [f"month {op} ?" for op, d in ((">=", f.start), ("<=", f.end)) if d]
+    return _table(
+        con,
+        f"""
+        SELECT scenario, month, actual_usd, baseline_usd, saving_usd, unpriced_rows,
+               approximate_rows
+        FROM savings WHERE true {''.join(' AND ' + m for m in months)}
+        ORDER BY scenario, month""",
+        [d.isoformat()[:7] for d in (f.start, f.end) if d],
+    )
