@@ -18,7 +18,8 @@ def table(df: pd.DataFrame, name: str, key: str,
           column_config: dict[str, Any] | None = None) -> None:
     """``df`` as a table, and a button that downloads it as ``<key>.csv``."""
     st.dataframe(df, hide_index=True, width="stretch", column_config=column_config)
-    st.download_button(f"Download {name} as CSV", df.to_csv(index=False).encode("utf-8"),
+    # Made when clicked (a callable): formatting a big table's CSV would slow every render.
+    st.download_button(f"Download {name} as CSV", lambda: df.to_csv(index=False).encode("utf-8"),
                        file_name=f"{key}.csv", mime="text/csv", key=f"csv_{key}",
                        icon=":material/download:")
 
