@@ -191,7 +191,10 @@ def reconcile(con: Engine, month: str | None = None) -> list[dict[str, Any]]:
     """Estimated against billed per month and project (residual, unused capacity, untagged)."""
     _check_month(month)
     where, params = ("WHERE month = ?", [month]) if month else ("", [])
-    return _rows(con, f"SELECT * FROM reconcile_months {where} ORDER BY month, project", params)
+    from analytics.cost_rollups import RECONCILE_MONTHS
+
+    return _rows(con, f"SELECT * FROM ({RECONCILE_MONTHS}) r {where} ORDER BY month, project",
+                 params)
 
 
 def reconcile_attempts(

@@ -52,3 +52,41 @@ SAVINGS = f"""
     FROM savings
     WHERE month IN ({{target}})
     {nothing("NULL, NULL, NULL, NULL, 0, 0, 0", "month_at")}"""
+
+
+# ``reconcile_months`` (analytics/sql) asked of the monthly rollups of costs and of billed_allocated
+# (``costs_monthly``, ``billed_monthly``): the same rows from thousands of rows, not millions.
+# Approximate rows count assumed prices too, as ``cost_lines`` does. A query, not a view of
+# analytics/sql: those are made before the rollup views (one of which summarises ``savings``).
+RECONCILE_MONTHS = """
+    WITH est AS (
+        SELECT month, coalesce(project, '(untagged)') AS project,
+               sum(cost_usd) AS estimated_usd, sum(unpriced_rows) AS unpriced_rows,
+               sum(approximate_rows)
+                   + sum(CASE WHEN price_status = 'assumed' THEN line_count ELSE 0 END)
+                   AS approximate_rows
+        FROM costs_monthly
+        GROUP BY month, coalesce(project, '(untagged)')
+    ),
+    bil AS (
+        SELECT month, coalesce(project, '(untagged)') AS project,
+               sum(CASE WHEN allocation <> 'unused' THEN cost_usd ELSE 0 END) AS billed_usd,
+               sum(CASE WHEN allocation = 'unused' THEN cost_usd ELSE 0 END)
+                   AS unused_capacity_usd
+        FROM billed_monthly
+        GROUP BY month, coalesce(project, '(untagged)')
+    )
+    SELECT coalesce(e.month, b.month) AS month,
+           coalesce(e.project, b.project) AS project,
+           coalesce(e.estimated_usd, 0) AS estimated_usd,
+           coalesce(b.billed_usd, 0) AS billed_usd,
+           coalesce(b.billed_usd, 0) - coalesce(e.estimated_usd, 0) AS residual_usd,
+           (coalesce(b.billed_usd, 0) - coalesce(e.estimated_usd, 0)) / nullif(b.billed_usd, 0)
+               AS residual_share,
+           coalesce(b.unused_capacity_usd, 0) AS unused_capacity_usd,
+           CASE WHEN coalesce(e.project, b.project) = '(untagged)' THEN coalesce(b.billed_usd, 0)
+                ELSE 0 END AS untagged_usd,
+           coalesce(e.unpriced_rows, 0) AS unpriced_rows,
+           coalesce(e.approximate_rows, 0) AS approximate_rows
+    FROM est e
+    FULL OUTER JOIN bil b ON b.month = e.month AND b.project = e.project"""

@@ -22,6 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from analytics.cost_rollups import RECONCILE_MONTHS
 from analytics.engine import Engine, as_engine
 from analytics.filters import UNTAGGED, Columns, Filters, where
 from analytics.periods import Grain, check_grain, fill, span
@@ -298,7 +299,7 @@ def reconciliation(con: Engine, f: Filters) -> pa.Table:
         f"""
         SELECT month, project, estimated_usd, billed_usd, residual_usd, residual_share,
                unused_capacity_usd, untagged_usd
-        FROM reconcile_months WHERE true {cond} ORDER BY month, project""",
+        FROM ({RECONCILE_MONTHS}) r WHERE true {cond} ORDER BY month, project""",
         params,
     )
 

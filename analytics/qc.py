@@ -8,6 +8,10 @@ like", not "what did the gate do on Tuesday". Tags come from the run (``run_late
 back to what the QC rows carry. The thresholds drawn are the ones recorded with each check in
 ``qc_results`` (the rules that judged these samples), not the current CSV, so a chart never shows
 a threshold nobody was held to.
+
+The counts (verdicts per day, totals) and the monthly metric distributions read the rollups
+``qc_verdicts_daily`` and ``qc_metrics_monthly`` (``analytics.rollups``); the per-run tables (checks
+not passed, each sample's values, one sample) read the facts through the view ``qc_gated``.
 """
 
 from __future__ import annotations
@@ -26,21 +30,14 @@ if TYPE_CHECKING:
 SUITE = "sample_qc"
 VERDICTS = ("pass", "review", "fail")
 
-# The latest gate of each run with the run's tags and the day it is counted on.
-_GATED = f"""
-    SELECT v.run_id, v.sample_id, v.verdict, v.evaluated_at, v.suite_version,
-           coalesce(r.project, v.project) AS project, r.workflow, r.cost_centre,
-           coalesce(r.pipeline_release, q.pipeline_release) AS pipeline_release,
-           coalesce(r.status_at, v.evaluated_at) AS counted_at
-    FROM qc_verdicts v
-    LEFT JOIN run_latest r ON r.run_id = v.run_id
-    LEFT JOIN (SELECT run_id, max(pipeline_release) AS pipeline_release FROM qc_results
-               WHERE suite = '{SUITE}' AND check_id = 'overall' GROUP BY run_id) q
-           ON q.run_id = v.run_id
-    WHERE v.suite = '{SUITE}'"""
+# The latest gate of each run with the run's tags and the time it is counted at (a view).
+_GATED = "SELECT * FROM qc_gated"
 
 COLUMNS = Columns(time="g.counted_at", project="g.project", cost_centre="g.cost_centre",
                   workflow="g.workflow", release="g.pipeline_release")
+# The same filters on the daily rollup of verdicts (``qc_verdicts_daily``).
+DAILY = Columns(time="day_at", month="month", project="project", cost_centre="cost_centre",
+                workflow="workflow", release="pipeline_release")
 
 
 def _gated(f: Filters) -> tuple[str, list[Any]]:
@@ -51,13 +48,14 @@ def _gated(f: Filters) -> tuple[str, list[Any]]:
 
 def verdicts_by_day(con: Engine, f: Filters) -> list[dict[str, Any]]:
     """``day, verdict, runs`` for the gated runs ``f`` selects (only days that have some)."""
-    source, params = _gated(f)
+    cond, params = where(f, DAILY, prefix="WHERE")
     return as_engine(con).rows(
         f"""
-        SELECT CAST(CAST(g.counted_at AS DATE) AS VARCHAR) AS day, g.verdict, count(*) AS runs
-        FROM {source}
-        GROUP BY CAST(CAST(g.counted_at AS DATE) AS VARCHAR), g.verdict
-        ORDER BY day, g.verdict""",
+        SELECT CAST(CAST(day_at AS DATE) AS VARCHAR) AS day, verdict,
+               CAST(sum(runs) AS BIGINT) AS runs
+        FROM qc_verdicts_daily {cond}
+        GROUP BY CAST(CAST(day_at AS DATE) AS VARCHAR), verdict
+        ORDER BY day, verdict""",
         params,
     )
 
@@ -91,9 +89,10 @@ def verdict_series(rows: list[dict[str, Any]], grain: Literal["day", "week"],
 
 def verdict_totals(con: Engine, f: Filters) -> dict[str, int]:
     """Gated runs per verdict for ``f`` (every verdict present, zero when none)."""
-    source, params = _gated(f)
+    cond, params = where(f, DAILY, prefix="WHERE")
     rows = as_engine(con).rows(
-        f"SELECT g.verdict, count(*) AS runs FROM {source} GROUP BY g.verdict", params)
+        f"SELECT verdict, sum(runs) AS runs FROM qc_verdicts_daily {cond} GROUP BY verdict",
+        params)
     return {v: 0 for v in VERDICTS} | {r["verdict"]: int(r["runs"]) for r in rows}
 
 
@@ -132,6 +131,26 @@ def metric_values(con: Engine, f: Filters) -> pa.Table:
                          AND c.evaluated_at = g.evaluated_at
         WHERE c.check_id <> 'overall' AND c.observed_value IS NOT NULL
         ORDER BY c.metric_id, c.check_id, g.sample_id, g.run_id""",
+        params,
+    )
+
+
+# The same filters on the monthly metric distributions (``qc_metrics_monthly``): the range
+# selects whole months (a distribution is per month).
+MONTHLY = Columns(month="month", project="project", release="pipeline_release")
+
+
+def metric_summary(con: Engine, f: Filters) -> list[dict[str, Any]]:
+    """Per month, project, release and numeric check of the latest gates: ``runs, passed`` and the
+    values' ``min, p10, p50, p90, max`` (``qc_metrics_monthly``; percentiles do not add up across
+    months, so each month is its own row)."""
+    cond, params = where(f, MONTHLY, prefix="WHERE")
+    return as_engine(con).rows(
+        f"""
+        SELECT month, project, pipeline_release, check_id, metric_id, threshold, severity, runs,
+               passed, min_value, p10_value, p50_value, p90_value, max_value
+        FROM qc_metrics_monthly {cond}
+        ORDER BY month, metric_id, check_id, project, pipeline_release""",
         params,
     )
 

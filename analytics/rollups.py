@@ -12,20 +12,31 @@ Runs and attempts are counted in the month of their latest state; computing mont
 of M and the months either side. That is exact as long as a run, its attempts and their decisions
 fall within two consecutive months (DRAGEN runs take hours; a run of weeks spanning three months
 would be counted with the attempts and first status seen in those three).
+
+QC rollups count a gated run with its latest verdict on the day the QC page counts it (the run's
+current status, else the gate's time). A re-gate replaces the older verdict in whatever month it
+falls, so a QC month reads ``qc_results`` of that month and every later one (``later``) and ``runs``
+of every month up to the one after it (``earlier``: a run re-gated long after it finished is still
+counted on its own day). Its digest covers the same files: a re-gate in month 3 makes month 1 stale,
+and ``seqledger lake rollup --stale`` recounts it. Billed spend is summed per month of usage from
+``billed_allocated`` (split rows share an hour with their instance: never across a month).
+
+A month that gives no row keeps a zero-row file named by its digest
+(``LakeStore.mark_empty_month``), so it reads as current rather than as never computed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
 
 from analytics import cost_rollups, failure_rollups
 from lake.schemas import table
-from lake.store import LakeStore
+from lake.store import EMPTY_PREFIX, LakeStore
 
 if TYPE_CHECKING:
     import duckdb
@@ -41,10 +52,17 @@ class Rollup:
     facts: tuple[str, ...]  # the fact tables whose files it summarises
     reach: int  # months either side of a month whose facts it reads
     sql: str  # SELECT of its rows from views prefixed {p}, for months in ({target})
+    views: tuple[str, ...] = ()  # views of analytics/sql it reads, over the same months' facts
+    earlier: tuple[str, ...] = ()  # facts it reads in every month before too
+    later: tuple[str, ...] = ()  # facts it reads in every month after too
+    needs: str | None = None  # a fact without which it has no row (no file: no month to keep)
 
 
 _OUTCOME_VIEWS = ("run_latest", "attempt_outcomes", "run_outcomes")
 _OUTCOME_FACTS = ("runs", "job_attempts", "decisions")
+_QC_VIEWS = ("run_latest", "qc_verdicts", "qc_gated")
+_BILLED_VIEWS = ("billed_lines", "billed_allocated")
+_QC_FACTS = ("runs", "qc_results")
 
 ROLLUPS = (
     Rollup(
@@ -66,6 +84,7 @@ ROLLUPS = (
         WHERE strftime(o.status_at, '%Y-%m') IN ({target})
         GROUP BY date_trunc('day', o.status_at), o.status, o.project, o.workflow,
                  o.pipeline_release, o.executor, o.reason""",
+        _OUTCOME_VIEWS,
     ),
     Rollup(
         "rollup_run_samples_monthly",
@@ -77,6 +96,7 @@ ROLLUPS = (
         FROM {p}run_outcomes o
         WHERE strftime(o.status_at, '%Y-%m') IN ({target})
         GROUP BY date_trunc('month', o.status_at), o.sample_id""",
+        _OUTCOME_VIEWS,
     ),
     Rollup(
         "rollup_attempts_daily",
@@ -94,6 +114,7 @@ ROLLUPS = (
         GROUP BY date_trunc('day', a.status_at), a.status, a.project, a.capacity,
                  a.instance_type, a.job_queue, a.failure_kind, a.spot_reclaim,
                  (a.run_id IS NULL OR a.run_id NOT IN (SELECT run_id FROM {p}run_outcomes))""",
+        _OUTCOME_VIEWS,
     ),
     Rollup(
         "rollup_costs_monthly",
@@ -111,6 +132,66 @@ ROLLUPS = (
         GROUP BY date_trunc('month', usage_start_at), project, workflow, pipeline_release,
                  requested_by, cost_centre, component, capacity, instance_type, price_status""",
     ),
+    Rollup(
+        "rollup_qc_verdicts_daily",
+        "qc_verdicts_daily",
+        _QC_FACTS,
+        1,
+        """
+        SELECT date_trunc('day', g.counted_at) AS day_at, g.verdict, g.project, g.workflow,
+               g.cost_centre, g.pipeline_release, count(*) AS runs
+        FROM {p}qc_gated g
+        WHERE strftime(g.counted_at, '%Y-%m') IN ({target})
+        GROUP BY date_trunc('day', g.counted_at), g.verdict, g.project, g.workflow,
+                 g.cost_centre, g.pipeline_release""",
+        _QC_VIEWS,
+        earlier=_QC_FACTS,
+        later=("qc_results",),
+        needs="qc_results",
+    ),
+    Rollup(
+        "rollup_qc_metrics_monthly",
+        "qc_metrics_monthly",
+        _QC_FACTS,
+        1,
+        """
+        SELECT date_trunc('month', g.counted_at) AS month_at, g.project, g.pipeline_release,
+               c.check_id, c.metric_id, c.threshold, c.severity, count(*) AS runs,
+               count(CASE WHEN c.passed THEN 1 END) AS passed,
+               min(c.observed_value) AS min_value,
+               quantile_cont(c.observed_value, 0.1) AS p10_value,
+               quantile_cont(c.observed_value, 0.5) AS p50_value,
+               quantile_cont(c.observed_value, 0.9) AS p90_value,
+               max(c.observed_value) AS max_value
+        FROM {p}qc_gated g
+        JOIN {p}qc_results c ON c.run_id = g.run_id AND c.suite = 'sample_qc'
+                            AND c.evaluated_at = g.evaluated_at
+        WHERE strftime(g.counted_at, '%Y-%m') IN ({target})
+          AND c.check_id <> 'overall' AND c.observed_value IS NOT NULL
+        GROUP BY date_trunc('month', g.counted_at), g.project, g.pipeline_release, c.check_id,
+                 c.metric_id, c.threshold, c.severity""",
+        _QC_VIEWS,
+        earlier=_QC_FACTS,
+        later=("qc_results",),
+        needs="qc_results",
+    ),
+    Rollup(
+        "rollup_billed_monthly",
+        "billed_monthly",
+        ("billed_costs",),
+        0,
+        """
+        SELECT date_trunc('month', usage_start_at) AS month_at, project, workflow,
+               pipeline_release, requested_by, cost_centre, allocation, product_code, capacity,
+               instance_type, sum(cost_usd ORDER BY cost_usd) AS cost_usd,
+               count(*) AS line_count
+        FROM {p}billed_allocated
+        WHERE month IN ({target})
+        GROUP BY date_trunc('month', usage_start_at), project, workflow, pipeline_release,
+                 requested_by, cost_centre, allocation, product_code, capacity, instance_type""",
+        _BILLED_VIEWS,
+        needs="billed_costs",
+    ),
     # The Failures and Spot page's (analytics.failure_rollups says what each counts and when).
     Rollup(
         "rollup_attempt_ends_daily",
@@ -120,7 +201,7 @@ ROLLUPS = (
         failure_rollups.ATTEMPT_ENDS,
     ),
     Rollup("rollup_retried_runs_daily", "retried_runs", _OUTCOME_FACTS, 1,
-           failure_rollups.RETRIED_RUNS),
+           failure_rollups.RETRIED_RUNS, _OUTCOME_VIEWS),
     Rollup(
         "rollup_attempt_costs_daily",
         "attempt_costs",
@@ -140,34 +221,56 @@ ROLLUPS = (
 BY_TABLE = {r.table: r for r in ROLLUPS}
 
 
-def _outcome_sql() -> dict[str, str]:
+def _view_sql(names: Iterable[str]) -> dict[str, str]:
+    """The SQL of views of ``analytics/sql`` by name, in the order given."""
     files = {f.name: f for f in resources.files("analytics.sql").iterdir()}
     out = {}
-    for name in _OUTCOME_VIEWS:
+    for name in names:
         (fname,) = [n for n in files if re.fullmatch(rf"\d\d_{name}\.sql", n)]
         out[name] = files[fname].read_text()
     return out
 
 
-def _scoped(sql: str, p: str) -> str:
-    """A view's SQL reading ``{p}<name>`` for the facts and outcome views it reads."""
-    names = "|".join((*_OUTCOME_FACTS, *_OUTCOME_VIEWS, "costs"))
-    return re.sub(rf"\b(FROM|JOIN)(\s+)({names})\b", rf"\1\2{p}\3", sql)
+def _scoped(sql: str, p: str, names: Iterable[str]) -> str:
+    """A view's SQL reading ``{p}<name>`` for each of ``names`` it reads."""
+    alternatives = "|".join(names)
+    return re.sub(rf"\b(FROM|JOIN)(\s+)({alternatives})\b", rf"\1\2{p}\3", sql)
 
 
-def scope_views(p: str, around: str, facts: tuple[str, ...]) -> list[tuple[str, str]]:
-    """Views named ``{p}…``: the facts of the months ``around`` selects, and outcomes over them."""
-    views = [(f"{p}{name}", f"SELECT * FROM {name} WHERE month IN ({around})") for name in facts]
-    if facts == _OUTCOME_FACTS:
-        views += [(f"{p}{name}", _scoped(sql, p)) for name, sql in _outcome_sql().items()]
-    return views
+def reads(r: Rollup, fact: str, month: str, targets: Iterable[str]) -> bool:
+    """Whether computing ``r`` for the ``targets`` months reads ``fact`` in ``month``."""
+    targets = sorted(targets)
+    return (
+        month in around(targets, r.reach)
+        or (fact in r.later and month > targets[-1])
+        or (fact in r.earlier and month < targets[0])
+    )
+
+
+def _scope(r: Rollup, fact: str, targets: list[str]) -> str:
+    """``reads`` as a SQL condition on the ``month`` column (matches nothing without targets)."""
+    conds = [f"month IN ({_in(around(targets, r.reach))})"]
+    if targets and fact in r.later:
+        conds.append(f"month > '{max(targets)}'")
+    if targets and fact in r.earlier:
+        conds.append(f"month < '{min(targets)}'")
+    return " OR ".join(conds)
+
+
+def scope_views(p: str, r: Rollup, targets: Iterable[str]) -> list[tuple[str, str]]:
+    """Views named ``{p}…``: ``r``'s facts in the months it reads for ``targets``, and the views of
+    ``analytics/sql`` it reads, over them."""
+    targets = sorted(targets)
+    views = [(f"{p}{f}", f"SELECT * FROM {f} WHERE {_scope(r, f, targets)}") for f in r.facts]
+    names = (*r.facts, *r.views)
+    return views + [(f"{p}{v}", _scoped(sql, p, names)) for v, sql in _view_sql(r.views).items()]
 
 
 def outcomes_within(months: Iterable[str], p: str = "within__") -> str:
     """A ``WITH`` clause defining ``{p}run_outcomes`` (and the views it reads) over the facts of
     ``months`` and the months either side: the rollups' own rule, so a query of one month's runs
     reads three months of facts, not all of them (on Athena, three partitions of each table)."""
-    views = scope_views(p, _in(around(months, 1)), _OUTCOME_FACTS)
+    views = scope_views(p, BY_TABLE["rollup_runs_daily"], months)
     return "WITH " + ",\n".join(f"{name} AS ({sql})" for name, sql in views)
 
 
@@ -209,11 +312,13 @@ def fact_files(
     return out
 
 
-def digests(files: dict[str, list[str]], reach: int) -> dict[str, str]:
-    """Per month with facts, the hash of the fact files a rollup of that month is computed from."""
+def digests(files: dict[str, list[str]], r: Rollup) -> dict[str, str]:
+    """Per month with facts, the hash of the fact files a month of ``r`` is computed from."""
     out = {}
     for month in files:
-        names = sorted(f for m in around([month], reach) for f in files.get(m, ()))
+        names = sorted(
+            f for m, fs in files.items() for f in fs if reads(r, f.split("/", 1)[0], m, [month])
+        )
         out[month] = hashlib.sha256("\n".join(names).encode()).hexdigest()[:24]
     return out
 
@@ -223,18 +328,35 @@ def months_of(
 ) -> dict[Rollup, tuple[list[str], list[str]]]:
     """Per rollup, its current months (stored rows match the facts) and its stale ones."""
     out = {}
-    for facts, rollups in _groups().items():
-        current = digests(fact_files(con, store, facts), rollups[0].reach)
+    for rollups in _groups():
+        files = fact_files(con, store, rollups[0].facts)
+        current = digests(files, rollups[0])
         for r in rollups:
+            if r.needs and not any(f.startswith(f"{r.needs}/") for m in files for f in files[m]):
+                out[r] = ([], [])  # a lake without QC (or without a bill) has no such month
+                continue
             stored = dict(
                 con.execute(
                     f"SELECT month, CASE WHEN min(source_digest) = max(source_digest) "
                     f"THEN min(source_digest) END FROM {r.table} GROUP BY month"
                 ).fetchall()
             )
+            stored = _empty_marks(con, store, r) | stored
             fresh = sorted(m for m, d in current.items() if stored.get(m) == d)
             out[r] = (fresh, sorted(set(current) - set(fresh)))
     return out
+
+
+def _empty_marks(con: duckdb.DuckDBPyConnection, store: LakeStore, r: Rollup) -> dict[str, str]:
+    """Per month of ``r`` computed to no rows, the digest its marker file is named by."""
+    from analytics.engine import sql_string
+
+    rows = con.execute(
+        f"SELECT regexp_extract(file, 'month=([0-9]{{4}}-[0-9]{{2}})/', 1), "
+        f"regexp_extract(file, '{EMPTY_PREFIX}([0-9a-f]+)[.]parquet$', 1) "
+        f"FROM glob({sql_string(store.table_uri(r.table) + f'/month=*/{EMPTY_PREFIX}*.parquet')})"
+    ).fetchall()
+    return dict(rows)
 
 
 def stale_months(con: duckdb.DuckDBPyConnection, store: LakeStore) -> dict[str, list[str]]:
@@ -242,11 +364,12 @@ def stale_months(con: duckdb.DuckDBPyConnection, store: LakeStore) -> dict[str, 
     return {r.table: stale for r, (_, stale) in months_of(con, store).items() if stale}
 
 
-def _groups() -> dict[tuple[str, ...], list[Rollup]]:
-    groups: dict[tuple[str, ...], list[Rollup]] = {}
+def _groups() -> list[list[Rollup]]:
+    """The rollups that read the same facts in the same months, each group in ``ROLLUPS``' order."""
+    groups: dict[tuple, list[Rollup]] = {}
     for r in ROLLUPS:
-        groups.setdefault(r.facts, []).append(r)
-    return groups
+        groups.setdefault((r.facts, r.reach, r.views, r.earlier, r.later), []).append(r)
+    return list(groups.values())
 
 
 def stored_columns(r: Rollup) -> list[str]:
@@ -276,11 +399,11 @@ def create_views(con: duckdb.DuckDBPyConnection, store: LakeStore) -> None:
     facts share one set of views over the facts of their stale months.
     """
     split = months_of(con, store)
-    for facts, rollups in _groups().items():
-        p = f"rollup__{'_'.join(facts)}__stale__"  # one set of views per set of facts
+    for i, rollups in enumerate(_groups()):
+        p = f"rollup__{i}__stale__"
         need = {m for r in rollups for m in split[r][1]}
         if need:
-            for name, sql in scope_views(p, _in(around(need, rollups[0].reach)), facts):
+            for name, sql in scope_views(p, rollups[0], need):
                 con.execute(f"CREATE VIEW {name} AS {sql}")
         for r in rollups:
             fresh, stale = split[r]
@@ -298,16 +421,18 @@ def create_views(con: duckdb.DuckDBPyConnection, store: LakeStore) -> None:
 def compute(
     con: duckdb.DuckDBPyConnection, store: LakeStore, rollup: Rollup, month: str
 ) -> pa.Table:
-    """A month of a rollup computed from the facts, with the digest of the files it read."""
+    """A month of a rollup computed from the facts, with the digest of the files it read (a
+    column, and the schema's metadata ``source_digest`` for a month that gives no row)."""
     # Named before the facts are read: a file added meanwhile leaves the month stale, not wrong.
-    digest = digests(fact_files(con, store, rollup.facts), rollup.reach).get(month, "")
+    digest = digests(fact_files(con, store, rollup.facts), rollup).get(month, "")
     p = f"{rollup.view}__m__"
-    for name, sql in scope_views(p, _in(around([month], rollup.reach)), rollup.facts):
+    for name, sql in scope_views(p, rollup, [month]):
         con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
     rows = _defined_nulls(con.execute(rollup.sql.format(p=p, target=_in([month]))).to_arrow_table())
     import pyarrow as pa
 
-    return rows.append_column("source_digest", pa.array([digest] * rows.num_rows, pa.string()))
+    rows = rows.append_column("source_digest", pa.array([digest] * rows.num_rows, pa.string()))
+    return rows.replace_schema_metadata({"source_digest": digest})
 
 
 def _defined_nulls(tbl: pa.Table) -> pa.Table:
@@ -337,6 +462,8 @@ def _defined_nulls(tbl: pa.Table) -> pa.Table:
 
 def fact_months(store: LakeStore, rollup: Rollup) -> set[str]:
     """Months that have facts for a rollup, or a stored rollup month."""
+    if rollup.needs and not store.has_files(rollup.needs) and not store.has_files(rollup.table):
+        return set()
     months = set()
     for name in (*rollup.facts, rollup.table):
         months |= {f.split("/month=")[1].split("/")[0] for f in store.files(name)}
@@ -346,20 +473,28 @@ def fact_months(store: LakeStore, rollup: Rollup) -> set[str]:
 def refresh(
     con: duckdb.DuckDBPyConnection,
     store: LakeStore,
-    months: Iterable[str] | None = None,
+    months: Iterable[str] | Mapping[str, Iterable[str]] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, int]:
-    """Recompute rollups for ``months`` (default: every month); ``{table/month: rows}``.
+    """Recompute rollups for ``months`` (default: every month; or ``{rollup table: months}``, as
+    ``stale_months`` gives, for only those); ``{table/month: rows}``.
 
     Facts written in a month also change the runs and attempts counted in the months beside it
     (a run is counted in the month it reached its current state): pass ``months_touched``.
     """
     done = {}
     for r in ROLLUPS:
-        wanted = sorted(fact_months(store, r) if months is None else set(months))
+        if isinstance(months, Mapping):
+            wanted = sorted(months.get(r.table, ()))
+        else:
+            wanted = sorted(fact_months(store, r) if months is None else set(months))
         for month in wanted:
             rows = compute(con, store, r, month)
-            store.replace_month(r.table, month, rows)
+            digest = (rows.schema.metadata or {}).get(b"source_digest", b"").decode()
+            if rows.num_rows or not digest:
+                store.replace_month(r.table, month, rows)
+            else:  # no row to carry the digest: a marker says the month is current, not missing
+                store.mark_empty_month(r.table, month, digest)
             done[f"{r.table}/{month}"] = rows.num_rows
             if progress:
                 progress(f"{r.table}/{month}: {rows.num_rows:,} rows")
@@ -367,5 +502,7 @@ def refresh(
 
 
 def months_touched(months: Iterable[str]) -> list[str]:
-    """The months whose rollups facts written in ``months`` can change (each and either side)."""
+    """The months whose outcome and cost rollups facts written in ``months`` can change (each and
+    either side). The QC rollups read every later month of ``qc_results``: find theirs with
+    ``stale_months``."""
     return around(months, max(r.reach for r in ROLLUPS))

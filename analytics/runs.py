@@ -170,7 +170,8 @@ def run_detail(con: Engine, run_id: str) -> RunDetail:
         f"""
         SELECT a.job_id, a.attempt, a.capacity, a.instance_type, a.job_queue,
                a.submitted_at, a.started_at, a.ended_at, a.status, a.status_reason, a.exit_code,
-               d.failure_kind, d.action, d.next_capacity,
+               d.failure_kind, d.action, d.next_capacity, a.instance_id,
+               i.availability_zone AS az,
                CAST(date_diff('second', a.submitted_at, coalesce(a.started_at, a.ended_at))
                     AS DOUBLE) AS queue_s,
                CAST(date_diff('second', a.started_at, a.ended_at) AS DOUBLE) AS run_s
@@ -185,12 +186,15 @@ def run_detail(con: Engine, run_id: str) -> RunDetail:
                    max_by(status, CASE status WHEN 'SUCCEEDED' THEN 7 WHEN 'FAILED' THEN 7
                        WHEN 'RUNNING' THEN 6 WHEN 'STARTING' THEN 5 WHEN 'RUNNABLE' THEN 4
                        WHEN 'PENDING' THEN 3 WHEN 'SUBMITTED' THEN 2 ELSE 1 END) AS status,
-                   max(status_reason) AS status_reason, max(exit_code) AS exit_code
+                   max(status_reason) AS status_reason, max(exit_code) AS exit_code,
+                   max(instance_id) AS instance_id
             FROM job_attempts WHERE run_id = ?{months}
             GROUP BY job_id, attempt
         ) a
         LEFT JOIN (SELECT * FROM decisions WHERE run_id = ?{months}) d
                ON d.job_id = a.job_id AND d.attempt = a.attempt
+        -- the zone of the attempt's instance (instances, from DescribeInstances), when known
+        LEFT JOIN instance_lives i ON i.instance_id = a.instance_id
         ORDER BY a.attempt, a.submitted_at, a.job_id""",
         [run_id, run_id])
     decisions = eng.table(

@@ -3,14 +3,14 @@
 Two lakes, built in a temporary folder: the demo month (``seqledger demo``) and a synthetic lake
 of ``--months`` months (``benchmarks/synth.py``: runs, job attempts, decisions and costs, each
 month compacted and rolled up, as a center's lake is after ``seqledger lake compact``). Every
-query of ``analytics.queries`` the overview page runs is called with a one-month window
-(``analytics.filters.Filters``: the lake's last month), plus ``filter_options`` (the sidebar's
-choices, which takes no window), through a recording engine over DuckDB, so the SQL and its
-parameters are exactly what a dashboard sends. For each query, ``analytics.scan`` estimates what
-Athena would read: the Athena views expanded, unused columns pruned, month filters followed to
-the partition column, and the bytes of those column chunks in the selected partitions, from the
-Parquet footers. The baseline, in the same run, is the whole table (every column of every month)
-and the whole lake. Goal: at most 1 % of a table per query.
+call of every page that takes the sidebar's filters (``DASHBOARD_CALLS``) is made with a
+one-month window (``analytics.filters.Filters``: the lake's last month), plus ``filter_options``
+(the sidebar's choices, which takes no window), through a recording engine over DuckDB, so the
+SQL and its parameters are exactly what a dashboard sends. For each query, ``analytics.scan``
+estimates what Athena would read: the Athena views expanded, unused columns pruned, month
+filters followed to the partition column, and the bytes of those column chunks in the selected
+partitions, from the Parquet footers. The baseline, in the same run, is the whole table (every
+column of every month) and the whole lake. Goal: at most 1 % of a table per query.
 
     uv run python benchmarks/bench_athena_scan.py [--months 24] [--jobs 4000] [--samples 40]
 """
@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import argparse
 import calendar
+import importlib
 import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,6 @@ sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]  # the project and synth, f
 
 import synth  # noqa: E402
 
-from analytics import queries  # noqa: E402
 from analytics.athena import view_definitions  # noqa: E402
 from analytics.engine import athena_price_usd, open_engine  # noqa: E402
 from analytics.filters import Filters  # noqa: E402
@@ -45,17 +45,37 @@ from lake.store import LakeStore  # noqa: E402
 
 GOAL = 0.01
 WINDOW = object()  # where a call takes the month's Filters
+NOW = object()  # where a call takes the time it is asked at (the end of the window)
 
 
-# The overview page's calls, with the window where the query takes one.
+# Every page's calls (``dashboards/views/*``: ``data.query("<module>.<fn>", …)``, ``queries`` when
+# no module is named) that take the sidebar's filters, with the window where the page passes
+# them; the one-run and one-sample drill-downs (a run id, a sample id) are left out.
 DASHBOARD_CALLS: list[tuple[str, tuple[Any, ...]]] = [
-    ("overview", (queries.QC_SUITE, WINDOW)), ("throughput", ("day", WINDOW)),
-    ("throughput", ("month", WINDOW)), ("runs_by_status", (WINDOW,)),
+    ("overview.figures", (WINDOW,)), ("overview.daily_runs", (WINDOW,)),
+    ("overview.attention", (NOW, 24.0)), ("cost_by_project", (WINDOW,)),
     ("failures_by_reason", (WINDOW,)), ("attempt_failures", (WINDOW,)),
-    ("attempts_by_capacity", (WINDOW,)), ("recent_failures", (50, WINDOW)),
-    ("cost_by_project", (WINDOW,)), ("qc_verdict_counts", (queries.QC_SUITE, WINDOW)),
-    ("filter_options", ()),
+    ("runs.runs_table", (WINDOW, ("FAILED",), 50)), ("runs.runs_table", (WINDOW, (), 500)),
+    ("runs.turnaround", (WINDOW,)),
+    ("failures.failures_by_kind", (WINDOW, "day")), ("failures.reclaims", (WINDOW,)),
+    ("failures.retry_outcomes", (WINDOW,)), ("failures.retry_cost", (WINDOW,)),
+    ("cost_trends.over_time", (WINDOW, "day")), ("cost_trends.over_time", (WINDOW, "month",
+                                                                            "project")),
+    ("cost_trends.by_component", (WINDOW,)), ("cost_trends.assumed_prices", (WINDOW,)),
+    ("cost_trends.per_sample", (WINDOW,)), ("cost_trends.savings", (WINDOW,)),
+    ("cost_trends.reconciliation", (WINDOW,)), ("cost_trends.untagged", (WINDOW,)),
+    ("qc.verdict_totals", (WINDOW,)), ("qc.verdicts_by_day", (WINDOW,)),
+    ("qc.failed_checks", (WINDOW,)), ("qc.metric_values", (WINDOW,)),
+    ("qc.gated_samples", (WINDOW,)), ("releases.release_samples", (WINDOW,)),
+    ("storage.by_class", (WINDOW,)), ("storage.archival", (WINDOW,)),
+    ("storage.measured", (WINDOW,)), ("filter_options", ()),
 ]
+
+
+def call(name: str, engine: Any, args: tuple[Any, ...]) -> Any:
+    """``analytics.<module>.<fn>(engine, *args)``, as ``dashboards.data.query`` calls it."""
+    module, _, fn = name.rpartition(".")
+    return getattr(importlib.import_module(f"analytics.{module or 'queries'}"), fn)(engine, *args)
 
 
 class Recording:
@@ -112,8 +132,11 @@ def measure(settings: Settings, window: Filters) -> list[Read]:
     out = []
     for name, call_args in DASHBOARD_CALLS:
         engine = Recording(open_engine(settings, store))
-        getattr(queries, name)(engine, *[window if a is WINDOW else a for a in call_args])
-        label = name + (f"({call_args[0]})" if name == "throughput" else "")
+        now = datetime.combine(window.end, time(23, 59), UTC) if window.end else datetime.now(UTC)
+        call(name, engine, tuple({id(WINDOW): window, id(NOW): now}.get(id(a), a)
+                                 for a in call_args))
+        label = name + "".join(f"({a})" for a in call_args
+                               if isinstance(a, str) or (isinstance(a, tuple) and a))
         for i, (sql, params) in enumerate(engine.sent):
             scans = scan_plan(_bind(sql, params), views)
             sized = scan_bytes(scans, store)

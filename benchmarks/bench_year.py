@@ -15,8 +15,10 @@ seqledger (which reads the rollups), the same question asked of the raw Parquet 
 views against the same SQL on the raw files; connect time; compaction time and peak memory of the
 largest month; the rollup refresh of a month. Progress goes to stderr.
 
-Not generated here: qc_metrics and billed_costs (the QC and billing questions are not in the
-table), and batch ingest of events (not measured by this script).
+Also per month: 0.98 M qc_metrics rows (84 lines of each finished run), 0.1 M qc_results rows
+(8 gated checks and the verdict) and 0.88 M billed_costs rows (split rows, instance-hours, S3
+days). A cache built before those tables existed gets just them (``built.json`` records each
+month's tables). Not measured here: batch ingest of events (``bench_batch_ingest.py``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pyarrow as pa
@@ -46,6 +48,7 @@ JOBS_PER_RUN = 42  # 12,000 runs a month
 FIRST_MONTH = "2025-01"
 DELIVERIES = 4  # writes per table and month before compaction
 FACTS = ("job_attempts", "costs", "decisions", "runs")
+TABLES = (*FACTS, "qc_metrics", "qc_results", "billed_costs")
 
 
 def note(message: str) -> None:
@@ -53,21 +56,39 @@ def note(message: str) -> None:
 
 
 # -- the lake ------------------------------------------------------------------------------------
-def month_rows(month: str, n_jobs: int, seed: int) -> dict[str, pa.Table]:
+def month_rows(month: str, n_jobs: int, seed: int, tables: Iterable[str]) -> dict[str, pa.Table]:
+    """The ``tables`` of one month (the same rows for the same month and seed, table by table)."""
+    tables = list(tables)
     jobs = synth.jobs_for_month(month, n_jobs, jobs_per_run=JOBS_PER_RUN, seed=seed)
-    attempts = synth.job_attempts_rows(jobs, seed=seed)
-    return {
-        "job_attempts": synth.lake_columns(attempts, "job_attempts"),
-        "costs": synth.lake_columns(synth.costs_rows(jobs, seed=seed), "costs"),
-        "decisions": synth.decisions_rows(jobs),
-        "runs": synth.runs_rows(jobs, seed=seed),
-    }
+    out = {}
+    if "job_attempts" in tables:
+        attempts = synth.job_attempts_rows(jobs, seed=seed)
+        out["job_attempts"] = synth.lake_columns(attempts, "job_attempts")
+    if "costs" in tables:
+        out["costs"] = synth.lake_columns(synth.costs_rows(jobs, seed=seed), "costs")
+    if "decisions" in tables:
+        out["decisions"] = synth.decisions_rows(jobs)
+    if {"runs", "qc_metrics", "qc_results"} & set(tables):
+        runs = synth.runs_rows(jobs, seed=seed)
+        if "runs" in tables:
+            out["runs"] = runs
+        if {"qc_metrics", "qc_results"} & set(tables):
+            metrics = synth.qc_metrics_rows(runs, seed=seed)
+            if "qc_results" in tables:
+                out["qc_results"] = synth.qc_results_rows(metrics)
+            if "qc_metrics" in tables:
+                out["qc_metrics"] = metrics
+    if "billed_costs" in tables:
+        out["billed_costs"] = synth.billed_costs_rows(jobs, seed=seed)
+    return {name: out[name] for name in tables}
 
 
 def build(cache: Path, months: list[str], n_jobs: int) -> dict:
-    """Write, compact and roll up the months missing from ``cache``; what it measured."""
+    """Write and compact the tables missing from the months of ``cache`` (a month built before
+    the QC and billing tables existed gets just those), then roll up what changed; what it
+    measured. ``built.json`` records per month the tables written (``tables``)."""
     from analytics.engine import connect
-    from analytics.rollups import refresh
+    from analytics.rollups import refresh, stale_months
 
     store = LakeStore(Settings(lake_uri=str(cache / "lake")))
     state_file = cache / "built.json"
@@ -77,33 +98,42 @@ def build(cache: Path, months: list[str], n_jobs: int) -> dict:
     state["jobs_per_month"] = n_jobs
     built = state.setdefault("months", {})
     for i, month in enumerate(months):
-        if month in built:
+        figures = built.get(month, {})
+        # months written before ``tables`` was recorded hold the four facts of the first build
+        have = set(figures.get("tables", FACTS if figures else ()))
+        missing = [name for name in TABLES if name not in have]
+        if not missing:
             continue
-        note(f"month {month} ({i + 1}/{len(months)}): generating and writing {n_jobs:,} jobs")
-        rows = month_rows(month, n_jobs, seed=i)
-        figures = {name: tbl.num_rows for name, tbl in rows.items()}
+        note(f"month {month} ({i + 1}/{len(months)}): writing {', '.join(missing)} "
+             f"({n_jobs:,} jobs)")
+        rows = month_rows(month, n_jobs, seed=i, tables=missing)
+        figures |= {name: tbl.num_rows for name, tbl in rows.items()}
         for name, tbl in rows.items():
             step = -(-tbl.num_rows // DELIVERIES)
             for k in range(DELIVERIES):
                 store.write(name, tbl.slice(k * step, step))
         del rows
-        for name in FACTS:
+        for name in missing:
             with measured() as m:
                 store.compact(name, month)
             figures[f"compact_{name}_s"] = round(m.seconds, 2)
             figures[f"compact_{name}_cpu_s"] = round(m.cpu_s, 2)
             figures[f"compact_{name}_peak_mb"] = round(m.peak_mb)
             note(f"  compacted {name}: {m.seconds:.1f} s, peak {m.peak_mb:,.0f} MB")
+        figures["tables"] = sorted(have | set(missing))
         built[month] = figures
         state_file.parent.mkdir(parents=True, exist_ok=True)
         state_file.write_text(json.dumps(state, indent=1))
-    if state.get("rolled_up") != sorted(built):
-        note("rolling up every month")
+    con = connect(store.settings, store)
+    todo = stale_months(con, store)  # the fact files' names only: cheap when nothing is stale
+    if todo:
+        note(f"rolling up {sum(len(m) for m in todo.values())} stale rollup months")
         with measured() as m:
-            done = refresh(connect(store.settings, store), store, progress=lambda s: note(f"  {s}"))
-        state["rollup_s"] = round(m.seconds, 1)
-        state["rollup_cpu_s"] = round(m.cpu_s, 1)
-        state["rollup_months"] = len({k.split("/")[1] for k in done})
+            done = refresh(con, store, todo, progress=lambda s: note(f"  {s}"))
+        if done:
+            state["rollup_s"] = round(m.seconds, 1)
+            state["rollup_cpu_s"] = round(m.cpu_s, 1)
+            state["rollup_months"] = len({k.split("/")[1] for k in done})
         state["rolled_up"] = sorted(built)
         state_file.write_text(json.dumps(state, indent=1))
     return state
@@ -119,6 +149,11 @@ def raw_sql(lake: Path) -> dict[str, str]:
     runs_latest = (
         f"SELECT run_id, arg_max(status, status_at) AS status, max(status_at) AS status_at, "
         f"arg_max(reason, status_at) AS reason FROM {raw(lake, 'runs')} GROUP BY run_id"
+    )
+    qc_latest = (
+        f"SELECT run_id, arg_max(verdict, evaluated_at) AS verdict, "
+        f"max(evaluated_at) AS evaluated_at FROM {raw(lake, 'qc_results')} "
+        "WHERE check_id = 'overall' GROUP BY run_id"
     )
     attempts = (
         f"SELECT job_id, attempt, any_value(capacity) AS capacity, "
@@ -150,6 +185,20 @@ def raw_sql(lake: Path) -> dict[str, str]:
         "cost_trend (report)": (
             f"SELECT month, split_part(component, ':', 1), sum(cost_usd) FROM {raw(lake, 'costs')} "
             "GROUP BY 1, 2"
+        ),
+        "qc_verdicts_by_day": (
+            f"SELECT CAST(coalesce(r.status_at, v.evaluated_at) AS DATE) AS d, v.verdict, "
+            f"count(*) FROM ({qc_latest}) v LEFT JOIN ({runs_latest}) r USING (run_id) "
+            "GROUP BY d, v.verdict"
+        ),
+        "qc_verdict_totals": f"SELECT verdict, count(*) FROM ({qc_latest}) GROUP BY verdict",
+        "reconcile (report)": (
+            f"SELECT coalesce(e.month, b.month), coalesce(e.project, b.project), e.usd, b.usd "
+            f"FROM (SELECT month, project, sum(cost_usd) AS usd FROM {raw(lake, 'costs')} "
+            f"GROUP BY 1, 2) e FULL JOIN (SELECT month, project, "
+            f"sum(coalesce(split_cost_usd, unblended_cost_usd)) AS usd "
+            f"FROM {raw(lake, 'billed_costs')} GROUP BY 1, 2) b "
+            "ON b.month = e.month AND b.project IS NOT DISTINCT FROM e.project"
         ),
     }
 
@@ -194,7 +243,24 @@ def pandas_questions(lake: Path) -> dict[str, Callable[[], object]]:
             "cost_usd"
         ].sum()
 
+    def qc_verdict_totals():
+        df = read("qc_results", ["run_id", "check_id", "verdict", "evaluated_at"])
+        df = df[df["check_id"] == "overall"].sort_values("evaluated_at")
+        return df.drop_duplicates("run_id", keep="last")["verdict"].value_counts()
+
+    def reconcile():
+        est = read("costs", ["project", "cost_usd", "usage_start_at"])
+        est = est.groupby([est["usage_start_at"].dt.strftime("%Y-%m"), "project"])[
+            "cost_usd"].sum()
+        bil = read("billed_costs", ["project", "split_cost_usd", "unblended_cost_usd",
+                                     "usage_start_at"])
+        bil["usd"] = bil["split_cost_usd"].fillna(bil["unblended_cost_usd"])
+        bil = bil.groupby([bil["usage_start_at"].dt.strftime("%Y-%m"), "project"])["usd"].sum()
+        return pd.concat([est, bil], axis=1)
+
     return {
+        "qc_verdict_totals": qc_verdict_totals,
+        "reconcile (report)": reconcile,
         "runs_by_status": runs_by_status,
         "throughput (day)": throughput,
         "failures_by_reason": failures,
@@ -206,10 +272,14 @@ def pandas_questions(lake: Path) -> dict[str, Callable[[], object]]:
 
 
 def seqledger_questions(con) -> dict[str, Callable[[], object]]:
-    from analytics import cost, queries
+    from analytics import cost, overview, qc, queries
+    from analytics.filters import Filters
+
+    everything = Filters()
 
     return {
         "overview": lambda: queries.overview(con),
+        "overview.figures (page)": lambda: overview.figures(con, everything),
         "runs_by_status": lambda: queries.runs_by_status(con),
         "throughput (day)": lambda: queries.throughput(con, "day"),
         "throughput (month)": lambda: queries.throughput(con, "month"),
@@ -219,6 +289,10 @@ def seqledger_questions(con) -> dict[str, Callable[[], object]]:
         "cost_by_project": lambda: queries.cost_by_project(con),
         "qc_verdict_counts": lambda: queries.qc_verdict_counts(con),
         "cost_trend (report)": lambda: cost.cost_trend(con),
+        "qc_verdicts_by_day": lambda: qc.verdicts_by_day(con, everything),
+        "qc_verdict_totals": lambda: qc.verdict_totals(con, everything),
+        "qc_metric_summary (report)": lambda: qc.metric_summary(con, everything),
+        "reconcile (report)": lambda: cost.reconcile(con),
     }
 
 
@@ -316,7 +390,7 @@ def main(argv: list[str] | None = None) -> None:
 
     built = state["months"]
     largest = max(built, key=lambda m: built[m]["job_attempts"])
-    facts = {n: sum(built[m][n] for m in built) for n in FACTS}
+    facts = {n: sum(built[m].get(n, 0) for m in built) for n in TABLES}
     print(f"\n## A year of the seed's lake: {len(built)} months, {n_jobs:,} jobs a month")
     print("rows: " + ", ".join(f"{n} {v:,}" for n, v in facts.items()))
     print(f"cache: {cache}  (machine: {os.cpu_count()} cores; CPU times are the steadier figure)\n")

@@ -421,3 +421,206 @@ def decisions_rows(jobs: pa.Table) -> pa.Table:
     cols["schema_version"] = pa.array(np.ones(jobs.num_rows, np.int16))
     cols["recorded_at"] = pa.array(decided_us + 60 * US_PER_S, type=TS)
     return pa.table(cols)
+
+
+# -- QC and billing ------------------------------------------------------------------------------
+# The gated metrics (metric_id, mean, spread, rule, severity) of the synthetic QC suite.
+QC_CHECKS = (
+    ("mean_coverage_x", 34.0, 2.0, ">= 30", "fail"),
+    ("genome_ge_20x_pct", 93.0, 1.2, ">= 90", "fail"),
+    ("q30_bases_pct", 90.0, 2.5, ">= 85", "warn"),
+    ("mapped_reads_pct", 98.5, 0.6, ">= 97", "fail"),
+    ("duplicate_reads_pct", 9.0, 3.0, "<= 15", "warn"),
+    ("contamination_pct", 0.5, 0.4, "<= 2", "fail"),
+    ("insert_length_median_bp", 420.0, 40.0, ">= 300", "warn"),
+    ("ti_tv_ratio", 2.05, 0.04, ">= 1.95", "warn"),
+)
+QC_METRICS_PER_RUN = 84  # DRAGEN's mapping, coverage and variant-calling lines of one sample
+
+
+def _full(cols: dict[str, pa.Array], name: str, n: int) -> pa.Table:
+    """Lake table ``name`` from ``cols``, every other column null, cast to its schema."""
+    spec = table(name)
+    return pa.table(
+        {c: cols[c] if c in cols else pa.nulls(n, spec.schema.field(c).type) for c in spec.columns}
+    ).cast(spec.schema)
+
+
+def _finished(runs: pa.Table) -> pa.Table:
+    return runs.filter(pc.is_in(runs["status"], pa.array(["SUCCEEDED", "FAILED"])))
+
+
+def qc_metrics_rows(runs: pa.Table, *, seed: int = 0) -> pa.Table:
+    """``qc_metrics`` of every finished run in ``runs`` (``runs_rows``): ``QC_METRICS_PER_RUN``
+    lines each, the gated metrics among them."""
+    done = _finished(runs)
+    n, k = done.num_rows, QC_METRICS_PER_RUN
+    rng = np.random.default_rng([seed, 17, n])
+    take = pa.array(np.repeat(np.arange(n), k))
+    line = np.tile(np.arange(k), n)
+    gated = len(QC_CHECKS)
+    means = np.array([c[1] for c in QC_CHECKS] + [1000.0] * (k - gated))
+    spread = np.array([c[2] for c in QC_CHECKS] + [300.0] * (k - gated))
+    ids = np.array([c[0] for c in QC_CHECKS] + [f"metric_{i:02d}" for i in range(gated, k)])
+    value = rng.normal(np.tile(means, n), np.tile(spread, n))
+    sample = done["sample_id"].take(take)
+    cols = {
+        "sample_id": sample,
+        "run_id": done["run_id"].take(take),
+        "run_at": done["status_at"].take(take),
+        "source_file": pc.binary_join_element_wise(sample, pa.scalar(".metrics.csv"), ""),
+        "file_type": pa.array(np.full(n * k, "mapping_metrics")),
+        "line": pa.array(line.astype(np.int32)),
+        "section": pa.array(np.full(n * k, "MAPPING/ALIGNING SUMMARY")),
+        "read_group": pa.array(np.full(n * k, "")),
+        "metric_name": pa.array(np.tile(ids, n)),
+        "metric_id": pa.array(np.tile(ids, n)),
+        "value": pa.array(value),
+        "unit": pa.array(np.full(n * k, "count")),
+        "dragen_version": pa.array(np.full(n * k, "4.3.6")),
+        "schema_version": pa.array(np.ones(n * k, np.int16)),
+    }
+    cols["recorded_at"] = pc.cast(
+        pc.add(cols["run_at"].cast(pa.int64()), 300 * US_PER_S), TS)
+    return _full(cols, "qc_metrics", n * k)
+
+
+def qc_results_rows(metrics: pa.Table) -> pa.Table:
+    """``qc_results`` of the gate over ``metrics`` (``qc_metrics_rows``): one row per gated check
+    of each run, and its ``overall`` row (fail if a fail-severity check failed, review if a warn
+    one did, else pass), evaluated ten minutes after the run."""
+    gated = metrics.filter(pc.less(metrics["line"], len(QC_CHECKS)))
+    n = gated.num_rows // len(QC_CHECKS)
+    value = gated["value"].to_numpy()
+    check = np.tile(np.arange(len(QC_CHECKS)), n)
+    rule = np.array([c[3] for c in QC_CHECKS])[check]
+    bound = np.array([float(c[3].split()[1]) for c in QC_CHECKS])[check]
+    passed = np.where(np.char.startswith(rule.astype(str), ">="), value >= bound, value <= bound)
+    severity = np.array([c[4] for c in QC_CHECKS])[check]
+    verdict = np.where(passed, "pass", np.where(severity == "fail", "fail", "review"))
+    per_run = verdict.reshape(n, len(QC_CHECKS))
+    overall = np.where((per_run == "fail").any(1), "fail",
+                       np.where((per_run == "review").any(1), "review", "pass"))
+    first = pa.array(np.arange(n) * len(QC_CHECKS))
+    evaluated = pc.cast(pc.add(gated["run_at"].cast(pa.int64()), 600 * US_PER_S), TS)
+    checks = {
+        "sample_id": gated["sample_id"],
+        "run_id": gated["run_id"],
+        "project": pa.nulls(gated.num_rows, pa.string()),
+        "check_id": pc.binary_join_element_wise(gated["metric_id"], pa.scalar("_min"), ""),
+        "metric_id": gated["metric_id"],
+        "observed_value": gated["value"],
+        "threshold": pa.array(rule),
+        "passed": pa.array(passed),
+        "severity": pa.array(severity),
+        "verdict": pa.array(verdict),
+        "evaluated_at": evaluated,
+    }
+    over = {
+        "sample_id": gated["sample_id"].take(first),
+        "run_id": gated["run_id"].take(first),
+        "project": pa.nulls(n, pa.string()),
+        "check_id": pa.array(np.full(n, "overall")),
+        "observed_text": pa.array(np.full(n, "")),
+        "passed": pa.array(overall == "pass"),
+        "verdict": pa.array(overall),
+        "evaluated_at": evaluated.take(first),
+    }
+    out = []
+    for cols, rows in ((checks, gated.num_rows), (over, n)):
+        cols |= {
+            "suite": pa.array(np.full(rows, "sample_qc")),
+            "suite_version": pa.array(np.full(rows, "v1")),
+            "pipeline_release": pa.array(np.full(rows, "dragen-4.3.6-r2")),
+            "schema_version": pa.array(np.ones(rows, np.int16)),
+            "recorded_at": cols["evaluated_at"],
+        }
+        out.append(_full(cols, "qc_results", rows))
+    return pa.concat_tables(out)
+
+
+def billed_costs_rows(jobs: pa.Table, *, seed: int = 0) -> pa.Table:
+    """``billed_costs`` of ``jobs`` (CUR 2.0 with split cost allocation): a split row per job
+    (its task's share of its instance-hour), a row per instance-hour shared by a run's jobs in
+    that hour (the parent: the split rows leave ~15 % of it unused), and a day of S3 storage per
+    run and day of its first ten days (a few untagged)."""
+    rng = np.random.default_rng([seed, 19, jobs.num_rows])
+    n = jobs.num_rows
+    start = jobs["submitted_at"].cast(pa.int64()).to_numpy() + np.round(
+        jobs["running_after_s"].to_numpy() * US_PER_S).astype(np.int64)
+    hour = start - start % (3600 * US_PER_S)
+    hourly = np.array([1.65, 3.30, 13.20, 1.99, 3.96])[_index_of(jobs["instance_type"],
+                                                                  INSTANCE_TYPES)]
+    parent_key = pc.binary_join_element_wise(
+        jobs["run_id"], pa.array(hour).cast(pa.string()), jobs["instance_type"], "-")
+    parents = (pa.table({"key": parent_key, "run_id": jobs["run_id"], "hour": pa.array(hour),
+                         "hourly": pa.array(hourly), "i": pa.array(np.arange(n))})
+               .group_by("key", use_threads=False)
+               .aggregate([("i", "min"), ("hourly", "max"), ("i", "count")]))
+    inst = hex_ids(rng, parents.num_rows, 9, prefix="i-")
+    parent_of = dict(zip(parents["key"].to_pylist(), range(parents.num_rows), strict=True))
+    p_index = np.array([parent_of[k] for k in parent_key.to_pylist()])
+    share = 0.85 / parents["i_count"].to_numpy()[p_index]
+    tags = {c: jobs[c] for c in TAG_COLUMNS}
+    split = {
+        **tags,
+        "line_item_id": hex_ids(rng, n, 20),
+        "usage_start_at": pa.array(hour, TS),
+        "product_code": pa.array(np.full(n, "AmazonECS")),
+        "usage_type": pa.array(np.full(n, "USE1-ECS-EC2-vCPU-Hours")),
+        "resource_id": jobs["job_id"],
+        "split_parent_resource_id": inst.take(pa.array(p_index)),
+        "split_cost_usd": pa.array(hourly * share),
+        "unblended_cost_usd": pa.array(np.zeros(n)),
+    }
+    first = parents["i_min"]
+    m = parents.num_rows
+    spot = pc.equal(jobs["capacity"].take(first), "spot").to_numpy(zero_copy_only=False)
+    parent = {
+        **{c: jobs[c].take(first) for c in TAG_COLUMNS if c not in ("sample_id", "run_id")},
+        "line_item_id": hex_ids(rng, m, 20),
+        "usage_start_at": pa.array(hour[first.to_numpy()], TS),
+        "product_code": pa.array(np.full(m, "AmazonEC2")),
+        "usage_type": pc.binary_join_element_wise(
+            pa.array(np.where(spot, "USE1-SpotUsage", "USE1-BoxUsage")),
+            jobs["instance_type"].take(first), ":"),
+        "resource_id": inst,
+        "instance_type": jobs["instance_type"].take(first),
+        "capacity": jobs["capacity"].take(first),
+        "unblended_cost_usd": parents["hourly_max"],
+    }
+    runs = pc.unique(jobs["run_id"])
+    month0 = int(jobs["submitted_at"].cast(pa.int64()).to_numpy().min())
+    month0 -= month0 % (86400 * US_PER_S)
+    days = 10
+    r_take = pa.array(np.repeat(np.arange(len(runs)), days))
+    first_job = pc.index_in(runs, jobs["run_id"])
+    s3_tags = {c: jobs[c].take(first_job).take(r_take) for c in TAG_COLUMNS}
+    k = len(runs) * days
+    untagged = rng.random(k) < 0.03
+    for c in TAG_COLUMNS:
+        s3_tags[c] = pc.if_else(pa.array(untagged), pa.nulls(k, pa.string()), s3_tags[c])
+    storage = {
+        **s3_tags,
+        "line_item_id": hex_ids(rng, k, 20),
+        "usage_start_at": pa.array(month0 + np.tile(np.arange(days), len(runs)) * 86400
+                                   * US_PER_S, TS),
+        "product_code": pa.array(np.full(k, "AmazonS3")),
+        "usage_type": pa.array(np.full(k, "USE1-TimedStorage-ByteHrs")),
+        "resource_id": pa.array(np.full(k, "seqledger-lake")),
+        "unblended_cost_usd": pa.array(rng.uniform(0.05, 0.4, k)),
+    }
+    out = []
+    for cols in (split, parent, storage):
+        rows = len(cols["line_item_id"])
+        start_us = cols["usage_start_at"].cast(pa.int64())
+        cols |= {
+            "time_interval": pc.cast(start_us, pa.string()),
+            "usage_end_at": pc.cast(pc.add(start_us, 3600 * US_PER_S), TS),
+            "line_item_type": pa.array(np.full(rows, "Usage")),
+            "export_format": pa.array(np.full(rows, "cur2")),
+            "schema_version": pa.array(np.ones(rows, np.int16)),
+            "recorded_at": pc.cast(pc.add(start_us, 86400 * US_PER_S), TS),
+        }
+        out.append(_full(cols, "billed_costs", rows))
+    return pa.concat_tables(out)

@@ -43,7 +43,29 @@ def make_executor(settings: Settings, now: datetime | None = None):
         return LocalExecutor(template)
     from pipeline_runner.executors.simulated import SimulatedBatch
 
-    return SimulatedBatch(seed=0, clock_start=now)
+    return SimulatedBatch(seed=0, clock_start=now, instance_events=True)
+
+
+def instance_describer(settings: Settings, executor):
+    """Where instance attributes come from: EC2 DescribeInstances on AWS, the simulated
+    executor's own instances on the embedded default; None for a local DRAGEN server."""
+    from ingest.ec2_describe import describer
+
+    if settings.executor == "batch":
+        clients: list = []
+
+        def describe(instance_ids: list[str]) -> list[dict]:
+            # the client is made on first use: the dispatcher never needs one
+            if not clients:
+                import boto3
+
+                clients.append(boto3.client("ec2", region_name=settings.s3.region))
+            return describer(clients[0], settings.s3.region)(instance_ids)
+
+        return describe
+    if hasattr(executor, "describe_instances"):
+        return describer(executor, getattr(executor, "region", None))
+    return None
 
 
 def load_layout(settings: Settings):
@@ -74,7 +96,8 @@ def build_event_service(settings: Settings, executor=None, now: datetime | None 
         pipeline_release=settings.pipeline_release,
         **resources,
     )
-    runner = Runner(store, executor or make_executor(settings, now), config)
+    executor = executor or make_executor(settings, now)
+    runner = Runner(store, executor, config)
     gate = None
     if settings.require_validated_release:
         from pipeline_runner.releases import release_gate
@@ -94,6 +117,7 @@ def build_event_service(settings: Settings, executor=None, now: datetime | None 
         layout=load_layout(settings),
         release_gate=gate,
         licence=licence,
+        describe_instances=instance_describer(settings, executor),
     )
 
 

@@ -80,6 +80,11 @@ _MIN_EPOCH_MS, _MAX_EPOCH_MS = 100_000_000_000, 32_503_680_000_000
 _INT32 = 2**31
 _STATES = frozenset(JOB_STATES)
 _BATCH = b'"Batch Job State Change"'
+# a JSON string (unrolled: runs of plain characters between escapes), and an object of them
+_STRING = rb'"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"'
+_WS = rb"[ \t\n\r]*"
+_PAIR = _WS + _STRING + _WS + rb":" + _WS + _STRING + _WS
+_PLAIN_TAGS = re.compile(rb"\{(?:" + _PAIR + rb"(?:," + _PAIR + rb")*|" + _WS + rb")\}|null")
 _LISTS = (b'"Records"', b'"jobs"')  # SNS/SQS records, DescribeJobs replies: the row reader
 
 
@@ -126,7 +131,7 @@ def _line(payload: Any) -> bytes | None:
     if not isinstance(payload, bytes | bytearray):
         return None
     data = bytes(payload).removeprefix(b"\xef\xbb\xbf")
-    if _BATCH not in data or any(k in data for k in _LISTS):
+    if _BATCH not in data or _LISTS[0] in data or _LISTS[1] in data:
         return None
     try:
         data.decode("utf-8")
@@ -139,7 +144,10 @@ def _line(payload: Any) -> bytes | None:
 
 
 def _string_values(tags: bytes) -> bool:
-    """Whether a ``"tags"`` object (or null) holds strings only, as the row reader requires."""
+    """Whether a ``"tags"`` object (or null) holds strings only, as the row reader requires.
+    The usual object (string keys, string values) is told by one regex, not a parse."""
+    if _PLAIN_TAGS.fullmatch(tags):
+        return True
     try:
         value = json.loads(tags)
     except ValueError:

@@ -1,7 +1,8 @@
 """AWS Lambda entry points: thin functions over the event service.
 
 - ``on_object_created``: the dispatcher (input bucket → SNS → SQS → Lambda, or SNS → Lambda).
-- ``on_job_state_change``: the recorder (EventBridge "Batch Job State Change" → Lambda).
+- ``on_job_state_change``: the recorder (EventBridge "Batch Job State Change" → Lambda; also
+  "EC2 Instance State-change Notification", the lives of the instances jobs run on).
 - ``compact_lake``: scheduled compaction of the current and previous month.
 - ``load_billing_exports``: scheduled load of new billing export files (``ingest.cur_exports``).
 
@@ -124,7 +125,8 @@ def on_object_created(event: dict[str, Any], context: Any = None) -> dict[str, A
 
 
 def on_job_state_change(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """Track a Batch job's state change; retry by policy; price and load finished runs.
+    """Track a Batch job's state change (retry by policy; price and load finished runs) or an
+    EC2 instance's (record its life; price again the attempts on an instance that ended).
 
     Raises:
         TransientError: Batch or the lake failed in a way a retry may fix (Lambda retries).

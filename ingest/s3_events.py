@@ -35,7 +35,7 @@ from urllib.parse import unquote_plus
 from ingest.records import ObjectCreated
 from lake.errors import InvalidEvent
 
-Kind = Literal["s3", "batch", "unknown"]
+Kind = Literal["s3", "batch", "ec2", "unknown"]
 
 MAX_SIZE_BYTES = 2**63 - 1  # the lake's int64; S3 objects stop at 5 TiB
 MAX_KEY_BYTES = 1024  # S3's limit on an object key (UTF-8)
@@ -366,7 +366,8 @@ def _object_created(body: Mapping[str, Any], etag_field: str, at: datetime,
 # --- routing --------------------------------------------------------------------------------
 
 def detect_kind(payload: Any) -> Kind:
-    """Whether ``payload`` is an S3 object event or a Batch job-state event, in any envelope.
+    """Whether ``payload`` is an S3 object event, a Batch job-state event or an EC2 instance
+    state-change event, in any envelope.
 
     Never raises. A batch of records of mixed kinds is "unknown": route records one by one.
     """
@@ -383,6 +384,8 @@ def _kind(doc: Any, depth: int) -> Kind:
         return "s3"
     if origin == "aws.batch" or detail_type == "Batch Job State Change":
         return "batch"
+    if detail_type == "EC2 Instance State-change Notification":
+        return "ec2"
     if detail_type is not None:
         return "unknown"
     records = doc.get("Records")

@@ -8,6 +8,8 @@ record is quarantined without stopping the others.
    are complete are dispatched (once: the run id comes from the inputs).
 2. Batch job-state changes (any shape) → the Runner's state machine and retry policy.
 3. Runs that finished → their attempts priced (``costs``), their DRAGEN metrics loaded.
+4. EC2 instance state changes → ``instances`` (with DescribeInstances' attributes); when an
+   instance ends, the compute of the attempts on it is restated (``ingest.instance_costs``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from ingest.arrivals import (
 )
 from ingest.batch_events import job_state_changes
 from ingest.classify import classify
+from ingest.ec2_events import ec2_state_changes
+from ingest.instance_costs import Restated, new_instance_rows, restate_instances
 from ingest.layout import DEFAULT, InputLayout
 from ingest.results import RunResults, finish_runs
 from ingest.s3_events import SkippedEvent, detect_kind, parse_event_text, read_s3_events
@@ -38,6 +42,7 @@ from lake.quarantine import quarantine_row
 from lake.schemas import table as lake_table
 from lake.store import LakeStore, latest_by_key
 from pipeline_runner.change_columns import SEQ_STRIDE, changes_to_table
+from pipeline_runner.instances import BILLED_UNTIL
 from pipeline_runner.licence import LicenceTerms
 from pipeline_runner.prices import PriceBook
 from pipeline_runner.projects import ProjectRegistry
@@ -76,6 +81,8 @@ class EventOutcome:
     finished: list[RunResults] = field(default_factory=list)
     quarantine: list[dict[str, Any]] = field(default_factory=list)
     transient: list[str] = field(default_factory=list)  # errors a retry may fix
+    instance_changes: int = 0  # instances rows written (EC2 state changes, DescribeInstances)
+    restated: Restated | None = None  # compute priced again from instance lives
 
     @property
     def runs_dispatched(self) -> list[str]:
@@ -104,6 +111,9 @@ class EventService:
     # waiting for a mate after our write is read again. False for a lone process (the demo).
     shared_lake: bool = True
     licence: LicenceTerms = field(default_factory=LicenceTerms)
+    # instance ids -> DescribeInstances rows (ingest.ec2_describe), on AWS: the attributes
+    # (type, Spot or On-Demand, zone) that EC2 state-change events do not carry
+    describe_instances: Callable[[list[str]], list[dict[str, Any]]] | None = None
     # Job-state changes read and tracked as columns (ingest.event_columns): the same rows at
     # a fraction of the cost. None: for batches of COLUMNAR_FROM payloads or more.
     columnar: bool | None = None
@@ -122,6 +132,7 @@ class EventService:
         out = EventOutcome()
         now = now or datetime.now(UTC)
         objects, changes = [], []
+        instance_rows: list[dict[str, Any]] = []
         payloads = list(payloads)
         columns, seqs = None, []
         if self.columnar if self.columnar is not None else len(payloads) >= COLUMNAR_FROM:
@@ -151,12 +162,14 @@ class EventService:
                     changes += batch.changes
                     seqs += [index * SEQ_STRIDE + n for n in range(len(batch.changes))]
                     out.quarantine += [_quarantine("ingest.event", e, doc) for e in batch.invalid]
+                elif kind == "ec2":
+                    instance_rows += ec2_state_changes(doc, source)
                 else:
                     raise InvalidEvent(
                         source,
                         None,
-                        "neither an S3 object-created event nor a "
-                        "Batch job-state change (in any envelope)",
+                        "neither an S3 object-created event, a Batch job-state change nor an "
+                        "EC2 instance state-change notification (in any envelope)",
                     )
             except SeqledgerError as e:
                 out.quarantine.append(_quarantine("ingest.event", e, payload))
@@ -169,6 +182,8 @@ class EventService:
             self._tracked(self.runner.on_job_state_columns(table), out)
         elif changes:
             self._changes(changes, out)
+        if instance_rows:
+            self._instances(instance_rows, out)
         if out.quarantine:
             for q in out.quarantine:  # processing time (simulated time in the demo)
                 q["quarantined_at"] = now
@@ -177,6 +192,14 @@ class EventService:
             new = [q for q in out.quarantine if q["quarantine_id"] not in known]
             self.store.write("quarantine", new)
         return out
+
+    def forget_finished(self) -> int:
+        """Between batches of a long replay: the runs that are over leave the Runner's memory
+        and this service's (``Runner.forget_finished``), so memory holds the runs in flight."""
+        forgotten = self.runner.forget_finished()
+        self._run_inputs_cache = {r: v for r, v in self._run_inputs_cache.items()
+                                  if self.runner.knows(r)}
+        return forgotten
 
     def _known_quarantine_ids(self) -> set[str]:
         import pyarrow.dataset as ds
@@ -356,6 +379,34 @@ class EventService:
             inputs = self._run_inputs([r.run_id for r in finished])
             out.finished = finish_runs(self.store, finished, self.prices, inputs, self.licence,
                                        self._tag_run)
+            self._restate_finished(finished, out)
+
+    def _instances(self, rows: list[dict[str, Any]], out: EventOutcome) -> None:
+        """Record instance state changes (with DescribeInstances' attributes for launches) and
+        restate the compute of the attempts that ran on the instances that ended."""
+        launched = sorted({r["instance_id"] for r in rows if r["state"] in ("pending", "running")})
+        if launched and self.describe_instances is not None:
+            try:
+                rows = rows + self.describe_instances(launched)
+            except SeqledgerError as e:  # the events are kept; the attributes come next time
+                if e.retryable:
+                    out.transient.append(f"DescribeInstances {', '.join(launched)}: {e}")
+                else:
+                    out.quarantine.append(_quarantine("ingest.ec2", e, launched))
+        at = max(r["state_at"] for r in rows)
+        new = new_instance_rows(self.store, rows, recent_months(at))
+        out.instance_changes += self.store.write("instances", new).rows_written
+        ended = [r["instance_id"] for r in rows if r["state"] in BILLED_UNTIL]
+        if ended:
+            out.restated = restate_instances(self.store, ended, self.prices, recent_months(at))
+
+    def _restate_finished(self, finished: list[FinishedRun], out: EventOutcome) -> None:
+        """A run that finished after its instance ended (a reclaim reported late): priced
+        again now that both are known."""
+        ids = sorted({a.instance_id for r in finished for a in r.attempts if a.instance_id})
+        if ids:
+            at = max(r.finished_at for r in finished)
+            out.restated = restate_instances(self.store, ids, self.prices, recent_months(at))
 
     def _tag_run(self, run: FinishedRun) -> int:
         """Tag a succeeded run's objects by its project's retention policy (ingest.tagging)."""
@@ -404,6 +455,8 @@ def batch_time(payloads: Iterable[tuple[str, Any]]) -> datetime | None:
                 times += [o.event_at for o in read_s3_events(doc, source).created]
             elif kind == "batch":
                 times += [c.status_at for c in job_state_changes(doc, source).changes]
+            elif kind == "ec2":
+                times += [r["state_at"] for r in ec2_state_changes(doc, source)]
         except SeqledgerError:
             continue  # process() quarantines it; it has no time to give
     return max(times, default=None)

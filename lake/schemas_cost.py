@@ -172,3 +172,34 @@ BILLING_FILES = register(
         ],
     )
 )
+
+INSTANCES = register(
+    _spec(
+        "instances",
+        "EC2 instance state changes of the compute environments' instances (EventBridge "
+        "\"EC2 Instance State-change Notification\", DescribeInstances, or the simulated "
+        "executor), one row per instance and state: what the instance is billed for, from "
+        "running to shutting-down (view instance_lives).",
+        key=("instance_id", "state"),
+        time_column="state_at",
+        order_by="state_at",
+        # One state reported twice at the same time (the event and DescribeInstances): the
+        # winner does not depend on write order.
+        tie_break=("source",),
+        fields=[
+            _f("instance_id", pa.string(), "EC2 instance id, i-…", nullable=False),
+            _f("state", pa.string(),
+               "pending | running | shutting-down | terminated | stopping | stopped",
+               nullable=False),
+            _f("state_at", TS, "When the instance entered the state (the event's time; "
+               "LaunchTime for pending from DescribeInstances)", nullable=False),
+            _f("instance_type", pa.string(), "EC2 instance type (DescribeInstances)"),
+            _f("capacity", pa.string(), "spot | on-demand (DescribeInstances InstanceLifecycle)"),
+            _f("availability_zone", pa.string(), "Placement.AvailabilityZone"),
+            _f("region", pa.string(), "AWS region"),
+            _f("account_id", pa.string(), "AWS account"),
+            _f("source", pa.string(), "ec2-event | describe-instances (the simulator sends both)"),
+            _f("event_id", pa.string(), "Id of the EventBridge event, when from one"),
+        ],
+    )
+)

@@ -287,6 +287,84 @@ ROLLUP_SAVINGS_MONTHLY = register(
     )
 )
 
+_MONTH = _f("month_at", TS, "UTC start of the month counted (partition time)", nullable=False)
+_RELEASE = _f("pipeline_release", pa.string(), "Pipeline release")
+
+ROLLUP_QC_VERDICTS_DAILY = register(
+    _spec(
+        "rollup_qc_verdicts_daily",
+        "Runs gated on QC (suite sample_qc) per day they are counted on (the run's current "
+        "status, else the gate's), by current verdict, project, workflow, cost centre and release.",
+        key=("day_at", "verdict", "project", "workflow", "cost_centre", "pipeline_release"),
+        time_column="day_at",
+        fields=[
+            _DAY,
+            _f("verdict", pa.string(), "pass | review | fail: the latest gate", nullable=False),
+            _PROJECT,
+            _f("workflow", pa.string(), "Workflow name"),
+            _f("cost_centre", pa.string(), "Cost-allocation tag: cost centre"),
+            _RELEASE,
+            _f("runs", pa.int64(), "Gated runs", nullable=False),
+            _DIGEST,
+        ],
+    )
+)
+
+ROLLUP_QC_METRICS_MONTHLY = register(
+    _spec(
+        "rollup_qc_metrics_monthly",
+        "Per month a gated run is counted on, project, release and numeric check of its latest "
+        "gate: how many values, how many passed, and their distribution (min, p10, p50, p90, max).",
+        key=("month_at", "project", "pipeline_release", "check_id", "metric_id", "threshold",
+             "severity"),
+        time_column="month_at",
+        fields=[
+            _MONTH,
+            _PROJECT,
+            _RELEASE,
+            _f("check_id", pa.string(), "Check name", nullable=False),
+            _f("metric_id", pa.string(), "Metric checked"),
+            _f("threshold", pa.string(), "The rule the values were held to, e.g. '>= 30'"),
+            _f("severity", pa.string(), "fail | warn"),
+            _f("runs", pa.int64(), "Runs with a value", nullable=False),
+            _f("passed", pa.int64(), "Of those, runs that passed the check", nullable=False),
+            _f("min_value", pa.float64(), "Smallest value"),
+            _f("p10_value", pa.float64(), "10th percentile (linear interpolation)"),
+            _f("p50_value", pa.float64(), "Median (linear interpolation)"),
+            _f("p90_value", pa.float64(), "90th percentile (linear interpolation)"),
+            _f("max_value", pa.float64(), "Largest value"),
+            _DIGEST,
+        ],
+    )
+)
+
+ROLLUP_BILLED_MONTHLY = register(
+    _spec(
+        "rollup_billed_monthly",
+        "Billed spend per month of usage as billed_allocated counts it (each dollar once: split "
+        "rows to their task's tags, unused instance capacity apart), by every cost-allocation tag "
+        "but sample and run, allocation, service, capacity and instance type.",
+        key=("month_at", "project", "workflow", "pipeline_release", "requested_by",
+             "cost_centre", "allocation", "product_code", "capacity", "instance_type"),
+        time_column="month_at",
+        fields=[
+            _f("month_at", TS, "UTC start of the month of usage (partition time)", nullable=False),
+            _PROJECT,
+            _f("workflow", pa.string(), "Cost-allocation tag: workflow"),
+            _RELEASE,
+            _f("requested_by", pa.string(), "Cost-allocation tag: user"),
+            _f("cost_centre", pa.string(), "Cost-allocation tag: cost centre"),
+            _f("allocation", pa.string(), "split | line | unused", nullable=False),
+            _f("product_code", pa.string(), "AWS service, e.g. AmazonEC2"),
+            _f("capacity", pa.string(), "spot | on-demand"),
+            _f("instance_type", pa.string(), "EC2 instance type"),
+            _f("cost_usd", pa.float64(), "Billed cost"),
+            _f("line_count", pa.int64(), "Allocated lines", nullable=False),
+            _DIGEST,
+        ],
+    )
+)
+
 ROLLUPS = (
     ROLLUP_RUNS_DAILY,
     ROLLUP_RUN_SAMPLES_MONTHLY,
@@ -298,4 +376,7 @@ ROLLUPS = (
     ROLLUP_SAMPLE_COSTS_MONTHLY,
     ROLLUP_COST_PRICES_MONTHLY,
     ROLLUP_SAVINGS_MONTHLY,
+    ROLLUP_QC_VERDICTS_DAILY,
+    ROLLUP_QC_METRICS_MONTHLY,
+    ROLLUP_BILLED_MONTHLY,
 )

@@ -37,6 +37,7 @@ from lake.settings import Settings
 ROW_GROUP_ROWS = 1_000_000  # large row groups scan fast (stack-findings §6)
 COMPACTED_PREFIX = "compacted-"  # the naming rule in the module docstring
 PART_PREFIX = "part-"
+EMPTY_PREFIX = "empty-"  # a derived month with no rows (``LakeStore.mark_empty_month``)
 
 
 def is_compacted(path: str) -> bool:
@@ -560,6 +561,20 @@ class LakeStore:
         # Named by the content alone (not when it was computed): the same rows, the same file.
         content = [c for c in tbl.column_names if c not in _NOT_CONTENT]
         return self._install_month(name, month, tbl, files, tuple(content))
+
+    def mark_empty_month(self, name: str, month: str, tag: str) -> None:
+        """Leave a month of a derived table with no rows but a name saying so: one zero-row file
+        ``empty-<tag>.parquet`` (readers see no rows; the rollups read ``tag``, the digest of the
+        facts that gave nothing, from the name). ``replace_month`` removes it with the rest."""
+        spec = table(name)
+        folder = f"{self.table_path(name)}/month={month}"
+        path = f"{folder}/{EMPTY_PREFIX}{tag}.parquet"
+        if path in self.files(name, [month]):
+            return
+        self.replace_month(name, month, spec.schema.empty_table())
+        staged = f"{folder}/{PART_PREFIX}empty-{tag}.parquet"
+        self._write_atomic(spec.schema.empty_table(), staged)
+        self.fs.move(staged, path)
 
     def _install_month(
         self, name: str, month: str, tbl: pa.Table, files: list[str], named_by: tuple[str, ...]

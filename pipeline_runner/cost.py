@@ -4,14 +4,21 @@ Rules (stated once, applied everywhere):
 
 - **Compute** is billed per second with a 60 s minimum (EC2 Linux On-Demand and Spot), from the
   container's start to its stop. An interrupted Spot attempt costs the seconds it ran.
+- **Whole instance**: EC2 bills an instance from ``running`` to ``shutting-down``, and AWS Batch
+  launches it before its job and terminates it after idling. Once the instance's life is known
+  (``pipeline_runner.instances``), an attempt that was its only job pays all of it: the container
+  window at share 1 plus ``compute:instance-boot`` (launch to start) and
+  ``compute:instance-idle`` (stop to termination). Until then it pays the packing share of its
+  container window, and ``price_source`` says so.
 - **Spot** uses the Spot price in effect second by second (piecewise over the dated history);
   **On-Demand** the list price in effect when the attempt started.
 - **Packing share**: when Batch packs several jobs on one instance, an attempt pays
   ``(9 x its vCPUs + its memory GiB) / (9 x instance vCPUs + instance memory GiB)`` of the instance:
   the 9:1 CPU:memory weighting of AWS split cost allocation data. Using AWS's own rule makes the
-  estimate directly comparable with the billed split cost. Capacity no job reserved (the instance's
-  unused share) is not charged to attempts; the reconciliation reports it separately. An attempt
-  without vCPU/memory figures is charged the whole instance.
+  estimate directly comparable with the billed split cost. Capacity no job reserved on a shared
+  instance (its unused share) is not charged to attempts; the reconciliation reports it
+  separately. An attempt without vCPU/memory figures is charged the whole instance. A task on a
+  shared instance pays its own seconds: EC2's 60 s minimum is the instance's.
 - **DRAGEN licence**: by the licence model in force (``pipeline_runner.licence``): per input
   gigabase, per sample, per instance-hour, or prepaid; each model states whether an attempt that
   did not finish (a reclaim, an error) is metered, and the row's ``price_source`` says which rule
@@ -33,6 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pipeline_runner.instances import InstanceLife
 from pipeline_runner.licence import FREE, PER_INSTANCE_HOUR, PER_SAMPLE, LicenceTerms
 from pipeline_runner.prices import DEFAULT_REGION, InstanceSpec, Price, PriceBook
 from pipeline_runner.records import REQUIRED_TAGS
@@ -44,6 +52,8 @@ HOURS_PER_MONTH = 730  # AWS's convention for prorating GB-month prices (EBS)
 MIB_PER_GIB = 1024
 
 COMPUTE, LICENCE, SCRATCH = "compute", "licence", "scratch_storage"
+# the instance's life outside the container, when the attempt had the instance to itself
+INSTANCE_BOOT, INSTANCE_IDLE = "compute:instance-boot", "compute:instance-idle"
 
 TAG_KEYS = REQUIRED_TAGS
 
@@ -198,8 +208,17 @@ def _instance(a: AttemptUsage, prices: PriceBook) -> InstanceSpec | None:
     return prices.instance(a.instance_type) if a.instance_type else None
 
 
-def compute_row(a: AttemptUsage, prices: PriceBook) -> dict[str, Any]:
-    """The compute cost row of a started attempt (priced, or unpriced with the reason)."""
+def compute_row(
+    a: AttemptUsage, prices: PriceBook, sole: InstanceLife | None = None,
+    shared: bool = False,
+) -> dict[str, Any]:
+    """The compute cost row of a started attempt's container window (priced, or unpriced).
+
+    ``sole``: the attempt was the only job on this instance for its whole life; the container
+    window is then charged the whole instance (share 1), and ``instance_idle_rows`` charge the
+    rest of the instance's life. Otherwise the attempt pays its packing share: for good when
+    ``shared`` (other jobs ran on the instance), else until the instance's life is known.
+    """
     start = a.started_at
     if start is None:
         raise ValueError(f"attempt {a.job_id}#{a.attempt} never started: it has no compute cost")
@@ -214,11 +233,25 @@ def compute_row(a: AttemptUsage, prices: PriceBook) -> dict[str, Any]:
             "instance-h",
             f"stopped_at {a.stopped_at.isoformat()} is before started_at",
         )
-    seconds = billable_seconds(start, a.stopped_at)
-    end = start + timedelta(seconds=seconds)
+    if shared:  # EC2's 60 s minimum is the instance's; a task on it pays its own seconds
+        end = a.stopped_at
+    else:
+        end = start + timedelta(seconds=billable_seconds(start, a.stopped_at))
     if not a.instance_type:
         return _unpriced(a, COMPUTE, start, end, "instance-h", "no instance type")
-    share = packing_share(a.vcpus, a.memory_mib, _instance(a, prices))
+    if sole is not None:
+        share: float | None = 1.0
+        rule = (f"whole instance: the only job on {sole.instance_id} from launch to "
+                "termination (EC2 bills the instance)")
+    else:
+        share = packing_share(a.vcpus, a.memory_mib, _instance(a, prices))
+        rule = f"share {share:.4f} (9:1 vCPU:GiB)" if share is not None else ""
+        if shared:
+            rule += f"; {a.instance_id} was shared with other jobs"
+        elif a.instance_id is None:
+            rule += "; container window (the instance is not known)"
+        else:
+            rule += f"; container window until {a.instance_id}'s termination is known"
     if share is None:
         return _unpriced(
             a,
@@ -228,13 +261,31 @@ def compute_row(a: AttemptUsage, prices: PriceBook) -> dict[str, Any]:
             "instance-h",
             f"instance type {a.instance_type} has no vCPU/memory size for the share",
         )
+    return _window_row(a, prices, COMPUTE, start, end, share, rule)
+
+
+def _window_row(
+    a: AttemptUsage,
+    prices: PriceBook,
+    component: str,
+    start: datetime,
+    end: datetime,
+    share: float,
+    rule: str,
+) -> dict[str, Any]:
+    """``share`` of the attempt's instance over [start, end), at the prices in effect then."""
+    assert a.instance_type is not None
+    seconds = (end - start).total_seconds()
     inst_hours = share * seconds / 3600
+    if seconds <= 0:
+        return _row(a, component, start=start, end=end, quantity=0.0, unit="instance-h",
+                    rate=None, cost=0.0, source=rule, status="list")
     if a.capacity == "spot":
         pieces = prices.spot_segments(a.instance_type, start, end, a.region)
         if pieces is None:
             return _unpriced(
                 a,
-                COMPUTE,
+                component,
                 start,
                 end,
                 "instance-h",
@@ -254,7 +305,7 @@ def compute_row(a: AttemptUsage, prices: PriceBook) -> dict[str, Any]:
         if price is None:
             return _unpriced(
                 a,
-                COMPUTE,
+                component,
                 start,
                 end,
                 "instance-h",
@@ -266,7 +317,7 @@ def compute_row(a: AttemptUsage, prices: PriceBook) -> dict[str, Any]:
     else:
         return _unpriced(
             a,
-            COMPUTE,
+            component,
             start,
             end,
             "instance-h",
@@ -274,16 +325,61 @@ def compute_row(a: AttemptUsage, prices: PriceBook) -> dict[str, Any]:
         )
     return _row(
         a,
-        COMPUTE,
+        component,
         start=start,
         end=end,
         quantity=inst_hours,
         unit="instance-h",
         rate=rate,
         cost=cost,
-        source=f"{refs}; share {share:.4f} (9:1 vCPU:GiB)",
+        source=f"{refs}; {rule}",
         status=_status(used),
     )
+
+
+def instance_idle_rows(
+    a: AttemptUsage, prices: PriceBook, life: InstanceLife, sole: bool
+) -> list[dict[str, Any]]:
+    """The instance's time around the attempt's container: boot (launch → container start) and
+    idle (container stop → termination, Batch's scale-down), as two compute rows.
+
+    Charged whole to the attempt when it was the instance's only job (``sole``); otherwise both
+    rows are zero, saying that the instance was shared and its idle time is unused capacity
+    (rows are always written, so a restatement replaces an earlier one either way).
+    """
+    if a.started_at is None or a.stopped_at is None or a.stopped_at < a.started_at:
+        return []
+    container_end = a.started_at + timedelta(seconds=billable_seconds(a.started_at, a.stopped_at))
+    windows = (
+        (INSTANCE_BOOT, life.launched_at, a.started_at, "boot: launch to container start"),
+        (INSTANCE_IDLE, container_end, life.ended_at, "idle: container stop to termination"),
+    )
+    rows = []
+    for component, t0, t1, what in windows:
+        if t0 is None or t1 is None:
+            continue
+        t1 = max(t0, t1)
+        if not sole or not a.instance_type:
+            why = (f"{what}; {life.instance_id} was shared: its idle time is unused capacity"
+                   if a.instance_type else f"{what}; no instance type")
+            rows.append(_row(a, component, start=t0, end=t1, quantity=0.0, unit="instance-h",
+                             rate=None, cost=0.0 if a.instance_type else None, source=why,
+                             status="list" if a.instance_type else "unpriced"))
+            continue
+        rows.append(_window_row(a, prices, component, t0, t1, 1.0,
+                                f"{what} of {life.instance_id}, the only job on it"))
+    return rows
+
+
+def instance_compute_rows(
+    a: AttemptUsage, prices: PriceBook, life: InstanceLife, sole: bool
+) -> list[dict[str, Any]]:
+    """The compute rows of an attempt once its instance's life is known: the container window
+    (whole instance if ``sole``, else the packing share) and the boot and idle rows."""
+    if a.started_at is None:
+        return []
+    return [compute_row(a, prices, life if sole else None, shared=not sole),
+            *instance_idle_rows(a, prices, life, sole)]
 
 
 def licence_row(a: AttemptUsage, prices: PriceBook) -> dict[str, Any] | None:

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from lake.claims import ClaimStore
+from lake.claims import ClaimState, ClaimStore
 from lake.errors import InvalidEvent, SeqledgerError, SubmitError, TransientError
 from lake.schemas import table as lake_table
 from lake.store import LakeStore, latest_by_key, month_of, months_between, to_table
@@ -155,6 +155,17 @@ class _Run:
     jobs: dict[int, str] = field(default_factory=dict)  # attempt -> job id
 
 
+@dataclass(frozen=True, slots=True)
+class _Resubmission:
+    """A decided job whose next attempt waits to be submitted with the batch's others."""
+
+    run: _Run
+    history: AttemptHistory
+    decision: Decision
+    spec: JobSpec
+    at: datetime
+
+
 # How far back the lake is read for one event: the event's month and the one before (a job's
 # events come within days of its submission, a redelivered arrival within days of the first).
 LOOKBACK = timedelta(days=31)
@@ -178,6 +189,11 @@ def _job_keys(changes: pa.Table) -> list[JobStateChange]:
     seen = {(j, n, r, at.date()): (j, n, r, at) for j, n, r, at in keys}
     return [JobStateChange(j, n or "", "SUBMITTED", at, tags={"run_id": r} if r is not None
                            else {}) for j, n, r, at in seen.values()]
+
+
+def _bug(run_id: str, e: Exception) -> SubmitError:
+    return SubmitError(f"run {run_id}: the job could not be built or submitted "
+                       f"({type(e).__name__}: {e}); a bug, please report it")
 
 
 def _submitted_change(spec: JobSpec, job_id: str, at: datetime) -> JobStateChange:
@@ -265,26 +281,35 @@ class Runner:
         attempt_rows: list[dict[str, Any]] = []
         decision_rows: list[dict[str, Any]] = []
         remember: list[tuple[AttemptHistory, str, AttemptContext]] = []
-        for run in runs:
+        wanted: list[tuple[RunRequest, JobSpec, datetime]] = []
+        outcome: dict[int, DispatchResult] = {}  # by position in ``runs``; the others: submitted
+        seen: set[str] = set()
+        for i, run in enumerate(runs):
             known = self._runs.get(run.run_id)
-            if known is not None and 1 in known.jobs:
-                results.append(DispatchResult(run.run_id, False, reason="already dispatched"))
+            if (known is not None and 1 in known.jobs) or run.run_id in seen:
+                outcome[i] = DispatchResult(run.run_id, False, reason="already dispatched")
                 continue
+            seen.add(run.run_id)
             # A run recorded without its first job (a crash between the two writes) is finished
             # here: the claim finds the job if one was submitted, and the rows are written again.
             try:
                 validate_tags(run.tags, job_name(run.run_id, 1))
                 spec = build_job_spec(run, 1, self.config.initial_capacity, self.config)
-                # the claim keeps the time, so a redo records the submission as it was
-                sub = self._submit_once(run.run_id, spec, at.get(run.run_id, now).astimezone(UTC))
-            except (SubmitError, TransientError) as e:
-                results.append(DispatchResult(run.run_id, False, reason=str(e), error=e))
+            except SubmitError as e:
+                outcome[i] = DispatchResult(run.run_id, False, reason=str(e), error=e)
                 continue
             except Exception as e:  # noqa: BLE001 - one run's defect must not stop the others
-                err = SubmitError(f"run {run.run_id}: the job could not be built or submitted "
-                                  f"({type(e).__name__}: {e}); a bug, please report it")
-                results.append(DispatchResult(run.run_id, False, reason=str(err), error=err))
+                err = _bug(run.run_id, e)
+                outcome[i] = DispatchResult(run.run_id, False, reason=str(err), error=err)
                 continue
+            # the claim keeps the time, so a redo records the submission as it was
+            wanted.append((run, spec, at.get(run.run_id, now).astimezone(UTC)))
+        subs = self._submit_many([(r.run_id, spec, t) for r, spec, t in wanted], on_bug=_bug)
+        for (run, spec, _), sub in zip(wanted, subs, strict=True):
+            if isinstance(sub, SeqledgerError):
+                results.append(DispatchResult(run.run_id, False, reason=str(sub), error=sub))
+                continue
+            known = self._runs.get(run.run_id)
             state = known or _Run(run, getattr(self.executor, "name", None))
             state.statuses.add("DISPATCHED")
             state.jobs[1] = sub.job_id
@@ -295,6 +320,8 @@ class Runner:
             self._runs[run.run_id] = state
             remember.append((history, run.run_id, _context(spec)))
             results.append(DispatchResult(run.run_id, True, sub.job_id, spec.job_name))
+        submitted = iter(results)
+        results = [outcome[i] if i in outcome else next(submitted) for i in range(len(runs))]
         # Any order is safe: a run without its job is re-dispatched from its claim.
         if run_rows:
             self.store.write("runs", run_rows)
@@ -313,43 +340,139 @@ class Runner:
                 or the claim store or the executor could not be reached; retrying may work.
             SubmitError: the executor refused the job.
         """
+        (out,) = self._submit_many([(run_id, spec, at)])
+        if isinstance(out, SeqledgerError):
+            raise out
+        return out
+
+    def _submit_many(
+        self, items: Sequence[tuple[str, JobSpec, datetime]],
+        on_bug: Callable[[str, Exception], SubmitError] | None = None,
+    ) -> list[_Submission | SubmitError | TransientError]:
+        """``_submit_once`` of several attempts (run id, spec, at), each its own outcome.
+
+        The claims are made durable together before any job is submitted, and the jobs
+        recorded together after: a crash in between leaves claims without a job, which the
+        next claimer resolves as for one attempt (it finds the job by name before submitting).
+        ``on_bug``: an unexpected error of one submission becomes that attempt's SubmitError
+        (else it is raised).
+        """
+        claims = self.claims
+        states = claims.acquire_many([(r, s.attempt, s.job_name, at) for r, s, at in items])
+        out: list[_Submission | SubmitError | TransientError | None] = [None] * len(items)
+        submitted: list[tuple[int, ClaimState, str]] = []
+        for i, ((run_id, spec, _), state) in enumerate(zip(items, states, strict=True)):
+            try:
+                if isinstance(state, TransientError):
+                    raise state
+                held = self._hold(run_id, spec, state)
+                if isinstance(held, _Submission):
+                    self._adopt(spec, held.job_id, held.at)
+                    out[i] = held
+                    continue
+                try:
+                    job_id = self.executor.submit(spec)
+                except (SubmitError, TransientError) as e:
+                    # Nothing was made (or, after a timeout, maybe something: the next claimer
+                    # looks for it by name before submitting), so a retry need not wait.
+                    claims.release(held.claim, str(e))
+                    raise
+                submitted.append((i, held, job_id))
+            except (SubmitError, TransientError) as e:
+                out[i] = e
+            except Exception as e:
+                if on_bug is None:
+                    raise
+                out[i] = on_bug(run_id, e)
+        recorded = claims.record_jobs(
+            [(items[i][0], items[i][1].attempt, job_id) for i, _, job_id in submitted])
+        for (i, state, job_id), kept in zip(submitted, recorded, strict=True):
+            spec = items[i][1]
+            if isinstance(kept, TransientError):
+                out[i] = kept
+                continue
+            # A takeover may race a late submission of the claimer it replaced: look for it.
+            others = [job_id] if kept != job_id else (
+                self._find(spec) if state.claim.generation else [])
+            out[i] = _Submission(kept, state.claim.at, self._stop_duplicates(spec, kept, others))
+        return [o for o in out if o is not None]
+
+    def _hold(self, run_id: str, spec: JobSpec, state: ClaimState) -> ClaimState | _Submission:
+        """The claim this caller now holds (won, or taken over), or the job an earlier
+        claimer submitted."""
+        if state.won:
+            return state
         claims, attempt = self.claims, spec.attempt
-        state = claims.acquire(run_id, attempt, spec.job_name, at)
-        if not state.won:
-            found = [] if state.job_id else self._find(spec)
-            job_id = state.job_id or (
-                claims.record_job(run_id, attempt, found[0]) if found else None
+        found = [] if state.job_id else self._find(spec)
+        job_id = state.job_id or (claims.record_job(run_id, attempt, found[0]) if found else None)
+        if job_id is not None:
+            return _Submission(job_id, state.claim.at, self._stop_duplicates(spec, job_id, found))
+        if not claims.can_take_over(state):
+            c = state.claim
+            raise TransientError(
+                f"attempt {attempt} of run {run_id} was claimed by {c.claimed_by} at "
+                f"{c.claimed_at:%Y-%m-%d %H:%M:%S}Z and has no job yet; a claim with no job "
+                f"is taken over after {claims.takeover_after}"
             )
-            if job_id is not None:
-                return _Submission(
-                    job_id, state.claim.at, self._stop_duplicates(spec, job_id, found)
-                )
-            if not claims.can_take_over(state):
-                c = state.claim
-                raise TransientError(
-                    f"attempt {attempt} of run {run_id} was claimed by {c.claimed_by} at "
-                    f"{c.claimed_at:%Y-%m-%d %H:%M:%S}Z and has no job yet; a claim with no job "
-                    f"is taken over after {claims.takeover_after}"
-                )
-            state = claims.take_over(state)
-            if not state.won:
-                raise TransientError(
-                    f"attempt {attempt} of run {run_id}: {state.claim.claimed_by} took the "
-                    "claim over first"
-                )
-        try:
-            job_id = self.executor.submit(spec)
-        except (SubmitError, TransientError) as e:
-            # Nothing was made (or, after a timeout, maybe something: the next claimer looks
-            # for it by name before submitting), so a retry need not wait for the takeover.
-            claims.release(state.claim, str(e))
-            raise
-        recorded = claims.record_job(run_id, attempt, job_id)
-        # A takeover may race a late submission of the claimer it replaced: look for it.
-        others = (
-            [job_id] if recorded != job_id else (self._find(spec) if state.claim.generation else [])
-        )
-        return _Submission(recorded, state.claim.at, self._stop_duplicates(spec, recorded, others))
+        state = claims.take_over(state)
+        if not state.won:
+            raise TransientError(
+                f"attempt {attempt} of run {run_id}: {state.claim.claimed_by} took the "
+                "claim over first"
+            )
+        return state
+
+    def _adopt(self, spec: JobSpec, job_id: str, at: datetime | None) -> bool:
+        """An in-process executor (the simulator) takes back a job a killed process submitted."""
+        adopt = getattr(self.executor, "adopt", None)
+        return bool(adopt(spec, job_id, at)) if adopt is not None else False
+
+    def resume_lost_jobs(self, months: list[str]) -> int:
+        """Give an in-process executor back the jobs of the open runs of ``months``.
+
+        The simulator's jobs live in its process: a process killed mid-run takes their pending
+        events with it, and a run whose attempt was submitted there would wait for ever (on AWS
+        Batch the job goes on, and its events come). Every job of an open run (or of a finished
+        run not yet priced) is taken back and its events come again; the ones already recorded
+        change nothing. Returns how many.
+        """
+        if getattr(self.executor, "adopt", None) is None:
+            return 0
+        files = self.store.files("runs", months)
+        if not files:
+            return 0
+        tbl = ds.dataset(files, schema=lake_table("runs").schema, format="parquet",
+                         filesystem=self.store.fs).to_table(columns=["run_id", "status"])
+        final = {r for r, st in zip(tbl.column("run_id").to_pylist(),
+                                    tbl.column("status").to_pylist(), strict=True)
+                 if st in FINAL_RUN_STATUSES}
+        # a finished run is priced last (``ingest.results.finish_runs`` writes costs after its
+        # metrics): one without cost rows was cut short, and its final event finishes it again
+        priced = self._column_values("costs", "run_id", months)
+        open_runs = sorted(set(tbl.column("run_id").to_pylist()) - (final & priced))
+        self._load_runs(open_runs, months=months)
+        taken = 0
+        for run_id in open_runs:
+            run = self._runs.get(run_id)
+            if run is None:
+                continue
+            for attempt, job_id in sorted(run.jobs.items()):
+                history = self._histories.get(job_id)
+                if history is None:
+                    continue
+                spec = build_job_spec(run.request, attempt, history.capacity or "spot",
+                                      self.config)
+                taken += self._adopt(spec, job_id,
+                                     history.times.get("SUBMITTED") or history.status_at)
+        return taken
+
+    def _column_values(self, name: str, column: str, months: list[str]) -> set[str]:
+        files = self.store.files(name, months)
+        if not files:
+            return set()
+        tbl = ds.dataset(files, schema=lake_table(name).schema, format="parquet",
+                         filesystem=self.store.fs).to_table(columns=[column])
+        return set(tbl.column(column).to_pylist())
 
     def _find(self, spec: JobSpec) -> list[str]:
         return self.executor.find(spec) if isinstance(self.executor, JobFinder) else []
@@ -427,7 +550,23 @@ class Runner:
 
     def _track(self, changes: Sequence[JobStateChange], result: TrackResult,
                attempt_rows: list, decision_rows: list, run_rows: list) -> None:
+        # Resubmissions wait to be claimed and submitted together at the end of a pass. The
+        # later changes of a run with one waiting (a redelivery of its final event, its next
+        # attempt's events) are set aside for the next pass, in order: each run still sees its
+        # changes one by one, and runs do not depend on each other.
+        while changes:
+            changes = self._track_pass(changes, result, attempt_rows, decision_rows, run_rows)
+
+    def _track_pass(self, changes: Sequence[JobStateChange], result: TrackResult,
+                    attempt_rows: list, decision_rows: list,
+                    run_rows: list) -> list[JobStateChange]:
+        pending: list[_Resubmission] = []
+        waiting: set[str] = set()
+        later: list[JobStateChange] = []
         for change in changes:
+            if waiting and (self._job_run.get(change.job_id) or run_id_of(change)) in waiting:
+                later.append(change)
+                continue
             found = self._locate(change)
             if isinstance(found, str):
                 result.ignored.append(IgnoredChange(change.job_id, change.event_id, found))
@@ -457,9 +596,15 @@ class Runner:
                 run.statuses.add("RUNNING")
                 run_rows.append(self._run_row(run, "RUNNING", history.times["RUNNING"]))
             if history.is_terminal and history.job_id not in self._decided:
-                self._decide(run, history, result, attempt_rows, decision_rows, run_rows)
+                self._decide(run, history, result, attempt_rows, decision_rows, run_rows,
+                             pending)
+                if pending and pending[-1].history is history:
+                    waiting.add(run.request.run_id)
             elif history.is_terminal:
                 self._finish_again(run, history, result, run_rows)
+        if pending:
+            self._resubmit(pending, result, attempt_rows, decision_rows, run_rows)
+        return later
 
     def _finish_again(
         self, run: _Run, history: AttemptHistory, result: TrackResult, run_rows: list
@@ -516,7 +661,10 @@ class Runner:
         attempt_rows: list,
         decision_rows: list,
         run_rows: list,
+        pending: list[_Resubmission] | None = None,
     ) -> None:
+        """Decide a finished job; a resubmission it needs joins ``pending`` (submitted with
+        the batch's others by ``_resubmit``) or, without ``pending``, is submitted now."""
         outcomes = [
             self._histories[j].outcome()
             for a, j in sorted(run.jobs.items())
@@ -534,34 +682,52 @@ class Runner:
                 run.request, next_attempt, decision.next_capacity or "spot", self.config
             )
             at = self.clock() if self.clock else decided_at
-            try:
-                sub = self._submit_once(run.request.run_id, spec, at)
-            except TransientError as e:
+            wanted = _Resubmission(run, history, decision, spec, at)
+            if pending is None:
+                self._resubmit([wanted], result, attempt_rows, decision_rows, run_rows)
+            else:
+                pending.append(wanted)
+            return
+        self._record_decision(run, history, decision, result, decision_rows, run_rows)
+
+    def _resubmit(self, pending: Sequence[_Resubmission], result: TrackResult,
+                  attempt_rows: list, decision_rows: list, run_rows: list) -> None:
+        """Submit the next attempts ``pending`` asks for (claimed together), then record each
+        decision as ``_decide`` would have one by one."""
+        subs = self._submit_many([(p.run.request.run_id, p.spec, p.at) for p in pending])
+        for p, sub in zip(pending, subs, strict=True):
+            run, spec, decision = p.run, p.spec, p.decision
+            if isinstance(sub, TransientError):
                 # no decision row: the job stays undecided, and a redelivered event retries
                 result.errors.append(
-                    f"run {run.request.run_id}: resubmitting attempt {next_attempt} failed: {e}"
+                    f"run {run.request.run_id}: resubmitting attempt {spec.attempt} failed: {sub}"
                 )
-                return
-            except SubmitError as e:
+                continue
+            if isinstance(sub, SubmitError):
                 decision = Decision(
                     decision.job_id,
                     decision.attempt,
                     "give_up",
                     decision.failure_kind,
-                    f"{decision.reason}; but the resubmission was refused: {e}",
+                    f"{decision.reason}; but the resubmission was refused: {sub}",
                 )
             else:
                 job_id = sub.job_id
                 new, rows = apply(None, _submitted_change(spec, job_id, sub.at), _context(spec))
                 attempt_rows += rows
                 decision_rows += sub.decision_rows
-                run.jobs[next_attempt] = job_id
+                run.jobs[spec.attempt] = job_id
                 self._remember(new, run.request.run_id, _context(spec))
                 result.submitted.append(
                     SubmittedJob(
-                        run.request.run_id, next_attempt, job_id, spec.job_name, spec.capacity
+                        run.request.run_id, spec.attempt, job_id, spec.job_name, spec.capacity
                     )
                 )
+            self._record_decision(run, p.history, decision, result, decision_rows, run_rows)
+
+    def _record_decision(self, run: _Run, history: AttemptHistory, decision: Decision,
+                         result: TrackResult, decision_rows: list, run_rows: list) -> None:
+        decided_at = history.status_at or datetime.now(UTC)
         decision_rows.append(decision.row(history.tags or run.request.tags, decided_at))
         self._decided.add(history.job_id)
         self._decisions[history.job_id] = (decision.action, decision.reason)
@@ -616,7 +782,7 @@ class Runner:
         through the rest of the table for runs not found there (a job event more than a month
         away from its run's dispatch: rare, and then the only lookup that reads history).
         """
-        missing = sorted(set(run_ids) - set(self._runs))
+        missing = sorted({r for r in run_ids if r not in self._runs})  # per run, not per known run
         if not missing:
             return
         rows = self._read_where("runs", "run_id", missing, months=months)
@@ -828,3 +994,26 @@ class Runner:
 
     def history(self, job_id: str) -> AttemptHistory | None:
         return self._histories.get(job_id)
+
+    def knows(self, run_id: str) -> bool:
+        """Whether the run is in this Runner's memory (no lake read)."""
+        return run_id in self._runs
+
+    def forget_finished(self) -> int:
+        """Drop from memory the runs that are over: final, handed on, every job decided. A
+        later event of one reads it from the lake again, as a fresh Runner would; a replay of
+        a month keeps in memory the runs still open, not every run it saw. How many were
+        dropped."""
+        over = [
+            run_id for run_id in self._finished_runs
+            if (run := self._runs.get(run_id)) is not None
+            and run.statuses & FINAL_RUN_STATUSES
+            and all(j in self._decided for j in run.jobs.values())
+        ]
+        for run_id in over:
+            for job_id in self._runs.pop(run_id).jobs.values():
+                for cache in (self._histories, self._job_run, self._contexts, self._decisions):
+                    cache.pop(job_id, None)
+                self._decided.discard(job_id)
+            self._finished_runs.discard(run_id)
+        return len(over)

@@ -230,6 +230,7 @@ def play(
     import time
 
     from expectations.sample_qc import run_gate
+    from ingest.ec2_describe import describer
     from ingest.results import spend_estimator
     from ingest.service import EventService
     from pipeline_runner.executors.simulated import SimulatedBatch
@@ -256,6 +257,7 @@ def play(
         duplicate_rate=0.05,
         reorder_rate=0.05,
         alignment_outputs=True,
+        instance_events=True,  # EC2 state changes: instance lives, whole-instance compute
     )
     prices = PriceBook.load_default()
     store.write("prices", prices.rows())  # the dated price tables, for savings baselines
@@ -272,6 +274,7 @@ def play(
         output_prefix=config.output_prefix,
         pipeline_release=PIPELINE_RELEASE,
         shared_lake=False,  # the demo is the lake's only writer
+        describe_instances=describer(sim, sim.region),
     )
     result = DemoResult(settings.lake_uri, events_dir)
 
@@ -379,6 +382,12 @@ SUMMARY_SQL = {
     "qc_fail": _VERDICTS + "'fail'",
     "quarantined": "SELECT count(*) FROM quarantine",
     "cost_usd": f"SELECT coalesce(sum(cost_usd), 0) FROM costs WHERE {_PROD}",
+    # EC2 instances recorded (launch to termination) and the attempts charged a whole one
+    "instances": "SELECT count(*) FROM instance_lives WHERE ended_at IS NOT NULL",
+    "whole_instance_attempts": "SELECT count(*) FROM instance_tenancy "
+    f"WHERE sole_job_id IS NOT NULL AND {_PROD}",
+    "instance_boot_idle_usd": f"SELECT coalesce(sum(cost_usd), 0) FROM costs WHERE {_PROD} "
+    "AND component IN ('compute:instance-boot', 'compute:instance-idle')",
     "validation_cost_usd": f"SELECT coalesce(sum(cost_usd), 0) FROM costs WHERE NOT ({_PROD})",
 }
 COST_BY_COMPONENT_SQL = f"""
@@ -436,4 +445,19 @@ def summarize(settings: Settings, store: LakeStore) -> dict[str, Any]:
     out["cost_by_component"] = [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
     rel = con.sql(STORAGE_SQL)
     out["storage_by_class"] = [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
+    out["automation"] = automation_cost(out["attempts"], out["samples_arrived"])
     return out
+
+
+def automation_cost(attempts: int, samples: int) -> dict[str, Any]:
+    """The month's automation (Lambda, SNS, EventBridge) at the demo's own event volume."""
+    from pipeline_runner.cost import AutomationVolume, automation_monthly_cost
+    from pipeline_runner.prices import PriceBook
+
+    month = datetime.now(UTC)
+    lines = automation_monthly_cost(
+        AutomationVolume(batch_jobs_per_month=attempts, samples_per_month=samples),
+        PriceBook.load_default(), month)
+    return {"cost_usd": sum(x.cost_usd or 0 for x in lines),
+            "approximate": any(x.price_status != "list" for x in lines),
+            "unpriced": sum(x.cost_usd is None for x in lines)}

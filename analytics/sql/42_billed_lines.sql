@@ -18,11 +18,15 @@ SELECT b.*,
             WHEN h.host_id IS NOT NULL THEN 'idle_host'
             ELSE 'line' END AS line_role
 FROM billed_costs b
+-- The instance-hour test sits inside the join key, not beside it: a LIKE next to the equality in a
+-- LEFT JOIN's ON makes DuckDB compare every pair of rows (a nested-loop join: hours at a month of
+-- the seed's bill), while a key that is NULL for other lines keeps it a hash join.
 LEFT JOIN parents p
-       ON p.parent_id = b.resource_id AND p.hour_at = b.usage_start_at
-      AND b.split_parent_resource_id IS NULL
-      AND b.product_code = 'AmazonEC2' AND b.usage_type LIKE '%Usage:%'
+       ON p.parent_id = CASE WHEN b.split_parent_resource_id IS NULL
+                              AND b.product_code = 'AmazonEC2'
+                              AND b.usage_type LIKE '%Usage:%' THEN b.resource_id END
+      AND p.hour_at = b.usage_start_at
 LEFT JOIN hosts h
-       ON h.host_id = b.resource_id
-      AND b.split_parent_resource_id IS NULL
-      AND b.product_code = 'AmazonEC2' AND b.usage_type LIKE '%Usage:%'
+       ON h.host_id = CASE WHEN b.split_parent_resource_id IS NULL
+                            AND b.product_code = 'AmazonEC2'
+                            AND b.usage_type LIKE '%Usage:%' THEN b.resource_id END

@@ -1,8 +1,10 @@
 -- Billed spend with every dollar counted once and attributed to tags. A split row's split cost
 -- goes to its task's tags. An instance-hour with split rows adds only what they left over, and an
 -- hour of a task host with no task at all adds its whole cost: both are unused capacity, under the
--- instance's own tags. Every other line counts as billed. The total equals the sum of
--- line_item_unblended_cost over the rows that are not split rows. Split rows take the capacity
+-- instance's own tags, except on an instance that ran one attempt in its whole life
+-- (instance_tenancy): AWS billed that instance for that job alone, so its unused capacity is
+-- the attempt's ('sole_idle', under the attempt's tags). Every other line counts as billed.
+-- The total equals the sum of line_item_unblended_cost over the rows that are not split rows. Split rows take the capacity
 -- (spot, on-demand) and instance type of their parent instance.
 WITH split_totals AS (
     SELECT split_parent_resource_id AS parent_id, usage_start_at AS hour_at,
@@ -41,15 +43,40 @@ SELECT month, usage_start_at, 'line' AS allocation, product_code, usage_type, re
 FROM billed_lines
 WHERE line_role = 'line'
 UNION ALL
-SELECT p.month, p.usage_start_at, 'unused' AS allocation, p.product_code, p.usage_type,
-       p.resource_id, p.resource_id AS instance_id, p.capacity, p.instance_type, p.project,
-       p.sample_id, p.run_id, p.workflow, p.pipeline_release, p.requested_by, p.cost_centre,
+SELECT p.month, p.usage_start_at,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN 'sole_idle' ELSE 'unused' END AS allocation,
+       p.product_code, p.usage_type, p.resource_id, p.resource_id AS instance_id, p.capacity,
+       p.instance_type,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.project ELSE p.project END AS project,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.sample_id ELSE p.sample_id END AS sample_id,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.run_id ELSE p.run_id END AS run_id,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.workflow ELSE p.workflow END AS workflow,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.pipeline_release ELSE p.pipeline_release END
+           AS pipeline_release,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.requested_by ELSE p.requested_by END
+           AS requested_by,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.cost_centre ELSE p.cost_centre END
+           AS cost_centre,
        p.cost_usd - s.split_usd AS cost_usd
 FROM parent_totals p
 JOIN split_totals s ON s.parent_id = p.resource_id AND s.hour_at = p.usage_start_at
+LEFT JOIN instance_tenancy t ON t.instance_id = p.resource_id AND t.sole_job_id IS NOT NULL
 UNION ALL
-SELECT month, usage_start_at, 'unused' AS allocation, product_code, usage_type, resource_id,
-       resource_id AS instance_id, capacity, instance_type, project, sample_id, run_id, workflow,
-       pipeline_release, requested_by, cost_centre, unblended_cost_usd AS cost_usd
-FROM billed_lines
-WHERE line_role = 'idle_host'
+SELECT l.month, l.usage_start_at,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN 'sole_idle' ELSE 'unused' END AS allocation,
+       l.product_code, l.usage_type, l.resource_id, l.resource_id AS instance_id, l.capacity,
+       l.instance_type,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.project ELSE l.project END AS project,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.sample_id ELSE l.sample_id END AS sample_id,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.run_id ELSE l.run_id END AS run_id,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.workflow ELSE l.workflow END AS workflow,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.pipeline_release ELSE l.pipeline_release END
+           AS pipeline_release,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.requested_by ELSE l.requested_by END
+           AS requested_by,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.cost_centre ELSE l.cost_centre END
+           AS cost_centre,
+       l.unblended_cost_usd AS cost_usd
+FROM billed_lines l
+LEFT JOIN instance_tenancy t ON t.instance_id = l.resource_id AND t.sole_job_id IS NOT NULL
+WHERE l.line_role = 'idle_host'

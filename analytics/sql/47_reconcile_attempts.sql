@@ -3,7 +3,10 @@
 -- several attempts overlap is shared by overlap seconds. Otherwise it comes from the instance's
 -- own hourly rows: the attempt's packing share of the seconds it overlapped each hour. The share
 -- is the one the estimate used (quantity x 3600 / billable seconds). Unused instance capacity is
--- shown beside the billed cost, not added to it.
+-- shown beside the billed cost, not added to it, except for an attempt that was its instance's
+-- only job (instance_tenancy): it is billed the whole instance, its split cost plus the
+-- instance's unused capacity (split basis) or every hour of the instance (instance-hours), and
+-- its estimate holds the instance's boot and idle rows (instance_rule 'whole instance').
 WITH est AS (
     SELECT job_id, attempt, max(month) AS month,
            sum(CASE WHEN cost_kind = 'compute' THEN cost_usd END) AS estimated_compute_usd,
@@ -65,20 +68,37 @@ line_alloc AS (
       AND l.usage_amount > 0
     GROUP BY a.job_id, a.attempt
 ),
+sole AS (
+    -- an attempt alone on its instance for the instance's life: the whole instance is its bill
+    SELECT t.sole_job_id AS job_id, t.sole_attempt AS attempt,
+           sum(CASE WHEN b.allocation = 'sole_idle' THEN b.cost_usd ELSE 0 END) AS idle_usd,
+           sum(CASE WHEN b.allocation = 'line' AND b.product_code = 'AmazonEC2'
+                         AND b.usage_type LIKE '%Usage:%' THEN b.cost_usd ELSE 0 END) AS line_usd,
+           count(*) AS billed_lines
+    FROM instance_tenancy t
+    JOIN billed_allocated b ON b.instance_id = t.instance_id
+    WHERE t.sole_job_id IS NOT NULL
+    GROUP BY t.sole_job_id, t.sole_attempt
+),
 joined AS (
     SELECT a.*,
-           coalesce(sa.billed_usd, la.billed_usd) AS billed_compute_usd,
+           CASE WHEN so.job_id IS NULL THEN coalesce(sa.billed_usd, la.billed_usd)
+                WHEN sa.job_id IS NOT NULL THEN sa.billed_usd + so.idle_usd
+                ELSE so.line_usd END AS billed_compute_usd,
            CASE WHEN sa.job_id IS NOT NULL THEN 'split'
                 WHEN la.job_id IS NOT NULL THEN 'instance-hours' END AS billed_basis,
+           CASE WHEN so.job_id IS NOT NULL THEN 'whole instance' ELSE 'packing share' END
+               AS instance_rule,
            coalesce(sa.billed_lines, la.billed_lines, 0) AS billed_lines,
-           sa.unused_usd AS unused_capacity_usd
+           CASE WHEN so.job_id IS NOT NULL THEN 0 ELSE sa.unused_usd END AS unused_capacity_usd
     FROM att a
     LEFT JOIN split_alloc sa ON sa.job_id = a.job_id AND sa.attempt = a.attempt
     LEFT JOIN line_alloc la ON la.job_id = a.job_id AND la.attempt = a.attempt
+    LEFT JOIN sole so ON so.job_id = a.job_id AND so.attempt = a.attempt
 )
 SELECT job_id, attempt, month, project, sample_id, run_id, capacity, instance_type, instance_id,
        started_at, stopped_at, final_status, share, estimated_compute_usd, estimated_total_usd,
-       billed_compute_usd, billed_basis, billed_lines, unused_capacity_usd,
+       billed_compute_usd, billed_basis, instance_rule, billed_lines, unused_capacity_usd,
        billed_compute_usd - estimated_compute_usd AS residual_usd,
        (billed_compute_usd - estimated_compute_usd) / nullif(estimated_compute_usd, 0)
            AS residual_share,

@@ -17,7 +17,6 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -116,33 +115,51 @@ def unique(strings: pa.Array) -> bool:
 def increasing_within(values: pa.Array, groups: pa.Array) -> bool:
     """Whether ``values`` strictly increase within each run of equal ``groups`` (so none repeats).
 
-    Histogram bins are written in order; checking order is cheaper than hashing every key (and
-    on NumPy views of the two columns, cheaper than Arrow's pairwise_diff).
+    Histogram bins are written in order; checking order is cheaper than hashing every key.
+    (Arrow only, no NumPy: the Lambda artefact that loads finished runs' metrics carries none.)
     """
     if len(values) < 2:
         return True
     if values.null_count or groups.null_count:
         return False
-    step = np.diff(values.to_numpy(zero_copy_only=False))
-    same_group = np.diff(groups.to_numpy(zero_copy_only=False)) == 0
-    return not bool(np.any(same_group & (step <= 0)))
+    step = pc.pairwise_diff(values).slice(1)
+    same_group = pc.equal(pc.pairwise_diff(groups).slice(1), 0)
+    return not pc.any(pc.and_(same_group, pc.less_equal(step, 0))).as_py()
+
+
+def _zero_bytes(n_bytes: int) -> pa.Buffer:
+    return pa.py_buffer(bytes(n_bytes))  # calloc'd: no Python loop, no copy
 
 
 def line_numbers(start: int, n: int) -> pa.Array:
     """Line numbers ``start .. start + n - 1`` as int32."""
-    return pa.array(np.arange(start, start + n, dtype=np.int32))
+    return pc.add(_counting(n), pa.scalar(start, pa.int32()))
+
+
+_COUNTING: pa.Array | None = None
+
+
+def _counting(n: int) -> pa.Array:
+    """0 .. n - 1 as int32: a slice of one array grown by doubling. Built by Arrow kernels, not
+    from Python ints (pyarrow's first conversion of Python values imports pandas)."""
+    global _COUNTING
+    if _COUNTING is None or len(_COUNTING) < n:
+        size = max(n, 2 * len(_COUNTING or ()))
+        _COUNTING = pc.subtract(pc.cumulative_sum(filled(1, size)), pa.scalar(1, pa.int32()))
+    return _COUNTING.slice(0, n)
 
 
 def repeat(value: pa.Scalar, n: int) -> pa.Array:
-    """``n`` copies of ``value``: a NumPy fill for a time (a run's, on each of its 80,000
+    """``n`` copies of ``value``: an add onto zeros for a time (a run's, on each of its 80,000
     histogram rows), ``pa.repeat`` for the rest."""
     if value.is_valid and pa.types.is_timestamp(value.type):
         ticks = value.cast(pa.int64()).as_py()
-        return pa.array(np.full(n, ticks, np.int64)).view(value.type)
+        zero = pa.Array.from_buffers(pa.int64(), n, [None, _zero_bytes(8 * n)])
+        return pc.add(zero, ticks).view(value.type)
     return pa.repeat(value, n)
 
 
-_ZEROS = np.zeros(0, np.int32)
+_ZEROS = _zero_bytes(0)
 
 
 def zeros(n: int) -> pa.Array:
@@ -152,9 +169,14 @@ def zeros(n: int) -> pa.Array:
     dozen of them.
     """
     global _ZEROS
-    if len(_ZEROS) < n:
-        _ZEROS = np.zeros(max(n, 2 * len(_ZEROS)), np.int32)
-    return pa.array(_ZEROS[:n])
+    if _ZEROS.size < 4 * n:
+        _ZEROS = _zero_bytes(max(4 * n, 2 * _ZEROS.size))
+    return pa.Array.from_buffers(pa.int32(), n, [None, _ZEROS])
+
+
+def filled(value: int, n: int) -> pa.Array:
+    """``n`` int32 copies of ``value``."""
+    return pc.add(zeros(n), pa.scalar(value, pa.int32()))
 
 
 class LayoutMemo:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -245,7 +244,7 @@ def _fragment_fast(text: bytes, phenotype: str | None) -> Block | None:
         n = len(cols[0])
         labels.append(cols[0])
         counts.append(cols[1])
-        blocks.append(pa.array(np.full(n, len(samples), np.int32)))
+        blocks.append(columnar.filled(len(samples), n))
         nos.append(columnar.line_numbers(line + 2, n))
         samples.append(name.decode("ascii").strip())
         line += 2 + n

@@ -110,7 +110,7 @@ class SimulatedBatch:
                  image: str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/dragen:4.2.4",
                  write_outputs: bool = True, writer: Writer | None = None,
                  extra_outputs: Callable[[Mapping[str, str]], dict[str, str]] | None = None,
-                 alignment_outputs: bool = False,
+                 alignment_outputs: bool = False, instance_events: bool = False,
                  ) -> None:
         for name, rate in (("spot_reclaim_rate", spot_reclaim_rate),
                            ("app_failure_rate", app_failure_rate),
@@ -136,6 +136,10 @@ class SimulatedBatch:
         # realistic size: what storage and archival measure, without writing the bytes.
         self.alignment_outputs = alignment_outputs
         self._alignments: dict[str, tuple[str, int]] = {}  # job id -> (file name, size)
+        # Also deliver the "EC2 Instance State-change Notification" events of each job's
+        # instance (launch before the job, termination after Batch's idle scale-down).
+        self.instance_events = instance_events
+        self._instances: dict[str, dict[str, Any]] = {}  # instance id -> DescribeInstances
         self.jobs: dict[str, SimulatedJob] = {}
         self._outputs: dict[str, tuple[str, dict[str, str]]] = {}  # job id -> (folder, files)
         self._written: set[str] = set()
@@ -173,8 +177,27 @@ class SimulatedBatch:
         heapq.heapify(self._heap)
         self._outputs.pop(job_id, None)
 
-    def _plan(self, spec: JobSpec, job_id: str, rng: random.Random):
-        created = self.now
+    def adopt(self, spec: JobSpec, job_id: str, created_at: datetime | None) -> bool:
+        """Take back a job an earlier process of this simulator submitted (its events died with
+        that process): planned again from the same seed and name, it is the same job, and all
+        its events come again from ``created_at`` on (the tracker ignores the ones it has, as
+        for any redelivery). False when this simulator already has it or never gave that id."""
+        if job_id in self.jobs:
+            return False
+        for n in range(self._names.get(spec.job_name, 0) + 1):
+            rng = random.Random(f"sim:{self.seed}:{spec.job_name}:{n}")
+            if str(uuid.UUID(int=rng.getrandbits(128), version=4)) != job_id:
+                continue
+            self._names[spec.job_name] = max(self._names.get(spec.job_name, 0), n + 1)
+            job, timeline = self._plan(spec, job_id, rng, created_at)
+            self.jobs[job_id] = job
+            self._schedule(job, timeline, rng, random.Random(f"sim-delivery:{self.seed}:{job_id}"))
+            return True
+        return False
+
+    def _plan(self, spec: JobSpec, job_id: str, rng: random.Random,
+              created_at: datetime | None = None):
+        created = (created_at or self.now).astimezone(UTC)
         kind = spec.environment.get("SEQLEDGER_INPUT_KIND", "fastq")
         size = int(spec.environment.get("SEQLEDGER_INPUT_BYTES", "0") or 0)
         instance_type = rng.choice(spec.instance_types or ("f1.4xlarge",))
@@ -284,9 +307,30 @@ class SimulatedBatch:
         for at, event in list(deliveries):
             if delivery.random() < self.duplicate_rate:
                 deliveries.append((at + timedelta(seconds=delivery.uniform(1, 120)), event))
+        if self.instance_events:
+            rng_instance = random.Random(f"sim-instance:{self.seed}:{job.job_id}")
+            states = instance_states(job, timeline, rng_instance)
+            if states:
+                self._instances[job.instance_id] = {
+                    "InstanceId": job.instance_id, "InstanceType": job.instance_type,
+                    "LaunchTime": states[0][1],
+                    "Placement": {"AvailabilityZone": self.region + rng_instance.choice("abcdf")},
+                    **({"InstanceLifecycle": "spot"} if spec.capacity == "spot" else {}),
+                }
+            for state, at in states:
+                event = ec2_state_event(
+                    event_id=str(uuid.UUID(int=delivery.getrandbits(128), version=4)), at=at,
+                    region=self.region, account=self.account, instance_id=job.instance_id,
+                    state=state)
+                deliveries.append((at + timedelta(seconds=delivery.uniform(0.5, 30.0)), event))
         for at, event in deliveries:
             self._seq += 1
             heapq.heappush(self._heap, (at, self._seq, job.job_id, event))
+
+    def describe_instances(self, InstanceIds: list[str]) -> dict[str, Any]:  # noqa: N803
+        """EC2 DescribeInstances over the simulated instances (boto3's argument and reply)."""
+        found = [self._instances[i] for i in InstanceIds if i in self._instances]
+        return {"Reservations": [{"Instances": found}] if found else []}
 
     # -- the clock -----------------------------------------------------------------------------
     def next_event_at(self) -> datetime | None:
@@ -304,7 +348,7 @@ class SimulatedBatch:
         while self._heap and self._heap[0][0] <= until:
             at, _, job_id, event = heapq.heappop(self._heap)
             self.now = max(self.now, at)
-            if event["detail"]["status"] == "SUCCEEDED":
+            if event["detail"].get("status") == "SUCCEEDED":
                 self._write_outputs(job_id)
             events.append(event)
         self.now = max(self.now, until)
@@ -341,6 +385,46 @@ class SimulatedBatch:
             name, size = self._alignments.pop(job_id)
             write_sparse(folder, name, size)
         self._written.add(job_id)
+
+
+# Batch launches an instance for a queued job (boot: pending, then running a few seconds
+# later) and, in a managed compute environment, terminates it once it has been idle for a while
+# after its last job (the scale-down): the instance is billed for both, outside the container.
+BOOT_S = (90.0, 240.0)  # launch (running) to the job's placement (STARTING)
+SCALE_DOWN_S = (300.0, 900.0)  # the job's end to the instance's shutting-down
+
+
+def instance_states(job: SimulatedJob, timeline, rng: random.Random
+                    ) -> list[tuple[str, datetime]]:
+    """The state changes of the instance a job ran on (one instance per job, as F1/F2 DRAGEN
+    jobs take a whole instance): none when the job was never placed."""
+    starting = next((at for status, at, _ in timeline if status == "STARTING"), None)
+    if starting is None:
+        return []
+    running = starting - timedelta(seconds=rng.uniform(*BOOT_S))
+    if job.outcome == "spot_reclaim":  # the reclaim is the instance's termination
+        ending = job.ends_at - timedelta(seconds=rng.uniform(1.0, 5.0))
+    else:
+        ending = job.ends_at + timedelta(seconds=rng.uniform(*SCALE_DOWN_S))
+    return [("pending", running - timedelta(seconds=rng.uniform(10.0, 40.0))),
+            ("running", running), ("shutting-down", ending),
+            ("terminated", ending + timedelta(seconds=rng.uniform(30.0, 90.0)))]
+
+
+def ec2_state_event(*, event_id: str, at: datetime, region: str, account: str,
+                    instance_id: str, state: str) -> dict[str, Any]:
+    """An "EC2 Instance State-change Notification" event in the documented shape (the EC2 User
+    Guide's example, tests/fixtures/reference-data/aws-events)."""
+    return {
+        "id": event_id,
+        "detail-type": "EC2 Instance State-change Notification",
+        "source": "aws.ec2",
+        "account": account,
+        "time": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": region,
+        "resources": [f"arn:aws:ec2:{region}:{account}:instance/{instance_id}"],
+        "detail": {"instance-id": instance_id, "state": state},
+    }
 
 
 def _inputs(spec: JobSpec, size: int) -> tuple[tuple[str, str, int], ...]:

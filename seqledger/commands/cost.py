@@ -383,6 +383,7 @@ def reconcile(
                 usd(r["estimated_compute_usd"], (r["approximate_rows"] or 0) > 0),
                 usd(r["billed_compute_usd"]),
                 r["billed_basis"] or "no billing",
+                r["instance_rule"],
                 usd(r["residual_usd"]),
                 pct(r["residual_share"]),
                 usd(r["unused_capacity_usd"]),
@@ -400,12 +401,13 @@ def reconcile(
                     "estimated_usd",
                     "billed_usd",
                     "basis",
+                    "charged",
                     "residual_usd",
                     "residual",
                     "unused_usd",
                 ],
                 out,
-                right={1, 4, 5, 6, 8, 9, 10},
+                right={1, 4, 5, 6, 9, 10, 11},
             )
         )
     else:

@@ -93,8 +93,10 @@ def demo(ctx: click.Context, samples: int, seed: int, month: str, keep: bool,
         ("QC pass / review / fail", f"{s['qc_pass']} / {s['qc_review']} / {s['qc_fail']}"),
         ("quarantined inputs", s["quarantined"]),
         ("estimated cost", f"${s['cost_usd']:,.2f}"),
-        *((f"  {c['component']}", f"${c['cost_usd']:,.2f}" + _mark(c))
-          for c in s.get("cost_by_component", [])),
+        *(line for c in s.get("cost_by_component", []) for line in (
+            (f"  {c['component']}", f"${c['cost_usd']:,.2f}" + _mark(c)),
+            *(_instance_lines(s) if c["component"] == "compute" else []))),
+        *_automation_lines(s.get("automation")),
         *_storage_lines(s.get("storage_by_class", [])),
     ]
     width = max(len(k) for k, _ in lines)
@@ -121,6 +123,25 @@ def demo(ctx: click.Context, samples: int, seed: int, month: str, keep: bool,
         f'\n  {me} lake query "SELECT * FROM run_latest LIMIT 5"'
         f"\n  {me} release list               # releases and their validation state"
     )
+
+
+def _instance_lines(s: dict) -> list[tuple[str, str]]:
+    """EC2 bills an instance from launch to termination: what that added for lone jobs."""
+    if not s.get("instances"):
+        return []
+    return [("    of which instance boot and idle",
+             f"${s['instance_boot_idle_usd']:,.2f}  ({s['whole_instance_attempts']} attempts "
+             f"alone on their instance, of {s['instances']} instances launched)")]
+
+
+def _automation_lines(a: dict | None) -> list[tuple[str, str]]:
+    """Lambda, SNS and EventBridge at the month's event volume (not in the lake's costs)."""
+    if not a:
+        return []
+    mark = "  ~ approximate prices" if a["approximate"] else ""
+    cost = a["cost_usd"]  # cents at the demo's volume: shown, not rounded away
+    return [("automation (Lambda, SNS, EventBridge)",
+             (f"${cost:,.2f}" if cost >= 0.01 else f"${cost:.4f}") + mark)]
 
 
 def _storage_lines(by_class: list[dict]) -> list[tuple[str, str]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -42,6 +42,7 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool) -> None:
     from ingest.service import batch_time
     from ingest.summary import EventSummary
     from lake.errors import ConfigError
+    from pipeline_runner.service import recent_months
 
     settings = settings_from(ctx)
     summary = EventSummary()
@@ -60,8 +61,11 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool) -> None:
     service.event_clock = settings.executor == "simulated"
     for chunk in chunks:
         summary.add(service.process(_read(chunk, summary), now=now))
+        service.forget_finished()  # memory holds the open runs, not all the month's
     executor = service.runner.executor
     if not no_follow and hasattr(executor, "next_event_at"):
+        # jobs a killed earlier run of this command had submitted to the simulator
+        service.runner.resume_lost_jobs(recent_months(now or datetime.now(UTC)))
         while (at := executor.next_event_at()) is not None:
             events = executor.advance(at + timedelta(minutes=30))
             summary.add(service.process([(f"batch:{e['id']}", e) for e in events], now=at),

@@ -142,7 +142,7 @@ def compact(ctx: click.Context, names: tuple[str, ...], month: str | None, wait_
 @click.pass_context
 @handle_errors
 def rollup(ctx: click.Context, months: tuple[str, ...], stale: bool) -> None:
-    """Recompute the rollups (daily runs and attempts, monthly costs) of months from the facts.
+    """Recompute the rollups (runs, attempts, costs, QC verdicts and metrics, billed) from facts.
 
     Each month is replaced whole; recomputing a month whose facts did not change writes nothing.
     Reports read current months from the rollups and compute the others from the facts.
@@ -163,14 +163,13 @@ def _refresh_stale(store) -> None:
     from analytics.rollups import stale_months
 
     todo = stale_months(connect(store.settings, store), store)
-    months = sorted({m for ms in todo.values() for m in ms})
-    if months:
-        _refresh(store, months)
+    if todo:
+        _refresh(store, todo)
     else:
         click.echo("every rollup month is current")
 
 
-def _refresh(store, months: list[str] | None) -> None:
+def _refresh(store, months: list[str] | dict[str, list[str]] | None) -> None:
     from analytics.engine import connect
     from analytics.rollups import refresh
 

@@ -39,7 +39,7 @@ def billed_lake(tmp_path_factory, reference) -> Settings:
 
     root = tmp_path_factory.mktemp("billed-lake")
     settings = Settings(lake_uri=str(root / "lake"))
-    build(root, settings, reference)
+    build(root, settings, reference, lives=True)  # instance lives: instance_tenancy has rows
     # the export folder as the billing loader reads it: the ledger (billing_files) gets its row
     exports = root / "exports" / "data"
     exports.mkdir(parents=True)
@@ -117,7 +117,9 @@ def test_the_rollup_views_read_the_stored_rollups_and_have_rows(answers, rollup)
     assert [t.name for t in tree.find_all(sqlglot.exp.Table)] == [rollup.table]
     assert "source_digest" not in tree.sql()
     (_cols, rows), _ = answers["demo"][rollup.view]
-    assert rows  # the comparison above had something to compare
+    # the comparison above had something to compare (the demo has no bill: the billed rollup is
+    # compared with its facts by tests/analytics/test_rollups_qc_billed.py)
+    assert rows or rollup.facts == ("billed_costs",)
 
 
 def test_a_stale_rollup_lags_on_athenas_definition_until_the_rollup_runs(tmp_path, demo_lake):

@@ -72,6 +72,28 @@ def test_one_run_has_its_attempts_on_a_timeline_its_decisions_costs_and_checks(e
     assert not runs.run_detail(engine, "run-404").found
 
 
+def test_an_attempts_zone_comes_from_its_instance(lake_settings):
+    from lake.store import LakeStore
+
+    write_overview_lake(lake_settings)
+    store = LakeStore(lake_settings)
+    (failed,) = [r for r in store.read("job_attempts").to_pylist()
+                 if r["job_id"] == "job-1a" and r["status"] == "FAILED"]
+    del failed["recorded_at"]  # the row again, now with its host: a later version that wins
+    store.write("job_attempts", [{**failed, "instance_id": "i-0282b396e52b4c95d"}])
+    store.write("instances", [{
+        "instance_id": "i-0282b396e52b4c95d", "state": "pending",
+        "state_at": datetime(2026, 10, 30, 23, 50, tzinfo=UTC), "instance_type": "f2.6xlarge",
+        "capacity": "spot", "availability_zone": "us-east-1c", "source": "describe-instances"}])
+    eng = open_engine(lake_settings)
+    try:
+        a = runs.run_detail(eng, "run-1").attempts.to_pylist()
+    finally:
+        eng.close()
+    assert [(x["job_id"], x["instance_id"], x["az"]) for x in a] == [
+        ("job-1a", "i-0282b396e52b4c95d", "us-east-1c"), ("job-1b", None, None)]
+
+
 def test_turnaround_parts_per_week(engine):
     rows = runs.turnaround(engine, Filters())
     got = {r["run_id"]: (r["week"], r["queue_h"], r["run_h"], r["qc_h"], r["turnaround_h"])

@@ -16,7 +16,8 @@ from __future__ import annotations
 import csv
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
 
 import pyarrow as pa
@@ -307,3 +308,38 @@ def day(t0: datetime) -> tuple[list[Instance], list[Job]]:
         Job("job-e1", 1, f2, 12, 128 * 1024, t0 + 15 * m, t0 + 140 * m, tags("S5", "R5")),
     ]
     return [f1_spot, f1_od, c5, f2], jobs
+
+
+def instance_state_rows(inst: Instance) -> list[dict]:
+    """The ``instances`` rows the EC2 state-change events of ``inst`` give: launched a minute
+    before it runs, billed from running until shutting-down, terminated 40 s later."""
+    common = {"instance_id": inst.instance_id, "source": "ec2-event", "region": "us-east-1"}
+    return [
+        {**common, "state": "pending", "state_at": inst.start - timedelta(minutes=1)},
+        {**common, "state": "running", "state_at": inst.start},
+        {**common, "state": "shutting-down", "state_at": inst.end},
+        {**common, "state": "terminated", "state_at": inst.end + timedelta(seconds=40)},
+    ]
+
+
+def _price_table(name):
+    text = (resources.files("pipeline_runner") / "prices" / name).read_text()
+    return list(csv.DictReader(text.splitlines()))
+
+
+def market(spot_factor=1.0):
+    """What AWS charges in the simulation, read straight from the shipped tables (not PriceBook)."""
+    on_demand = {
+        r["instance_type"]: float(r["usd_per_hour"]) for r in _price_table("ec2_on_demand.csv")
+    }
+    spot = {}
+    for r in _price_table("ec2_spot.csv"):
+        start = datetime.fromisoformat(r["effective_from"]).replace(tzinfo=UTC)
+        spot.setdefault(r["instance_type"], []).append((start, float(r["usd_per_hour"])))
+
+    def price_at(inst, hour):
+        if inst.capacity == "on-demand":
+            return on_demand[inst.instance_type]
+        return spot_factor * max((s, p) for s, p in spot[inst.instance_type] if s <= hour)[1]
+
+    return price_at

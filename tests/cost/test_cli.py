@@ -94,6 +94,20 @@ def test_report_reconcile_per_project_and_per_attempt(synthetic):
     assert re.findall(r"^job-\S+", out, re.M) == ["job-d1"]
 
 
+def test_report_reconcile_prints_a_lone_job_charged_its_whole_instance(
+    tmp_path, lake_settings, reference
+):
+    build(tmp_path, lake_settings, reference, lives=True)
+    code, out = run(lake_settings, "report", "reconcile", "--attempts")
+    assert code == 0, out
+    rows = {r["job_id"]: r for r in table_rows(out)}
+    assert {j: r["charged"] for j, r in rows.items()} == {
+        "job-a1": "whole instance", "job-a2": "whole instance", "job-e1": "whole instance",
+        "job-b1": "packing share", "job-c1": "packing share", "job-d1": "packing share"}
+    assert all(abs(float(r["residual"].rstrip("%"))) < 2 for r in rows.values()), out
+    assert rows["job-e1"]["share"] == "1.000"
+
+
 def test_report_savings_and_automation(synthetic):
     code, out = run(synthetic, "report", "savings")
     assert code == 0, out

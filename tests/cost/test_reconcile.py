@@ -6,9 +6,7 @@ attempt shorter than 60 s: EC2's minimum applies to the instance, not the task, 
 is exactly twice the split cost of a 30 s task.
 """
 
-import csv
 from datetime import UTC, datetime
-from importlib import resources
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,36 +15,21 @@ import pytest
 from analytics.cost import reconcile, reconcile_attempts, savings, totals
 from analytics.engine import connect
 from ingest.cur import load_cur_files
+from ingest.instance_costs import restate_instances
 from lake.store import LakeStore
 from pipeline_runner.cost import AttemptUsage, estimate_attempt_cost
 from pipeline_runner.prices import PriceBook
-from tests.cost.synthetic import attempt_rows, billing_rows, cur2_table, day
+from tests.cost.synthetic import (
+    attempt_rows,
+    billing_rows,
+    cur2_table,
+    day,
+    instance_state_rows,
+    market,
+)
 
 T0 = datetime(2026, 6, 7, 23, tzinfo=UTC)  # Sunday 23:00: the weekly Spot price changes at 00:00
 REL, ABS = 0.005, 0.001
-
-
-def _price_table(name):
-    text = (resources.files("pipeline_runner") / "prices" / name).read_text()
-    return list(csv.DictReader(text.splitlines()))
-
-
-def market(spot_factor=1.0):
-    """What AWS charges in the simulation, read straight from the shipped tables (not PriceBook)."""
-    on_demand = {
-        r["instance_type"]: float(r["usd_per_hour"]) for r in _price_table("ec2_on_demand.csv")
-    }
-    spot = {}
-    for r in _price_table("ec2_spot.csv"):
-        start = datetime.fromisoformat(r["effective_from"]).replace(tzinfo=UTC)
-        spot.setdefault(r["instance_type"], []).append((start, float(r["usd_per_hour"])))
-
-    def price_at(inst, hour):
-        if inst.capacity == "on-demand":
-            return on_demand[inst.instance_type]
-        return spot_factor * max((s, p) for s, p in spot[inst.instance_type] if s <= hour)[1]
-
-    return price_at
 
 
 def legacy_table(rows):
@@ -62,7 +45,9 @@ def legacy_table(rows):
     return pa.Table.from_pylist([{n: r.get(n) for n in names} for r in flat])
 
 
-def build(tmp_path, settings, reference, *, split=True, spot_factor=1.0):
+def build(tmp_path, settings, reference, *, split=True, spot_factor=1.0, lives=False):
+    """The day's attempts estimated and its bill loaded; with ``lives``, the instances' state
+    changes recorded too and the compute restated from them, as the tracker does."""
     instances, jobs = day(T0)
     book = PriceBook.load_default()
     store = LakeStore(settings)
@@ -74,6 +59,12 @@ def build(tmp_path, settings, reference, *, split=True, spot_factor=1.0):
     store.write("job_attempts", att)
     store.write("costs", costs)
     store.write("prices", book.rows())
+    if lives:
+        store.write("instances", [r for i in instances for r in instance_state_rows(i)])
+        done = restate_instances(store, [i.instance_id for i in instances], book)
+        assert (done.instances, done.attempts, done.sole) == (4, 6, 3)
+        costs = [r for r in costs if r["component"] != "compute"] + [
+            r for r in store.read("costs").to_pylist() if r["component"] == "compute"]
     bill = billing_rows(instances, jobs, market(spot_factor), split=split)
     path = tmp_path / ("cur2.parquet" if split else "legacy.parquet")
     pq.write_table(cur2_table(reference, bill) if split else legacy_table(bill), path)
@@ -190,3 +181,69 @@ def test_spot_savings_estimated_and_billed(tmp_path, lake_settings, reference):
     billed = s["spot vs on-demand (billed)"]
     assert billed["actual_usd"] > est["actual_usd"]  # the instance-hours include boot and idle time
     assert 0.55 < billed["saving_share"] < 0.75
+
+
+def _instance_cost(bill, instance_id):
+    return sum(r["line_item_unblended_cost"] for r in bill
+               if r["line_item_product_code"] == "AmazonEC2"
+               and r["line_item_resource_id"] == instance_id)
+
+
+@pytest.mark.parametrize("split", [True, False])
+def test_a_job_alone_on_its_instance_is_charged_the_instance_from_launch_to_termination(
+    tmp_path, lake_settings, reference, split
+):
+    """Issue 12, item 4: a job alone on its instance paid its packing share of its container
+    window (0.93, 0.95 and 0.45 of the bill here); AWS bills the instance from launch to
+    termination. Each attempt within 2 %, each project-month within 1 %, both sides moved."""
+    jobs, bill, _ = build(tmp_path, lake_settings, reference, split=split, lives=True)
+    con = connect(lake_settings)
+    rows = {r["job_id"]: r for r in reconcile_attempts(con)}
+    for job in jobs:
+        r = rows[job.job_id]
+        assert abs(r["residual_usd"]) <= 0.02 * r["billed_compute_usd"], (job.job_id, r)
+    for job_id in ("job-a1", "job-a2", "job-e1"):  # alone on their instances
+        r, job = rows[job_id], next(j for j in jobs if j.job_id == job_id)
+        assert r["instance_rule"] == "whole instance" and r["share"] == pytest.approx(1.0)
+        whole = _instance_cost(bill, job.instance.instance_id)
+        assert r["billed_compute_usd"] == pytest.approx(whole)
+        assert r["estimated_compute_usd"] == pytest.approx(whole, rel=1e-6)
+    # the half-size F2 job was estimated at 0.45 of its instance before
+    assert rows["job-e1"]["estimated_compute_usd"] > 2 * _known_split(bill, "job-e1")
+    for job_id in ("job-b1", "job-c1", "job-d1"):  # packed on the c5: shares stay
+        assert rows[job_id]["instance_rule"] == "packing share"
+    assert rows["job-b1"]["share"] == pytest.approx((9 * 16 + 32) / (9 * 36 + 72))
+    t = totals(con)
+    instance_cost = sum(_instance_cost(bill, i) for i in
+                        {j.instance.instance_id for j in jobs})
+    if split:  # what is left unused is the shared c5's idle capacity only
+        months = {r["project"]: r for r in reconcile(con, "2026-06")}
+        for project in ("NIH-AOU", "GREGOR"):
+            assert abs(months[project]["residual_share"]) < 0.01, months[project]
+        c5 = "i-0packed000000003"
+        c5_split = sum(_known_split(bill, j) for j in ("job-b1", "job-c1", "job-d1"))
+        assert t.unused_capacity_usd == pytest.approx(_instance_cost(bill, c5) - c5_split)
+        assert t.billed_usd + t.unused_capacity_usd == pytest.approx(instance_cost)
+        assert months["NIH-AOU"]["billed_usd"] == pytest.approx(
+            sum(_instance_cost(bill, j.instance.instance_id) for j in jobs
+                if j.job_id in ("job-a1", "job-a2", "job-e1")) + _known_split(bill, "job-b1"))
+    else:  # legacy CUR has no task rows: instance-hours stay under the compute env's tags
+        assert t.billed_usd == pytest.approx(instance_cost)
+
+
+def test_compute_is_restated_once_whatever_order_or_repeats(tmp_path, lake_settings, reference):
+    """The termination restates the estimate; replaying the events changes nothing."""
+    build(tmp_path, lake_settings, reference, lives=True)
+    store, book = LakeStore(lake_settings), PriceBook.load_default()
+    before = sorted(store.files("costs"))
+    instances, _ = day(T0)
+    again = [r for i in reversed(instances) for r in reversed(instance_state_rows(i))]
+    store.write("instances", again + again[:3])
+    done = restate_instances(store, [i.instance_id for i in instances] * 2, book)
+    assert done.rows_written == 0 and sorted(store.files("costs")) == before
+    rows = {(r["job_id"], r["component"]): r for r in store.read("costs").to_pylist()}
+    idle = rows[("job-e1", "compute:instance-idle")]
+    assert idle["usage_end_at"] == instances[3].end and idle["cost_usd"] > 0
+    assert idle["price_source"].endswith("to termination of i-0f2spot000000004, the only job on it")
+    shared = rows[("job-b1", "compute:instance-idle")]
+    assert shared["cost_usd"] == 0 and "was shared" in shared["price_source"]

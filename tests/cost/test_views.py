@@ -30,11 +30,13 @@ NOT_PORTABLE = [
 ]
 
 
-def test_there_are_eleven_cost_views_and_they_use_portable_sql():
+def test_there_are_thirteen_cost_views_and_they_use_portable_sql():
     assert [f.name.split("_", 1)[1] for f in COST_SQL] == [
         "cost_lines.sql",
         "cost_attempts.sql",
+        "instance_lives.sql",
         "billed_lines.sql",
+        "instance_tenancy.sql",
         "billed_allocated.sql",
         "cost_by_month.sql",
         "storage_costs.sql",
@@ -161,3 +163,30 @@ def test_cost_per_sample_per_gigabase_and_the_monthly_trend(lake_settings):
         ["2026-06", "compute", "6.60"],
         ["2026-06", "licence", "4.00"],
     ]
+
+
+def test_billed_lines_joins_instance_hours_by_hash_not_by_comparing_every_pair(lake_settings):
+    """A LIKE beside the equality in a LEFT JOIN's ON made DuckDB plan a nested-loop join (every
+    line against every instance-hour: a seed-scale month of the bill did not finish in 5 min);
+    the instance-hour test now sits in the join key, and the plan hashes."""
+    from datetime import UTC, datetime
+
+    from analytics.engine import connect
+    from lake.store import LakeStore
+
+    at = datetime(2026, 6, 1, 10, tzinfo=UTC)
+    base = {"time_interval": at.isoformat(), "usage_start_at": at, "export_format": "cur2"}
+    LakeStore(lake_settings).write("billed_costs", [
+        {**base, "line_item_id": "host", "usage_type": "USE1-SpotUsage:f2.6xlarge",
+         "product_code": "AmazonEC2", "resource_id": "i-1", "unblended_cost_usd": 2.0},
+        {**base, "line_item_id": "task", "usage_type": "ECS-vCPU-Hours",
+         "product_code": "AmazonECS", "resource_id": "task-1", "split_parent_resource_id": "i-1",
+         "unblended_cost_usd": 0.0, "split_cost_usd": 1.5},
+    ])
+    con = connect(lake_settings)
+    plan = con.execute("EXPLAIN SELECT line_role, count(*) FROM billed_lines GROUP BY 1"
+                       ).fetchall()[0][1]
+    assert "HASH_JOIN" in plan
+    assert "NL_JOIN" not in plan and "NESTED_LOOP" not in plan
+    assert sorted(con.execute("SELECT line_role FROM billed_lines").fetchall()) == [
+        ("split",), ("split_parent",)]

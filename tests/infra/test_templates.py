@@ -363,7 +363,28 @@ def test_only_our_sources_may_publish_and_deliver(root):
     assert deliver["Condition"] == {"ArnEquals": {"aws:SourceArn": _ref("InputEventsTopic")}}
     (dead,) = allows("EventRuleDLQPolicy")
     assert dead["Condition"]["ArnEquals"]["aws:SourceArn"] == [
-        _arn("JobStateRule"), _arn("CompactionRule"), _arn("BillingLoadRule")]
+        _arn("JobStateRule"), _arn("InstanceStateRule"), _arn("CompactionRule"),
+        _arn("BillingLoadRule")]
+
+
+def test_instance_launches_and_terminations_reach_the_recorder(root):
+    """Issue 12, item 4: the instance's life (EC2 bills it from running to shutting-down) comes
+    from EC2's state-change events, and its attributes from DescribeInstances."""
+    res = root["Resources"]
+    rule = res["InstanceStateRule"]["Properties"]
+    assert rule["EventPattern"] == {
+        "source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"],
+        "detail": {"state": ["pending", "running", "shutting-down", "terminated"]}}
+    (target,) = rule["Targets"]
+    assert target["Arn"] == _arn("RecorderFunction")
+    assert target["DeadLetterConfig"] == {"Arn": _arn("RecorderDLQ")}
+    permissions = [p["Properties"] for p in res.values() if p["Type"] == "AWS::Lambda::Permission"]
+    assert {"FunctionName": _ref("RecorderFunction"), "Action": "lambda:InvokeFunction",
+            "Principal": "events.amazonaws.com",
+            "SourceArn": _arn("InstanceStateRule")} in permissions
+    stmts = res["RecorderPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    (describe,) = [st for st in stmts if st["Action"] == "ec2:DescribeInstances"]
+    assert describe["Resource"] == "*"  # Describe* has no resource-level permissions
 
 
 def test_no_public_layer_is_assumed(root):

@@ -126,3 +126,28 @@ def test_claims_live_beside_the_tables_not_in_them(tmp_path, lake_settings):
     store.acquire("r", 1, "r-a1", AT)
     assert Path(lake_settings.lake_uri, "_claims", "r", "a1.json").is_file()
     assert LakeStore(lake_settings).files("runs") == []
+
+
+def test_a_batch_of_claims_is_durable_after_two_barriers_not_two_fsyncs_each(tmp_path,
+                                                                              monkeypatch):
+    import lake.claims as claims_module
+
+    barriers, fsyncs = [], []
+    real_barrier, real_fsync = claims_module._barrier, claims_module.os.fsync
+    monkeypatch.setattr(claims_module, "_barrier",
+                        lambda fn, path: barriers.append(path) or real_barrier(fn, path))
+    monkeypatch.setattr(claims_module.os, "fsync", lambda fd: fsyncs.append(fd) or real_fsync(fd))
+    ClaimStore(LocalFiles(), str(tmp_path), owner="host:9:zz").acquire("r3", 1, "r3-a1", AT)
+    fsyncs.clear()
+    store = ClaimStore(LocalFiles(), str(tmp_path), owner="host:1:ab", clock=lambda: AT)
+    states = store.acquire_many([(f"r{i}", 1, f"r{i}-a1", AT) for i in range(6)])
+    assert [s.won for s in states] == [True, True, True, False, True, True]
+    assert states[3].claim.claimed_by == "host:9:zz"  # the earlier claimer, as acquire says
+    assert (len(barriers), fsyncs) == (2, [])
+    body = json.loads((tmp_path / "_claims" / "r5" / "a1.json").read_text())
+    assert (body["run_id"], body["job_name"], body["claimed_by"]) == ("r5", "r5-a1", "host:1:ab")
+    assert not list((tmp_path / "_claims").rglob("*.tmp"))
+    assert store.record_job("r1", 1, "job-early") == "job-early"
+    recorded = store.record_jobs([(f"r{i}", 1, f"job-{i}") for i in (0, 1, 2)])
+    assert recorded == ["job-0", "job-early", "job-2"]  # the first job recorded stays
+    assert len(barriers) == 4 and store.current("r2", 1).job_id == "job-2"

@@ -261,3 +261,56 @@ def test_a_fresh_runner_finds_a_run_dispatched_in_an_earlier_month(tmp_path, mak
     assert [r.run_id for r in result.succeeded_runs] == [run.run_id]
     months = {f.split("/month=")[1][:7] for f in store.files("job_attempts")}
     assert months == {"2026-01", "2026-02"}
+
+
+def test_a_batch_of_reclaims_is_resubmitted_as_one_by_one_with_one_claim_batch(
+        tmp_path, make_run, monkeypatch):
+    """Every run reclaimed at once, each final event delivered twice in one batch: the
+    resubmissions are claimed together (two barriers for the claims, two for their jobs), and
+    the lake ends as when the events come one at a time."""
+    import lake.claims as claims_module
+
+    def session(lake: Path, batched: bool):
+        store = LakeStore(Settings(lake_uri=str(lake)))
+        sim = SimulatedBatch(seed=5, clock_start=T0, spot_reclaim_rate=1.0, app_failure_rate=0,
+                             infra_failure_rate=0)
+        runner = Runner(store, sim, RunnerConfig(), clock=lambda: sim.now)
+        size = input_size_for_coverage("fastq", 35)
+        runner.dispatch_many([make_run(f"S{i:03d}", size=size) for i in range(8)], T0)
+        events = []
+        while (at := sim.next_event_at()) is not None and len(events) < 200:
+            events += [e for e in sim.advance(at) if e["detail"]["status"] != "SUBMITTED"]
+            if sum(e["detail"]["status"] == "FAILED" for e in events) == 8:
+                break
+        changes = sorted([to_change(e) for e in events] * 2, key=lambda c: c.status_at)
+        results = ([runner.on_job_state_changes(changes)] if batched
+                   else [runner.on_job_state_change(c) for c in changes])
+        tables = {}
+        for name in ("job_attempts", "decisions", "runs"):
+            rows = store.read(name).to_pylist()
+            for row in rows:
+                row.pop("recorded_at")
+            tables[name] = sorted(rows, key=lambda r: tuple(str(v) for v in r.values()))
+        return results, tables
+
+    _, one_by_one = session(tmp_path / "one", batched=False)
+    barriers = []
+    real = claims_module._barrier
+    monkeypatch.setattr(claims_module, "_barrier", lambda fn, p: barriers.append(p) or real(fn, p))
+    (result,), batched = session(tmp_path / "batch", batched=True)
+    dispatch_barriers = 4  # the eight first attempts, claimed together too
+    assert len(barriers) - dispatch_barriers == 4
+    assert sorted((s.attempt, s.capacity) for s in result.submitted) == [(2, "spot")] * 8
+    assert [d.action for d in result.decisions] == ["retry"] * 8
+    assert batched == one_by_one
+
+
+def test_finished_runs_forgotten_are_read_again_and_their_events_change_nothing(play):
+    before = {n: play.table(n) for n in ("job_attempts", "decisions", "runs")}
+    jobs = {e["detail"]["jobId"] for e in play.delivered}
+    assert play.runner.forget_finished() == len(play.runs)  # every run of the session is over
+    assert [j for j in jobs if play.runner.history(j) is not None] == []
+    again = play.runner.on_job_state_changes([to_change(e) for e in play.delivered])
+    assert (again.decisions, again.submitted) == ([], [])
+    assert {n: play.table(n) for n in before} == before
+    assert {j for j in jobs if play.runner.history(j) is not None} == jobs  # read back

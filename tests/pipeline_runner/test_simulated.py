@@ -240,3 +240,45 @@ def test_remote_output_needs_a_writer(make_run, config):
     assert list(written) == [spec.environment["SEQLEDGER_OUTPUT"]]
     with pytest.raises(ConfigError, match="between 0 and 1"):
         SimulatedBatch(spot_reclaim_rate=1.5)
+
+
+def test_each_job_runs_on_an_instance_launched_before_it_and_scaled_down_after(make_run, config):
+    """The EC2 state changes of each job's instance (issue 12, item 4), documented shape."""
+    sim = SimulatedBatch(seed=4, clock_start=T0, spot_reclaim_rate=0.3, instance_events=True)
+    jobs = [sim.submit(s) for s in specs(make_run, config, 40)]
+    events = sim.advance(FAR)
+    ec2 = [e for e in events if e["source"] == "aws.ec2"]
+    assert {tuple(sorted(e)) for e in ec2} == {(
+        "account", "detail", "detail-type", "id", "region", "resources", "source", "time")}
+    states: dict[str, dict[str, datetime]] = defaultdict(dict)
+    for e in ec2:
+        at = datetime.fromisoformat(e["time"].replace("Z", "+00:00"))
+        states[e["detail"]["instance-id"]][e["detail"]["state"]] = at
+    starting = {e["detail"]["jobId"]: datetime.fromisoformat(e["time"].replace("Z", "+00:00"))
+                for e in events
+                if e["source"] == "aws.batch" and e["detail"]["status"] == "STARTING"}
+    outcomes = Counter()
+    for job_id in jobs:
+        job = sim.jobs[job_id]
+        life = states[job.instance_id]
+        assert set(life) == {"pending", "running", "shutting-down", "terminated"}
+        assert life["pending"] < life["running"] < starting[job_id]
+        assert timedelta(seconds=89) <= starting[job_id] - life["running"] <= \
+            timedelta(seconds=241)  # boot: 90-240 s, the event times in whole seconds
+        end = life["shutting-down"]
+        if job.outcome == "spot_reclaim":  # the reclaim is the termination
+            assert job.ends_at - timedelta(seconds=6) <= end <= job.ends_at
+        else:  # Batch's scale-down after an idle spell
+            assert timedelta(minutes=4) <= end - job.ends_at <= timedelta(minutes=15)
+        assert life["terminated"] > end
+        outcomes[job.outcome] += 1
+        (described,) = sim.describe_instances([job.instance_id])["Reservations"][0]["Instances"]
+        assert described["InstanceType"] == job.instance_type
+        assert described["InstanceLifecycle"] == "spot"
+        assert described["Placement"]["AvailabilityZone"].startswith("us-east-1")
+    assert outcomes["spot_reclaim"] and outcomes["succeeded"]
+    # off by default: a caller that reads only Batch events sees no other kind
+    plain = SimulatedBatch(seed=4, clock_start=T0)
+    for s in specs(make_run, config, 3):
+        plain.submit(s)
+    assert {e["source"] for e in plain.advance(FAR)} == {"aws.batch"}

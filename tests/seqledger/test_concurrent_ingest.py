@@ -131,18 +131,24 @@ if point.startswith("write:"):
             os._exit(137)  # as kill -9: nothing flushed, nothing cleaned
         return real(self, name, rows, recorded_at)
     LakeStore.write = write
-else:
+else:  # a claim step, alone or in its batch form (a dispatch claims its runs together)
     from lake.claims import ClaimStore
-    def crash(self, *a, **k):
-        os._exit(137)
-    setattr(ClaimStore, point, crash)
+    after = point.startswith("after:")
+    step = point.removeprefix("after:")
+    for name in {"acquire": ("acquire", "acquire_many"),
+                 "record_job": ("record_job", "record_jobs")}[step]:
+        def crash(self, *a, _real=getattr(ClaimStore, name), **k):
+            if after:  # the step done and durable, what follows it never starts
+                _real(self, *a, **k)
+            os._exit(137)
+        setattr(ClaimStore, name, crash)
 from seqledger.cli import main
 main()
 """
 
-# before the claim, between SubmitJob and recording the job in the claim, between the runs and
-# the job_attempts writes (issue 17, item 2)
-CASES = [("simulated", "acquire"), ("simulated", "record_job"),
+# before the claim, after the claim and before SubmitJob, between SubmitJob and recording the
+# job in the claim, between the runs and the job_attempts writes (issue 17, item 2)
+CASES = [("simulated", "acquire"), ("simulated", "after:acquire"), ("simulated", "record_job"),
          ("simulated", "write:job_attempts"), ("local", "write:job_attempts")]
 
 

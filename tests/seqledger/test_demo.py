@@ -19,7 +19,8 @@ SAMPLES = 12
 def demo_lake(tmp_path_factory) -> tuple[Settings, object]:
     root = tmp_path_factory.mktemp("demo")
     settings = Settings(lake_uri=str(root / "lake"))
-    return settings, play(settings, samples=SAMPLES, seed=11, workdir=root)
+    # seed 7: two Spot reclaims among the 12 samples, whose hosts Batch names
+    return settings, play(settings, samples=SAMPLES, seed=7, workdir=root)
 
 
 def test_the_month_ends_with_every_run_finished_gated_and_priced(demo_lake):
@@ -39,15 +40,53 @@ def test_the_month_ends_with_every_run_finished_gated_and_priced(demo_lake):
     assert s["quarantined"] >= 2
 
 
+def test_the_month_records_instance_lives_and_a_reclaimed_job_pays_its_instance(demo_lake):
+    """Issue 12, item 4: every placed attempt ran on an instance with a known life; the
+    attempts whose host Batch named (Spot reclaims) are charged it from launch to
+    termination."""
+    from analytics.engine import connect
+
+    settings, result = demo_lake
+    s = result.summary
+    con = connect(settings)
+    prod = "project IS DISTINCT FROM 'giab-validation'"  # the release validations: no EC2
+    placed = con.sql("SELECT count(DISTINCT job_id) FROM job_attempts "
+                     f"WHERE status = 'STARTING' AND {prod}").fetchone()[0]
+    lives = con.sql("SELECT count(*), count(ended_at), count(availability_zone), "
+                    "min(date_diff('second', launched_at, ended_at)) FROM instance_lives"
+                    ).fetchone()
+    assert lives[:3] == (placed, placed, placed) and lives[3] > 0
+    named = con.sql(f"""
+        SELECT a.job_id, l.launched_at, l.ended_at,
+               sum(c.quantity) AS instance_h, max(c.usage_end_at) AS charged_until
+        FROM (SELECT DISTINCT job_id, instance_id FROM job_attempts
+              WHERE instance_id IS NOT NULL AND {prod}) a
+        JOIN instance_lives l ON l.instance_id = a.instance_id
+        JOIN costs c ON c.job_id = a.job_id AND c.component LIKE 'compute%'
+        GROUP BY a.job_id, l.launched_at, l.ended_at""").fetchall()
+    assert named and len(named) == s["spot_reclaims"]
+    for job_id, launched, ended, hours, until in named:
+        # launch to the later of the reclaim and the container's billed stop (60 s minimum)
+        assert hours == pytest.approx((max(ended, until) - launched).total_seconds() / 3600,
+                                      abs=1 / 3600), job_id
+    assert s["whole_instance_attempts"] == s["spot_reclaims"]
+    assert s["instance_boot_idle_usd"] > 0
+    assert s["automation"]["cost_usd"] > 0 and s["automation"]["unpriced"] == 0
+
+
 def test_plain_duckdb_reads_the_lake_and_agrees_with_seqledger(demo_lake):
     settings, result = demo_lake
     lake = settings.lake_uri
     con = duckdb.connect()
     total = con.sql(f"""
         SELECT sum(cost_usd) FROM (
-            SELECT DISTINCT job_id, attempt, component, cost_usd
+            -- costs is versioned: the latest row of a key wins (a compute estimate restated
+            -- once its instance's termination is known)
+            SELECT job_id, attempt, component, cost_usd
             FROM read_parquet('{lake}/costs/**/*.parquet', hive_partitioning = true)
-            WHERE project <> 'giab-validation')  -- the summary is the production month's
+            WHERE project <> 'giab-validation'  -- the summary is the production month's
+            QUALIFY row_number() OVER (
+                PARTITION BY job_id, attempt, component ORDER BY recorded_at DESC) = 1)
     """).fetchone()[0]
     assert total == pytest.approx(result.summary["cost_usd"])
     by_project = dict(
