@@ -15,7 +15,7 @@ LIMITS = [100, 500, 2000]
 PARTS = {"waiting_h": "arrival to dispatch (mates, sheet)", "queue_h": "queue",
          "run_h": "run (retries included)", "qc_h": "end to QC verdict",
          "turnaround_h": "turnaround (arrival to QC verdict)"}
-RUN_TABLES = ("runs", "job_attempts", "decisions", "costs", "qc_results")
+RUN_TABLES = ("runs", "job_attempts", "decisions", "costs", "qc_results", "instances")
 
 PHASE_COLOURS = {"queue wait": "#9e9e9e", "run": "#1565c0", "run, Spot reclaim": "#ef6c00",
                  "run, failed": "#c62828"}
@@ -89,8 +89,10 @@ if run_id:
         else:
             rows = []
             for a in attempts.itertuples():
-                label = f"#{a.attempt} {a.capacity or '?'} {a.instance_type or '?'}"
-                info = {"attempt": label, "job_id": a.job_id, "status": a.status,
+                zone = a.az if isinstance(a.az, str) else "zone ?"
+                label = f"#{a.attempt} {a.capacity or '?'} {a.instance_type or '?'} {zone}"
+                info = {"attempt": label, "job_id": a.job_id, "instance": a.instance_id,
+                        "zone": a.az, "status": a.status,
                         "failure_kind": a.failure_kind, "action": a.action,
                         "reason": a.status_reason}
                 if pd.notna(a.started_at):
@@ -106,19 +108,22 @@ if run_id:
             st.altair_chart(
                 alt.Chart(timeline, title="Attempts: queue wait and run (UTC)").mark_bar().encode(
                     x=alt.X("from:T", title="time (UTC)"), x2="to:T",
-                    y=alt.Y("attempt:N", title="attempt, capacity, instance type", sort=None),
+                    y=alt.Y("attempt:N", title="attempt, capacity, instance type, zone",
+                            sort=None),
                     color=alt.Color("phase:N", scale=alt.Scale(
                         domain=list(PHASE_COLOURS), range=list(PHASE_COLOURS.values())),
                         title=None),
-                    tooltip=["attempt", "job_id", "phase", alt.Tooltip("from:T", format="%H:%M"),
+                    tooltip=["attempt", "job_id", "instance", "zone", "phase",
+                             alt.Tooltip("from:T", format="%H:%M"),
                              alt.Tooltip("to:T", format="%H:%M"), "status", "failure_kind",
                              "action", "reason"],
                 ),
                 width="stretch",
             )
-            st.caption("Availability zone: not recorded in the lake (job_attempts has no AZ "
-                       "column). A reclaim shows as an attempt that FAILED with failure kind "
-                       "spot_reclaim, followed by its retry.")
+            st.caption("Zone: the availability zone of the instance the attempt ran on, from the "
+                       "instances table (EC2 state changes and DescribeInstances); \"zone ?\" "
+                       "when the attempt's instance is not known. A reclaim shows as an attempt "
+                       "that FAILED with failure kind spot_reclaim, followed by its retry.")
             widgets.table(attempts, f"attempts-{run_id}")
         tabs = st.tabs(["Status changes", "Decisions", "Cost lines", "QC checks"])
         with tabs[0]:

@@ -58,8 +58,9 @@ def test_a_link_with_a_run_opens_its_attempts_decisions_and_costs(lake):
     assert at.selectbox(key="run_pick").value == "run-1"
     timeline = _chart(at.get("vega_lite_chart")[0])
     assert sorted(zip(timeline["attempt"], timeline["phase"], strict=True)) == [
-        ("#1 spot r6i.8xlarge", "queue wait"), ("#1 spot r6i.8xlarge", "run, Spot reclaim"),
-        ("#2 spot r6i.8xlarge", "queue wait"), ("#2 spot r6i.8xlarge", "run")]
+        ("#1 spot r6i.8xlarge zone ?", "queue wait"),
+        ("#1 spot r6i.8xlarge zone ?", "run, Spot reclaim"),
+        ("#2 spot r6i.8xlarge zone ?", "queue wait"), ("#2 spot r6i.8xlarge zone ?", "run")]
     assert set(timeline["failure_kind"]) == {"spot_reclaim", "none"}
     tables = [d.value for d in at.dataframe]
     attempts = next(t for t in tables if "queue_s" in t.columns)
@@ -84,3 +85,26 @@ def test_choosing_a_run_puts_it_in_the_link_and_an_unknown_run_is_named(lake):
     at = _runs({"run": "run-404"})
     assert not at.exception
     assert at.warning[0].value.startswith("No run run-404 in the lake")
+
+
+def test_the_timeline_names_the_zone_of_each_attempts_instance(lake):
+    from datetime import UTC, datetime
+
+    from lake.store import LakeStore
+
+    store = LakeStore(lake)
+    (failed,) = [r for r in store.read("job_attempts").to_pylist()
+                 if r["job_id"] == "job-1a" and r["status"] == "FAILED"]
+    del failed["recorded_at"]  # the row again, now with its host: a later version that wins
+    store.write("job_attempts", [{**failed, "instance_id": "i-0282b396e52b4c95d"}])
+    store.write("instances", [{
+        "instance_id": "i-0282b396e52b4c95d", "state": "pending",
+        "state_at": datetime(2026, 10, 30, 23, 50, tzinfo=UTC), "instance_type": "f2.6xlarge",
+        "capacity": "spot", "availability_zone": "us-east-1c", "source": "describe-instances"}])
+    at = _runs({"run": "run-1"})
+    assert not at.exception and not at.error
+    timeline = _chart(at.get("vega_lite_chart")[0])
+    assert sorted(set(zip(timeline["attempt"], timeline["instance"], timeline["zone"],
+                          strict=True))) == [
+        ("#1 spot r6i.8xlarge us-east-1c", "i-0282b396e52b4c95d", "us-east-1c"),
+        ("#2 spot r6i.8xlarge zone ?", None, None)]
