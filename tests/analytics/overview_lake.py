@@ -113,3 +113,19 @@ def write_overview_lake(settings: Settings) -> LakeStore:
     store.write("qc_results", [{**qc, "run_id": "run-2", "sample_id": "S2", "project": "aou-wgs",
                                 "passed": False, "verdict": "review", "evaluated_at": t(11, 3)}])
     return store
+
+
+HOST, HOST_ZONE = "i-0282b396e52b4c95d", "us-east-1c"
+
+
+def place_the_reclaimed_attempt(store: LakeStore) -> None:
+    """run-1's reclaimed attempt (job-1a) on a known instance in ``HOST_ZONE``; job-1b's instance
+    stays unknown."""
+    (failed,) = [r for r in store.read("job_attempts").to_pylist()
+                 if r["job_id"] == "job-1a" and r["status"] == "FAILED"]
+    del failed["recorded_at"]  # the row again, now with its host: a later version that wins
+    store.write("job_attempts", [{**failed, "instance_id": HOST}])
+    store.write("instances", [{
+        "instance_id": HOST, "state": "pending",
+        "state_at": datetime(2026, 10, 30, 23, 50, tzinfo=UTC), "instance_type": "f2.6xlarge",
+        "capacity": "spot", "availability_zone": HOST_ZONE, "source": "describe-instances"}])

@@ -73,18 +73,9 @@ def test_one_run_has_its_attempts_on_a_timeline_its_decisions_costs_and_checks(e
 
 
 def test_an_attempts_zone_comes_from_its_instance(lake_settings):
-    from lake.store import LakeStore
+    from tests.analytics.overview_lake import place_the_reclaimed_attempt
 
-    write_overview_lake(lake_settings)
-    store = LakeStore(lake_settings)
-    (failed,) = [r for r in store.read("job_attempts").to_pylist()
-                 if r["job_id"] == "job-1a" and r["status"] == "FAILED"]
-    del failed["recorded_at"]  # the row again, now with its host: a later version that wins
-    store.write("job_attempts", [{**failed, "instance_id": "i-0282b396e52b4c95d"}])
-    store.write("instances", [{
-        "instance_id": "i-0282b396e52b4c95d", "state": "pending",
-        "state_at": datetime(2026, 10, 30, 23, 50, tzinfo=UTC), "instance_type": "f2.6xlarge",
-        "capacity": "spot", "availability_zone": "us-east-1c", "source": "describe-instances"}])
+    place_the_reclaimed_attempt(write_overview_lake(lake_settings))
     eng = open_engine(lake_settings)
     try:
         a = runs.run_detail(eng, "run-1").attempts.to_pylist()

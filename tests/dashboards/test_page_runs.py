@@ -88,23 +88,14 @@ def test_choosing_a_run_puts_it_in_the_link_and_an_unknown_run_is_named(lake):
 
 
 def test_the_timeline_names_the_zone_of_each_attempts_instance(lake):
-    from datetime import UTC, datetime
-
     from lake.store import LakeStore
+    from tests.analytics.overview_lake import HOST, HOST_ZONE, place_the_reclaimed_attempt
 
-    store = LakeStore(lake)
-    (failed,) = [r for r in store.read("job_attempts").to_pylist()
-                 if r["job_id"] == "job-1a" and r["status"] == "FAILED"]
-    del failed["recorded_at"]  # the row again, now with its host: a later version that wins
-    store.write("job_attempts", [{**failed, "instance_id": "i-0282b396e52b4c95d"}])
-    store.write("instances", [{
-        "instance_id": "i-0282b396e52b4c95d", "state": "pending",
-        "state_at": datetime(2026, 10, 30, 23, 50, tzinfo=UTC), "instance_type": "f2.6xlarge",
-        "capacity": "spot", "availability_zone": "us-east-1c", "source": "describe-instances"}])
+    place_the_reclaimed_attempt(LakeStore(lake))
     at = _runs({"run": "run-1"})
     assert not at.exception and not at.error
     timeline = _chart(at.get("vega_lite_chart")[0])
     assert sorted(set(zip(timeline["attempt"], timeline["instance"], timeline["zone"],
                           strict=True))) == [
-        ("#1 spot r6i.8xlarge us-east-1c", "i-0282b396e52b4c95d", "us-east-1c"),
+        (f"#1 spot r6i.8xlarge {HOST_ZONE}", HOST, HOST_ZONE),
         ("#2 spot r6i.8xlarge zone ?", None, None)]
