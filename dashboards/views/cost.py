@@ -160,6 +160,7 @@ else:
             x=alt.X("lo:Q", title="estimated cost (USD)", axis=alt.Axis(format="$,.0f")),
             x2="hi:Q",
             y=alt.Y("count:Q", title="samples", axis=alt.Axis(tickMinStep=1, format="d")),
+            y2=alt.datum(0),  # a bar from zero up: with x ranged (lo..hi) it is not implied
             tooltip=[alt.Tooltip("lo:Q", title="from", format="$,.2f"),
                      alt.Tooltip("hi:Q", title="to", format="$,.2f"),
                      alt.Tooltip("count:Q", title="samples")],
