@@ -180,7 +180,8 @@ class EventService:
         if objects:
             self._arrivals(objects, out, now)
         if columns is not None and (changes or columns.changes.num_rows):
-            table = pa.concat_tables([columns.changes, changes_to_table(changes, seqs)])
+            table = self._linked_columns(
+                pa.concat_tables([columns.changes, changes_to_table(changes, seqs)]), out)
             out.job_changes = table.num_rows
             self._tracked(self.runner.on_job_state_columns(table), out)
         elif changes:
@@ -368,20 +369,34 @@ class EventService:
         """``changes`` with the EC2 instance id of their ECS container instance filled in. A
         failed lookup never fails the batch: the changes go on without the id (a later state's
         event of the same attempt brings it), and a throttled one is reported transient."""
-        arns = sorted({c.container_instance_arn for c in changes
-                       if c.container_instance_arn and not c.instance_id})
+        ids = self._ec2_ids({c.container_instance_arn for c in changes
+                             if c.container_instance_arn and not c.instance_id}, out)
+        return [replace(c, instance_id=ids[c.container_instance_arn])
+                if not c.instance_id and c.container_instance_arn in ids else c for c in changes]
+
+    def _linked_columns(self, table: pa.Table, out: EventOutcome) -> pa.Table:
+        """``_linked`` for changes held as columns."""
+        arns = table.column("container_instance_arn").to_pylist()
+        known = table.column("instance_id").to_pylist()
+        ids = self._ec2_ids({a for a, i in zip(arns, known, strict=True) if a and not i}, out)
+        if not ids:
+            return table
+        filled = [i or (ids.get(a) if a else None) for a, i in zip(arns, known, strict=True)]
+        return table.set_column(table.schema.get_field_index("instance_id"), "instance_id",
+                                pa.array(filled, pa.string()))
+
+    def _ec2_ids(self, arns: set[str], out: EventOutcome) -> dict[str, str]:
+        """Container instance ARN -> EC2 instance id; {} when the lookup failed (reported)."""
         if not arns or self.container_instances is None:
-            return changes
+            return {}
         try:
-            ids = self.container_instances(arns)
+            return self.container_instances(sorted(arns))
         except SeqledgerError as e:
             if e.retryable:
                 out.transient.append(str(e))
             else:
-                out.quarantine.append(_quarantine("ingest.ecs", e, arns))
-            return changes
-        return [replace(c, instance_id=ids[c.container_instance_arn])
-                if not c.instance_id and c.container_instance_arn in ids else c for c in changes]
+                out.quarantine.append(_quarantine("ingest.ecs", e, sorted(arns)))
+            return {}
 
     def _tracked(self, track: TrackResult, out: EventOutcome) -> None:
         out.track = track

@@ -70,7 +70,7 @@ def _clients(endpoint: str):
     return boto3.client("ec2", **kw), boto3.client("ecs", **kw)
 
 
-def _service(lake, tmp_path: Path, ecs) -> EventService:
+def _service(lake, tmp_path: Path, ecs, columnar: bool = False) -> EventService:
     store = LakeStore(lake)
     sim = SimulatedBatch(seed=5, clock_start=T0, spot_reclaim_rate=0.0, instance_events=True,
                          app_failure_rate=0.0, infra_failure_rate=0.0,
@@ -79,7 +79,8 @@ def _service(lake, tmp_path: Path, ecs) -> EventService:
     return EventService(store, Runner(store, sim, config),
                         ProjectRegistry({"cardio": ProjectTags("CC-1", "a.lee")}),
                         PriceBook.load_default(), output_prefix=str(tmp_path / "out"),
-                        pipeline_release="dragen-4.2.4", container_instances=ContainerInstances(ecs))
+                        pipeline_release="dragen-4.2.4", columnar=columnar,
+                        container_instances=ContainerInstances(ecs))
 
 
 def _batches(service: EventService, ec2, ecs) -> tuple[list[list[dict]], dict[str, str]]:
@@ -125,14 +126,15 @@ def _batches(service: EventService, ec2, ecs) -> tuple[list[list[dict]], dict[st
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("columnar", [False, True], ids=["rows", "columns"])
 def test_an_attempt_not_reclaimed_gets_its_instance_from_ecs_and_pays_the_whole_instance(
-    lake_settings, tmp_path, moto_endpoint,
+    lake_settings, tmp_path, moto_endpoint, columnar,
 ):
     ec2, ecs = _clients(moto_endpoint)
     sent = []
     ecs.meta.events.register("provide-client-params.ecs.DescribeContainerInstances",
                              lambda params, **_: sent.append(dict(params)))
-    service = _service(lake_settings, tmp_path, ecs)
+    service = _service(lake_settings, tmp_path, ecs, columnar)
     batches, swap = _batches(service, ec2, ecs)
     outcomes = [service.process([(f"event:{e['id']}", e) for e in b],
                                 now=datetime.fromisoformat(b[-1]["time"])) for b in batches]
