@@ -45,6 +45,21 @@ def test_the_cluster_comes_from_the_new_arn_format_only():
         ("dragen_Batch_9", 100), ("dragen_Batch_9", 50)]  # ECS takes at most 100 a call
 
 
+def test_a_job_detail_carries_its_container_instance_and_an_old_format_one_is_skipped(
+    reference,
+):
+    from ingest.batch_events import job_state_changes
+
+    doc = json.loads((reference / "aws-events" / "describe-jobs_SUCCEEDED_botocore-example.json")
+                     .read_text())
+    (change,) = job_state_changes(doc, "botocore").changes
+    arn = ("arn:aws:ecs:us-east-1:012345678910:container-instance/"
+           "5406d7cd-58bd-4b8f-9936-48d7c6b1526c")
+    assert change.container_instance_arn == arn and change.instance_id is None
+    ci = ContainerInstances(client=None)  # never called: the ARN names no cluster
+    assert ci([arn]) == {} and ci.skipped == {arn}
+
+
 class _Throttled:
     """The moto client, throttled on its first DescribeContainerInstances (as ECS throttles)."""
 
