@@ -3,6 +3,7 @@ under a chart that some active filters do not narrow, and money and byte formats
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import streamlit as st
@@ -14,13 +15,33 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+# Rows of a table sent to the browser: a year's 48,000 samples take seconds to serialise and
+# nobody scrolls them; the CSV download has every row.
+SHOWN_ROWS = 1000
+
+
 def table(df: pd.DataFrame, name: str, key: str,
           column_config: dict[str, Any] | None = None) -> None:
-    """``df`` as a table, and a button that downloads it as ``<key>.csv``."""
-    st.dataframe(df, hide_index=True, width="stretch", column_config=column_config)
-    st.download_button(f"Download {name} as CSV", df.to_csv(index=False).encode("utf-8"),
+    """``df`` as a table (its first ``SHOWN_ROWS`` rows), and a button that downloads all of it
+    as ``<key>.csv``."""
+    if len(df) > SHOWN_ROWS:
+        st.caption(f"The first {SHOWN_ROWS:,} of {len(df):,} rows; the CSV has them all.")
+    st.dataframe(df.head(SHOWN_ROWS), hide_index=True, width="stretch",
+                 column_config=column_config)
+    # Made when clicked (a callable): formatting a big table's CSV would slow every render.
+    st.download_button(f"Download {name} as CSV", lambda: df.to_csv(index=False).encode("utf-8"),
                        file_name=f"{key}.csv", mime="text/csv", key=f"csv_{key}",
                        icon=":material/download:")
+
+
+def binned(values: Sequence[float], bins: int = 30) -> pd.DataFrame:
+    """``lo, hi, count``: a histogram of ``values`` in ``bins`` equal bins (empty ones as zero),
+    counted here so a chart sends ``bins`` rows to the browser, not every value."""
+    import numpy as np
+    import pandas as pd
+
+    counts, edges = np.histogram(np.asarray(values, dtype=float), bins=bins)
+    return pd.DataFrame({"lo": edges[:-1], "hi": edges[1:], "count": counts})
 
 
 def not_narrowed(f: Filters, cols: Columns, why: str) -> None:

@@ -26,7 +26,8 @@ def table(frame: Any, name: str, **kwargs: Any) -> Any:
     kwargs.setdefault("width", "stretch")
     shown = st.dataframe(df, **kwargs)
     stem = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-") or "table"
-    st.download_button("Download CSV", df.to_csv(index=False).encode("utf-8"),
+    # The CSV is made when the button is clicked: a 48,000-row table costs seconds to format.
+    st.download_button("Download CSV", lambda: df.to_csv(index=False).encode("utf-8"),
                        file_name=f"{stem}.csv", mime="text/csv", key=f"csv_{stem}",
                        icon=":material/download:", disabled=df.empty)
     return shown

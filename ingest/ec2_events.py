@@ -61,11 +61,19 @@ def state_change_row(doc: Mapping[str, Any], where: str) -> dict[str, Any]:
         "instance_id": instance_id,
         "state": state,
         "state_at": _time(doc.get("time"), where, "time"),
-        "region": doc.get("region"),
-        "account_id": doc.get("account"),
+        "region": _text(doc, "region", where),
+        "account_id": _text(doc, "account", where),
         "source": "ec2-event",
-        "event_id": doc.get("id"),
+        "event_id": _text(doc, "id", where),
     }
+
+
+def _text(doc: Mapping[str, Any], key: str, where: str) -> str | None:
+    """An optional string field of the envelope; anything else is a bad event, named."""
+    value = doc.get(key)
+    if value is not None and not isinstance(value, str):
+        raise InvalidEvent(where, None, f"{key} must be a string, got {type(value).__name__}")
+    return value
 
 
 def ec2_state_changes(doc: Any, where: str) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ import streamlit as st
 from analytics.cost_trends import ASSUMED, BY, distribution
 from analytics.filters import TAGS, Columns
 from dashboards import data, filters
-from dashboards.page_parts import not_narrowed, table, usd
+from dashboards.page_parts import binned, not_narrowed, table, usd
 
 TAG_LABELS = {"project": "project", "requested_by": "requested by (user)",
               "cost_centre": "cost centre", "workflow": "workflow", "release": "pipeline release"}
@@ -155,13 +155,14 @@ else:
     row[2].metric("90th percentile", usd(stats["p90"]))
     row[3].metric("Mean per sample", usd(stats["mean"]))
     st.altair_chart(
-        alt.Chart(samples, title="Estimated cost per sample").mark_bar().encode(
-            x=alt.X("estimated_usd:Q", bin=alt.Bin(maxbins=30), title="estimated cost (USD)",
-                    axis=alt.Axis(format="$,.0f")),
-            y=alt.Y("count():Q", title="samples", axis=alt.Axis(tickMinStep=1, format="d")),
-            tooltip=[alt.Tooltip("estimated_usd:Q", bin=alt.Bin(maxbins=30), title="cost",
-                                 format="$,.2f"),
-                     alt.Tooltip("count():Q", title="samples")],
+        alt.Chart(binned(samples["estimated_usd"].dropna()),
+                  title="Estimated cost per sample").mark_bar().encode(
+            x=alt.X("lo:Q", title="estimated cost (USD)", axis=alt.Axis(format="$,.0f")),
+            x2="hi:Q",
+            y=alt.Y("count:Q", title="samples", axis=alt.Axis(tickMinStep=1, format="d")),
+            tooltip=[alt.Tooltip("lo:Q", title="from", format="$,.2f"),
+                     alt.Tooltip("hi:Q", title="to", format="$,.2f"),
+                     alt.Tooltip("count:Q", title="samples")],
         ),
         width="stretch",
     )

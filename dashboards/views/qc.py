@@ -22,7 +22,7 @@ if missed:
 
 
 def download(label: str, rows: object, name: str) -> None:
-    st.download_button(f"Download {label} (CSV)", charts.csv_bytes(rows), file_name=name,
+    st.download_button(f"Download {label} (CSV)", lambda: charts.csv_bytes(rows), file_name=name,
                        mime="text/csv", key=f"csv_{name}")
 
 

@@ -97,6 +97,7 @@ def fuzz_events(settings, reference: Path, seeds: range, *, batch: int = 50,
 def _readable(source: str, payload: bytes) -> bool:
     """Whether the event readers take the payload whole (it was loaded, not quarantined)."""
     from ingest.batch_events import job_state_changes
+    from ingest.ec2_events import ec2_state_changes
     from ingest.s3_events import detect_kind, parse_event_text, read_s3_events
     from lake.errors import SeqledgerError
 
@@ -109,6 +110,8 @@ def _readable(source: str, payload: bytes) -> bool:
         if kind == "batch":
             got = job_state_changes(doc, source)
             return not got.invalid and bool(got.changes)
+        if kind == "ec2":
+            return bool(ec2_state_changes(doc, source))
     except SeqledgerError:
         return False
     return False

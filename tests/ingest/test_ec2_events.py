@@ -146,6 +146,22 @@ def test_replayed_duplicated_and_reordered_events_change_nothing(lake_settings, 
                   key=lambda r: (r["job_id"], r["component"])) == costs
 
 
+@pytest.mark.parametrize("key", ["account", "region", "id"])
+def test_a_field_of_the_wrong_type_is_a_bad_event_not_a_failed_batch(
+        lake_settings, tmp_path, reference, key):
+    """A mutated account (True) reached the instances write and failed the whole batch with a
+    SchemaError (found by the event fuzzer); it is one quarantined event, the good one lands."""
+    good = (reference / "aws-events" / DOC).read_bytes()
+    doc = json.loads(good)
+    doc[key] = True
+    with pytest.raises(InvalidEvent, match=f"{key} must be a string, got bool"):
+        ec2_state_changes(doc, "bad.json")
+    service = _service(lake_settings, tmp_path)
+    out = service.process([("bad.json", json.dumps(doc).encode()), (DOC, good)], now=T0)
+    assert out.instance_changes == 1
+    assert [q["source"] for q in out.quarantine] == ["bad.json"]
+
+
 @pytest.mark.parametrize("columnar", [False, True])
 def test_the_service_records_the_documented_event_on_either_reader(lake_settings, tmp_path,
                                                                   reference, columnar):
