@@ -68,6 +68,27 @@ def instance_describer(settings: Settings, executor):
     return None
 
 
+def container_instance_resolver(settings: Settings):
+    """Where an attempt's EC2 instance id comes from when Batch's reason does not name it: ECS
+    DescribeContainerInstances on AWS. None elsewhere: the simulated executor names the host
+    only in a reclaim's reason, as Batch does, and keeps the demo's figures as they are."""
+    if settings.executor != "batch":
+        return None
+    from ingest.ecs_describe import ContainerInstances
+
+    class _LazyEcs:  # the client is made on first use: the dispatcher never needs one
+        client = None
+
+        def describe_container_instances(self, **kw):
+            if self.client is None:
+                import boto3
+
+                self.client = boto3.client("ecs", region_name=settings.s3.region)
+            return self.client.describe_container_instances(**kw)
+
+    return ContainerInstances(_LazyEcs())
+
+
 def load_layout(settings: Settings):
     """The input layout ``SEQLEDGER_INPUT_LAYOUT`` names (the default when unset)."""
     from ingest.layout import DEFAULT, LayoutError, parse_layout
@@ -118,6 +139,7 @@ def build_event_service(settings: Settings, executor=None, now: datetime | None 
         release_gate=gate,
         licence=licence,
         describe_instances=instance_describer(settings, executor),
+        container_instances=container_instance_resolver(settings),
     )
 
 

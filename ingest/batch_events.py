@@ -27,7 +27,10 @@ Field choices, from what the real payloads contain:
   terminated.``; the container reason is what Batch's retry rules match with ``onReason``.
 * ``instance_id``: Batch events carry no EC2 instance id field (``containerInstanceArn`` is an ECS
   id), so it is read from the status reason Batch writes on a reclaim,
-  ``Host EC2 (instance i-0282b396e52b4c95d) terminated.``; None otherwise.
+  ``Host EC2 (instance i-0282b396e52b4c95d) terminated.``; None otherwise. The event service
+  fills it in for the other attempts from ``container_instance_arn`` (``ingest.ecs_describe``).
+* ``container_instance_arn``: ``container.containerInstanceArn``, else the last attempt's (set
+  once Batch has placed the job: STARTING, RUNNING and the terminal states).
 * ``instance_type``: ``container.instanceType`` (a Batch field, set for multi-node jobs; the
   simulated and local executors put the type they ran on there too); None otherwise.
 * ``vcpus`` / ``memory_mib``: ``container.resourceRequirements`` (VCPU, MEMORY) first — it is the
@@ -226,6 +229,8 @@ def _job(job: Any, where: str, event_at: datetime | None, event_id: str | None) 
         event_id=event_id,
         vcpus=vcpus,
         memory_mib=memory,
+        container_instance_arn=_str(container, "containerInstanceArn", where) or
+        _str(last_container, "containerInstanceArn", where),
     )
 
 

@@ -39,7 +39,8 @@ def _pascal(*names: str) -> list[tuple[str, pa.DataType]]:
 
 
 _CONTAINER = [("exitCode", pa.int64()), ("reason", pa.string()),
-              ("instanceType", pa.string()), *_pascal("exitCode", "reason", "instanceType")]
+              ("instanceType", pa.string()), ("containerInstanceArn", pa.string()),
+              *_pascal("exitCode", "reason", "instanceType", "containerInstanceArn")]
 _SCHEMA = pa.schema([
     ("id", pa.string()),
     ("source", pa.string()),
@@ -215,7 +216,7 @@ def _leaves(tbl: pa.Table) -> list:
     tbl = tbl.combine_chunks()
     detail = tbl.column("detail").chunk(0) if tbl.num_rows else None
     if detail is None:
-        return [[] for _ in range(25)] + [None]
+        return [[] for _ in range(27)] + [None]
     other = pc.or_kleene(pc.equal(tbl.column("source"), "aws.s3"),
                          pc.equal(tbl.column("Event"), "s3:TestEvent"))
     kind = pc.if_else(pc.fill_null(other, False), None, tbl.column("detail-type"))
@@ -244,6 +245,7 @@ def _leaves(tbl: pa.Table) -> list:
         field(last_container, "exitCode"), field(last_container, "reason"),
         field(last_container, "instanceType"),
         container.field("resourceRequirements").to_pylist(),
+        field(container, "containerInstanceArn"), field(last_container, "containerInstanceArn"),
         detail.field("tags"),
     ]
 
@@ -251,7 +253,7 @@ def _leaves(tbl: pa.Table) -> list:
 def _change(kind, time, event_id, has_detail, job_id, name, status, reason, queue, created,
             started, stopped, n_attempts, last_started, last_stopped, last_reason, exit_code,
             container_reason, instance_type, vcpus, memory, last_exit, last_container_reason,
-            last_instance_type, requirements, times) -> tuple | None:
+            last_instance_type, requirements, arn, last_arn, times) -> tuple | None:
     """One change's values as ``batch_events._job`` makes them, or None to let it read it."""
     if kind != "Batch Job State Change" or not has_detail or not job_id or not name \
             or status not in _STATES or time is None:
@@ -283,7 +285,7 @@ def _change(kind, time, event_id, has_detail, job_id, name, status, reason, queu
         _ms(started or last_started), _ms(stopped or last_stopped),
         _instance_id(joined, last_reason),
         instance_type or last_instance_type or None,
-        event_id or None, *resources,
+        event_id or None, *resources, arn or last_arn or None,
     )
 
 

@@ -15,7 +15,7 @@ record is quarantined without stopping the others.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -114,6 +114,9 @@ class EventService:
     # instance ids -> DescribeInstances rows (ingest.ec2_describe), on AWS: the attributes
     # (type, Spot or On-Demand, zone) that EC2 state-change events do not carry
     describe_instances: Callable[[list[str]], list[dict[str, Any]]] | None = None
+    # ECS container instance ARNs -> EC2 instance ids (ingest.ecs_describe), on AWS: the
+    # instance of every attempt, not only of those Batch names in a reclaim's reason
+    container_instances: Callable[[list[str]], dict[str, str]] | None = None
     # Job-state changes read and tracked as columns (ingest.event_columns): the same rows at
     # a fraction of the cost. None: for batches of COLUMNAR_FROM payloads or more.
     columnar: bool | None = None
@@ -177,11 +180,12 @@ class EventService:
         if objects:
             self._arrivals(objects, out, now)
         if columns is not None and (changes or columns.changes.num_rows):
-            table = pa.concat_tables([columns.changes, changes_to_table(changes, seqs)])
+            table = self._linked_columns(
+                pa.concat_tables([columns.changes, changes_to_table(changes, seqs)]), out)
             out.job_changes = table.num_rows
             self._tracked(self.runner.on_job_state_columns(table), out)
         elif changes:
-            self._changes(changes, out)
+            self._changes(self._linked(changes, out), out)
         if instance_rows:
             self._instances(instance_rows, out)
         if out.quarantine:
@@ -360,6 +364,39 @@ class EventService:
         out.job_changes = len(changes)
         self._tracked(self.runner.on_job_state_changes(sorted(changes, key=lambda c: c.status_at)),
                       out)
+
+    def _linked(self, changes: list[JobStateChange], out: EventOutcome) -> list[JobStateChange]:
+        """``changes`` with the EC2 instance id of their ECS container instance filled in. A
+        failed lookup never fails the batch: the changes go on without the id (a later state's
+        event of the same attempt brings it), and a throttled one is reported transient."""
+        ids = self._ec2_ids({c.container_instance_arn for c in changes
+                             if c.container_instance_arn and not c.instance_id}, out)
+        return [replace(c, instance_id=ids[c.container_instance_arn])
+                if not c.instance_id and c.container_instance_arn in ids else c for c in changes]
+
+    def _linked_columns(self, table: pa.Table, out: EventOutcome) -> pa.Table:
+        """``_linked`` for changes held as columns."""
+        arns = table.column("container_instance_arn").to_pylist()
+        known = table.column("instance_id").to_pylist()
+        ids = self._ec2_ids({a for a, i in zip(arns, known, strict=True) if a and not i}, out)
+        if not ids:
+            return table
+        filled = [i or (ids.get(a) if a else None) for a, i in zip(arns, known, strict=True)]
+        return table.set_column(table.schema.get_field_index("instance_id"), "instance_id",
+                                pa.array(filled, pa.string()))
+
+    def _ec2_ids(self, arns: set[str], out: EventOutcome) -> dict[str, str]:
+        """Container instance ARN -> EC2 instance id; {} when the lookup failed (reported)."""
+        if not arns or self.container_instances is None:
+            return {}
+        try:
+            return self.container_instances(sorted(arns))
+        except SeqledgerError as e:
+            if e.retryable:
+                out.transient.append(str(e))
+            else:
+                out.quarantine.append(_quarantine("ingest.ecs", e, sorted(arns)))
+            return {}
 
     def _tracked(self, track: TrackResult, out: EventOutcome) -> None:
         out.track = track

@@ -23,7 +23,7 @@ SEQ_STRIDE = 1 << 20  # changes one payload may hold: seq = payload index * stri
 _TS = pa.timestamp("us", tz="UTC")
 CHANGE_FIELDS = ("job_id", "job_name", "status", "status_at", "job_queue", "status_reason",
                  "exit_code", "attempt_count", "started_at", "stopped_at", "instance_id",
-                 "instance_type", "event_id", "vcpus", "memory_mib")
+                 "instance_type", "event_id", "vcpus", "memory_mib", "container_instance_arn")
 CHANGE_SCHEMA = pa.schema([
     ("seq", pa.int64()),  # delivery order, the tie-break of equal times
     ("job_id", pa.string()), ("job_name", pa.string()), ("status", pa.string()),
@@ -31,6 +31,7 @@ CHANGE_SCHEMA = pa.schema([
     ("exit_code", pa.int32()), ("attempt_count", pa.int32()), ("started_at", _TS),
     ("stopped_at", _TS), ("instance_id", pa.string()), ("instance_type", pa.string()),
     ("event_id", pa.string()), ("vcpus", pa.int32()), ("memory_mib", pa.int32()),
+    ("container_instance_arn", pa.string()),
     *((f"tag_{t}", pa.string()) for t in EVENT_TAGS),
 ])
 

@@ -57,3 +57,6 @@ class JobStateChange:
     event_id: str | None = None
     vcpus: int | None = None
     memory_mib: int | None = None
+    # the ECS container instance the job ran on (``container.containerInstanceArn``): resolved
+    # to ``instance_id`` through ECS DescribeContainerInstances (ingest.ecs_describe)
+    container_instance_arn: str | None = None

@@ -538,8 +538,9 @@ class Runner:
             run.statuses.add("RUNNING")
             run_rows.append(self._run_row(run, "RUNNING", at))
         slow: list[dict[str, Any]] = []
-        self._track(changes_from_table(changes.take(plan.slow)), result, slow, decision_rows,
-                    run_rows)
+        # typed: an empty list would be a null array, which take() refuses
+        slow_changes = changes.take(pa.array(plan.slow, pa.int64()))
+        self._track(changes_from_table(slow_changes), result, slow, decision_rows, run_rows)
         attempts = lake_table("job_attempts")
         tables = [t for t in (plan.rows, to_table(attempts, slow) if slow else None)
                   if t is not None and t.num_rows]

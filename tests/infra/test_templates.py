@@ -385,6 +385,10 @@ def test_instance_launches_and_terminations_reach_the_recorder(root):
     stmts = res["RecorderPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     (describe,) = [st for st in stmts if st["Action"] == "ec2:DescribeInstances"]
     assert describe["Resource"] == "*"  # Describe* has no resource-level permissions
+    # every attempt's instance: a job event's containerInstanceArn -> its EC2 id
+    (ecs,) = [st for st in stmts if st["Action"] == "ecs:DescribeContainerInstances"]
+    assert ecs["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:"
+                                          "${AWS::AccountId}:container-instance/*"}
 
 
 def test_no_public_layer_is_assumed(root):
