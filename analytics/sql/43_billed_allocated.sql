@@ -24,6 +24,21 @@ parent_totals AS (
     WHERE line_role = 'split_parent'
     -- month is usage_start_at's: grouping by it changes nothing but lets a month filter prune
     GROUP BY resource_id, usage_start_at, month
+),
+-- unused capacity, two ways: what split rows left of an instance-hour, and a task host's hour
+-- with no task at all
+idle AS (
+    SELECT p.month, p.usage_start_at, p.product_code, p.usage_type, p.resource_id, p.capacity,
+           p.instance_type, p.project, p.sample_id, p.run_id, p.workflow, p.pipeline_release,
+           p.requested_by, p.cost_centre, p.cost_usd - s.split_usd AS cost_usd
+    FROM parent_totals p
+    JOIN split_totals s ON s.parent_id = p.resource_id AND s.hour_at = p.usage_start_at
+    UNION ALL
+    SELECT month, usage_start_at, product_code, usage_type, resource_id, capacity, instance_type,
+           project, sample_id, run_id, workflow, pipeline_release, requested_by, cost_centre,
+           unblended_cost_usd AS cost_usd
+    FROM billed_lines
+    WHERE line_role = 'idle_host'
 )
 SELECT s.month, s.usage_start_at, 'split' AS allocation, s.product_code, s.usage_type,
        s.resource_id, s.split_parent_resource_id AS instance_id,
@@ -43,40 +58,20 @@ SELECT month, usage_start_at, 'line' AS allocation, product_code, usage_type, re
 FROM billed_lines
 WHERE line_role = 'line'
 UNION ALL
-SELECT p.month, p.usage_start_at,
+SELECT i.month, i.usage_start_at,
        CASE WHEN t.sole_job_id IS NOT NULL THEN 'sole_idle' ELSE 'unused' END AS allocation,
-       p.product_code, p.usage_type, p.resource_id, p.resource_id AS instance_id, p.capacity,
-       p.instance_type,
-       CASE WHEN t.sole_job_id IS NOT NULL THEN t.project ELSE p.project END AS project,
-       CASE WHEN t.sole_job_id IS NOT NULL THEN t.sample_id ELSE p.sample_id END AS sample_id,
-       CASE WHEN t.sole_job_id IS NOT NULL THEN t.run_id ELSE p.run_id END AS run_id,
-       CASE WHEN t.sole_job_id IS NOT NULL THEN t.workflow ELSE p.workflow END AS workflow,
-       CASE WHEN t.sole_job_id IS NOT NULL THEN t.pipeline_release ELSE p.pipeline_release END
+       i.product_code, i.usage_type, i.resource_id, i.resource_id AS instance_id, i.capacity,
+       i.instance_type,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.project ELSE i.project END AS project,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.sample_id ELSE i.sample_id END AS sample_id,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.run_id ELSE i.run_id END AS run_id,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.workflow ELSE i.workflow END AS workflow,
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.pipeline_release ELSE i.pipeline_release END
            AS pipeline_release,
-       CASE WHEN t.sole_job_id IS NOT NULL THEN t.requested_by ELSE p.requested_by END
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.requested_by ELSE i.requested_by END
            AS requested_by,
-       CASE WHEN t.sole_job_id IS NOT NULL THEN t.cost_centre ELSE p.cost_centre END
+       CASE WHEN t.sole_job_id IS NOT NULL THEN t.cost_centre ELSE i.cost_centre END
            AS cost_centre,
-       p.cost_usd - s.split_usd AS cost_usd
-FROM parent_totals p
-JOIN split_totals s ON s.parent_id = p.resource_id AND s.hour_at = p.usage_start_at
-LEFT JOIN instance_tenancy t ON t.instance_id = p.resource_id AND t.sole_job_id IS NOT NULL
-UNION ALL
-SELECT l.month, l.usage_start_at,
-       CASE WHEN t.sole_job_id IS NOT NULL THEN 'sole_idle' ELSE 'unused' END AS allocation,
-       l.product_code, l.usage_type, l.resource_id, l.resource_id AS instance_id, l.capacity,
-       l.instance_type,
-       CASE WHEN t.sole_job_id IS NOT NULL THEN t.project ELSE l.project END AS project,
-       CASE WHEN t.sole_job_id IS NOT NULL THEN t.sample_id ELSE l.sample_id END AS sample_id,
-       CASE WHEN t.sole_job_id IS NOT NULL THEN t.run_id ELSE l.run_id END AS run_id,
-       CASE WHEN t.sole_job_id IS NOT NULL THEN t.workflow ELSE l.workflow END AS workflow,
-       CASE WHEN t.sole_job_id IS NOT NULL THEN t.pipeline_release ELSE l.pipeline_release END
-           AS pipeline_release,
-       CASE WHEN t.sole_job_id IS NOT NULL THEN t.requested_by ELSE l.requested_by END
-           AS requested_by,
-       CASE WHEN t.sole_job_id IS NOT NULL THEN t.cost_centre ELSE l.cost_centre END
-           AS cost_centre,
-       l.unblended_cost_usd AS cost_usd
-FROM billed_lines l
-LEFT JOIN instance_tenancy t ON t.instance_id = l.resource_id AND t.sole_job_id IS NOT NULL
-WHERE l.line_role = 'idle_host'
+       i.cost_usd
+FROM idle i
+LEFT JOIN instance_tenancy t ON t.instance_id = i.resource_id AND t.sole_job_id IS NOT NULL
