@@ -12,6 +12,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from analytics import qc
 from analytics.qc import Rule, parse_rule
 
 VERDICT_SCALE = alt.Scale(domain=["pass", "review", "fail"],
@@ -115,17 +116,104 @@ def metric_distribution(points: pd.DataFrame, rules: list[tuple[str, str, Rule]]
             color=alt.Color("outcome:N", scale=VERDICT_SCALE, title="checks said"),
             tooltip=[alt.Tooltip("value:Q", bin=True, title=metric), "outcome:N",
                      alt.Tooltip("count():Q", title="runs")])
+    # A band per row (alt.Step): a fixed height collapses the rows of a layered chart under
+    # Streamlit's theme (every row drawn on one line).
+    return alt.layer(base, *_rule_layers(rules)).properties(
+        height=alt.Step(40) if split and len(points) <= STRIP_MAX else 150)
+
+
+def _rule_layers(rules: list[tuple[str, str, Rule]]) -> list[alt.Chart]:
+    """Each threshold as a dashed vertical rule with its text (drawn on every distribution)."""
     thresholds = pd.DataFrame([{"check_id": c, "threshold": t, "at": rule.value}
                                for c, t, rule in rules], columns=["check_id", "threshold", "at"])
-    rule_layer = alt.Chart(thresholds).mark_rule(strokeDash=[6, 4], size=2, color="#37474f"
-                                                 ).encode(
+    line = alt.Chart(thresholds).mark_rule(strokeDash=[6, 4], size=2, color="#37474f").encode(
         x=alt.X("at:Q"), tooltip=["check_id:N", "threshold:N"])
     label = alt.Chart(thresholds).mark_text(align="left", dx=4, dy=-6, color="#37474f").encode(
         x="at:Q", y=alt.value(8), text="threshold:N")
-    # A band per row (alt.Step): a fixed height collapses the rows of a layered chart under
-    # Streamlit's theme (every row drawn on one line).
-    return alt.layer(base, rule_layer, label).properties(
-        height=alt.Step(40) if split and len(points) <= STRIP_MAX else 150)
+    return [line, label]
+
+
+def bins_frame(bins: Sequence[dict[str, Any]], metric: str, split: str | None = None
+               ) -> pd.DataFrame:
+    """``lo, hi, outcome, runs`` (and the ``split`` column) of one metric's bins as
+    ``analytics.qc.metric_bins`` counted them: bin ``i`` spans ``lo + i*w`` to ``lo + (i+1)*w``."""
+    cols = ["lo", "hi", "outcome", "runs", *([split] if split else [])]
+    rows: dict[tuple[Any, ...], int] = {}
+    for b in bins:
+        if b["metric_id"] != metric:
+            continue
+        width = (b["hi"] - b["lo"]) / qc.BINS or 1.0  # one value seen: a bar of width 1
+        key = (b["lo"] + b["i"] * width, b["lo"] + (b["i"] + 1) * width, b["outcome"],
+               *([b[split]] if split else []))
+        rows[key] = rows.get(key, 0) + b["runs"]
+    return pd.DataFrame([(*k[:3], n, *k[3:]) for k, n in rows.items()], columns=cols)
+
+
+def metric_histogram(frame: pd.DataFrame, rules: list[tuple[str, str, Rule]], metric: str,
+                     split: str | None = None) -> alt.LayerChart | alt.FacetChart:
+    """A metric across many runs as bars counted in the lake, stacked by what its checks said,
+    with each threshold as a dashed rule; one panel per ``split`` value."""
+    runs = int(frame["runs"].sum())
+    title = f"{metric}: {runs:,} runs" + (f" by {split}" if split else "")
+    bars = alt.Chart(frame).mark_bar().encode(
+        x=alt.X("lo:Q", title=axis_title(metric), scale=alt.Scale(zero=False)), x2="hi:Q",
+        y=alt.Y("sum(runs):Q", title="runs", stack="zero"),
+        color=alt.Color("outcome:N", scale=VERDICT_SCALE, title="checks said"),
+        tooltip=[alt.Tooltip("lo:Q", title="from", format=",.4~g"),
+                 alt.Tooltip("hi:Q", title="to", format=",.4~g"), "outcome:N",
+                 alt.Tooltip("sum(runs):Q", title="runs", format=",")])
+    if not split:
+        return alt.layer(bars, *_rule_layers(rules)).properties(title=title, height=150)
+    # One panel per project or release: the rules repeated in each (a facet needs one data).
+    at = pd.DataFrame([{"at": rule.value, "threshold": t} for _, t, rule in rules],
+                      columns=["at", "threshold"])
+    panels = frame.merge(at, how="cross") if len(at) else frame.assign(at=None, threshold=None)
+    lines = alt.Chart().mark_rule(strokeDash=[6, 4], size=2, color="#37474f").encode(
+        x="at:Q", tooltip=["threshold:N"])
+    layered = alt.layer(bars.properties(height=90), lines, data=panels)
+    return layered.facet(row=alt.Row(f"{split}:N", title=split)).properties(title=title
+        ).resolve_scale(y="independent")
+
+
+def summary_boxes(rows: Sequence[dict[str, Any]], metric: str) -> pd.DataFrame:
+    """One row per month, project and release of ``metric`` in ``qc_metrics_monthly`` rows
+    (a metric with several checks, like contamination's tiers, has the same values in each)."""
+    cols = ["month", "project", "pipeline_release", "runs", "min_value", "p10_value",
+            "p50_value", "p90_value", "max_value"]
+    seen: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in rows:
+        if r["metric_id"] == metric:
+            seen.setdefault((r["month"], r["project"], r["pipeline_release"]),
+                            {k: r[k] for k in cols})
+    frame = pd.DataFrame(list(seen.values()), columns=cols)
+    frame["group"] = [f"{p or '(untagged)'} · {rel or '(untagged)'}"
+                      for p, rel in zip(frame["project"], frame["pipeline_release"], strict=True)]
+    return frame
+
+
+def metric_summary_chart(boxes: pd.DataFrame, rules: list[tuple[str, str, Rule]], metric: str,
+                         split: str | None = None) -> alt.LayerChart:
+    """A metric across many runs from its monthly summaries: per month, one box per project
+    and release (p10 to p90, the median as a tick, min to max as a line), each threshold as a
+    dashed rule. Percentiles of different months or projects do not add up, so each is drawn
+    as stored."""
+    colour = split or "group"
+    runs = int(boxes["runs"].sum())
+    base = alt.Chart(boxes).encode(
+        y=alt.Y("month:O", title="month (UTC)"),
+        yOffset=alt.YOffset(f"{colour}:N"),
+        color=alt.Color(f"{colour}:N", title=colour if split else "project · release"),
+        tooltip=["month:O", "project:N", alt.Tooltip("pipeline_release:N", title="release"),
+                 alt.Tooltip("runs:Q", format=","),
+                 *(alt.Tooltip(f"{c}_value:Q", title=c, format=",.4~g")
+                   for c in ("min", "p10", "p50", "p90", "max"))])
+    x = alt.X("min_value:Q", title=axis_title(metric), scale=alt.Scale(zero=False))
+    whisker = base.mark_rule(opacity=0.6).encode(x=x, x2="max_value:Q")
+    box = base.mark_bar(opacity=0.55).encode(x="p10_value:Q", x2="p90_value:Q")
+    median = base.mark_tick(thickness=2, color="black").encode(x="p50_value:Q")
+    return alt.layer(whisker, box, median, *_rule_layers(rules)).properties(
+        title=f"{metric}: {runs:,} runs (per month: p10 to p90, median, min to max)",
+        height=alt.Step(12 * max(1, boxes[colour].nunique())))
 
 
 def clipped(frame: pd.DataFrame, share: float = 0.995) -> pd.DataFrame:
