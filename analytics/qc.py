@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from analytics.engine import Engine, as_engine
+from analytics.engine import Engine, as_engine, dedupe_sql
 from analytics.filters import Columns, Filters, where
+from lake.schemas import TABLES
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -96,6 +97,18 @@ def verdict_totals(con: Engine, f: Filters) -> dict[str, int]:
     return {v: 0 for v in VERDICTS} | {r["verdict"]: int(r["runs"]) for r in rows}
 
 
+def _not_passed_sql() -> str:
+    """CTE ``c``: the latest row of every check of ``sample_qc`` that did not pass at least once.
+
+    The same rows as ``qc_results`` (its dedup) for those checks, without ranking the other
+    million: a check whose latest row did not pass has a row that did not pass."""
+    candidates = (f"(SELECT r.* FROM raw_qc_results r JOIN (SELECT DISTINCT run_id, check_id "
+                  f"FROM raw_qc_results WHERE suite = '{SUITE}' AND check_id <> 'overall' "
+                  "AND NOT passed) k ON k.run_id = r.run_id AND k.check_id = r.check_id "
+                  f"WHERE r.suite = '{SUITE}')")
+    return f"c AS ({dedupe_sql(TABLES['qc_results'], candidates)})"
+
+
 def failed_checks(con: Engine, f: Filters, limit: int | None = None) -> tuple[pa.Table, int]:
     """Every check not passed by the latest gate of the runs ``f`` selects (the first ``limit``
     of them, worst and newest first): who, which check, the value seen against the threshold,
@@ -104,15 +117,15 @@ def failed_checks(con: Engine, f: Filters, limit: int | None = None) -> tuple[pa
     # The count rides on the rows (a window over the failed checks only): no second scan.
     table = as_engine(con).table(
         f"""
+        WITH {_not_passed_sql()}
         SELECT g.sample_id, g.run_id, g.project, g.pipeline_release, c.check_id, c.metric_id,
                coalesce(CAST(round(c.observed_value, 4) AS VARCHAR), c.observed_text) AS value,
                c.threshold, c.severity, c.verdict AS check_verdict, g.verdict AS run_verdict,
                CAST(CAST(g.counted_at AS DATE) AS VARCHAR) AS day,
                count(*) OVER () AS of_all__
         FROM {source}
-        JOIN qc_results c ON c.run_id = g.run_id AND c.suite = '{SUITE}'
-                         AND c.evaluated_at = g.evaluated_at
-        WHERE c.check_id <> 'overall' AND NOT c.passed
+        JOIN c ON c.run_id = g.run_id AND c.evaluated_at = g.evaluated_at
+        WHERE NOT c.passed
         ORDER BY CASE c.verdict WHEN 'fail' THEN 0 WHEN 'review' THEN 1 ELSE 2 END,
                  day DESC, g.sample_id, c.check_id"""
         + ("" if limit is None else f" LIMIT {int(limit)}"),
