@@ -201,3 +201,20 @@ def test_beyond_the_strip_a_range_of_days_is_binned_in_the_query(many):
                   if d and "at" in d[0])
     assert sorted((p["project"], p["lo"], p["runs"], p["at"]) for p in panels) == [
         ("aou", 25.0, 1, 30.0), ("aou", 34.75, 1, 30.0), ("pgx", 39.625, 1, 30.0)]
+
+
+def test_a_download_built_on_click_reads_every_row_outside_the_page_run(qc_lake):
+    """``data.later``: what a download button's callable asks when clicked (another thread, no
+    page run): every failed check, not the rows the page showed."""
+    import threading
+
+    from analytics.filters import Filters
+    from dashboards import data
+
+    everything = data.later("qc.failed_checks", Filters())
+    got = []
+    clicked = threading.Thread(target=lambda: got.append(everything()))
+    clicked.start()
+    clicked.join()
+    rows, total = got[0]
+    assert total == 3 and sorted(rows.column("run_id").to_pylist()) == ["R2", "R3", "R4"]
