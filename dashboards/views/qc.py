@@ -86,10 +86,7 @@ else:
                    "release (`qc_metrics_monthly`); pick a range of days, a cost centre or a "
                    "workflow to see them binned, or fewer than "
                    f"{charts.STRIP_MAX:,} runs to see every sample.")
-        for metric in dict.fromkeys(r["metric_id"] for r in summary):
-            st.altair_chart(charts.metric_summary_chart(
-                charts.summary_boxes(summary, metric), charts.metric_rules(summary, metric),
-                metric, by), width="stretch")
+        st.altair_chart(charts.summaries_chart(summary, by), width="stretch")
         download("monthly metric summaries", summary, "qc-metric-summaries.csv")
     else:  # any other selection: binned where the lake is, every run counted
         counted = data.query("qc.metric_bins", f)

@@ -166,16 +166,17 @@ def test_beyond_the_strip_whole_months_read_the_monthly_summaries(many):
         ("R4", "mean_coverage"), ("R2", "mean_coverage")]
     assert "The first 2 of 3, worst and newest first; the CSV has them all." in [
         c.value for c in at.caption]
-    drawn = charts(at)
-    boxes, rules = (drawn["mean_coverage_x: 4 runs (per month: p10 to p90, median, min to max)"]
-                    ["data"][:2])
+    (panels,) = charts(at)[
+        "Gated metrics: 4 runs (per month: p10 to p90, median, min to max)"]["data"]
+    coverage = [p for p in panels if p["metric"] == "mean_coverage_x (×)"]
     got = {b["group"]: (b["month"], b["runs"], b["min_value"], b["p10_value"], b["p50_value"],
-                        b["p90_value"], b["max_value"]) for b in boxes}
+                        b["p90_value"], b["max_value"]) for b in coverage if b["kind"] == "box"}
     # aou/rel-1: R1 35 and R2 25; pgx/rel-2: R3 40 and R4 0.52 (quantiles interpolated)
     assert got == {
         "aou · rel-1": ("2026-11", 2, 25.0, 26.0, 30.0, 34.0, 35.0),
         "pgx · rel-2": ("2026-11", 2, TEST_COVERAGE, pytest.approx(4.468),
                         pytest.approx(20.26), pytest.approx(36.052), 40.0)}
+    rules = [p for p in coverage if p["kind"] == "rule"]
     assert [(r["check_id"], r["at"]) for r in rules] == [("mean_coverage", 30.0)]
     # beyond the strip the picker lists the samples with a check not passed, and takes any ID
     picker = at.selectbox(key="qc_sample")
