@@ -193,10 +193,11 @@ def summary_boxes(rows: Sequence[dict[str, Any]], metric: str) -> pd.DataFrame:
 
 def summaries_chart(rows: Sequence[dict[str, Any]], split: str | None = None) -> alt.FacetChart:
     """Every gated metric across many runs from its monthly summaries, one panel per metric with
-    its own axis: per month, one box per project and release (p10 to p90, the median as a tick,
-    min to max as a line), each threshold as a dashed rule. Percentiles of different months or
-    projects do not add up, so each is drawn as stored. One chart for all metrics: building
-    and validating a chart per metric costs more than reading the year's summaries."""
+    its own axis: per month and project and release (or ``split``), the median as a line, p10 to
+    p90 as a band (min, max and runs in the tooltip), each threshold as a dashed rule.
+    Percentiles of different months or projects do not add up, so each is drawn as stored. One
+    chart for all metrics: building and validating a chart per metric costs more than reading
+    the year's summaries."""
     colour = split or "group"
     parts, runs = [], 0
     for metric in dict.fromkeys(r["metric_id"] for r in rows):
@@ -210,28 +211,24 @@ def summaries_chart(rows: Sequence[dict[str, Any]], split: str | None = None) ->
             columns=["metric", "kind", "check_id", "threshold", "at"]))
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
         columns=["metric", "kind", "month", colour, "at"])
+    x = alt.X("month:O", title="month (UTC)", axis=alt.Axis(labelAngle=0))
     box = alt.Chart().transform_filter("datum.kind == 'box'").encode(
-        y=alt.Y("month:O", title="month (UTC)"),
-        yOffset=alt.YOffset(f"{colour}:N"),
-        color=alt.Color(f"{colour}:N", title=colour if split else "project · release"),
+        x=x, color=alt.Color(f"{colour}:N", title=colour if split else "project · release"),
         tooltip=["month:O", "project:N", alt.Tooltip("pipeline_release:N", title="release"),
                  alt.Tooltip("runs:Q", format=","),
                  *(alt.Tooltip(f"{c}_value:Q", title=c, format=",.4~g")
                    for c in ("min", "p10", "p50", "p90", "max"))])
-    whisker = box.mark_rule(opacity=0.6).encode(
-        x=alt.X("min_value:Q", title=None, scale=alt.Scale(zero=False)), x2="max_value:Q")
-    band = box.mark_bar(opacity=0.55).encode(x="p10_value:Q", x2="p90_value:Q")
-    median = box.mark_tick(thickness=2, color="black").encode(x="p50_value:Q")
+    band = box.mark_area(opacity=0.12).encode(
+        y=alt.Y("p10_value:Q", title=None, scale=alt.Scale(zero=False)), y2="p90_value:Q")
+    median = box.mark_line(point=True).encode(y="p50_value:Q")
     rule = alt.Chart().transform_filter("datum.kind == 'rule'").mark_rule(
         strokeDash=[6, 4], size=2, color="#37474f").encode(
-        x="at:Q", tooltip=["check_id:N", "threshold:N"])
-    per_month = max(1, frame[colour].nunique()) if colour in frame else 1
-    return alt.layer(whisker, band, median, rule, data=frame).properties(
-        height=alt.Step(10 * per_month), width="container").facet(
+        y="at:Q", tooltip=["check_id:N", "threshold:N"])
+    return alt.layer(band, median, rule, data=frame).properties(height=150, width=800).facet(
         row=alt.Row("metric:N", title=None, header=alt.Header(
             labelAngle=0, labelOrient="top", labelAnchor="start", labelFontWeight="bold")),
-        title=f"Gated metrics: {runs:,} runs (per month: p10 to p90, median, min to max)",
-    ).resolve_scale(x="independent", y="independent")
+        title=f"Gated metrics: {runs:,} runs (per month: median, p10 to p90 band)",
+    ).resolve_scale(y="independent")
 
 
 def clipped(frame: pd.DataFrame, share: float = 0.995) -> pd.DataFrame:

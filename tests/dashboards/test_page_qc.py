@@ -167,7 +167,7 @@ def test_beyond_the_strip_whole_months_read_the_monthly_summaries(many):
     assert "The first 2 of 3, worst and newest first; the CSV has them all." in [
         c.value for c in at.caption]
     (panels,) = charts(at)[
-        "Gated metrics: 4 runs (per month: p10 to p90, median, min to max)"]["data"]
+        "Gated metrics: 4 runs (per month: median, p10 to p90 band)"]["data"]
     coverage = [p for p in panels if p["metric"] == "mean_coverage_x (×)"]
     got = {b["group"]: (b["month"], b["runs"], b["min_value"], b["p10_value"], b["p50_value"],
                         b["p90_value"], b["max_value"]) for b in coverage if b["kind"] == "box"}
