@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.s3:
         s3_fingerprint(demo)
     if args.year_lake:
-        measure(f"year lake: {args.year_lake}", args.year_lake, 5.0, wanted)
+        measure("year lake (given)", args.year_lake, 5.0, wanted)
     elif not args.no_year:
         lake, state = year_lake(args.cache, args.months, args.scale)
         jobs = state["jobs_per_month"] * len(state["months"])
