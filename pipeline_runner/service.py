@@ -39,7 +39,7 @@ from pipeline_runner.attempts import (
     history_from_rows,
     is_conflicting_terminal,
 )
-from pipeline_runner.executors.base import Executor, JobFinder
+from pipeline_runner.executors.base import ClockedExecutor, Executor, JobFinder
 from pipeline_runner.policy import Decision, decide
 from pipeline_runner.records import REQUIRED_TAGS, JobSpec, JobStateChange
 from pipeline_runner.tags import validate_tags
@@ -371,7 +371,10 @@ class Runner:
                     out[i] = held
                     continue
                 try:
-                    job_id = self.executor.submit(spec)
+                    # a clocked executor plans the job at the claim's time, as a redo adopts it
+                    job_id = (self.executor.submit_at(spec, held.claim.at)
+                              if isinstance(self.executor, ClockedExecutor)
+                              else self.executor.submit(spec))
                 except (SubmitError, TransientError) as e:
                     # Nothing was made (or, after a timeout, maybe something: the next claimer
                     # looks for it by name before submitting), so a retry need not wait.

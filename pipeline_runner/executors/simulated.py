@@ -150,6 +150,11 @@ class SimulatedBatch:
     # -- submission ----------------------------------------------------------------------------
     def submit(self, spec: JobSpec) -> str:
         """Accept a job at the simulator's clock; schedule its events. Returns the job id."""
+        return self.submit_at(spec, self.now)
+
+    def submit_at(self, spec: JobSpec, at: datetime) -> str:
+        """Accept a job created at ``at`` (the time the runner records its submission under,
+        which ``adopt`` plans from again after a crash); schedule its events."""
         validate_tags(spec.tags, spec.job_name)
         out = spec.environment.get("SEQLEDGER_OUTPUT")
         if self.write_outputs and self.writer is None and out and "://" in out \
@@ -160,7 +165,7 @@ class SimulatedBatch:
         self._names[spec.job_name] = n + 1
         rng = random.Random(f"sim:{self.seed}:{spec.job_name}:{n}")
         job_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        job, timeline = self._plan(spec, job_id, rng)
+        job, timeline = self._plan(spec, job_id, rng, at)
         self.jobs[job_id] = job
         # delivery (latency, copies, order) has its own generator: asking for duplicates or
         # reordering changes how events arrive, never what happens to the jobs
