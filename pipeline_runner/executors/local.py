@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -134,12 +134,14 @@ class LocalExecutor:
                           key=lambda r: r.get("created_at", "")) if folder.is_dir() else []
         return [*mine, *(r["job_id"] for r in recorded if r["job_id"] not in mine)]
 
-    def adopt(self, spec: JobSpec, job_id: str, created_at: datetime | None) -> bool:
+    def adopt(self, spec: JobSpec, job_id: str, created_at: datetime | None,
+              instances: Collection[str] | None = None) -> bool:
         """Take back a job an earlier process submitted, from its record: watched again if its
         process still runs, finished with its recorded exit status if it ended, FAILED if it
         ended without one or never started, queued again if it was waiting. Its events come
-        again (the ones already recorded change nothing). False when this executor has it."""
-        if job_id in self._jobs:
+        again (the ones already recorded change nothing). False when this executor has it, or
+        when asked for the jobs of EC2 ``instances`` (a local job runs on none)."""
+        if job_id in self._jobs or instances is not None:
             return False
         folder = self._folder(spec)
         record = _read_json(folder / f"{job_id}.job.json")
