@@ -501,16 +501,14 @@ class Runner:
 
     def _open_instances(self, months: list[str]) -> dict[str, datetime]:
         """Instance id -> launch time of the instances launched but not ended in ``months``."""
-        from pipeline_runner.instances import instance_lives
+        from pipeline_runner.instances import still_open
 
         files = self.store.files("instances", months)
         if not files:
             return {}
-        rows = ds.dataset(files, schema=lake_table("instances").schema, format="parquet",
-                          filesystem=self.store.fs).to_table(
-            columns=["instance_id", "state", "state_at"]).to_pylist()
-        return {i: life.launched_at for i, life in instance_lives(rows).items()
-                if life.ended_at is None and life.launched_at is not None}
+        return still_open(ds.dataset(files, schema=lake_table("instances").schema,
+                                     format="parquet", filesystem=self.store.fs).to_table(
+            columns=["instance_id", "state", "state_at"]).to_pylist())
 
     def _column_values(self, name: str, column: str, months: list[str]) -> set[str]:
         files = self.store.files(name, months)
