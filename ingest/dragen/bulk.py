@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import math
 import multiprocessing
 import os
@@ -34,6 +33,7 @@ import pyarrow.parquet as pq
 
 from ingest.dragen.discovery import RunFiles, group_runs, list_stats
 from ingest.dragen.ids import IdMapping, RunIds, content_digest, ids_from_files, ids_from_pattern
+from ingest.dragen.replay import replay_document
 from ingest.dragen.service import (
     STAGE,
     TABLES,
@@ -198,10 +198,7 @@ def batches(jobs: Sequence[RunJob], workers: int, max_runs: int = MAX_BATCH_RUNS
 def _command_line(files: dict[str, bytes]) -> str | None:
     for name, data in files.items():
         if name.endswith("replay.json"):
-            try:
-                doc = json.loads(data.decode("utf-8-sig"))
-            except (UnicodeDecodeError, ValueError, RecursionError):
-                return None
+            doc = replay_document(data)
             command = doc.get("command_line") if isinstance(doc, dict) else None
             return command if isinstance(command, str) else None
     return None
