@@ -4,8 +4,8 @@ The steps, each a small function: list the roots and group files into runs
 (:mod:`ingest.dragen.discovery`); give each run its ids (:mod:`ingest.dragen.ids`); read which
 runs the lake already has (the ``run_id`` column of ``qc_metrics``, one column of small files);
 skip, unread, the runs whose files' stamps say they are unchanged (:mod:`ingest.dragen.stamps`);
-then worker processes read, parse and write batches of the others. A batch writes each table once, so
-400 runs make a few dozen lake files, not 1,200. ``qc_metrics`` is written last: a run is
+then worker processes read, parse and write batches of the others. A batch writes each table
+once, so 400 runs make a few dozen lake files, not 1,200. ``qc_metrics`` is written last: a run is
 "loaded" once its metrics are in, and a batch cut short is simply loaded again (the other
 tables' files are named by their rows, so the rewrite adds nothing new to the views).
 
@@ -264,8 +264,8 @@ def load_batch(settings: Settings, jobs: Sequence[RunJob], loaded: frozenset[str
             result = store.write(name, pa.concat_tables(tables), inputs_digest=digest,
                                  layout=file_layout(name))
             written += len(result.files_written)
-    # after qc_metrics: a stamp only ever names a run that is in the lake
-    written += record_stamps(store, stamps)
+    # after qc_metrics: a stamp only ever names a run that is in the lake (not a lake file)
+    record_stamps(store, stamps)
     return outcomes, written
 
 
