@@ -54,6 +54,14 @@ def _bad_payloads(reference) -> list[tuple[str, bytes]]:
         ("not-json", b"\xff\xfe not json"),
         ("newline-in-string.json", text.replace('"RUNNING"', '"RUN\nNING"').encode()),
         ("two-documents.json", (text + " " + text).encode()),
+        # values the columnar reader leaves to the row reader, which names or takes them
+        ("february-30.json", text.replace('"2026-03-02T09:00:00Z"', '"2026-02-30T09:00:00Z"')
+         .encode()),
+        ("null-attempt.json", text.replace('"attempts": []', '"attempts": [null]').encode()),
+        ("nested-tags.json", text.replace('"tags": {}', '"tags": {"a": {"b": "c"}}').encode()),
+        ("two-tags.json", text.replace('"tags": {}', '"tags": {}, "tags": {"x": "y"}').encode()),
+        ("vcpu-exponent.json", text.replace('"value": "16"', '"value": "1.6e1"')
+         .replace('"job-x"', '"job-z"').replace('"run-x-a1"', '"run-z-a1"').encode()),
         *((f.name, f.read_bytes()) for f in sorted(events.glob("batch-job-state-change_*.json"))),
         *((f.name, f.read_bytes()) for f in sorted(events.glob("describe-jobs_*.json"))),
     ]
@@ -115,7 +123,8 @@ def test_the_columnar_path_writes_the_rows_the_row_path_writes(reference, tmp_pa
     quarantined = {json.loads(r)["source"] for r in rows["quarantine"]}
     assert {"truncated.json", "surrogate.json", "exit-as-text.json", "unknown-status.json",
             "tag-number.json", "no-time.json", "local-time.json", "epoch-seconds.json",
-            "not-json", "newline-in-string.json", "two-documents.json"} <= {
+            "not-json", "newline-in-string.json", "two-documents.json", "february-30.json",
+            "null-attempt.json", "nested-tags.json"} <= {
         s.split(" ")[0] for s in quarantined}
     for table in TABLES:
         assert cols[table] == rows[table], table
@@ -136,7 +145,8 @@ def test_the_reader_takes_the_common_shape_and_leaves_the_rest_to_the_row_reader
     batch = read_job_changes([*good, *bad])
     # the two plain events and the reference EventBridge events; nothing else
     assert batch.changes.num_rows == 4
-    assert batch.rest == [*range(2, 14), 16]  # the twelve malformed ones, the DescribeJobs reply
+    # the seventeen malformed or unusual ones, the DescribeJobs reply
+    assert batch.rest == [*range(2, 19), 21]
     expected = [job_state_changes(parse_event_text(p, s), s).changes[0]
                 for s, p in [*good, *bad[-3:-1]]]
     assert changes_from_table(batch.changes) == [
