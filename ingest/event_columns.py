@@ -286,6 +286,7 @@ def _columns(tbl: pa.Table) -> tuple[dict[str, pa.Array], pa.Array]:
         pc.greater(pc.utf8_length(job["jobName"]), 0),
         pc.is_in(job["status"], pa.array(JOB_STATES)),
         pc.match_substring_regex(time, f"^{_TIME.pattern}$"),
+        pc.invert(pc.starts_with(time, "0000")),  # year 0: Python has none
         # strptime moves an impossible date (Feb 30) on, where Python refuses it: read back
         pc.equal(pc.utf8_slice_codeunits(pc.strftime(at, format="%Y-%m-%dT%H:%M:%S"), 0, 19),
                  stamp),

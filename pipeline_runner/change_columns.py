@@ -14,6 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from pipeline_runner.arrow_values import values
 from pipeline_runner.attempts import RANK, AttemptHistory
 from pipeline_runner.records import REQUIRED_TAGS, TERMINAL_STATES, JobStateChange
 
@@ -48,11 +49,11 @@ def changes_to_table(changes: Sequence[JobStateChange], seqs: Sequence[int]) -> 
 
 def changes_from_table(tbl: pa.Table) -> list[JobStateChange]:
     """The rows of a ``CHANGE_SCHEMA`` table as ``JobStateChange`` values, in row order."""
-    cols = [tbl.column(n).to_pylist() for n in CHANGE_FIELDS]
+    cols = [values(tbl.column(n)) for n in CHANGE_FIELDS]
     tags = [tbl.column(f"tag_{t}").to_pylist() for t in EVENT_TAGS]
     out = []
-    for i, values in enumerate(zip(*cols, strict=True)):
-        kw = dict(zip(CHANGE_FIELDS, values, strict=True))
+    for i, row in enumerate(zip(*cols, strict=True)):
+        kw = dict(zip(CHANGE_FIELDS, row, strict=True))
         kw["tags"] = {t: col[i] for t, col in zip(EVENT_TAGS, tags, strict=True)
                       if col[i] is not None}
         out.append(JobStateChange(**kw))
@@ -122,7 +123,7 @@ def fast_changes(
     if not new:
         return FastPlan(None, {}, {}, slow)
     picked = changes.take(pa.array(new, pa.int64()))
-    cols = {n: picked.column(n).to_pylist() for n in
+    cols = {n: values(picked.column(n)) for n in
             ("job_id", "status", "status_at", "started_at", "stopped_at", "instance_id",
              "instance_type")}
     folds: dict[str, dict[str, Any]] = {}

@@ -30,6 +30,7 @@ from lake.claims import ClaimState, ClaimStore
 from lake.errors import InvalidEvent, SeqledgerError, SubmitError, TransientError
 from lake.schemas import table as lake_table
 from lake.store import LakeStore, latest_by_key, month_of, months_between, to_table
+from pipeline_runner.arrow_values import rows as arrow_rows
 from pipeline_runner.attempts import (
     AttemptContext,
     AttemptHistory,
@@ -850,7 +851,7 @@ class Runner:
         dataset = ds.dataset(files, schema=spec.schema, format="parquet", filesystem=self.store.fs)
         tbl = dataset.to_table(filter=pc.field(column).isin(values))
         if columns is None:
-            rows = latest_by_key(tbl, spec).to_pylist()
+            rows = arrow_rows(latest_by_key(tbl, spec))
             for r in rows:
                 r["month"] = f"{r[spec.time_column]:%Y-%m}" if r.get(spec.time_column) else None
             return rows

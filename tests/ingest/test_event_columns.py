@@ -57,6 +57,8 @@ def _bad_payloads(reference) -> list[tuple[str, bytes]]:
         # values the columnar reader leaves to the row reader, which names or takes them
         ("february-30.json", text.replace('"2026-03-02T09:00:00Z"', '"2026-02-30T09:00:00Z"')
          .encode()),
+        ("year-zero.json", text.replace('"2026-03-02T09:00:00Z"', '"0000-03-02T09:00:00Z"')
+         .encode()),
         ("null-attempt.json", text.replace('"attempts": []', '"attempts": [null]').encode()),
         ("nested-tags.json", text.replace('"tags": {}', '"tags": {"a": {"b": "c"}}').encode()),
         ("two-tags.json", text.replace('"tags": {}', '"tags": {}, "tags": {"x": "y"}').encode()),
@@ -124,7 +126,7 @@ def test_the_columnar_path_writes_the_rows_the_row_path_writes(reference, tmp_pa
     assert {"truncated.json", "surrogate.json", "exit-as-text.json", "unknown-status.json",
             "tag-number.json", "no-time.json", "local-time.json", "epoch-seconds.json",
             "not-json", "newline-in-string.json", "two-documents.json", "february-30.json",
-            "null-attempt.json", "nested-tags.json"} <= {
+            "year-zero.json", "null-attempt.json", "nested-tags.json"} <= {
         s.split(" ")[0] for s in quarantined}
     for table in TABLES:
         assert cols[table] == rows[table], table
@@ -145,8 +147,8 @@ def test_the_reader_takes_the_common_shape_and_leaves_the_rest_to_the_row_reader
     batch = read_job_changes([*good, *bad])
     # the two plain events and the reference EventBridge events; nothing else
     assert batch.changes.num_rows == 4
-    # the seventeen malformed or unusual ones, the DescribeJobs reply
-    assert batch.rest == [*range(2, 19), 21]
+    # the eighteen malformed or unusual ones, the DescribeJobs reply
+    assert batch.rest == [*range(2, 20), 22]
     expected = [job_state_changes(parse_event_text(p, s), s).changes[0]
                 for s, p in [*good, *bad[-3:-1]]]
     assert changes_from_table(batch.changes) == [
