@@ -20,7 +20,6 @@ of objects, a resource requirement that is not plain digits).
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Sequence
@@ -121,8 +120,8 @@ def read_job_changes(payloads: Sequence[tuple[str, Any]], chunk: int = 20_000) -
             where.append(i)
     parts = []
     for start in range(0, len(lines), chunk):
-        some, at = _screened(lines[start:start + chunk], where[start:start + chunk], rest)
-        parts += _parse(some, at, rest)
+        some, at, text = _screened(lines[start:start + chunk], where[start:start + chunk], rest)
+        parts += _parse(some, at, rest, text)
     changes, refused = _normalize(parts)
     return ColumnBatch(changes, sorted(rest + refused))
 
@@ -144,10 +143,11 @@ def _line(payload: Any) -> bytes | None:
 
 
 def _screened(lines: list[bytes], where: list[int],
-              rest: list[int]) -> tuple[list[bytes], list[int]]:
+              rest: list[int]) -> tuple[list[bytes], list[int], bytes | None]:
     """The lines the row reader need not read, screened as one text (a scan per chunk, not
     per payload): valid UTF-8, at most one ``"tags"``, and tags that are strings (the usual
-    flat object of strings told by a regex; the few others parsed)."""
+    flat object of strings told by a regex; the few others parsed). The joined text too, when
+    every line passed (the parse reads it as it is)."""
     import numpy as np
 
     text = b"\n".join(lines)
@@ -171,10 +171,10 @@ def _screened(lines: list[bytes], where: list[int],
             if not tags or not _string_values(tags[0]):
                 bad.add(k)
     if not bad:
-        return lines, where
+        return lines, where, text
     rest += [where[k] for k in sorted(bad)]
     return ([x for k, x in enumerate(lines) if k not in bad],
-            [w for k, w in enumerate(where) if k not in bad])
+            [w for k, w in enumerate(where) if k not in bad], None)
 
 
 def _utf8(line: bytes) -> bool:
@@ -197,17 +197,19 @@ def _string_values(tags: bytes) -> bool:
                              and all(isinstance(v, str) for v in value.values()))
 
 
-def _parse(lines: list[bytes], where: list[int], rest: list[int]) -> list[tuple[pa.Table, list]]:
-    """Parse lines as one document; on a parse error, each half alone (the bad line ends
-    alone and goes to the row reader)."""
+def _parse(lines: list[bytes], where: list[int], rest: list[int],
+           text: bytes | None = None) -> list[tuple[pa.Table, list]]:
+    """Parse lines (``text``: the lines joined, if at hand) as one document; on a parse error,
+    each half alone (the bad line ends alone and goes to the row reader)."""
     import pyarrow.json as pj
 
     if not lines:
         return []
+    text = b"\n".join(lines) if text is None else text
     try:
         tbl = pj.read_json(
-            io.BytesIO(b"\n".join(lines)),
-            read_options=pj.ReadOptions(block_size=max(1 << 20, 2 * sum(map(len, lines)))),
+            pa.BufferReader(text),  # no copy of the text
+            read_options=pj.ReadOptions(block_size=max(1 << 20, 2 * len(text))),
             parse_options=pj.ParseOptions(explicit_schema=_SCHEMA, newlines_in_values=True,
                                           unexpected_field_behavior="ignore"),
         )
