@@ -192,7 +192,7 @@ class EventService:
             for q in out.quarantine:  # processing time (simulated time in the demo)
                 q["quarantined_at"] = now
             # A replayed bad input is named again but not re-recorded: replaying changes nothing.
-            known = self._known_quarantine_ids()
+            known = self._known_quarantine_ids({q["quarantine_id"] for q in out.quarantine})
             new = [q for q in out.quarantine if q["quarantine_id"] not in known]
             self.store.write("quarantine", new)
         return out
@@ -205,15 +205,15 @@ class EventService:
                                   if self.runner.knows(r)}
         return forgotten
 
-    def _known_quarantine_ids(self) -> set[str]:
-        import pyarrow.dataset as ds
-
+    def _known_quarantine_ids(self, ids: set[str]) -> set[str]:
+        """Which of ``ids`` are recorded already: filtered in the scan, so a batch holds its
+        own ids, not every id the lake's history quarantined."""
         files = self.store.files("quarantine")
-        if not files:
+        if not files or not ids:
             return set()
-        ids = ds.dataset(files, format="parquet", filesystem=self.store.fs).to_table(
-            columns=["quarantine_id"])
-        return set(ids.column(0).to_pylist())
+        known = ds.dataset(files, format="parquet", filesystem=self.store.fs).to_table(
+            columns=["quarantine_id"], filter=pc.field("quarantine_id").isin(sorted(ids)))
+        return set(known.column(0).to_pylist())
 
     # -- arrivals and dispatch -----------------------------------------------------------------
     def _arrivals(self, objects: list, out: EventOutcome, now: datetime) -> None:
