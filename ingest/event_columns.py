@@ -157,9 +157,12 @@ def _screened(lines: list[bytes], where: list[int],
         return np.searchsorted(starts, positions, side="right") - 1
 
     bad: set[int] = set()
+    # UTF-8 checked by Arrow over the text in place (a decode would make a copy as large)
+    ends = np.append(starts, len(text)).astype(np.int64)
     try:
-        text.decode("utf-8")
-    except UnicodeDecodeError:
+        pa.Array.from_buffers(pa.large_binary(), len(lines),
+                              [None, pa.py_buffer(ends), pa.py_buffer(text)]).cast(pa.string())
+    except pa.ArrowInvalid:
         bad.update(k for k, x in enumerate(lines) if not _utf8(x))
     keys = [(m.start(), m.group("odd") is not None) for m in _TAG_KEYS.finditer(text)]
     if keys:
