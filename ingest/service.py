@@ -33,6 +33,7 @@ from ingest.arrivals import (
 from ingest.batch_events import job_state_changes
 from ingest.classify import classify
 from ingest.ec2_events import ec2_state_changes
+from ingest.gc_pause import paused_gc
 from ingest.instance_costs import Restated, new_instance_rows, restate_instances
 from ingest.layout import DEFAULT, InputLayout
 from ingest.results import RunResults, finish_runs
@@ -132,11 +133,17 @@ class EventService:
         self, payloads: Iterable[tuple[str, Any]], now: datetime | None = None
     ) -> EventOutcome:
         """Process (source name, payload) pairs; a payload is raw bytes/text or parsed JSON."""
+        payloads = list(payloads)
+        if len(payloads) < COLUMNAR_FROM:
+            return self._process(payloads, now)
+        with paused_gc():  # a large batch: see ingest.gc_pause
+            return self._process(payloads, now)
+
+    def _process(self, payloads: list[tuple[str, Any]], now: datetime | None) -> EventOutcome:
         out = EventOutcome()
         now = now or datetime.now(UTC)
         objects, changes = [], []
         instance_rows: list[dict[str, Any]] = []
-        payloads = list(payloads)
         columns, seqs = None, []
         if self.columnar if self.columnar is not None else len(payloads) >= COLUMNAR_FROM:
             from ingest.event_columns import read_job_changes
