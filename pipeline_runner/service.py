@@ -30,6 +30,7 @@ from lake.claims import ClaimState, ClaimStore
 from lake.errors import InvalidEvent, SeqledgerError, SubmitError, TransientError
 from lake.schemas import table as lake_table
 from lake.store import LakeStore, latest_by_key, month_of, months_between, to_table
+from pipeline_runner.arrow_values import rows as arrow_rows
 from pipeline_runner.attempts import (
     AttemptContext,
     AttemptHistory,
@@ -180,15 +181,6 @@ def run_id_of(change: JobStateChange) -> str | None:
     """The run a job belongs to, from the event alone: its ``run_id`` tag, else its name."""
     parsed = parse_job_name(change.job_name)
     return change.tags.get("run_id") or (parsed[0] if parsed else None)
-
-
-def _job_keys(changes: pa.Table) -> list[JobStateChange]:
-    """One change per job and day: what ``_prepare`` reads to find the jobs' runs."""
-    keys = zip(*(changes.column(n).to_pylist() for n in
-                 ("job_id", "job_name", "tag_run_id", "status_at")), strict=True)
-    seen = {(j, n, r, at.date()): (j, n, r, at) for j, n, r, at in keys}
-    return [JobStateChange(j, n or "", "SUBMITTED", at, tags={"run_id": r} if r is not None
-                           else {}) for j, n, r, at in seen.values()]
 
 
 def _bug(run_id: str, e: Exception) -> SubmitError:
@@ -566,14 +558,14 @@ class Runner:
         job, and every later change of the same run, so each run's order is kept) goes through
         ``on_job_state_changes``' own loop, after the columnar part.
         """
-        from pipeline_runner.change_columns import changes_from_table, fast_changes
+        from pipeline_runner.change_columns import changes_from_table, fast_changes, runs_to_load
 
         result = TrackResult()
         decision_rows: list[dict[str, Any]] = []
         run_rows: list[dict[str, Any]] = []
         order = pc.sort_indices(changes, [("status_at", "ascending"), ("seq", "ascending")])
         changes = changes.take(order)
-        self._prepare(_job_keys(changes))
+        self._load_for(*runs_to_load(changes, self._job_run, recent_months))
         plan = fast_changes(changes, self._histories, self._job_run, self._runs, run_id_of)
         for job_id, history in plan.histories.items():
             self._histories[job_id] = history
@@ -811,6 +803,13 @@ class Runner:
                 run_ids.add(run_id)
             else:
                 anonymous.add(c.job_id)
+        self._load_for(run_ids, anonymous, months)
+
+    def _load_for(self, run_ids: set[str], anonymous: set[str], months: list[str]) -> None:
+        """Load the runs ``run_ids`` and those of the ``anonymous`` jobs (no run id in their
+        event), looking in ``months`` first."""
+        if not run_ids and not anonymous:
+            return
         if anonymous:
             rows = self._read_where(
                 "job_attempts", "job_id", anonymous, columns=["job_id", "run_id"], months=months
@@ -896,7 +895,7 @@ class Runner:
         dataset = ds.dataset(files, schema=spec.schema, format="parquet", filesystem=self.store.fs)
         tbl = dataset.to_table(filter=pc.field(column).isin(values))
         if columns is None:
-            rows = latest_by_key(tbl, spec).to_pylist()
+            rows = arrow_rows(latest_by_key(tbl, spec))
             for r in rows:
                 r["month"] = f"{r[spec.time_column]:%Y-%m}" if r.get(spec.time_column) else None
             return rows
