@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_right
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any
 
 import pyarrow as pa
@@ -148,28 +151,21 @@ def _screened(lines: list[bytes], where: list[int],
     per payload): valid UTF-8, at most one ``"tags"``, and tags that are strings (the usual
     flat object of strings told by a regex; the few others parsed). The joined text too, when
     every line passed (the parse reads it as it is)."""
-    import numpy as np
-
     text = b"\n".join(lines)
-    starts = np.cumsum([0] + [len(x) + 1 for x in lines[:-1]])
-
-    def line_of(positions: list[int]) -> np.ndarray:
-        return np.searchsorted(starts, positions, side="right") - 1
-
+    starts = list(accumulate((len(x) + 1 for x in lines[:-1]), initial=0))
     bad: set[int] = set()
     # UTF-8 checked by Arrow over the text in place (a decode would make a copy as large)
-    ends = np.append(starts, len(text)).astype(np.int64)
+    ends = pa.array([*starts, len(text)], pa.int64()).buffers()[1]
     try:
         pa.Array.from_buffers(pa.large_binary(), len(lines),
-                              [None, pa.py_buffer(ends), pa.py_buffer(text)]).cast(pa.string())
+                              [None, ends, pa.py_buffer(text)]).cast(pa.string())
     except pa.ArrowInvalid:
         bad.update(k for k, x in enumerate(lines) if not _utf8(x))
     keys = [(m.start(), m.group("odd") is not None) for m in _TAG_KEYS.finditer(text)]
     if keys:
-        owners = line_of([k for k, _ in keys])
-        lines_of, counts = np.unique(owners, return_counts=True)
-        bad.update(lines_of[counts > 1].tolist())
-        for k in {int(o) for o, (_, odd) in zip(owners, keys, strict=True) if odd} - bad:
+        owners = [bisect_right(starts, at) - 1 for at, _ in keys]
+        bad.update(line for line, n in Counter(owners).items() if n > 1)
+        for k in {o for o, (_, odd) in zip(owners, keys, strict=True) if odd} - bad:
             tags = _TAGS.findall(lines[k])
             if not tags or not _string_values(tags[0]):
                 bad.add(k)
@@ -262,7 +258,7 @@ def _columns(tbl: pa.Table) -> tuple[dict[str, pa.Array], pa.Array]:
     container, attempts = job["container"], job["attempts"]
     lengths = pc.fill_null(pc.list_value_length(attempts), 0)
     flat = pc.list_flatten(attempts)
-    ends = pc.subtract(pa.array(attempts.offsets.to_numpy(zero_copy_only=False)[1:]), 1)
+    ends = pc.subtract(attempts.offsets.slice(1), 1)
     last = flat.take(pc.if_else(pc.greater(lengths, 0), ends, None)) if len(flat) \
         else pa.nulls(len(detail), attempts.type.value_type)
     last_container = pc.struct_field(last, "container")
@@ -366,7 +362,6 @@ def _resources(container: pa.Array, n: int) -> tuple[pa.Array, pa.Array, pa.Arra
     """vCPUs and MiB: the last VCPU/MEMORY requirement (rounded up), else ``vcpus`` /
     ``memory``; and whether the row's values are sizes the row reader takes. A requirement
     whose value is not plain digits (``1e3``, `` 2``, ``inf``…) is left to the row reader."""
-    import numpy as np
     import pyarrow.compute as pc
 
     out, ok = [], _no_null_items(*_requirements(container))
@@ -378,26 +373,24 @@ def _resources(container: pa.Array, n: int) -> tuple[pa.Array, pa.Array, pa.Arra
     reqs, flat = _requirements(container)
     if not len(flat):
         return out[0], out[1], ok
-    parents = pc.list_parent_indices(reqs).to_numpy()
+    parents = pc.list_parent_indices(reqs)
     kinds, amounts = pc.struct_field(flat, "type"), pc.struct_field(flat, "value")
     priced = pc.fill_null(pc.is_in(kinds, pa.array(["VCPU", "MEMORY"])), False)
     plain = pc.fill_null(pc.match_substring_regex(amounts, r"^[0-9]{1,10}(\.[0-9]+)?$"), False)
-    unsure = pc.filter(pa.array(parents), pc.and_(priced, pc.invert(plain)))
-    numbers = np.ceil(pc.cast(pc.if_else(pc.and_(priced, plain), amounts, "0"),
-                              pa.float64()).to_numpy())
-    too_big = pc.filter(pa.array(parents), pc.and_(priced, pa.array(numbers >= _INT32)))
-    rows = pa.array(np.arange(n))
+    unsure = pc.filter(parents, pc.and_(priced, pc.invert(plain)))
+    numbers = pc.ceil(pc.cast(pc.if_else(pc.and_(priced, plain), amounts, "0"), pa.float64()))
+    too_big = pc.filter(parents, pc.and_(priced, pc.greater_equal(numbers, float(_INT32))))
+    rows = pa.array(range(n), pa.int64())
     ok = pc.and_(ok, pc.invert(pc.is_in(rows, pa.concat_arrays([unsure, too_big]))))
     for k, kind in enumerate(("VCPU", "MEMORY")):
-        picked = np.flatnonzero(pc.fill_null(pc.equal(kinds, kind), False).to_numpy(
-            zero_copy_only=False))
+        picked = pc.indices_nonzero(pc.fill_null(pc.equal(kinds, kind), False))
         if not len(picked):
             continue
         # the last requirement of its kind in each row wins, as in the row reader's loop
-        picked = picked[np.append(parents[picked][1:] != parents[picked][:-1], True)]
-        given = np.full(n, -1, np.int64)
-        given[parents[picked]] = numbers[picked].astype(np.int64)
-        out[k] = pc.if_else(pa.array(given >= 0), pa.array(given), out[k])
+        last = dict(zip(parents.take(picked).to_pylist(),
+                        pc.cast(numbers.take(picked), pa.int64()).to_pylist(), strict=True))
+        given = pa.array([last.get(r) for r in range(n)], pa.int64())
+        out[k] = pc.if_else(pc.is_valid(given), given, out[k])
     return out[0], out[1], ok
 
 
