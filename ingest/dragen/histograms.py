@@ -227,19 +227,23 @@ _LENGTH_HEADER = b"FragmentLength,Count\n"
 def _fragment_fast(text: bytes, phenotype: str | None) -> Block | None:
     """Each sample's block (``#Sample:`` line, header, ``length,count`` lines) read by Arrow's
     CSV reader; None when the file has any other shape."""
-    # a comment line other than a sample's (counted, not searched in a copy without them)
-    if not text.startswith(_SAMPLE) or text.count(b"\n#") != text.count(b"\n" + _SAMPLE):
+    # Another comment line needs no search of its own (two counts over the file cost as much as
+    # reading it): inside a block it is a line whose length is not digits, so the block is refused.
+    if not text.startswith(_SAMPLE):
         return None
     samples: list[str] = []
     labels, counts, blocks, nos = [], [], [], []
     line = 1
-    for part in text[len(_SAMPLE):].split(b"\n" + _SAMPLE):
-        name, _, body = part.partition(b"\n")
-        if not body.startswith(_LENGTH_HEADER):
+    view = memoryview(text)  # each block's lines as a slice, newline kept: no copy of a block
+    start = len(_SAMPLE)
+    while start:
+        end = text.find(b"\n" + _SAMPLE, start) + 1  # 0: the last block
+        name_end = text.find(b"\n", start)
+        name, body = text[start:name_end], view[name_end + 1:end or len(text)]
+        start = end and end + len(_SAMPLE)
+        if body[:len(_LENGTH_HEADER)] != _LENGTH_HEADER:
             return None
-        body = body[len(_LENGTH_HEADER):]
-        body = body if body.endswith(b"\n") or not body else body + b"\n"
-        cols = columnar.csv_fields(body, 2)
+        cols = columnar.csv_fields(body[len(_LENGTH_HEADER):], 2)
         if cols is None:
             return None
         n = len(cols[0])
