@@ -149,6 +149,22 @@ ROLLUPS = (
         later=("qc_results",),
         needs="qc_results",
     ),
+    # The overview's QC figures count the latest gate on its own day, not on the run's.
+    Rollup(
+        "rollup_qc_gates_daily",
+        "qc_gates_daily",
+        ("qc_results",),
+        0,
+        """
+        SELECT date_trunc('day', v.evaluated_at) AS day_at, v.suite, v.verdict, v.project,
+               count(*) AS runs
+        FROM {p}qc_verdicts v
+        WHERE strftime(v.evaluated_at, '%Y-%m') IN ({target})
+        GROUP BY date_trunc('day', v.evaluated_at), v.suite, v.verdict, v.project""",
+        ("qc_verdicts",),
+        later=("qc_results",),
+        needs="qc_results",
+    ),
     Rollup(
         "rollup_qc_metrics_monthly",
         "qc_metrics_monthly",

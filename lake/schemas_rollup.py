@@ -310,6 +310,24 @@ ROLLUP_QC_VERDICTS_DAILY = register(
     )
 )
 
+ROLLUP_QC_GATES_DAILY = register(
+    _spec(
+        "rollup_qc_gates_daily",
+        "Gated runs per UTC day of their latest gate (the gate's own time, as the overview counts "
+        "them), by suite, verdict and project.",
+        key=("day_at", "suite", "verdict", "project"),
+        time_column="day_at",
+        fields=[
+            _DAY,
+            _f("suite", pa.string(), "Great Expectations suite name", nullable=False),
+            _f("verdict", pa.string(), "pass | review | fail: the latest gate"),
+            _PROJECT,
+            _f("runs", pa.int64(), "Gated runs", nullable=False),
+            _DIGEST,
+        ],
+    )
+)
+
 ROLLUP_QC_METRICS_MONTHLY = register(
     _spec(
         "rollup_qc_metrics_monthly",
@@ -377,6 +395,7 @@ ROLLUPS = (
     ROLLUP_COST_PRICES_MONTHLY,
     ROLLUP_SAVINGS_MONTHLY,
     ROLLUP_QC_VERDICTS_DAILY,
+    ROLLUP_QC_GATES_DAILY,
     ROLLUP_QC_METRICS_MONTHLY,
     ROLLUP_BILLED_MONTHLY,
 )
