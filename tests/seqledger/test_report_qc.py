@@ -108,8 +108,10 @@ def test_a_date_range_and_a_release_narrow_to_their_months(lake):
     assert {(r["pipeline_release"], r["metric_id"], r["runs"], r["max_value"]) for r in feb} == {
         ("r1", "mean_coverage_x", 1, 50.0), ("r1", "contamination_pct", 1, 2.5),
         ("r2", "mean_coverage_x", 1, 35.0), ("r2", "contamination_pct", 1, 0.5)}
-    only = _json(["--release", "r2", "--project", "b"], lake)
-    assert {r["pipeline_release"] for r in only} == {"r2"} and len(only) == 2
+    only = _json(["--by", "project,release", "--release", "r2", "--release", "r1",
+                  "--project", "b"], lake)
+    assert {(r["project"], r["pipeline_release"]) for r in only} == {("b", "r2")}
+    assert len(only) == 2
 
 
 def test_csv_and_table_carry_the_same_figures(lake):
