@@ -248,6 +248,7 @@ def main(ctx: click.Context, debug: bool) -> None:
     \b
     Exit codes: 0 done; 1 an input could not be processed; 2 a bad argument;
     3 the lake or the environment (missing, unreachable, permission denied, disk full);
+    75 transient: the rest is done, run the same command again later;
     70 an internal error (please report it); 130 interrupted.
     """
     ctx.ensure_object(dict)
