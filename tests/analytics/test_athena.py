@@ -471,8 +471,8 @@ def test_release_list_runs_on_athena(aws, tmp_path):
                                                                  "not validated")
     sent = _new_queries(aws["athena"], before)
     assert [sorted({t.name for t in sqlglot.parse_one(q["Query"], read="trino").find_all(
-        exp.Table)}) for q in sent] == [["run_latest"], ["happy_metrics"],
-                                        ["release_validations"]]
+        exp.Table)}) for q in sent] == [["release_runs"], ["happy_metrics"],
+                                        ["release_validations"]]  # runs from their rollup
     assert {q["WorkGroup"] for q in sent} == {WORKGROUP}
     assert not (tmp_path / "no-lake").exists()
 
