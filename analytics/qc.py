@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from analytics.engine import Engine, as_engine
+from analytics.engine import Engine, as_engine, dedupe_sql
 from analytics.filters import Columns, Filters, where
+from lake.schemas import TABLES
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -96,24 +97,42 @@ def verdict_totals(con: Engine, f: Filters) -> dict[str, int]:
     return {v: 0 for v in VERDICTS} | {r["verdict"]: int(r["runs"]) for r in rows}
 
 
-def failed_checks(con: Engine, f: Filters) -> pa.Table:
-    """Every check not passed by the latest gate of the runs ``f`` selects: who, which check,
-    the value seen against the threshold, and what it did to the verdict (worst first)."""
+def _not_passed_sql() -> str:
+    """CTE ``c``: the latest row of every check of ``sample_qc`` that did not pass at least once.
+
+    The same rows as ``qc_results`` (its dedup) for those checks, without ranking the other
+    million: a check whose latest row did not pass has a row that did not pass."""
+    candidates = (f"(SELECT r.* FROM raw_qc_results r JOIN (SELECT DISTINCT run_id, check_id "
+                  f"FROM raw_qc_results WHERE suite = '{SUITE}' AND check_id <> 'overall' "
+                  "AND NOT passed) k ON k.run_id = r.run_id AND k.check_id = r.check_id "
+                  f"WHERE r.suite = '{SUITE}')")
+    return f"c AS ({dedupe_sql(TABLES['qc_results'], candidates)})"
+
+
+def failed_checks(con: Engine, f: Filters, limit: int | None = None) -> tuple[pa.Table, int]:
+    """Every check not passed by the latest gate of the runs ``f`` selects (the first ``limit``
+    of them, worst and newest first): who, which check, the value seen against the threshold,
+    and what it did to the verdict; with how many there are in all."""
     source, params = _gated(f)
-    return as_engine(con).table(
+    # The count rides on the rows (a window over the failed checks only): no second scan.
+    table = as_engine(con).table(
         f"""
+        WITH {_not_passed_sql()}
         SELECT g.sample_id, g.run_id, g.project, g.pipeline_release, c.check_id, c.metric_id,
                coalesce(CAST(round(c.observed_value, 4) AS VARCHAR), c.observed_text) AS value,
                c.threshold, c.severity, c.verdict AS check_verdict, g.verdict AS run_verdict,
-               CAST(CAST(g.counted_at AS DATE) AS VARCHAR) AS day
+               CAST(CAST(g.counted_at AS DATE) AS VARCHAR) AS day,
+               count(*) OVER () AS of_all__
         FROM {source}
-        JOIN qc_results c ON c.run_id = g.run_id AND c.suite = '{SUITE}'
-                         AND c.evaluated_at = g.evaluated_at
-        WHERE c.check_id <> 'overall' AND NOT c.passed
+        JOIN c ON c.run_id = g.run_id AND c.evaluated_at = g.evaluated_at
+        WHERE NOT c.passed
         ORDER BY CASE c.verdict WHEN 'fail' THEN 0 WHEN 'review' THEN 1 ELSE 2 END,
-                 day DESC, g.sample_id, c.check_id""",
+                 day DESC, g.sample_id, c.check_id"""
+        + ("" if limit is None else f" LIMIT {int(limit)}"),
         params,
     )
+    total = int(table.column("of_all__")[0].as_py()) if table.num_rows else 0
+    return table.drop_columns(["of_all__"]), total
 
 
 def metric_values(con: Engine, f: Filters) -> pa.Table:
@@ -135,9 +154,81 @@ def metric_values(con: Engine, f: Filters) -> pa.Table:
     )
 
 
+# Bins of a metric's histogram beyond the strip limit: enough to see a shape and a tail.
+BINS = 40
+# A run's outcome on a metric: the worst of its checks of that metric (contamination has tiers).
+_OUTCOMES = ("pass", "review", "fail")
+
+
+def metric_bins(con: Engine, f: Filters, bins: int = BINS) -> dict[str, list[dict[str, Any]]]:
+    """The gated metrics of the runs ``f`` selects, binned where the lake is (a year is a million
+    values; a chart needs a few hundred bars). ``bins``: per metric, project, release, outcome
+    (the worst its checks of that metric said) and bin ``i`` of ``bins`` equal bins from the
+    selection's ``lo`` to ``hi``: ``runs``. ``rules``: ``metric_id, check_id, threshold`` of
+    every numeric check, as recorded. The checks of one metric observe one value per run."""
+    source, params = _gated(f)
+    rank = " ".join(f"WHEN '{v}' THEN {i}" for i, v in enumerate(_OUTCOMES))
+    rows = as_engine(con).rows(
+        f"""
+        WITH c AS (
+            SELECT g.run_id, g.project, g.pipeline_release, c.check_id, c.metric_id,
+                   c.threshold, c.observed_value AS value,
+                   CASE WHEN c.passed THEN 0 ELSE CASE c.verdict {rank} ELSE 0 END END AS rank
+            FROM {source}
+            JOIN qc_results c ON c.run_id = g.run_id AND c.suite = '{SUITE}'
+                             AND c.evaluated_at = g.evaluated_at
+            WHERE c.check_id <> 'overall' AND c.observed_value IS NOT NULL),
+        v AS (SELECT run_id, project, pipeline_release, metric_id, max(value) AS value,
+                     max(rank) AS rank
+              FROM c GROUP BY run_id, project, pipeline_release, metric_id),
+        r AS (SELECT metric_id, min(value) AS lo, max(value) AS hi FROM v GROUP BY metric_id)
+        SELECT 'bin' AS kind, v.metric_id, v.project, v.pipeline_release, v.rank,
+               CASE WHEN r.hi = r.lo THEN 0
+                    ELSE least(CAST(floor((v.value - r.lo) / (r.hi - r.lo) * {int(bins)})
+                                    AS INTEGER), {int(bins) - 1}) END AS i,
+               min(r.lo) AS lo, min(r.hi) AS hi, count(*) AS runs,
+               CAST(NULL AS VARCHAR) AS check_id, CAST(NULL AS VARCHAR) AS threshold
+        FROM v JOIN r ON r.metric_id = v.metric_id
+        GROUP BY v.metric_id, v.project, v.pipeline_release, v.rank,
+                 CASE WHEN r.hi = r.lo THEN 0
+                      ELSE least(CAST(floor((v.value - r.lo) / (r.hi - r.lo) * {int(bins)})
+                                      AS INTEGER), {int(bins) - 1}) END
+        UNION ALL
+        SELECT DISTINCT 'rule', metric_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, check_id,
+               threshold
+        FROM c""",
+        params,
+    )
+    out: dict[str, list[dict[str, Any]]] = {"bins": [], "rules": []}
+    for r in rows:
+        if r["kind"] == "rule":
+            out["rules"].append({k: r[k] for k in ("metric_id", "check_id", "threshold")})
+        else:
+            out["bins"].append({
+                "metric_id": r["metric_id"], "project": r["project"],
+                "pipeline_release": r["pipeline_release"], "outcome": _OUTCOMES[r["rank"]],
+                "i": int(r["i"]), "lo": r["lo"], "hi": r["hi"], "runs": int(r["runs"])})
+    out["bins"].sort(key=lambda b: (b["metric_id"], b["project"] or "",
+                                    b["pipeline_release"] or "", _OUTCOMES.index(b["outcome"]),
+                                    b["i"]))
+    out["rules"].sort(key=lambda r: (r["metric_id"], r["check_id"], r["threshold"] or ""))
+    return out
+
+
 # The same filters on the monthly metric distributions (``qc_metrics_monthly``): the range
 # selects whole months (a distribution is per month).
 MONTHLY = Columns(month="month", project="project", release="pipeline_release")
+
+
+def fits_monthly(f: Filters) -> bool:
+    """Whether ``qc_metrics_monthly`` answers for ``f`` exactly: no cost centre or workflow
+    filter (it has neither) and a range of whole months, or none."""
+    if f.cost_centre or f.workflow:
+        return False
+    if f.start is None and f.end is None:
+        return True
+    return (f.start is not None and f.end is not None and f.start.day == 1
+            and (f.end + timedelta(days=1)).day == 1)
 
 
 def metric_summary(con: Engine, f: Filters) -> list[dict[str, Any]]:

@@ -3,6 +3,8 @@
     uv run python benchmarks/bench_dashboard.py                      # demo lake + 12 seed months
     uv run python benchmarks/bench_dashboard.py --months 1 --scale 0.1   # a quicker year
     uv run python benchmarks/bench_dashboard.py --no-year            # the demo lake only
+    uv run python benchmarks/bench_dashboard.py --year-lake PATH --pages QC,Runs   # a year built
+                                                       # elsewhere (with every rollup), two pages
 
 Every page listed in ``SECTIONS`` of ``dashboards/app.py`` is run once through Streamlit's AppTest
 with what the app draws around it (``dashboards.shell``: the lake check, the sidebar's filter
@@ -121,8 +123,9 @@ def lake_files(lake: Path) -> int:
     return sum(1 for _ in lake.rglob("*.parquet"))
 
 
-def measure(label: str, lake: Path, goal_s: float) -> None:
-    print(f"\n{label}: {lake}  ({lake_files(lake):,} Parquet files; fingerprint "
+def measure(label: str, lake: Path, goal_s: float, wanted: set[str] | None = None) -> None:
+    print(f"\n{label}: {lake}  (load {os.getloadavg()[0]:.1f}; {lake_files(lake):,} Parquet "
+          f"files; fingerprint "
           f"{fingerprint_ms(Settings(lake_uri=str(lake))):.2f} ms, median of 20)")
     with tempfile.TemporaryDirectory() as tmp:
         bare = Path(tmp) / "baseline.py"
@@ -133,6 +136,8 @@ def measure(label: str, lake: Path, goal_s: float) -> None:
           f"  goal {goal_s:g} s")
     print(f"{'(baseline)':<20} {base:>11.2f} s {1:>10.1f}x {base_cpu:>7.2f} s {1:>10.1f}x")
     for title, path in pages():
+        if wanted and title not in wanted:
+            continue
         seconds, cpu, problems = render(path, str(lake))
         flag = "" if seconds <= goal_s else "  over the goal"
         shown = f"  ! {problems[0][:80]}" if problems else ""
@@ -170,7 +175,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--scale", type=float, default=1.0, help="share of the seed's monthly volume")
     p.add_argument("--no-year", action="store_true", help="the demo lake only")
     p.add_argument("--s3", action="store_true", help="also the fingerprint on SeaweedFS")
+    p.add_argument("--year-lake", type=Path,
+                   help="a year lake already built (e.g. a copy with every rollup run): "
+                        "measured instead of building one")
+    p.add_argument("--pages", help="comma-separated page titles to measure (default: every page)")
     args = p.parse_args(argv)
+    wanted = set(args.pages.split(",")) if args.pages else None
 
     import logging
 
@@ -186,14 +196,16 @@ def main(argv: list[str] | None = None) -> None:
     print(f"imports of streamlit, altair, pandas (once per server process): "
           f"{time.perf_counter() - started:.2f} s")
     demo = demo_lake(args.cache)
-    measure("demo lake", demo, 2.0)
+    measure("demo lake", demo, 2.0, wanted)
     if args.s3:
         s3_fingerprint(demo)
-    if not args.no_year:
+    if args.year_lake:
+        measure("year lake (given)", args.year_lake, 5.0, wanted)
+    elif not args.no_year:
         lake, state = year_lake(args.cache, args.months, args.scale)
         jobs = state["jobs_per_month"] * len(state["months"])
         measure(f"year lake: {len(state['months'])} month(s) x {state['jobs_per_month']:,} jobs "
-                f"= {jobs:,} jobs (scale {args.scale:g})", lake, 5.0)
+                f"= {jobs:,} jobs (scale {args.scale:g})", lake, 5.0, wanted)
 
 
 if __name__ == "__main__":

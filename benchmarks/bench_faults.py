@@ -55,12 +55,15 @@ def _reference() -> Path:
 
 
 def kill_part(work: Path, reference: Path, n: int, seed: int,
-              operations: list[str] | None = None) -> list[trials.TrialReport]:
+              operations: list[str] | None = None,
+              max_delay_s: float | None = None) -> list[trials.TrialReport]:
     rng = random.Random(seed)
     out = []
     for name, scenario in trials.scenarios(work / "kill", reference).items():
         if operations and name not in operations:
             continue
+        if max_delay_s is not None:  # kill sooner: more trials die mid-run
+            scenario = replace(scenario, max_delay_s=max_delay_s)
         _say(f"kill -9: {name}, {n} trials")
         started = time.monotonic()
         out.append(trials.kill(scenario, work / "kill", n, rng))
@@ -167,6 +170,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="a few of each (smoke run)")
     ap.add_argument("--only", choices=PARTS, action="append", help="run only these parts")
     ap.add_argument("--kill-trials", type=int, default=None, help="kill -9 trials per operation")
+    ap.add_argument("--kill-max-delay", type=float, default=None,
+                    help="kill after a random delay up to this many seconds (default: the "
+                         "operation's own, 3-8 s)")
     ap.add_argument("--operation", choices=trials.OPERATIONS, action="append",
                     help="kill -9 only these operations (to split the kill part over processes)")
     ap.add_argument("--writer-trials", type=int, default=None)
@@ -193,7 +199,7 @@ def main() -> None:
         work = Path(tmp)
         rows: list = []
         if "kill" in parts:
-            rows += kill_part(work, reference, n_kill, a.seed, a.operation)
+            rows += kill_part(work, reference, n_kill, a.seed, a.operation, a.kill_max_delay)
         if "writers" in parts:
             rows += writers_part(work, reference, n_writers)
         if "s3" in parts:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,6 +109,13 @@ def query(name: str, *args: Any) -> Any:
     function here. Arguments must be hashable values (``analytics.filters.Filters`` is).
     """
     return _query(name, *args)
+
+
+def later(name: str, *args: Any) -> Callable[[], Any]:
+    """``query(name, *args)`` to be asked later, outside this page run (a download button's
+    callable runs when clicked, where the session is not at hand): the lake as this page saw it."""
+    s, lake_print = settings(), lake_fingerprint()
+    return lambda: _cached(s.lake_uri, s.query_engine, lake_print, name, args)[0]
 
 
 def _query(name: str, *args: Any) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 import altair as alt
 import pandas as pd
 
+from analytics import qc
 from analytics.qc import Rule, parse_rule
 
 VERDICT_SCALE = alt.Scale(domain=["pass", "review", "fail"],
@@ -115,17 +116,119 @@ def metric_distribution(points: pd.DataFrame, rules: list[tuple[str, str, Rule]]
             color=alt.Color("outcome:N", scale=VERDICT_SCALE, title="checks said"),
             tooltip=[alt.Tooltip("value:Q", bin=True, title=metric), "outcome:N",
                      alt.Tooltip("count():Q", title="runs")])
+    # A band per row (alt.Step): a fixed height collapses the rows of a layered chart under
+    # Streamlit's theme (every row drawn on one line).
+    return alt.layer(base, *_rule_layers(rules)).properties(
+        height=alt.Step(40) if split and len(points) <= STRIP_MAX else 150)
+
+
+def _rule_layers(rules: list[tuple[str, str, Rule]]) -> list[alt.Chart]:
+    """Each threshold as a dashed vertical rule with its text (drawn on every distribution)."""
     thresholds = pd.DataFrame([{"check_id": c, "threshold": t, "at": rule.value}
                                for c, t, rule in rules], columns=["check_id", "threshold", "at"])
-    rule_layer = alt.Chart(thresholds).mark_rule(strokeDash=[6, 4], size=2, color="#37474f"
-                                                 ).encode(
+    line = alt.Chart(thresholds).mark_rule(strokeDash=[6, 4], size=2, color="#37474f").encode(
         x=alt.X("at:Q"), tooltip=["check_id:N", "threshold:N"])
     label = alt.Chart(thresholds).mark_text(align="left", dx=4, dy=-6, color="#37474f").encode(
         x="at:Q", y=alt.value(8), text="threshold:N")
-    # A band per row (alt.Step): a fixed height collapses the rows of a layered chart under
-    # Streamlit's theme (every row drawn on one line).
-    return alt.layer(base, rule_layer, label).properties(
-        height=alt.Step(40) if split and len(points) <= STRIP_MAX else 150)
+    return [line, label]
+
+
+def bins_frame(bins: Sequence[dict[str, Any]], metric: str, split: str | None = None
+               ) -> pd.DataFrame:
+    """``lo, hi, outcome, runs`` (and the ``split`` column) of one metric's bins as
+    ``analytics.qc.metric_bins`` counted them: bin ``i`` spans ``lo + i*w`` to ``lo + (i+1)*w``."""
+    cols = ["lo", "hi", "outcome", "runs", *([split] if split else [])]
+    rows: dict[tuple[Any, ...], int] = {}
+    for b in bins:
+        if b["metric_id"] != metric:
+            continue
+        width = (b["hi"] - b["lo"]) / qc.BINS or 1.0  # one value seen: a bar of width 1
+        key = (b["lo"] + b["i"] * width, b["lo"] + (b["i"] + 1) * width, b["outcome"],
+               *([b[split]] if split else []))
+        rows[key] = rows.get(key, 0) + b["runs"]
+    return pd.DataFrame([(*k[:3], n, *k[3:]) for k, n in rows.items()], columns=cols)
+
+
+def metric_histogram(frame: pd.DataFrame, rules: list[tuple[str, str, Rule]], metric: str,
+                     split: str | None = None) -> alt.LayerChart | alt.FacetChart:
+    """A metric across many runs as bars counted in the lake, stacked by what its checks said,
+    with each threshold as a dashed rule; one panel per ``split`` value."""
+    runs = int(frame["runs"].sum())
+    title = f"{metric}: {runs:,} runs" + (f" by {split}" if split else "")
+    bars = alt.Chart(frame).mark_bar().encode(
+        x=alt.X("lo:Q", title=axis_title(metric), scale=alt.Scale(zero=False)), x2="hi:Q",
+        y=alt.Y("sum(runs):Q", title="runs", stack="zero"),
+        color=alt.Color("outcome:N", scale=VERDICT_SCALE, title="checks said"),
+        tooltip=[alt.Tooltip("lo:Q", title="from", format=",.4~g"),
+                 alt.Tooltip("hi:Q", title="to", format=",.4~g"), "outcome:N",
+                 alt.Tooltip("sum(runs):Q", title="runs", format=",")])
+    if not split:
+        return alt.layer(bars, *_rule_layers(rules)).properties(title=title, height=150)
+    # One panel per project or release: the rules repeated in each (a facet needs one data).
+    at = pd.DataFrame([{"at": rule.value, "threshold": t} for _, t, rule in rules],
+                      columns=["at", "threshold"])
+    panels = frame.merge(at, how="cross") if len(at) else frame.assign(at=None, threshold=None)
+    lines = alt.Chart().mark_rule(strokeDash=[6, 4], size=2, color="#37474f").encode(
+        x="at:Q", tooltip=["threshold:N"])
+    layered = alt.layer(bars.properties(height=90), lines, data=panels)
+    return layered.facet(row=alt.Row(f"{split}:N", title=split)).properties(title=title
+        ).resolve_scale(y="independent")
+
+
+def summary_boxes(rows: Sequence[dict[str, Any]], metric: str) -> pd.DataFrame:
+    """One row per month, project and release of ``metric`` in ``qc_metrics_monthly`` rows
+    (a metric with several checks, like contamination's tiers, has the same values in each)."""
+    cols = ["month", "project", "pipeline_release", "runs", "min_value", "p10_value",
+            "p50_value", "p90_value", "max_value"]
+    seen: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in rows:
+        if r["metric_id"] == metric:
+            seen.setdefault((r["month"], r["project"], r["pipeline_release"]),
+                            {k: r[k] for k in cols})
+    frame = pd.DataFrame(list(seen.values()), columns=cols)
+    frame["group"] = [f"{p or '(untagged)'} · {rel or '(untagged)'}"
+                      for p, rel in zip(frame["project"], frame["pipeline_release"], strict=True)]
+    return frame
+
+
+def summaries_chart(rows: Sequence[dict[str, Any]], split: str | None = None) -> alt.FacetChart:
+    """Every gated metric across many runs from its monthly summaries, one panel per metric with
+    its own axis: per month and project and release (or ``split``), the median as a line, p10 to
+    p90 as a band (min, max and runs in the tooltip), each threshold as a dashed rule.
+    Percentiles of different months or projects do not add up, so each is drawn as stored. One
+    chart for all metrics: building and validating a chart per metric costs more than reading
+    the year's summaries."""
+    colour = split or "group"
+    parts, runs = [], 0
+    for metric in dict.fromkeys(r["metric_id"] for r in rows):
+        boxes = summary_boxes(rows, metric)
+        runs = max(runs, int(boxes["runs"].sum()))
+        label = axis_title(metric)
+        parts.append(boxes.assign(metric=label, kind="box"))
+        parts.append(pd.DataFrame(
+            [{"metric": label, "kind": "rule", "check_id": c, "threshold": t, "at": rule.value}
+             for c, t, rule in metric_rules(rows, metric)],
+            columns=["metric", "kind", "check_id", "threshold", "at"]))
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["metric", "kind", "month", colour, "at"])
+    x = alt.X("month:O", title="month (UTC)", axis=alt.Axis(labelAngle=0))
+    box = alt.Chart().transform_filter("datum.kind == 'box'").encode(
+        x=x, color=alt.Color(f"{colour}:N", title=colour if split else "project · release"),
+        tooltip=["month:O", "project:N", alt.Tooltip("pipeline_release:N", title="release"),
+                 alt.Tooltip("runs:Q", format=","),
+                 *(alt.Tooltip(f"{c}_value:Q", title=c, format=",.4~g")
+                   for c in ("min", "p10", "p50", "p90", "max"))])
+    band = box.mark_area(opacity=0.12).encode(
+        y=alt.Y("p10_value:Q", title=None, scale=alt.Scale(zero=False)), y2="p90_value:Q")
+    median = box.mark_line(point=True).encode(y="p50_value:Q")
+    rule = alt.Chart().transform_filter("datum.kind == 'rule'").mark_rule(
+        strokeDash=[6, 4], size=2, color="#37474f").encode(
+        y="at:Q", tooltip=["check_id:N", "threshold:N"])
+    return alt.layer(band, median, rule, data=frame).properties(height=150, width=800).facet(
+        row=alt.Row("metric:N", title=None, header=alt.Header(
+            labelAngle=0, labelOrient="top", labelAnchor="start", labelFontWeight="bold")),
+        title=f"Gated metrics: {runs:,} runs (per month: median, p10 to p90 band)",
+    ).resolve_scale(y="independent")
 
 
 def clipped(frame: pd.DataFrame, share: float = 0.995) -> pd.DataFrame:

@@ -4,7 +4,9 @@ The row reader (``ingest.batch_events``) parses one payload at a time in Python 
 a walk over every string, a check per field). In a replay or a backfill (thousands of files),
 the common shape — an EventBridge "Batch Job State Change" as Batch sends it — is read here as
 one newline-delimited JSON document by ``pyarrow.json`` with an explicit schema of the fields
-the lake uses, and turned into the same values ``batch_events._job`` gives, from leaf columns.
+the lake uses, and turned into the same values ``batch_events._job`` gives with Arrow compute
+kernels over whole columns (no Python value per event). The text checks that need a scan
+(UTF-8, the tags' types) run once over the chunk's joined text, not once per payload.
 
 Everything this reader is not sure about goes back to the row reader, which names and
 quarantines it one by one exactly as before: a payload that is not valid UTF-8, holds a lone
@@ -12,24 +14,24 @@ surrogate escape, uses a PascalCase field or a list envelope (SNS/SQS ``Records`
 ``jobs``), has a tag that is not a string, or any value whose type the schema refuses (a parse
 error sends the chunk's payloads back in halves until the bad one is alone); and rows whose
 values the row reader would refuse (an unknown status, a time that is not
-``YYYY-MM-DDTHH:MM:SS[.ffffff]Z``, an epoch out of range, a resource that is not a number).
+``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` or not a real date, an epoch out of range, a null in a list
+of objects, a resource requirement that is not plain digits).
 """
 
 from __future__ import annotations
 
-import io
 import json
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 
-from pipeline_runner.change_columns import CHANGE_FIELDS, CHANGE_SCHEMA, EVENT_TAGS, SEQ_STRIDE
+from pipeline_runner.change_columns import CHANGE_SCHEMA, EVENT_TAGS, SEQ_STRIDE
 from pipeline_runner.records import JOB_STATES
+
+_TS = pa.timestamp("us", tz="UTC")
 
 
 def _pascal(*names: str) -> list[tuple[str, pa.DataType]]:
@@ -42,6 +44,9 @@ _CONTAINER = [("exitCode", pa.int64()), ("reason", pa.string()),
               ("instanceType", pa.string()), ("containerInstanceArn", pa.string()),
               *_pascal("exitCode", "reason", "instanceType", "containerInstanceArn")]
 _SCHEMA = pa.schema([
+    # SNS/SQS records and DescribeJobs replies hold lists of events: any value fails the
+    # parse, and the row reader takes them
+    ("Records", pa.null()), ("jobs", pa.null()),
     ("id", pa.string()),
     ("source", pa.string()),
     ("Event", pa.string()),
@@ -76,17 +81,18 @@ _SCHEMA = pa.schema([
 # Cheap screens on the raw text; a payload they catch is read by the row reader.
 _TAGS = re.compile(rb'"tags"\s*:\s*(\{[^{}]*\}|null)')
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z")
-_INSTANCE_IN_REASON = re.compile(r"\(instance (i-[0-9a-f]{8,17})\)")
 _MIN_EPOCH_MS, _MAX_EPOCH_MS = 100_000_000_000, 32_503_680_000_000
 _INT32 = 2**31
-_STATES = frozenset(JOB_STATES)
 _BATCH = b'"Batch Job State Change"'
 # a JSON string (unrolled: runs of plain characters between escapes), and an object of them
 _STRING = rb'"[^"\\\x00-\x1f]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*)*"'
 _WS = rb"[ \t\n\r]*"
 _PAIR = _WS + _STRING + _WS + rb":" + _WS + _STRING + _WS
 _PLAIN_TAGS = re.compile(rb"\{(?:" + _PAIR + rb"(?:," + _PAIR + rb")*|" + _WS + rb")\}|null")
-_LISTS = (b'"Records"', b'"jobs"')  # SNS/SQS records, DescribeJobs replies: the row reader
+# every "tags" key; group "odd" set when its value is not null nor a flat object of strings
+# (possessive spaces: backing off one would let the lookahead see a space and match)
+_TAG_KEYS = re.compile(rb'"tags"(?P<odd>[ \t\n\r]*+:[ \t\n\r]*+(?!' + _PLAIN_TAGS.pattern
+                       + rb"))?")
 
 
 
@@ -114,14 +120,15 @@ def read_job_changes(payloads: Sequence[tuple[str, Any]], chunk: int = 20_000) -
             where.append(i)
     parts = []
     for start in range(0, len(lines), chunk):
-        parts += _parse(lines[start:start + chunk], where[start:start + chunk], rest)
-    columns, refused = _normalize(parts)
-    rest += refused
-    return ColumnBatch(pa.Table.from_pydict(columns, schema=CHANGE_SCHEMA), sorted(rest))
+        some, at, text = _screened(lines[start:start + chunk], where[start:start + chunk], rest)
+        parts += _parse(some, at, rest, text)
+    changes, refused = _normalize(parts)
+    return ColumnBatch(changes, sorted(rest + refused))
 
 
 def _line(payload: Any) -> bytes | None:
-    """The payload as one line of NDJSON, or None if the row reader must read it."""
+    """The payload as one line of NDJSON, or None if the row reader must read it. The checks
+    that scan the text are made on the whole chunk at once (``_screened``)."""
     if isinstance(payload, dict):  # parsed already (the simulated executor's events)
         try:
             payload = json.dumps(payload, allow_nan=False)
@@ -132,21 +139,57 @@ def _line(payload: Any) -> bytes | None:
     if not isinstance(payload, bytes | bytearray):
         return None
     data = bytes(payload).removeprefix(b"\xef\xbb\xbf")
-    if _BATCH not in data or _LISTS[0] in data or _LISTS[1] in data:
-        return None
+    return data if _BATCH in data else None  # line breaks inside: whitespace (or a bad string)
+
+
+def _screened(lines: list[bytes], where: list[int],
+              rest: list[int]) -> tuple[list[bytes], list[int], bytes | None]:
+    """The lines the row reader need not read, screened as one text (a scan per chunk, not
+    per payload): valid UTF-8, at most one ``"tags"``, and tags that are strings (the usual
+    flat object of strings told by a regex; the few others parsed). The joined text too, when
+    every line passed (the parse reads it as it is)."""
+    import numpy as np
+
+    text = b"\n".join(lines)
+    starts = np.cumsum([0] + [len(x) + 1 for x in lines[:-1]])
+
+    def line_of(positions: list[int]) -> np.ndarray:
+        return np.searchsorted(starts, positions, side="right") - 1
+
+    bad: set[int] = set()
+    # UTF-8 checked by Arrow over the text in place (a decode would make a copy as large)
+    ends = np.append(starts, len(text)).astype(np.int64)
     try:
-        data.decode("utf-8")
+        pa.Array.from_buffers(pa.large_binary(), len(lines),
+                              [None, pa.py_buffer(ends), pa.py_buffer(text)]).cast(pa.string())
+    except pa.ArrowInvalid:
+        bad.update(k for k, x in enumerate(lines) if not _utf8(x))
+    keys = [(m.start(), m.group("odd") is not None) for m in _TAG_KEYS.finditer(text)]
+    if keys:
+        owners = line_of([k for k, _ in keys])
+        lines_of, counts = np.unique(owners, return_counts=True)
+        bad.update(lines_of[counts > 1].tolist())
+        for k in {int(o) for o, (_, odd) in zip(owners, keys, strict=True) if odd} - bad:
+            tags = _TAGS.findall(lines[k])
+            if not tags or not _string_values(tags[0]):
+                bad.add(k)
+    if not bad:
+        return lines, where, text
+    rest += [where[k] for k in sorted(bad)]
+    return ([x for k, x in enumerate(lines) if k not in bad],
+            [w for k, w in enumerate(where) if k not in bad], None)
+
+
+def _utf8(line: bytes) -> bool:
+    try:
+        line.decode("utf-8")
     except UnicodeDecodeError:
-        return None
-    tags = _TAGS.findall(data)
-    if len(tags) > 1 or (tags and not _string_values(tags[0])):
-        return None  # a tag that is not a string: the row reader names it
-    return data  # line breaks inside it are whitespace (or a bad string the parse refuses)
+        return False
+    return True
 
 
 def _string_values(tags: bytes) -> bool:
-    """Whether a ``"tags"`` object (or null) holds strings only, as the row reader requires.
-    The usual object (string keys, string values) is told by one regex, not a parse."""
+    """Whether a ``"tags"`` object (or null) holds strings only, as the row reader requires."""
     if _PLAIN_TAGS.fullmatch(tags):
         return True
     try:
@@ -157,17 +200,19 @@ def _string_values(tags: bytes) -> bool:
                              and all(isinstance(v, str) for v in value.values()))
 
 
-def _parse(lines: list[bytes], where: list[int], rest: list[int]) -> list[tuple[pa.Table, list]]:
-    """Parse lines as one document; on a parse error, each half alone (the bad line ends
-    alone and goes to the row reader)."""
+def _parse(lines: list[bytes], where: list[int], rest: list[int],
+           text: bytes | None = None) -> list[tuple[pa.Table, list]]:
+    """Parse lines (``text``: the lines joined, if at hand) as one document; on a parse error,
+    each half alone (the bad line ends alone and goes to the row reader)."""
     import pyarrow.json as pj
 
     if not lines:
         return []
+    text = b"\n".join(lines) if text is None else text
     try:
         tbl = pj.read_json(
-            io.BytesIO(b"\n".join(lines)),
-            read_options=pj.ReadOptions(block_size=max(1 << 20, 2 * sum(map(len, lines)))),
+            pa.BufferReader(text),  # no copy of the text
+            read_options=pj.ReadOptions(block_size=max(1 << 20, 2 * len(text))),
             parse_options=pj.ParseOptions(explicit_schema=_SCHEMA, newlines_in_values=True,
                                           unexpected_field_behavior="ignore"),
         )
@@ -183,139 +228,181 @@ def _parse(lines: list[bytes], where: list[int], rest: list[int]) -> list[tuple[
     return [(tbl, where)]
 
 
-def _normalize(parts: list[tuple[pa.Table, list]]) -> tuple[dict[str, list], list[int]]:
-    out: dict[str, list] = {f.name: [] for f in CHANGE_SCHEMA}
-    refused: list[int] = []
+def _normalize(parts: list[tuple[pa.Table, list]]) -> tuple[pa.Table, list[int]]:
+    """The parsed parts as one table of ``CHANGE_SCHEMA``, and the payloads (indexes) whose
+    values the row reader must judge."""
+    import pyarrow.compute as pc
+
+    tables, refused = [], []
     for tbl, where in parts:
         if not tbl.num_rows:
             continue
-        cols = _leaves(tbl)
-        times: dict[str, datetime] = {}
-        tags = cols.pop()
-        bad = set()
-        for i, values in zip(where, zip(*cols, strict=True), strict=True):
-            row = _change(*values, times)
-            if row is None:
-                bad.add(i)
-                continue
-            out["seq"].append(i * SEQ_STRIDE)
-            for k, v in zip(CHANGE_FIELDS, row, strict=True):
-                out[k].append(v)
-        refused += sorted(bad)
-        kept = pa.array([i not in bad for i in where], pa.bool_())
-        for t in EVENT_TAGS:
-            out[f"tag_{t}"] += tags.field(t).filter(kept).to_pylist()
-    return out, refused
+        values, ok = _columns(tbl.combine_chunks())
+        keep = pc.fill_null(ok, False)
+        index = pa.array(where, pa.int64())
+        refused += pc.filter(index, pc.invert(keep)).to_pylist()
+        values["seq"] = pc.multiply(index, SEQ_STRIDE)
+        tables.append(pa.table([pc.filter(values[f.name], keep).cast(f.type)
+                                for f in CHANGE_SCHEMA], schema=CHANGE_SCHEMA))
+    if not tables:
+        return CHANGE_SCHEMA.empty_table(), refused
+    return pa.concat_tables(tables), sorted(refused)
 
 
-def _leaves(tbl: pa.Table) -> list:
-    """The columns ``_change`` reads, as Python lists of plain values (no nested dicts, which
-    cost more to build than everything else), and the tags struct last."""
+def _columns(tbl: pa.Table) -> tuple[dict[str, pa.Array], pa.Array]:
+    """The values ``batch_events._job`` makes, computed on whole columns, and which rows may
+    be taken (false or null: the row reader reads that payload and names what is wrong)."""
     import pyarrow.compute as pc
 
-    tbl = tbl.combine_chunks()
-    detail = tbl.column("detail").chunk(0) if tbl.num_rows else None
-    if detail is None:
-        return [[] for _ in range(27)] + [None]
-    other = pc.or_kleene(pc.equal(tbl.column("source"), "aws.s3"),
-                         pc.equal(tbl.column("Event"), "s3:TestEvent"))
-    kind = pc.if_else(pc.fill_null(other, False), None, tbl.column("detail-type"))
-    container = detail.field("container")
-    attempts = detail.field("attempts")
-    # the last attempt of each job: its position in the flattened list (null when none)
+    top = {name: tbl.column(name).chunk(0) for name in tbl.column_names}
+    detail = top["detail"]
+    job = {name: pc.struct_field(detail, name) for name in (
+        "jobId", "jobName", "status", "statusReason", "jobQueue", "createdAt", "startedAt",
+        "stoppedAt", "attempts", "container", "tags")}
+    container, attempts = job["container"], job["attempts"]
     lengths = pc.fill_null(pc.list_value_length(attempts), 0)
-    ends = pa.array(attempts.offsets.to_numpy(zero_copy_only=False)[1:] - 1)
-    last = attempts.flatten().take(pc.if_else(pc.greater(lengths, 0), ends, None)) \
-        if len(attempts.flatten()) else None
+    flat = pc.list_flatten(attempts)
+    ends = pc.subtract(pa.array(attempts.offsets.to_numpy(zero_copy_only=False)[1:]), 1)
+    last = flat.take(pc.if_else(pc.greater(lengths, 0), ends, None)) if len(flat) \
+        else pa.nulls(len(detail), attempts.type.value_type)
+    last_container = pc.struct_field(last, "container")
 
-    def field(struct, name):
-        return [None] * len(detail) if struct is None else struct.field(name).to_pylist()
+    def field(struct: pa.Array, name: str) -> pa.Array:
+        return pc.struct_field(struct, name)
 
-    last_container = None if last is None else last.field("container")
-    return [
-        kind.to_pylist(), tbl.column("time").to_pylist(), tbl.column("id").to_pylist(),
-        detail.is_valid().to_pylist(),
-        *(detail.field(n).to_pylist() for n in (
-            "jobId", "jobName", "status", "statusReason", "jobQueue", "createdAt", "startedAt",
-            "stoppedAt")),
-        lengths.to_pylist(), field(last, "startedAt"), field(last, "stoppedAt"),
-        field(last, "statusReason"),
-        *(field(container, n) for n in ("exitCode", "reason", "instanceType", "vcpus",
-                                        "memory")),
-        field(last_container, "exitCode"), field(last_container, "reason"),
-        field(last_container, "instanceType"),
-        container.field("resourceRequirements").to_pylist(),
-        field(container, "containerInstanceArn"), field(last_container, "containerInstanceArn"),
-        detail.field("tags"),
+    def text(values: pa.Array) -> pa.Array:  # "" reads as absent, as ``x or None`` does
+        return pc.if_else(pc.equal(values, ""), None, values)
+
+    time = top["time"]
+    stamp = pc.utf8_slice_codeunits(time, 0, 19)
+    at = pc.strptime(stamp, format="%Y-%m-%dT%H:%M:%S", unit="us", error_is_null=True)
+    fraction = pc.struct_field(pc.extract_regex(time, r"^.{19}\.(?P<f>\d{1,6})Z$"), "f")
+    micros = pc.cast(pc.utf8_rpad(pc.fill_null(fraction, "0"), 6, "0"), pa.int64())
+    epochs = [job["createdAt"], job["startedAt"], job["stoppedAt"], field(last, "startedAt"),
+              field(last, "stoppedAt")]
+    exit_code = pc.coalesce(field(container, "exitCode"), field(last_container, "exitCode"))
+    vcpus, memory, resources_ok = _resources(container, len(detail))
+    checks = [
+        pc.equal(top["detail-type"], "Batch Job State Change"),
+        pc.invert(pc.fill_null(pc.or_kleene(pc.equal(top["source"], "aws.s3"),
+                                            pc.equal(top["Event"], "s3:TestEvent")), False)),
+        detail.is_valid(),
+        pc.greater(pc.utf8_length(job["jobId"]), 0),
+        pc.greater(pc.utf8_length(job["jobName"]), 0),
+        pc.is_in(job["status"], pa.array(JOB_STATES)),
+        pc.match_substring_regex(time, f"^{_TIME.pattern}$"),
+        pc.invert(pc.starts_with(time, "0000")),  # year 0: Python has none
+        # strptime moves an impossible date (Feb 30) on, where Python refuses it: read back
+        pc.equal(pc.utf8_slice_codeunits(pc.strftime(at, format="%Y-%m-%dT%H:%M:%S"), 0, 19),
+                 stamp),
+        *(pc.fill_null(pc.and_(pc.greater_equal(e, _MIN_EPOCH_MS),
+                               pc.less_equal(e, _MAX_EPOCH_MS)), True) for e in epochs),
+        pc.fill_null(pc.and_(pc.greater_equal(exit_code, -_INT32), pc.less(exit_code, _INT32)),
+                     True),
+        resources_ok,
+        _no_null_items(attempts, flat),
     ]
+    ok = checks[0]
+    for check in checks[1:]:
+        ok = pc.and_kleene(ok, check)
+    last_reason = text(field(last, "statusReason"))
+    reason = _joined([text(job["statusReason"]), last_reason,
+                      text(field(container, "reason")), text(field(last_container, "reason"))])
+    queue = text(job["jobQueue"])
+    values = {
+        "job_id": job["jobId"], "job_name": job["jobName"], "status": job["status"],
+        "status_at": pc.add(at, pc.cast(micros, pa.duration("us"))),
+        "job_queue": pc.struct_field(pc.extract_regex(queue, r"(?s)^(?:.*job-queue/)?(?P<q>.*)$"),
+                                     "q"),
+        "status_reason": reason, "exit_code": exit_code, "attempt_count": lengths,
+        "started_at": _ms(pc.coalesce(job["startedAt"], field(last, "startedAt"))),
+        "stopped_at": _ms(pc.coalesce(job["stoppedAt"], field(last, "stoppedAt"))),
+        # the reclaim's instance, named in a reason (the last attempt's is among them)
+        "instance_id": pc.struct_field(pc.extract_regex(
+            reason, r"\(instance (?P<i>i-[0-9a-f]{8,17})\)"), "i"),
+        "instance_type": pc.coalesce(text(field(container, "instanceType")),
+                                     text(field(last_container, "instanceType"))),
+        "event_id": text(top["id"]), "vcpus": vcpus, "memory_mib": memory,
+        "container_instance_arn": pc.coalesce(text(field(container, "containerInstanceArn")),
+                                              text(field(last_container, "containerInstanceArn"))),
+    }
+    tags = job["tags"]
+    for t in EVENT_TAGS:
+        values[f"tag_{t}"] = field(tags, t)
+    return values, ok
 
 
-def _change(kind, time, event_id, has_detail, job_id, name, status, reason, queue, created,
-            started, stopped, n_attempts, last_started, last_stopped, last_reason, exit_code,
-            container_reason, instance_type, vcpus, memory, last_exit, last_container_reason,
-            last_instance_type, requirements, arn, last_arn, times) -> tuple | None:
-    """One change's values as ``batch_events._job`` makes them, or None to let it read it."""
-    if kind != "Batch Job State Change" or not has_detail or not job_id or not name \
-            or status not in _STATES or time is None:
-        return None
-    at = times.get(time)
-    if at is None:
-        if not _TIME.fullmatch(time):
-            return None
-        at = times[time] = datetime.fromisoformat(time).astimezone(UTC)
-    epochs = (created, started, stopped, last_started, last_stopped)
-    if any(e is not None and not _MIN_EPOCH_MS <= e <= _MAX_EPOCH_MS for e in epochs):
-        return None
-    if exit_code is None:
-        exit_code = last_exit
-    if exit_code is not None and not -_INT32 <= exit_code < _INT32:
-        return None
-    resources = _resources(vcpus, memory, requirements)
-    if resources is None:
-        return None
-    last_reason = last_reason or None
-    reasons = (reason or None, last_reason, container_reason or None,
-               last_container_reason or None)
-    joined = "; ".join(dict.fromkeys(r for r in reasons if r)) or None
-    queue = queue or None
-    return (
-        job_id, name, status, at,
-        queue.rsplit("job-queue/", 1)[-1] if queue else None,
-        joined, exit_code, n_attempts,
-        _ms(started or last_started), _ms(stopped or last_stopped),
-        _instance_id(joined, last_reason),
-        instance_type or last_instance_type or None,
-        event_id or None, *resources, arn or last_arn or None,
-    )
+def _ms(epoch_ms: pa.Array) -> pa.Array:
+    import pyarrow.compute as pc
+
+    return pc.multiply(epoch_ms, 1000).cast(_TS)  # exact: milliseconds are whole microseconds
 
 
-def _ms(value: int | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value / 1000, UTC)
+def _joined(reasons: list[pa.Array]) -> pa.Array:
+    """The reasons, each once, in order, joined by "; " (null when none)."""
+    import pyarrow.compute as pc
+
+    joined = reasons[0]
+    for i, reason in enumerate(reasons[1:], 1):
+        for earlier in reasons[:i]:
+            reason = pc.if_else(pc.fill_null(pc.equal(reason, earlier), False), None, reason)
+        # pairwise, not binary_join_element_wise(skip): that drops rows with no reason
+        both = pc.binary_join_element_wise(joined, reason, "; ")
+        joined = pc.coalesce(both, joined, reason)
+    return joined
 
 
-def _resources(vcpus: int | None, memory: int | None,
-               requirements: list | None) -> tuple[int | None, int | None] | None:
-    if any(v is not None and not 0 <= v < _INT32 for v in (vcpus, memory)):
-        return None
-    for req in requirements or ():
-        kind = req.get("type")
-        if kind not in ("VCPU", "MEMORY"):
+def _no_null_items(lists: pa.Array, flat: pa.Array) -> pa.Array:
+    """Whether each list holds no null item (the row reader wants objects only)."""
+    import pyarrow.compute as pc
+
+    if not flat.null_count:
+        return pa.array([True] * len(lists))
+    bad = pc.filter(pc.list_parent_indices(lists), flat.is_null())
+    return pc.invert(pc.is_in(pa.array(range(len(lists)), pa.int64()), bad))
+
+
+def _resources(container: pa.Array, n: int) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """vCPUs and MiB: the last VCPU/MEMORY requirement (rounded up), else ``vcpus`` /
+    ``memory``; and whether the row's values are sizes the row reader takes. A requirement
+    whose value is not plain digits (``1e3``, `` 2``, ``inf``…) is left to the row reader."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    out, ok = [], _no_null_items(*_requirements(container))
+    for name in ("vcpus", "memory"):
+        value = pc.struct_field(container, name)
+        ok = pc.and_(ok, pc.fill_null(pc.and_(pc.greater_equal(value, 0),
+                                              pc.less(value, _INT32)), True))
+        out.append(value)
+    reqs, flat = _requirements(container)
+    if not len(flat):
+        return out[0], out[1], ok
+    parents = pc.list_parent_indices(reqs).to_numpy()
+    kinds, amounts = pc.struct_field(flat, "type"), pc.struct_field(flat, "value")
+    priced = pc.fill_null(pc.is_in(kinds, pa.array(["VCPU", "MEMORY"])), False)
+    plain = pc.fill_null(pc.match_substring_regex(amounts, r"^[0-9]{1,10}(\.[0-9]+)?$"), False)
+    unsure = pc.filter(pa.array(parents), pc.and_(priced, pc.invert(plain)))
+    numbers = np.ceil(pc.cast(pc.if_else(pc.and_(priced, plain), amounts, "0"),
+                              pa.float64()).to_numpy())
+    too_big = pc.filter(pa.array(parents), pc.and_(priced, pa.array(numbers >= _INT32)))
+    rows = pa.array(np.arange(n))
+    ok = pc.and_(ok, pc.invert(pc.is_in(rows, pa.concat_arrays([unsure, too_big]))))
+    for k, kind in enumerate(("VCPU", "MEMORY")):
+        picked = np.flatnonzero(pc.fill_null(pc.equal(kinds, kind), False).to_numpy(
+            zero_copy_only=False))
+        if not len(picked):
             continue
-        try:
-            amount = float(req.get("value"))  # type: ignore[arg-type]
-        except (TypeError, ValueError, OverflowError):
-            return None
-        if not math.isfinite(amount) or not 0 <= amount < _INT32:
-            return None
-        if kind == "VCPU":
-            vcpus = math.ceil(amount)
-        else:
-            memory = math.ceil(amount)
-    return vcpus, memory
+        # the last requirement of its kind in each row wins, as in the row reader's loop
+        picked = picked[np.append(parents[picked][1:] != parents[picked][:-1], True)]
+        given = np.full(n, -1, np.int64)
+        given[parents[picked]] = numbers[picked].astype(np.int64)
+        out[k] = pc.if_else(pa.array(given >= 0), pa.array(given), out[k])
+    return out[0], out[1], ok
 
 
-def _instance_id(*reasons: str | None) -> str | None:
-    for reason in reasons:
-        if reason and (m := _INSTANCE_IN_REASON.search(reason)):
-            return m.group(1)
-    return None
+def _requirements(container: pa.Array) -> tuple[pa.Array, pa.Array]:
+    import pyarrow.compute as pc
+
+    reqs = pc.struct_field(container, "resourceRequirements")
+    return reqs, pc.list_flatten(reqs)

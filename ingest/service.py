@@ -33,6 +33,7 @@ from ingest.arrivals import (
 from ingest.batch_events import job_state_changes
 from ingest.classify import classify
 from ingest.ec2_events import ec2_state_changes
+from ingest.gc_pause import paused_gc
 from ingest.instance_costs import Restated, new_instance_rows, restate_instances
 from ingest.layout import DEFAULT, InputLayout
 from ingest.results import RunResults, finish_runs
@@ -132,11 +133,17 @@ class EventService:
         self, payloads: Iterable[tuple[str, Any]], now: datetime | None = None
     ) -> EventOutcome:
         """Process (source name, payload) pairs; a payload is raw bytes/text or parsed JSON."""
+        payloads = list(payloads)
+        if len(payloads) < COLUMNAR_FROM:
+            return self._process(payloads, now)
+        with paused_gc():  # a large batch: see ingest.gc_pause
+            return self._process(payloads, now)
+
+    def _process(self, payloads: list[tuple[str, Any]], now: datetime | None) -> EventOutcome:
         out = EventOutcome()
         now = now or datetime.now(UTC)
         objects, changes = [], []
         instance_rows: list[dict[str, Any]] = []
-        payloads = list(payloads)
         columns, seqs = None, []
         if self.columnar if self.columnar is not None else len(payloads) >= COLUMNAR_FROM:
             from ingest.event_columns import read_job_changes
@@ -192,7 +199,7 @@ class EventService:
             for q in out.quarantine:  # processing time (simulated time in the demo)
                 q["quarantined_at"] = now
             # A replayed bad input is named again but not re-recorded: replaying changes nothing.
-            known = self._known_quarantine_ids()
+            known = self._known_quarantine_ids({q["quarantine_id"] for q in out.quarantine})
             new = [q for q in out.quarantine if q["quarantine_id"] not in known]
             self.store.write("quarantine", new)
         return out
@@ -205,15 +212,15 @@ class EventService:
                                   if self.runner.knows(r)}
         return forgotten
 
-    def _known_quarantine_ids(self) -> set[str]:
-        import pyarrow.dataset as ds
-
+    def _known_quarantine_ids(self, ids: set[str]) -> set[str]:
+        """Which of ``ids`` are recorded already: filtered in the scan, so a batch holds its
+        own ids, not every id the lake's history quarantined."""
         files = self.store.files("quarantine")
-        if not files:
+        if not files or not ids:
             return set()
-        ids = ds.dataset(files, format="parquet", filesystem=self.store.fs).to_table(
-            columns=["quarantine_id"])
-        return set(ids.column(0).to_pylist())
+        known = ds.dataset(files, format="parquet", filesystem=self.store.fs).to_table(
+            columns=["quarantine_id"], filter=pc.field("quarantine_id").isin(sorted(ids)))
+        return set(known.column(0).to_pylist())
 
     # -- arrivals and dispatch -----------------------------------------------------------------
     def _arrivals(self, objects: list, out: EventOutcome, now: datetime) -> None:

@@ -474,6 +474,29 @@ class LakeStore:
             with contextlib.suppress(OSError):
                 self.fs.delete_file(tmp)
 
+    # -- files beside the tables ---------------------------------------------------------------
+    def write_aside(self, folder: str, name: str, tbl: pa.Table) -> bool:
+        """Write ``<lake>/<folder>/<name>.parquet`` whole or not at all, unless it exists: a
+        writer's own bookkeeping beside the tables (no view reads it). True if written."""
+        path = f"{self.root}/{folder}/{name}.parquet"
+        if self._exists(path):
+            return False
+        self._write_atomic(tbl, path)
+        return True
+
+    def read_aside(self, folder: str, schema: pa.Schema) -> pa.Table | None:
+        """Every file :meth:`write_aside` wrote in ``folder``, as one table (None: no file)."""
+        infos = self._retry(lambda: self.fs.get_file_info(
+            pafs.FileSelector(f"{self.root}/{folder}", allow_not_found=True)),
+            f"listing {folder}")
+        paths = sorted(i.path for i in infos if i.type == pafs.FileType.File
+                       and i.base_name.endswith(".parquet") and not i.base_name.startswith("."))
+        if not paths:
+            return None
+        return pa.concat_tables([self._retry(lambda p=p: pq.read_table(p, filesystem=self.fs,
+                                                                       schema=schema),
+                                             f"reading {p}") for p in paths])
+
     # -- reading -------------------------------------------------------------------------------
     def read(self, name: str, *, dedupe: bool = True, month: str | None = None) -> pa.Table:
         """A table's rows (optionally one month); deduplicated by key, latest row winning."""

@@ -7,13 +7,14 @@ sorted, deduplicated and turned into ``job_attempts`` rows without a Python obje
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 
+from pipeline_runner.arrow_values import values
 from pipeline_runner.attempts import RANK, AttemptHistory
 from pipeline_runner.records import REQUIRED_TAGS, TERMINAL_STATES, JobStateChange
 
@@ -48,11 +49,11 @@ def changes_to_table(changes: Sequence[JobStateChange], seqs: Sequence[int]) -> 
 
 def changes_from_table(tbl: pa.Table) -> list[JobStateChange]:
     """The rows of a ``CHANGE_SCHEMA`` table as ``JobStateChange`` values, in row order."""
-    cols = [tbl.column(n).to_pylist() for n in CHANGE_FIELDS]
+    cols = [values(tbl.column(n)) for n in CHANGE_FIELDS]
     tags = [tbl.column(f"tag_{t}").to_pylist() for t in EVENT_TAGS]
     out = []
-    for i, values in enumerate(zip(*cols, strict=True)):
-        kw = dict(zip(CHANGE_FIELDS, values, strict=True))
+    for i, row in enumerate(zip(*cols, strict=True)):
+        kw = dict(zip(CHANGE_FIELDS, row, strict=True))
         kw["tags"] = {t: col[i] for t, col in zip(EVENT_TAGS, tags, strict=True)
                       if col[i] is not None}
         out.append(JobStateChange(**kw))
@@ -122,7 +123,7 @@ def fast_changes(
     if not new:
         return FastPlan(None, {}, {}, slow)
     picked = changes.take(pa.array(new, pa.int64()))
-    cols = {n: picked.column(n).to_pylist() for n in
+    cols = {n: values(picked.column(n)) for n in
             ("job_id", "status", "status_at", "started_at", "stopped_at", "instance_id",
              "instance_type")}
     folds: dict[str, dict[str, Any]] = {}
@@ -145,6 +146,41 @@ def fast_changes(
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def runs_to_load(
+    changes: pa.Table, known: Container[str], months_of: Callable[[datetime], list[str]]
+) -> tuple[set[str], set[str], list[str]]:
+    """What ``Runner._prepare`` reads for the changes whose job is not ``known``: the run ids
+    their events give (``run_id`` tag, else the job's name), the jobs that give none, and the
+    months (``months_of`` each change's day) to look in. Computed per distinct job and day,
+    not per change."""
+    import pyarrow.compute as pc
+
+    from pipeline_runner.workflows import parse_job_name
+
+    jobs = changes.column("job_id")
+    unknown = [j for j in pc.unique(jobs).to_pylist() if j not in known]
+    if not unknown:
+        return set(), set(), []
+    picked = changes.filter(pc.is_in(jobs, pa.array(unknown, pa.string())))
+    keys = picked.group_by(["job_id", "job_name", "tag_run_id"], use_threads=False) \
+        .aggregate([])
+    run_ids: set[str] = set()
+    anonymous: set[str] = set()
+    for job_id, name, tag in zip(*(keys.column(n).to_pylist() for n in
+                                   ("job_id", "job_name", "tag_run_id")), strict=True):
+        parsed = parse_job_name(name or "")
+        run_id = tag or (parsed[0] if parsed else None)
+        if run_id:
+            run_ids.add(run_id)
+        else:
+            anonymous.add(job_id)
+    # a month's lookback depends on the day only (whole days back), so distinct days suffice
+    days = pc.unique(pc.cast(picked.column("status_at"), pa.date32())).to_pylist()
+    months = sorted({m for d in days for m in months_of(datetime(d.year, d.month, d.day,
+                                                                 tzinfo=UTC))})
+    return run_ids, anonymous, months
 
 
 def _running_unrecorded(run: Any, histories: Mapping[str, AttemptHistory]) -> bool:

@@ -46,6 +46,13 @@ def instance_lives(rows: Iterable[Mapping[str, Any]]) -> dict[str, InstanceLife]
     return {i: _life(i, rs) for i, rs in by_id.items()}
 
 
+def still_open(rows: Iterable[Mapping[str, Any]]) -> dict[str, datetime]:
+    """Instance id -> launch time of the instances of ``rows`` launched and not ended (their
+    termination is still to come, or was lost with a killed process)."""
+    return {i: life.launched_at for i, life in instance_lives(rows).items()
+            if life.ended_at is None and life.launched_at is not None}
+
+
 def _life(instance_id: str, rows: list[Mapping[str, Any]]) -> InstanceLife:
     def first(states: tuple[str, ...]) -> datetime | None:
         for state in states:  # in order of preference

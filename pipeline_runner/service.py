@@ -30,6 +30,7 @@ from lake.claims import ClaimState, ClaimStore
 from lake.errors import InvalidEvent, SeqledgerError, SubmitError, TransientError
 from lake.schemas import table as lake_table
 from lake.store import LakeStore, latest_by_key, month_of, months_between, to_table
+from pipeline_runner.arrow_values import rows as arrow_rows
 from pipeline_runner.attempts import (
     AttemptContext,
     AttemptHistory,
@@ -39,7 +40,7 @@ from pipeline_runner.attempts import (
     history_from_rows,
     is_conflicting_terminal,
 )
-from pipeline_runner.executors.base import Executor, JobFinder
+from pipeline_runner.executors.base import ClockedExecutor, Executor, JobFinder
 from pipeline_runner.policy import Decision, decide
 from pipeline_runner.records import REQUIRED_TAGS, JobSpec, JobStateChange
 from pipeline_runner.tags import validate_tags
@@ -180,15 +181,6 @@ def run_id_of(change: JobStateChange) -> str | None:
     """The run a job belongs to, from the event alone: its ``run_id`` tag, else its name."""
     parsed = parse_job_name(change.job_name)
     return change.tags.get("run_id") or (parsed[0] if parsed else None)
-
-
-def _job_keys(changes: pa.Table) -> list[JobStateChange]:
-    """One change per job and day: what ``_prepare`` reads to find the jobs' runs."""
-    keys = zip(*(changes.column(n).to_pylist() for n in
-                 ("job_id", "job_name", "tag_run_id", "status_at")), strict=True)
-    seen = {(j, n, r, at.date()): (j, n, r, at) for j, n, r, at in keys}
-    return [JobStateChange(j, n or "", "SUBMITTED", at, tags={"run_id": r} if r is not None
-                           else {}) for j, n, r, at in seen.values()]
 
 
 def _bug(run_id: str, e: Exception) -> SubmitError:
@@ -371,7 +363,10 @@ class Runner:
                     out[i] = held
                     continue
                 try:
-                    job_id = self.executor.submit(spec)
+                    # a clocked executor plans the job at the claim's time, as a redo adopts it
+                    job_id = (self.executor.submit_at(spec, held.claim.at)
+                              if isinstance(self.executor, ClockedExecutor)
+                              else self.executor.submit(spec))
                 except (SubmitError, TransientError) as e:
                     # Nothing was made (or, after a timeout, maybe something: the next claimer
                     # looks for it by name before submitting), so a retry need not wait.
@@ -422,19 +417,31 @@ class Runner:
             )
         return state
 
-    def _adopt(self, spec: JobSpec, job_id: str, at: datetime | None) -> bool:
-        """An in-process executor (the simulator) takes back a job a killed process submitted."""
+    def _adopt(self, spec: JobSpec, job_id: str, at: datetime | None,
+               only_on: set[str] | None = None) -> bool:
+        """An in-process executor (the simulator) takes back a job a killed process submitted
+        (``only_on``: only if it ran on one of these instances)."""
         adopt = getattr(self.executor, "adopt", None)
-        return bool(adopt(spec, job_id, at)) if adopt is not None else False
+        if adopt is None:
+            return False
+        return bool(adopt(spec, job_id, at) if only_on is None
+                    else adopt(spec, job_id, at, instances=only_on))
 
     def resume_lost_jobs(self, months: list[str]) -> int:
-        """Give an in-process executor back the jobs of the open runs of ``months``.
+        """Give an in-process executor back the jobs of ``months`` a killed process left.
 
         The simulator's jobs live in its process: a process killed mid-run takes their pending
         events with it, and a run whose attempt was submitted there would wait for ever (on AWS
-        Batch the job goes on, and its events come). Every job of an open run (or of a finished
-        run not yet priced) is taken back and its events come again; the ones already recorded
-        change nothing. Returns how many.
+        Batch the job goes on, and its events come). Taken back, a job's events come again;
+        the ones already recorded change nothing. Taken back:
+
+        - every job of an open run, or of a finished run whose results were not written (its
+          deciding job has no cost rows: ``finish_runs`` prices a run last, after its metrics;
+          cost rows of earlier attempts, priced when their instance ended, do not count);
+        - a job of a finished run that ran on an instance still open in the lake (launched, its
+          termination not recorded: the idle scale-down comes after the job's end).
+
+        Returns how many.
         """
         if getattr(self.executor, "adopt", None) is None:
             return 0
@@ -446,16 +453,21 @@ class Runner:
         final = {r for r, st in zip(tbl.column("run_id").to_pylist(),
                                     tbl.column("status").to_pylist(), strict=True)
                  if st in FINAL_RUN_STATUSES}
-        # a finished run is priced last (``ingest.results.finish_runs`` writes costs after its
-        # metrics): one without cost rows was cut short, and its final event finishes it again
-        priced = self._column_values("costs", "run_id", months)
-        open_runs = sorted(set(tbl.column("run_id").to_pylist()) - (final & priced))
-        self._load_runs(open_runs, months=months)
+        deciding = self._deciding_jobs(months)  # run id -> (its final job, decided at)
+        priced = self._column_values("costs", "job_id", months)
+        done = {r for r in final if r in deciding and deciding[r][0] in priced}
+        open_runs = set(tbl.column("run_id").to_pylist()) - done
+        # an instance still open can only have run jobs that ended after it was launched
+        instances = self._open_instances(months)
+        since = min(instances.values(), default=None)
+        ended_since = {r for r in done if since is not None and deciding[r][1] >= since}
+        self._load_runs(sorted(open_runs | ended_since), months=months)
         taken = 0
-        for run_id in open_runs:
+        for run_id in sorted(open_runs | ended_since):
             run = self._runs.get(run_id)
             if run is None:
                 continue
+            only_on = None if run_id in open_runs else set(instances)
             for attempt, job_id in sorted(run.jobs.items()):
                 history = self._histories.get(job_id)
                 if history is None:
@@ -463,8 +475,32 @@ class Runner:
                 spec = build_job_spec(run.request, attempt, history.capacity or "spot",
                                       self.config)
                 taken += self._adopt(spec, job_id,
-                                     history.times.get("SUBMITTED") or history.status_at)
+                                     history.times.get("SUBMITTED") or history.status_at,
+                                     only_on)
         return taken
+
+    def _deciding_jobs(self, months: list[str]) -> dict[str, tuple[str, datetime]]:
+        """Run id -> (job id, decided at) of the decision that finished each run."""
+        files = self.store.files("decisions", months)
+        if not files:
+            return {}
+        tbl = ds.dataset(files, schema=lake_table("decisions").schema, format="parquet",
+                         filesystem=self.store.fs).to_table(
+            columns=["run_id", "job_id", "action", "decided_at"],
+            filter=pc.field("action").isin(["complete", "give_up"]))
+        return {r: (j, at) for r, j, at in zip(*(tbl.column(c).to_pylist() for c in (
+            "run_id", "job_id", "decided_at")), strict=True)}
+
+    def _open_instances(self, months: list[str]) -> dict[str, datetime]:
+        """Instance id -> launch time of the instances launched but not ended in ``months``."""
+        from pipeline_runner.instances import still_open
+
+        files = self.store.files("instances", months)
+        if not files:
+            return {}
+        return still_open(ds.dataset(files, schema=lake_table("instances").schema,
+                                     format="parquet", filesystem=self.store.fs).to_table(
+            columns=["instance_id", "state", "state_at"]).to_pylist())
 
     def _column_values(self, name: str, column: str, months: list[str]) -> set[str]:
         files = self.store.files(name, months)
@@ -522,14 +558,14 @@ class Runner:
         job, and every later change of the same run, so each run's order is kept) goes through
         ``on_job_state_changes``' own loop, after the columnar part.
         """
-        from pipeline_runner.change_columns import changes_from_table, fast_changes
+        from pipeline_runner.change_columns import changes_from_table, fast_changes, runs_to_load
 
         result = TrackResult()
         decision_rows: list[dict[str, Any]] = []
         run_rows: list[dict[str, Any]] = []
         order = pc.sort_indices(changes, [("status_at", "ascending"), ("seq", "ascending")])
         changes = changes.take(order)
-        self._prepare(_job_keys(changes))
+        self._load_for(*runs_to_load(changes, self._job_run, recent_months))
         plan = fast_changes(changes, self._histories, self._job_run, self._runs, run_id_of)
         for job_id, history in plan.histories.items():
             self._histories[job_id] = history
@@ -767,6 +803,13 @@ class Runner:
                 run_ids.add(run_id)
             else:
                 anonymous.add(c.job_id)
+        self._load_for(run_ids, anonymous, months)
+
+    def _load_for(self, run_ids: set[str], anonymous: set[str], months: list[str]) -> None:
+        """Load the runs ``run_ids`` and those of the ``anonymous`` jobs (no run id in their
+        event), looking in ``months`` first."""
+        if not run_ids and not anonymous:
+            return
         if anonymous:
             rows = self._read_where(
                 "job_attempts", "job_id", anonymous, columns=["job_id", "run_id"], months=months
@@ -852,7 +895,7 @@ class Runner:
         dataset = ds.dataset(files, schema=spec.schema, format="parquet", filesystem=self.store.fs)
         tbl = dataset.to_table(filter=pc.field(column).isin(values))
         if columns is None:
-            rows = latest_by_key(tbl, spec).to_pylist()
+            rows = arrow_rows(latest_by_key(tbl, spec))
             for r in rows:
                 r["month"] = f"{r[spec.time_column]:%Y-%m}" if r.get(spec.time_column) else None
             return rows

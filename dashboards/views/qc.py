@@ -10,6 +10,7 @@ from analytics import qc
 from analytics.filters import unapplied
 from dashboards import data, filters
 from dashboards import qc_charts as charts
+from dashboards.page_parts import SHOWN_ROWS
 
 st.title("QC")
 st.caption("Sample QC gate verdicts (suite `sample_qc`). A run is counted on the UTC day it "
@@ -51,37 +52,68 @@ else:
     st.altair_chart(charts.verdicts_over_time(series, grain), width="stretch")
     download("verdicts per " + grain, series, f"qc-verdicts-per-{grain}.csv")
 
-    failed = data.query("qc.failed_checks", f)
-    st.subheader(f"Checks not passed ({failed.num_rows})")
-    if failed.num_rows:
+    failed, failed_all = data.query("qc.failed_checks", f, SHOWN_ROWS)
+    st.subheader(f"Checks not passed ({failed_all:,})")
+    if failed_all:
+        if failed_all > failed.num_rows:
+            st.caption(f"The first {failed.num_rows:,} of {failed_all:,}, worst and newest "
+                       "first; the CSV has them all.")
         st.dataframe(failed, hide_index=True, width="stretch")
-        download("checks not passed", failed, "qc-checks-not-passed.csv")
+        # Every row only when asked for: a year's list is read again on click, not each render.
+        everything = data.later("qc.failed_checks", f)
+        st.download_button("Download checks not passed (CSV)",
+                           lambda: charts.csv_bytes(everything()[0]),
+                           file_name="qc-checks-not-passed.csv", mime="text/csv",
+                           key="csv_qc-checks-not-passed.csv")
     else:
         st.success("Every check of every gated run in this selection passed.")
 
     st.subheader("Gated metrics across samples")
-    values = data.query("qc.metric_values", f)
-    rows = values.to_pylist()
-    metrics = list(dict.fromkeys(r["metric_id"] for r in rows))
     split = st.radio("One row per", ["all runs", "project", "pipeline_release"],
                      horizontal=True, key="qc_split")
-    for metric in metrics:
-        points = charts.metric_points(rows, metric)
-        st.altair_chart(charts.metric_distribution(
-            points, charts.metric_rules(rows, metric), metric,
-            None if split == "all runs" else split), width="stretch")
-    download("metric values", values, "qc-metric-values.csv")
+    by = None if split == "all runs" else split
+    if gated <= charts.STRIP_MAX:  # one dot per sample: the values themselves
+        values = data.query("qc.metric_values", f)
+        rows = values.to_pylist()
+        for metric in dict.fromkeys(r["metric_id"] for r in rows):
+            st.altair_chart(charts.metric_distribution(
+                charts.metric_points(rows, metric), charts.metric_rules(rows, metric), metric,
+                by), width="stretch")
+        download("metric values", values, "qc-metric-values.csv")
+    elif qc.fits_monthly(f):  # whole months: the monthly summaries (a year in milliseconds)
+        summary = data.query("qc.metric_summary", f)
+        st.caption(f"{gated:,} gated runs: each metric summarised per month, project and "
+                   "release (`qc_metrics_monthly`); pick a range of days, a cost centre or a "
+                   "workflow to see them binned, or fewer than "
+                   f"{charts.STRIP_MAX:,} runs to see every sample.")
+        st.altair_chart(charts.summaries_chart(summary, by), width="stretch")
+        download("monthly metric summaries", summary, "qc-metric-summaries.csv")
+    else:  # any other selection: binned where the lake is, every run counted
+        counted = data.query("qc.metric_bins", f)
+        st.caption(f"{gated:,} gated runs: each metric in {qc.BINS} bins counted by the "
+                   f"query; fewer than {charts.STRIP_MAX:,} runs show every sample.")
+        for metric in dict.fromkeys(b["metric_id"] for b in counted["bins"]):
+            st.altair_chart(charts.metric_histogram(
+                charts.bins_frame(counted["bins"], metric, by),
+                charts.metric_rules(counted["rules"], metric), metric, by), width="stretch")
+        download("metric bins", counted["bins"], "qc-metric-bins.csv")
 
 # One sample: chosen from the gated runs, or named in the link (?sample=), whatever the filters.
 st.header("One sample")
-samples = data.query("qc.gated_samples", f)
+# Every gated sample while they are few; beyond, the ones with a check not passed (already read)
+# and any sample typed in: a year's 140,000 options would take seconds to send.
+many = gated > charts.STRIP_MAX
+listed = (failed.column("sample_id").to_pylist() if many
+          else [s["sample_id"] for s in data.query("qc.gated_samples", f)]) if gated else []
 linked = st.query_params.get("sample")
-options = list(dict.fromkeys(([linked] if linked else []) + [s["sample_id"] for s in samples]))
-if not options:
+options = list(dict.fromkeys(([linked] if linked else []) + listed))
+if not options and not many:
     st.info("No sample to show.")
     st.stop()
 sample = st.selectbox("Sample", options, index=options.index(linked) if linked else None,
-                      key="qc_sample", placeholder="Choose a sample (or open ?sample=ID)")
+                      key="qc_sample", accept_new_options=many,
+                      placeholder=("Type a sample ID, or choose one with a check not passed"
+                                   if many else "Choose a sample (or open ?sample=ID)"))
 if not sample:
     st.stop()
 if st.query_params.get("sample") != sample:

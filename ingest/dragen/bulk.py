@@ -3,8 +3,9 @@
 The steps, each a small function: list the roots and group files into runs
 (:mod:`ingest.dragen.discovery`); give each run its ids (:mod:`ingest.dragen.ids`); read which
 runs the lake already has (the ``run_id`` column of ``qc_metrics``, one column of small files);
-then worker processes read, parse and write batches of runs. A batch writes each table once, so
-400 runs make a few dozen lake files, not 1,200. ``qc_metrics`` is written last: a run is
+skip, unread, the runs whose files' stamps say they are unchanged (:mod:`ingest.dragen.stamps`);
+then worker processes read, parse and write batches of the others. A batch writes each table
+once, so 400 runs make a few dozen lake files, not 1,200. ``qc_metrics`` is written last: a run is
 "loaded" once its metrics are in, and a batch cut short is simply loaded again (the other
 tables' files are named by their rows, so the rewrite adds nothing new to the views).
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 import math
 import multiprocessing
 import os
@@ -32,8 +32,9 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from ingest.dragen.discovery import RunFiles, group_runs, list_files
+from ingest.dragen.discovery import RunFiles, group_runs, list_stats
 from ingest.dragen.ids import IdMapping, RunIds, content_digest, ids_from_files, ids_from_pattern
+from ingest.dragen.replay import replay_document
 from ingest.dragen.service import (
     STAGE,
     TABLES,
@@ -43,6 +44,7 @@ from ingest.dragen.service import (
     read_run,
     run_filesystem,
 )
+from ingest.dragen.stamps import FILES, known_stamps, record_stamps, run_stamp
 from lake.errors import ParseError
 from lake.quarantine import quarantine_row
 from lake.settings import Settings
@@ -65,6 +67,7 @@ class RunJob:
     source: str  # how quarantine rows and reports name the run folder
     ids: RunIds | None  # from a mapping or a pattern; None: from the files
     run_at: datetime | None  # the explicit fallback date (--run-at)
+    stamp: str | None = None  # folder, names, sizes and times of its files (ingest.dragen.stamps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +108,8 @@ class BulkSummary:
 # --- planning (no lake writes) --------------------------------------------------------------------
 
 
-Found = tuple[pafs.FileSystem, str, RunFiles]  # a run, its filesystem and the root it is under
+# a run, its filesystem, the root it is under and the stamp of its files
+Found = tuple[pafs.FileSystem, str, RunFiles, str | None]
 
 
 def discover(store: LakeStore, roots: Sequence[str | Path],
@@ -120,13 +124,14 @@ def discover(store: LakeStore, roots: Sequence[str | Path],
     seen: set[tuple[int, str]] = set()
     for root in roots:
         fs, path = run_filesystem(store, root)
-        discovery = group_runs(path, list_files(fs, path))
+        stats = list_stats(fs, path)
+        discovery = group_runs(path, sorted(stats))
         orphans += discovery.orphans
         for run in discovery.runs:
             key = (id(type(fs)), f"{run.folder}\0{run.prefix}")
             if key not in seen:  # overlapping roots name the same run once
                 seen.add(key)
-                found.append((fs, str(root), run))
+                found.append((fs, str(root), run, run_stamp(run.folder, run.names, stats)))
     return found, orphans
 
 
@@ -135,12 +140,12 @@ def plan(found: Sequence[Found], *, mapping: IdMapping | None,
          ) -> tuple[list[RunJob], list[RunOutcome]]:
     """Jobs for the runs whose ids can be known, and refusals for the others (pure)."""
     per_folder: dict[str, int] = {}
-    for _, _, run in found:
+    for _, _, run, _ in found:
         per_folder[run.folder] = per_folder.get(run.folder, 0) + 1
     jobs: list[RunJob] = []
     refused: list[RunOutcome] = []
     given: dict[str, str] = {}  # run id -> the run it was given to
-    for fs, root, run in found:
+    for fs, root, run, stamp in found:
         source = _display(root, run)
         try:
             ids = None
@@ -158,7 +163,7 @@ def plan(found: Sequence[Found], *, mapping: IdMapping | None,
         except ParseError as e:
             refused.append(RunOutcome(source, "refused", reason=str(e), quarantined=1))
             continue
-        jobs.append(RunJob(fs, run, source, ids, run_at))
+        jobs.append(RunJob(fs, run, source, ids, run_at, stamp))
     return jobs, refused
 
 
@@ -194,10 +199,7 @@ def batches(jobs: Sequence[RunJob], workers: int, max_runs: int = MAX_BATCH_RUNS
 def _command_line(files: dict[str, bytes]) -> str | None:
     for name, data in files.items():
         if name.endswith("replay.json"):
-            try:
-                doc = json.loads(data.decode("utf-8-sig"))
-            except (UnicodeDecodeError, ValueError, RecursionError):
-                return None
+            doc = replay_document(data)
             command = doc.get("command_line") if isinstance(doc, dict) else None
             return command if isinstance(command, str) else None
     return None
@@ -232,8 +234,13 @@ def load_batch(settings: Settings, jobs: Sequence[RunJob], loaded: frozenset[str
     parsed: list[ParsedRun] = []
     digests: list[str] = []
     quarantine: list[dict] = []
+    stamps: list[tuple[str, str, str, str]] = []  # of the runs the lake now holds
     for job in jobs:
         result, digest = _parse_job(job, loaded)
+        if job.stamp and result.run_id is not None and (
+                not isinstance(result, RunOutcome) or result.status == "skipped"):
+            stamps.append((job.stamp, result.sample_id or "", result.run_id,
+                           job.ids.origin if job.ids else FILES))
         if isinstance(result, RunOutcome):
             outcomes.append(result)
             if result.status == "refused":
@@ -257,6 +264,8 @@ def load_batch(settings: Settings, jobs: Sequence[RunJob], loaded: frozenset[str
             result = store.write(name, pa.concat_tables(tables), inputs_digest=digest,
                                  layout=file_layout(name))
             written += len(result.files_written)
+    # after qc_metrics: a stamp only ever names a run that is in the lake (not a lake file)
+    record_stamps(store, stamps)
     return outcomes, written
 
 
@@ -273,6 +282,9 @@ def ingest_runs(store: LakeStore, jobs: Sequence[RunJob], *, workers: int | None
     workers = max(1, workers or os.cpu_count() or 1)
     loaded = loaded_run_ids(store)
     summary = BulkSummary()
+    unchanged, jobs = skip_unchanged(jobs, known_stamps(store), loaded)
+    if unchanged:
+        _add(summary, unchanged, 0, progress)
     if len(jobs) <= IN_PROCESS_RUNS:
         workers = 1
     groups = batches(jobs, workers, max_batch_runs)
@@ -295,6 +307,23 @@ def ingest_runs(store: LakeStore, jobs: Sequence[RunJob], *, workers: int | None
             outcomes, written = future.result()
             _add(summary, outcomes, written, progress)
     return summary
+
+
+def skip_unchanged(jobs: Sequence[RunJob], known: dict[str, tuple[str, str, str]],
+                   loaded: frozenset[str]) -> tuple[list[RunOutcome], list[RunJob]]:
+    """(skipped, still to read): a run is skipped unread when its stamp was recorded for a run
+    id that ``qc_metrics`` holds and that this call would give it too (the same mapping or
+    pattern id; ids from the files when it has neither)."""
+    skipped: list[RunOutcome] = []
+    rest: list[RunJob] = []
+    for job in jobs:
+        hit = known.get(job.stamp) if job.stamp else None
+        if (hit is not None and hit[1] in loaded
+                and (job.ids.run_id == hit[1] if job.ids else hit[2] == FILES)):
+            skipped.append(RunOutcome(job.source, "skipped", hit[0], hit[1]))
+        else:
+            rest.append(job)
+    return skipped, rest
 
 
 def _add(summary: BulkSummary, outcomes: list[RunOutcome], written: int,

@@ -127,7 +127,16 @@ def list_files(fs: pafs.FileSystem, root: str) -> list[str]:
     Raises:
         ParseError: ``root`` is not a folder.
     """
+    return sorted(list_stats(fs, root))
+
+
+def list_stats(fs: pafs.FileSystem, root: str) -> dict[str, tuple[int, int]]:
+    """Every file under ``root`` -> (size, modification time in ns), from one listing.
+
+    Raises:
+        ParseError: ``root`` is not a folder.
+    """
     if fs.get_file_info(root).type != pafs.FileType.Directory:
         raise ParseError(root, None, "run folder not found")
     infos = fs.get_file_info(pafs.FileSelector(root, recursive=True))
-    return sorted(i.path for i in infos if i.type == pafs.FileType.File)
+    return {i.path: (i.size, i.mtime_ns) for i in infos if i.type == pafs.FileType.File}

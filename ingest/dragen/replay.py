@@ -10,13 +10,26 @@ for the rest of the run's rows.
 
 from __future__ import annotations
 
+import functools
 import json
 import shlex
+from typing import Any
 
 from ingest.dragen.records import FileParse, Metric
 from ingest.dragen.text import Problem, check_bytes
 from ingest.dragen.values import number
 from lake.errors import ParseError
+
+
+@functools.lru_cache(maxsize=4)
+def replay_document(data: bytes) -> Any:
+    """A replay's JSON (a BOM allowed), or None when it is not JSON. Read for the run's ids and
+    for its date, once: the same bytes give the same (shared, read-only) document."""
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+
 
 _TUMOR_FLAGS = ("--RGSM-tumor", "--RGID-tumor", "--vc-tumor-sample-name")
 _NORMAL_FLAGS = ("--RGSM", "--RGID", "--vc-sample-name")

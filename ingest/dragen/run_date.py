@@ -10,16 +10,18 @@ When the files give no time, the caller's explicit date is used (``--run-at``, a
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+
+from ingest.dragen.replay import replay_document
 
 # Keys (lower case) whose value may be a point in time; "runtime" and "timeout" are durations.
 _TIME_KEY = re.compile(r"(date|time|started|finished|completed)")
 _NOT_TIME_KEY = re.compile(r"(runtime|timeout|time_?zone|elapsed|duration)")
 _FORMATS = ("%a %b %d %H:%M:%S %Y", "%a %b %d %H:%M:%S %Z %Y", "%Y/%m/%d %H:%M:%S",
             "%d/%m/%Y %H:%M:%S")
+_YEAR = re.compile(r"[0-9]{4}")
 _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # older than DRAGEN: not a run date
 
 
@@ -29,7 +31,9 @@ def parse_time(text: str) -> datetime | None:
     Durations (``01:31:29.713``) and bare numbers are not points in time.
     """
     text = text.strip()
-    if len(text) < 10:  # shorter than a date: a duration or a number
+    # shorter than a date, or no four-digit year: a duration or a number (most time-metrics
+    # lines; four failed strptime calls each cost more than the rest of the file)
+    if len(text) < 10 or _YEAR.search(text) is None:
         return None
     when: datetime | None = None
     try:
@@ -48,10 +52,7 @@ def parse_time(text: str) -> datetime | None:
 
 
 def _replay_times(data: bytes) -> Iterable[datetime]:
-    try:
-        doc = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return  # the replay parser reports a broken replay; it just gives no date here
+    doc = replay_document(data)  # a broken replay gives no date; its parser says why
     if not isinstance(doc, dict):
         return
     scopes = [doc] + [v for k, v in doc.items() if k == "system" and isinstance(v, dict)]

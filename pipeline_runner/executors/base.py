@@ -47,6 +47,20 @@ class JobFinder(Protocol):
 
 
 @runtime_checkable
+class ClockedExecutor(Protocol):
+    """An executor whose jobs start on the caller's clock (the simulator, in compressed time).
+
+    The runner submits with the time it records the submission under (the attempt's claim
+    keeps it), so a job planned again after a crash (``adopt`` from the recorded time) is the
+    job the killed process had: same timeline, same instance life, same rows.
+    """
+
+    def submit_at(self, spec: JobSpec, at: datetime) -> str:
+        """``submit``, the job created at ``at``."""
+        ...
+
+
+@runtime_checkable
 class EventSource(Protocol):
     """An executor that reports its own job state changes (local, simulated, Batch polling)."""
 

@@ -32,7 +32,7 @@ import os
 import random
 import shlex
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -150,6 +150,11 @@ class SimulatedBatch:
     # -- submission ----------------------------------------------------------------------------
     def submit(self, spec: JobSpec) -> str:
         """Accept a job at the simulator's clock; schedule its events. Returns the job id."""
+        return self.submit_at(spec, self.now)
+
+    def submit_at(self, spec: JobSpec, at: datetime) -> str:
+        """Accept a job created at ``at`` (the time the runner records its submission under,
+        which ``adopt`` plans from again after a crash); schedule its events."""
         validate_tags(spec.tags, spec.job_name)
         out = spec.environment.get("SEQLEDGER_OUTPUT")
         if self.write_outputs and self.writer is None and out and "://" in out \
@@ -160,7 +165,7 @@ class SimulatedBatch:
         self._names[spec.job_name] = n + 1
         rng = random.Random(f"sim:{self.seed}:{spec.job_name}:{n}")
         job_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        job, timeline = self._plan(spec, job_id, rng)
+        job, timeline = self._plan(spec, job_id, rng, at)
         self.jobs[job_id] = job
         # delivery (latency, copies, order) has its own generator: asking for duplicates or
         # reordering changes how events arrive, never what happens to the jobs
@@ -177,19 +182,26 @@ class SimulatedBatch:
         heapq.heapify(self._heap)
         self._outputs.pop(job_id, None)
 
-    def adopt(self, spec: JobSpec, job_id: str, created_at: datetime | None) -> bool:
+    def adopt(self, spec: JobSpec, job_id: str, created_at: datetime | None,
+              instances: Collection[str] | None = None) -> bool:
         """Take back a job an earlier process of this simulator submitted (its events died with
         that process): planned again from the same seed and name, it is the same job, and all
         its events come again from ``created_at`` on (the tracker ignores the ones it has, as
-        for any redelivery). False when this simulator already has it or never gave that id."""
+        for any redelivery). ``instances``: only a job that ran on one of these (whose
+        termination is still to come). False when this simulator already has it, never gave
+        that id, or it ran elsewhere."""
         if job_id in self.jobs:
             return False
         for n in range(self._names.get(spec.job_name, 0) + 1):
             rng = random.Random(f"sim:{self.seed}:{spec.job_name}:{n}")
             if str(uuid.UUID(int=rng.getrandbits(128), version=4)) != job_id:
                 continue
-            self._names[spec.job_name] = max(self._names.get(spec.job_name, 0), n + 1)
             job, timeline = self._plan(spec, job_id, rng, created_at)
+            if instances is not None and job.instance_id not in instances:
+                self._outputs.pop(job_id, None)
+                self._alignments.pop(job_id, None)
+                return False
+            self._names[spec.job_name] = max(self._names.get(spec.job_name, 0), n + 1)
             self.jobs[job_id] = job
             self._schedule(job, timeline, rng, random.Random(f"sim-delivery:{self.seed}:{job_id}"))
             return True

@@ -59,13 +59,15 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool) -> None:
     except ConfigError as e:  # a setting that cannot work (SEQLEDGER_INPUT_LAYOUT, …): usage
         raise click.UsageError(str(e)) from e
     service.event_clock = settings.executor == "simulated"
+    executor = service.runner.executor
+    follow = not no_follow and hasattr(executor, "next_event_at")
+    if follow:  # first the jobs a killed earlier run of this command left (before new ones
+        # take the DRAGEN server's slot): adopted, or failed and retried
+        service.runner.resume_lost_jobs(recent_months(now or datetime.now(UTC)))
     for chunk in chunks:
         summary.add(service.process(_read(chunk, summary), now=now))
         service.forget_finished()  # memory holds the open runs, not all the month's
-    executor = service.runner.executor
-    if not no_follow and hasattr(executor, "next_event_at"):
-        # jobs a killed earlier run of this command had submitted to the simulator
-        service.runner.resume_lost_jobs(recent_months(now or datetime.now(UTC)))
+    if follow:
         while (at := executor.next_event_at()) is not None:
             events = executor.advance(at + timedelta(minutes=30))
             summary.add(service.process([(f"batch:{e['id']}", e) for e in events], now=at),

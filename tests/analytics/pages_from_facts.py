@@ -260,3 +260,101 @@ def savings(con: Engine, f: Filters) -> pa.Table:
         ORDER BY scenario, month""",
         [d.isoformat()[:7] for d in (f.start, f.end) if d],
     )
+
+
+# The QC page's answers as it asked the facts before the summaries (``analytics.qc``): every
+# failed check, and every gated run's value of every numeric check.
+QC_COLUMNS = Columns(time="g.counted_at", project="g.project", cost_centre="g.cost_centre",
+                     workflow="g.workflow", release="g.pipeline_release")
+_GATE_JOIN = """
+        FROM (SELECT g.* FROM qc_gated g {cond}) g
+        JOIN qc_results c ON c.run_id = g.run_id AND c.suite = 'sample_qc'
+                         AND c.evaluated_at = g.evaluated_at"""
+
+
+def failed_checks(con: Engine, f: Filters) -> pa.Table:
+    cond, params = where(f, QC_COLUMNS, prefix="WHERE")
+    return _table(
+        con,
+        f"""
+        SELECT g.sample_id, g.run_id, g.project, g.pipeline_release, c.check_id, c.metric_id,
+               coalesce(CAST(round(c.observed_value, 4) AS VARCHAR), c.observed_text) AS value,
+               c.threshold, c.severity, c.verdict AS check_verdict, g.verdict AS run_verdict,
+               CAST(CAST(g.counted_at AS DATE) AS VARCHAR) AS day
+        {_GATE_JOIN.format(cond=cond)}
+        WHERE c.check_id <> 'overall' AND NOT c.passed
+        ORDER BY CASE c.verdict WHEN 'fail' THEN 0 WHEN 'review' THEN 1 ELSE 2 END,
+                 day DESC, g.sample_id, c.check_id""",
+        params,
+    )
+
+
+def metric_values(con: Engine, f: Filters) -> list[dict[str, Any]]:
+    cond, params = where(f, QC_COLUMNS, prefix="WHERE")
+    return as_engine(con).rows(
+        f"""
+        SELECT g.sample_id, g.run_id, g.project, g.pipeline_release, g.verdict AS run_verdict,
+               c.check_id, c.metric_id, c.observed_value AS value, c.threshold, c.severity,
+               c.verdict AS check_verdict, c.passed
+        {_GATE_JOIN.format(cond=cond)}
+        WHERE c.check_id <> 'overall' AND c.observed_value IS NOT NULL
+        ORDER BY c.metric_id, c.check_id, g.sample_id, g.run_id""",
+        params,
+    )
+
+
+def metric_summary(con: Engine, f: Filters) -> list[dict[str, Any]]:
+    """Per month of the runs' counted day, project, release and check: runs, passed and the
+    values' min, p10, p50, p90, max (what ``qc_metrics_monthly`` holds), from the facts."""
+    cond, params = where(f, QC_COLUMNS, prefix="WHERE")
+    return as_engine(con).rows(
+        f"""
+        SELECT strftime(g.counted_at, '%Y-%m') AS month, g.project, g.pipeline_release,
+               c.check_id, c.metric_id, c.threshold, c.severity, count(*) AS runs,
+               count(CASE WHEN c.passed THEN 1 END) AS passed,
+               min(c.observed_value) AS min_value,
+               quantile_cont(c.observed_value, 0.1) AS p10_value,
+               quantile_cont(c.observed_value, 0.5) AS p50_value,
+               quantile_cont(c.observed_value, 0.9) AS p90_value,
+               max(c.observed_value) AS max_value
+        {_GATE_JOIN.format(cond=cond)}
+        WHERE c.check_id <> 'overall' AND c.observed_value IS NOT NULL
+        GROUP BY 1, 2, 3, 4, 5, 6, 7
+        ORDER BY month, c.metric_id, c.check_id, g.project, g.pipeline_release""",
+        params,
+    )
+
+
+def metric_bins(con: Engine, f: Filters, bins: int) -> dict[str, list[dict[str, Any]]]:
+    """The values of ``metric_values`` binned here, in Python: per run and metric the value and
+    the worst outcome of its checks; ``bins`` equal bins from the metric's min to max."""
+    rank = {"pass": 0, "review": 1, "fail": 2}
+    runs: dict[tuple[str, str], dict[str, Any]] = {}
+    rules = set()
+    for r in metric_values(con, f):
+        rules.add((r["metric_id"], r["check_id"], r["threshold"]))
+        outcome = "pass" if r["passed"] else r["check_verdict"]
+        seen = runs.setdefault((r["run_id"], r["metric_id"]), {**r, "outcome": "pass"})
+        if rank.get(outcome, 0) > rank[seen["outcome"]]:
+            seen["outcome"] = outcome
+    lo: dict[str, float] = {}
+    hi: dict[str, float] = {}
+    for (_, m), r in runs.items():
+        lo[m] = min(lo.get(m, r["value"]), r["value"])
+        hi[m] = max(hi.get(m, r["value"]), r["value"])
+    counted: dict[tuple[Any, ...], int] = {}
+    for (_, m), r in runs.items():
+        i = 0 if hi[m] == lo[m] else min(int((r["value"] - lo[m]) / (hi[m] - lo[m]) * bins),
+                                         bins - 1)
+        key = (m, r["project"], r["pipeline_release"], r["outcome"], i)
+        counted[key] = counted.get(key, 0) + 1
+    order = {"pass": 0, "review": 1, "fail": 2}
+    return {
+        "bins": [{"metric_id": m, "project": p, "pipeline_release": rel, "outcome": o, "i": i,
+                  "lo": lo[m], "hi": hi[m], "runs": n}
+                 for (m, p, rel, o, i), n in sorted(
+                     counted.items(), key=lambda kv: (kv[0][0], kv[0][1] or "", kv[0][2] or "",
+                                                      order[kv[0][3]], kv[0][4]))],
+        "rules": [{"metric_id": m, "check_id": c, "threshold": t}
+                  for m, c, t in sorted(rules, key=lambda x: (x[0], x[1], x[2] or ""))],
+    }

@@ -45,14 +45,15 @@ def test_every_query_goes_to_athena_as_trino_sql_meaning_the_same(lake_settings,
                      release=("rel-2",))
     for f in (Filters(), ranged):
         for fn in (qc.verdicts_by_day, qc.verdict_totals, qc.failed_checks, qc.metric_values,
-                   qc.gated_samples, releases.release_samples):
+                   qc.gated_samples, releases.release_samples, qc.metric_bins):
             fn(rec, f)
+        qc.failed_checks(rec, f, 1)
     assert qc.verdict_totals(engine, ranged) == {"pass": 0, "review": 1, "fail": 1}
     qc.sample_runs(rec, "S1")
     for fn in (qc.run_checks, qc.run_metrics, qc.histograms, qc.contig_coverage):
         fn(rec, "R4")
     qc.histogram(rec, "R4", "fragment_length")
-    assert len(rec.sent) == 18
+    assert len(rec.sent) == 22
     assert_same_on_trino(engine, rec.sent)
     engine.close()
 

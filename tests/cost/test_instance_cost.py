@@ -13,7 +13,7 @@ from pipeline_runner.cost import (
     estimate_attempt_cost,
     instance_compute_rows,
 )
-from pipeline_runner.instances import instance_lives, sole_tenants
+from pipeline_runner.instances import instance_lives, sole_tenants, still_open
 from pipeline_runner.prices import PriceBook
 
 T = datetime(2026, 6, 10, 8, tzinfo=UTC)
@@ -46,6 +46,14 @@ def test_an_instance_is_billed_from_running_to_shutting_down_whatever_the_order(
     # only the launch known (DescribeInstances): from LaunchTime, and not over yet
     (life,) = instance_lives([_state("pending", T - 5 * M)]).values()
     assert (life.launched_at, life.ended_at, life.known) == (T - 5 * M, None, False)
+
+
+def test_still_open_is_launched_and_not_ended():
+    ended = [_state("running", T), _state("terminated", T + M)]
+    launched = [{**_state("pending", T - M), "instance_id": "i-2"},
+                {**_state("running", T), "instance_id": "i-2"}]
+    ending_only = [{**_state("shutting-down", T + M), "instance_id": "i-3"}]
+    assert still_open(ended + launched + ending_only) == {"i-2": T}
 
 
 def test_an_instance_with_two_attempts_was_shared():

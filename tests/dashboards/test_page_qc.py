@@ -144,3 +144,78 @@ def test_choosing_a_sample_writes_it_to_the_link(qc_lake):
     assert not at.exception
     assert at.query_params["sample"] in ("S3", ["S3"])
     assert at.warning[0].value.startswith("**S3**, run `R3`: QC review")
+
+
+@pytest.fixture
+def many(qc_lake, monkeypatch):
+    """The QC lake as if it were a year: beyond 2 runs a metric is summarised, 2 rows shown."""
+    from dashboards import page_parts, qc_charts
+
+    monkeypatch.setattr(qc_charts, "STRIP_MAX", 2)
+    monkeypatch.setattr(page_parts, "SHOWN_ROWS", 2)
+    return qc_lake
+
+
+def test_beyond_the_strip_whole_months_read_the_monthly_summaries(many):
+    at = _page()
+    assert not at.exception
+    assert at.subheader[0].value == "Checks not passed (3)"
+    failed = at.dataframe[0].value
+    # the first 2 of 3, worst then newest first: R4 (9 Nov) before R2 (2 Nov)
+    assert list(zip(failed["run_id"], failed["check_id"], strict=True)) == [
+        ("R4", "mean_coverage"), ("R2", "mean_coverage")]
+    assert "The first 2 of 3, worst and newest first; the CSV has them all." in [
+        c.value for c in at.caption]
+    (panels,) = charts(at)[
+        "Gated metrics: 4 runs (per month: median, p10 to p90 band)"]["data"]
+    coverage = [p for p in panels if p["metric"] == "mean_coverage_x (×)"]
+    got = {b["group"]: (b["month"], b["runs"], b["min_value"], b["p10_value"], b["p50_value"],
+                        b["p90_value"], b["max_value"]) for b in coverage if b["kind"] == "box"}
+    # aou/rel-1: R1 35 and R2 25; pgx/rel-2: R3 40 and R4 0.52 (quantiles interpolated)
+    assert got == {
+        "aou · rel-1": ("2026-11", 2, 25.0, 26.0, 30.0, 34.0, 35.0),
+        "pgx · rel-2": ("2026-11", 2, TEST_COVERAGE, pytest.approx(4.468),
+                        pytest.approx(20.26), pytest.approx(36.052), 40.0)}
+    rules = [p for p in coverage if p["kind"] == "rule"]
+    assert [(r["check_id"], r["at"]) for r in rules] == [("mean_coverage", 30.0)]
+    # beyond the strip the picker lists the samples with a check not passed, and takes any ID
+    picker = at.selectbox(key="qc_sample")
+    assert picker.options == ["S1", "S2"] and picker.proto.accept_new_options
+    at = _page({"sample": "S3"})  # a sample not listed, named in the link
+    assert not at.exception
+    assert at.warning[0].value.startswith("**S3**, run `R3`: QC review")
+
+
+def test_beyond_the_strip_a_range_of_days_is_binned_in_the_query(many):
+    at = _page({"start": "2026-11-02", "end": "2026-11-08"})
+    assert not at.exception
+    drawn = charts(at)["mean_coverage_x: 3 runs"]["data"]
+    bars = next(d for d in drawn if d and "lo" in d[0])
+    rules = next(d for d in drawn if d and "at" in d[0])
+    # R1, R2, R3 (R4 is on 9 Nov): 40 bins from 25 to 40, 0.375 wide
+    assert sorted((b["lo"], b["hi"], b["outcome"], b["runs"]) for b in bars) == [
+        (25.0, 25.375, "fail", 1), (34.75, 35.125, "pass", 1), (39.625, 40.0, "pass", 1)]
+    assert [(r["check_id"], r["at"]) for r in rules] == [("mean_coverage", 30.0)]
+    at.radio(key="qc_split").set_value("project").run()
+    assert not at.exception
+    panels = next(d for d in charts(at)["mean_coverage_x: 3 runs by project"]["data"]
+                  if d and "at" in d[0])
+    assert sorted((p["project"], p["lo"], p["runs"], p["at"]) for p in panels) == [
+        ("aou", 25.0, 1, 30.0), ("aou", 34.75, 1, 30.0), ("pgx", 39.625, 1, 30.0)]
+
+
+def test_a_download_built_on_click_reads_every_row_outside_the_page_run(qc_lake):
+    """``data.later``: what a download button's callable asks when clicked (another thread, no
+    page run): every failed check, not the rows the page showed."""
+    import threading
+
+    from analytics.filters import Filters
+    from dashboards import data
+
+    everything = data.later("qc.failed_checks", Filters())
+    got = []
+    clicked = threading.Thread(target=lambda: got.append(everything()))
+    clicked.start()
+    clicked.join()
+    rows, total = got[0]
+    assert total == 3 and sorted(rows.column("run_id").to_pylist()) == ["R2", "R3", "R4"]

@@ -54,6 +54,16 @@ def _bad_payloads(reference) -> list[tuple[str, bytes]]:
         ("not-json", b"\xff\xfe not json"),
         ("newline-in-string.json", text.replace('"RUNNING"', '"RUN\nNING"').encode()),
         ("two-documents.json", (text + " " + text).encode()),
+        # values the columnar reader leaves to the row reader, which names or takes them
+        ("february-30.json", text.replace('"2026-03-02T09:00:00Z"', '"2026-02-30T09:00:00Z"')
+         .encode()),
+        ("year-zero.json", text.replace('"2026-03-02T09:00:00Z"', '"0000-03-02T09:00:00Z"')
+         .encode()),
+        ("null-attempt.json", text.replace('"attempts": []', '"attempts": [null]').encode()),
+        ("nested-tags.json", text.replace('"tags": {}', '"tags": {"a": {"b": "c"}}').encode()),
+        ("two-tags.json", text.replace('"tags": {}', '"tags": {}, "tags": {"x": "y"}').encode()),
+        ("vcpu-exponent.json", text.replace('"value": "16"', '"value": "1.6e1"')
+         .replace('"job-x"', '"job-z"').replace('"run-x-a1"', '"run-z-a1"').encode()),
         *((f.name, f.read_bytes()) for f in sorted(events.glob("batch-job-state-change_*.json"))),
         *((f.name, f.read_bytes()) for f in sorted(events.glob("describe-jobs_*.json"))),
     ]
@@ -115,7 +125,8 @@ def test_the_columnar_path_writes_the_rows_the_row_path_writes(reference, tmp_pa
     quarantined = {json.loads(r)["source"] for r in rows["quarantine"]}
     assert {"truncated.json", "surrogate.json", "exit-as-text.json", "unknown-status.json",
             "tag-number.json", "no-time.json", "local-time.json", "epoch-seconds.json",
-            "not-json", "newline-in-string.json", "two-documents.json"} <= {
+            "not-json", "newline-in-string.json", "two-documents.json", "february-30.json",
+            "year-zero.json", "null-attempt.json", "nested-tags.json"} <= {
         s.split(" ")[0] for s in quarantined}
     for table in TABLES:
         assert cols[table] == rows[table], table
@@ -136,7 +147,8 @@ def test_the_reader_takes_the_common_shape_and_leaves_the_rest_to_the_row_reader
     batch = read_job_changes([*good, *bad])
     # the two plain events and the reference EventBridge events; nothing else
     assert batch.changes.num_rows == 4
-    assert batch.rest == [*range(2, 14), 16]  # the twelve malformed ones, the DescribeJobs reply
+    # the eighteen malformed or unusual ones, the DescribeJobs reply
+    assert batch.rest == [*range(2, 20), 22]
     expected = [job_state_changes(parse_event_text(p, s), s).changes[0]
                 for s, p in [*good, *bad[-3:-1]]]
     assert changes_from_table(batch.changes) == [
@@ -152,3 +164,86 @@ def test_the_reader_takes_the_common_shape_and_leaves_the_rest_to_the_row_reader
 def test_a_payload_without_a_job_is_left_to_the_row_reader(payload):
     batch = read_job_changes([("odd.json", payload)])
     assert batch.changes.num_rows == 0 and batch.rest == [0]
+
+
+def _reclaimed(event: dict) -> dict:
+    """The job's terminal event as a Spot reclaim (FAILED, host terminated, exit 143)."""
+    out = json.loads(json.dumps(event))
+    detail = out["detail"]
+    detail["status"] = "FAILED"
+    detail["statusReason"] = "Essential container in task exited"
+    detail["container"]["exitCode"] = 143
+    for attempt in detail.get("attempts") or []:
+        attempt["statusReason"] = "Host EC2 (instance i-0282b396e52b4c95d) terminated."
+        attempt.setdefault("container", {})["exitCode"] = 143
+    return out
+
+
+def _app_failure(event: dict) -> dict:
+    out = json.loads(json.dumps(event))
+    out["detail"]["status"] = "FAILED"
+    out["detail"]["container"]["exitCode"] = 1
+    out["id"] = out["id"][:-4] + "fail"
+    return out
+
+
+def _scripted(settings: Settings, root, columnar: bool) -> dict:
+    """Four runs whose events take the turns the row state machine must decide, in batches:
+    A's SUCCEEDED before its RUNNING; B's FAILED then a SUCCEEDED of the same attempt; C
+    reclaimed twice (a retry, then a give-up at max attempts); a job nobody dispatched."""
+    store = LakeStore(settings)
+    sim = SimulatedBatch(seed=5, clock_start=T0, spot_reclaim_rate=0.0, app_failure_rate=0.0)
+    config = RunnerConfig(output_prefix=str(root / "out"), max_attempts=2)
+    service = EventService(store, Runner(store, sim, config), PROJECTS, PriceBook.load_default(),
+                           output_prefix=str(root / "out"), pipeline_release="dragen-4.2.4",
+                           columnar=columnar)
+    service.process(_arrivals(4), now=T0)
+    events = sim.advance(T0 + timedelta(days=2))
+    runs = sorted({e["detail"]["jobName"].rsplit("-a", 1)[0] for e in events})
+    assert len(runs) == 4
+
+    def of(run: str, status: str | None = None) -> list[dict]:
+        return [e for e in events if e["detail"]["jobName"].startswith(f"{run}-a")
+                and (status is None or e["detail"]["status"] == status)]
+
+    a, b, c, d = runs
+    later = of(a, "RUNNING") + of(b, "SUCCEEDED")
+    first = [e for e in events if e not in later and e not in of(b, "SUCCEEDED")
+             and e not in of(c, "SUCCEEDED")]
+    first += [_app_failure(e) for e in of(b, "SUCCEEDED")]
+    first += [_reclaimed(e) for e in of(c, "SUCCEEDED")]
+    nobody = json.loads(json.dumps(of(d, "RUNNING")[0]))
+    nobody["detail"].update(jobId="job-nobody", jobName="nobody-a1", tags={})
+    first.append(nobody)
+    delivered = []
+    for n, batch in enumerate((first, later)):
+        service.process([(f"e{n}-{i}.json", json.dumps(e).encode())
+                         for i, e in enumerate(batch)], now=T0 + timedelta(days=2 + n))
+        delivered += batch
+    # C's second attempt (submitted on the reclaim) is reclaimed too: 2 of 2 attempts, give up
+    second = sim.advance(T0 + timedelta(days=5))
+    assert {e["detail"]["jobName"] for e in second} == {f"{c}-a2"}
+    second = [_reclaimed(e) if e["detail"]["status"] == "SUCCEEDED" else e for e in second]
+    redelivered = second + delivered
+    random.Random(3).shuffle(redelivered)
+    service.process([(f"e2-{i}.json", json.dumps(e).encode())
+                     for i, e in enumerate(redelivered)], now=T0 + timedelta(days=5))
+    return _content(service.store)
+
+
+def test_the_turns_of_the_state_machine_give_the_same_rows_on_both_paths(tmp_path):
+    rows = _scripted(Settings(lake_uri=str(tmp_path / "row-lake")), tmp_path / "row", False)
+    cols = _scripted(Settings(lake_uri=str(tmp_path / "col-lake")), tmp_path / "col", True)
+    decisions = sorted((json.loads(r)["attempt"], json.loads(r)["action"])
+                       for r in rows["decisions"])
+    # A and D complete, B given up (an application error; its late SUCCEEDED ignored), C
+    # retried after the reclaim, then given up at max attempts
+    assert decisions == [(1, "complete"), (1, "complete"), (1, "give_up"), (1, "retry"),
+                         (2, "give_up")]
+    reasons = " ".join(json.loads(r)["reason"] for r in rows["quarantine"])
+    assert "contradicts the recorded FAILED" in reasons and "job-nobody" in reasons
+    running = [json.loads(r) for r in rows["job_attempts"]
+               if json.loads(r)["status"] == "RUNNING"]
+    assert len(running) == 5  # A's late RUNNING recorded too (4 first attempts, C's second)
+    for table in TABLES:
+        assert cols[table] == rows[table], table

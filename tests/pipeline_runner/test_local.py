@@ -88,3 +88,71 @@ def test_command_templates(make_run, config):
         "x", spec.environment["SEQLEDGER_OUTPUT"], "2", spec.tags["run_id"]]
     with pytest.raises(SubmitError, match="unknown field 'nope'"):
         render_command(["{nope}"], spec)
+
+
+# -- a job outlives the process that started it ---------------------------------------------------
+
+
+def test_a_later_executor_finds_and_adopts_a_job_that_ended_meanwhile(executor, make_run, config):
+    spec = build_job_spec(make_run("A1"), 1, "on-demand", config)
+    first = executor([sys.executable, "-c", "import sys; sys.exit(3)"])
+    job_id = first.submit(spec)
+    first._jobs[job_id].process.wait()  # it ends while its watcher is gone (never polled)
+    later = executor([sys.executable, "-c", "pass"])
+    assert later.find(spec) == [job_id]  # from the record the first one left
+    assert later.adopt(spec, job_id, None) is True
+    assert later.adopt(spec, job_id, None) is False  # once
+    events = later.poll()
+    assert statuses(events, job_id) == [("SUBMITTED", None), ("RUNNING", None), ("FAILED", 3)]
+    assert later.active == 0
+
+
+def test_a_job_still_running_is_watched_again_to_its_end(executor, make_run, config):
+    spec = build_job_spec(make_run("A2"), 1, "on-demand", config)
+    first = executor([sys.executable, "-c", WRITE + "; import time; time.sleep(0.5)", "x"])
+    job_id = first.submit(spec)
+    later = executor(["unused"])
+    assert later.adopt(spec, job_id, None) is True
+    assert later.active == 1
+    events = later.wait(30)
+    assert statuses(events, job_id)[-1] == ("SUCCEEDED", 0)
+    assert (Path(spec.environment["SEQLEDGER_OUTPUT"]) / "done.txt").read_text() == "x"
+
+
+def test_a_job_gone_without_an_exit_status_is_a_failed_attempt(executor, make_run, config):
+    import os
+    import signal
+
+    spec = build_job_spec(make_run("A3"), 1, "on-demand", config)
+    first = executor([sys.executable, "-c", "import time; time.sleep(60)"])
+    job_id = first.submit(spec)
+    process = first._jobs[job_id].process
+    os.killpg(process.pid, signal.SIGKILL)  # the server restarted: wrapper and job both gone
+    process.wait()
+    later = executor(["unused"])
+    assert later.adopt(spec, job_id, None) is True
+    last = later.poll()[-1]["detail"]
+    assert (last["jobId"], last["status"], last["container"].get("exitCode")) == (
+        job_id, "FAILED", None)
+    assert f"process {process.pid} ended without recording an exit status" in last["statusReason"]
+
+
+def test_a_job_never_recorded_is_a_failed_attempt(executor, make_run, config):
+    spec = build_job_spec(make_run("A4"), 1, "on-demand", config)
+    ex = executor(["unused"])
+    assert ex.adopt(spec, "0000-lost", None) is True
+    last = ex.poll()[-1]["detail"]
+    assert (last["status"], last["container"].get("exitCode")) == ("FAILED", None)
+    assert last["statusReason"].startswith("no record of job 0000-lost in ")
+
+
+def test_a_job_waiting_its_turn_is_queued_again_not_failed(executor, make_run, config):
+    first = executor([sys.executable, "-c", "import time; time.sleep(0.3)"])
+    running = first.submit(build_job_spec(make_run("A5"), 1, "on-demand", config))
+    waiting_spec = build_job_spec(make_run("A6"), 1, "on-demand", config)
+    waiting = first.submit(waiting_spec)  # one at a time: it waits, and its watcher dies
+    assert first._jobs[waiting].process is None and first._jobs[running].process is not None
+    later = executor([sys.executable, "-c", "pass"])
+    assert later.adopt(waiting_spec, waiting, None) is True
+    assert [s for s, _ in statuses(later.wait(30), waiting)] == ["SUBMITTED", "RUNNING",
+                                                                 "SUCCEEDED"]

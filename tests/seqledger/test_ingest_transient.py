@@ -24,11 +24,11 @@ class ThrottledRetries(SimulatedBatch):
     throttled = True
     failed_events: list[dict] = []
 
-    def submit(self, spec):
+    def submit_at(self, spec, at):  # what the runner calls: jobs start on its clock
         if spec.attempt > 1 and ThrottledRetries.throttled:
             raise TransientError(f"job {spec.job_name}: Batch refused SubmitJob "
                                  "(TooManyRequestsException): Rate exceeded")
-        return super().submit(spec)
+        return super().submit_at(spec, at)
 
     def advance(self, until):
         events = super().advance(until)

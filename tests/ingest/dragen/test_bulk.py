@@ -241,7 +241,8 @@ def test_bulk_ingest_from_an_s3_prefix(s3_settings: Settings, dragen_ref: Path,
     from datetime import UTC, datetime
 
     found, orphans = discover(store, [f"s3://{prefix}"])
-    assert [run.label for _, _, run in found] == ["r1/A", "r2/B"] and orphans == []
+    assert [run.label for _, _, run, _ in found] == ["r1/A", "r2/B"] and orphans == []
+    assert all(stamp for *_, stamp in found)  # the listing gives sizes and times on S3 too
     jobs, refused = plan(found, mapping=None, pattern=None,
                          run_at=datetime(2025, 3, 1, tzinfo=UTC))
     summary = ingest_runs(store, jobs, workers=1)
