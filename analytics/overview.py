@@ -1,9 +1,10 @@
 """The overview's period figures, this month against last, and what needs attention now.
 
-``figures`` reads the rollups (``runs_daily``, ``costs_monthly``) and ``qc_verdicts`` for a
-``Filters``; cost is booked by usage month, so a date range counts the cost of the months it
-touches. ``attention`` lists runs open longer than a threshold, samples whose mates have not all
-arrived and QC verdicts waiting for a person's review.
+``figures`` reads the rollups (``runs_daily``, ``costs_monthly``, ``qc_gates_daily``) for a
+``Filters``; QC verdicts are counted on the day of the latest gate; cost is booked by usage month,
+so a date range counts the cost of the months it touches. ``attention`` lists runs open longer
+than a threshold, samples whose mates have not all arrived and QC verdicts waiting for a person's
+review.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ RUN_COLUMNS = Columns(time="day_at", project="project", workflow="workflow",
                       release="pipeline_release")
 COST_COLUMNS = Columns(time="month_at", project="project", cost_centre="cost_centre",
                        workflow="workflow", release="pipeline_release")
-QC_COLUMNS = Columns(time="evaluated_at", project="project")
+# the gate's own day (qc_gates_daily), not the run's day the QC page counts on
+QC_COLUMNS = Columns(time="day_at", month="month", project="project")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +62,9 @@ def figures(con: Engine, f: Filters, suite: str = QC_SUITE) -> Figures:
         f"SELECT coalesce(sum(cost_usd), 0) AS cost FROM costs_monthly WHERE true {cond}", params)
     cond, params = where(f, QC_COLUMNS, "AND")
     (qc,) = eng.rows(
-        f"""SELECT count(*) AS gated, count(CASE WHEN verdict = 'pass' THEN 1 END) AS passed
-            FROM qc_verdicts WHERE suite = ? {cond}""", [suite, *params])
+        f"""SELECT coalesce(sum(runs), 0) AS gated,
+                   coalesce(sum(CASE WHEN verdict = 'pass' THEN runs END), 0) AS passed
+            FROM qc_gates_daily WHERE suite = ? {cond}""", [suite, *params])
     return Figures(int(runs["finished"]), int(runs["failed"]), float(cost["cost"]),
                    int(qc["gated"]), int(qc["passed"]))
 

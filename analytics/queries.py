@@ -2,11 +2,12 @@
 
 Each function takes an ``analytics.engine.Engine`` (DuckDB or Athena; a DuckDB connection from
 ``analytics.engine.connect`` is accepted too) and returns a pyarrow Table or plain values. The
-everyday figures read the rollups (``runs_daily``,
-``run_samples``, ``attempts_daily``, ``costs_monthly``: see ``analytics.rollups``), whose stale
-months are computed from the facts on the spot, so the answer is always the facts' answer. QC
-verdicts read ``qc_verdicts``; ``recent_failures``, a drill-down, reads ``run_outcomes``. All of
-them work on an empty lake: zero rows, zero counts, and ``None`` for a rate with nothing to divide.
+everyday figures read the rollups (``runs_daily``, ``run_samples``, ``attempts_daily``,
+``costs_monthly``, and ``qc_gates_daily`` for QC verdicts, counted on the day of the latest gate:
+see ``analytics.rollups``), whose stale months are computed from the facts on the spot, so the
+answer is always the facts' answer. ``recent_failures``, a drill-down, reads ``run_outcomes``.
+All of them work on an empty lake: zero rows, zero counts, and ``None`` for a rate with nothing
+to divide.
 
 Each takes an optional ``analytics.filters.Filters`` (default: everything). A closed date range
 also keeps only its ``month`` partitions, which is what bounds the bytes Athena scans
@@ -40,7 +41,7 @@ ATTEMPTS_DAILY = Columns(time="day_at", month="month", project="project")
 RUN_SAMPLES = Columns(time="month_at", month="month")
 COSTS_MONTHLY = Columns(time="month_at", month="month", project="project",
                         cost_centre="cost_centre", workflow="workflow", release="pipeline_release")
-QC_VERDICTS = Columns(time="evaluated_at", month="month", project="project")
+QC_GATES = Columns(time="day_at", month="month", project="project")  # the gate's own day
 # run_latest keeps a run's latest row across months: a month filter cannot pass its window
 # (recent_failures reads the range's months through analytics.rollups.outcomes_within instead)
 RUN_OUTCOMES = Columns(time="status_at", project="project", workflow="workflow",
@@ -98,7 +99,7 @@ def overview(con: Engine, suite: str = QC_SUITE, filters: Filters | None = None)
     sw, sp = _where(filters, RUN_SAMPLES, "WHERE")
     rw, rp = _where(filters, RUNS_DAILY, "WHERE")
     aw, ap = _where(filters, ATTEMPTS_DAILY)
-    qw, qp = _where(filters, QC_VERDICTS)
+    qw, qp = _where(filters, QC_GATES)
     cw, cp = _where(filters, COSTS_MONTHLY, "WHERE")
     (samples,) = _one(con, f"SELECT count(DISTINCT sample_id) FROM run_samples {sw}", sp)
     runs, ok, failed, attempts, reclaims = _one(
@@ -123,10 +124,10 @@ def overview(con: Engine, suite: str = QC_SUITE, filters: Filters | None = None)
     gated, passed, review, qc_failed = _one(
         con,
         f"""
-        SELECT count(*), count(CASE WHEN verdict = 'pass' THEN 1 END),
-               count(CASE WHEN verdict = 'review' THEN 1 END),
-               count(CASE WHEN verdict = 'fail' THEN 1 END)
-        FROM qc_verdicts WHERE suite = ? {qw}""",
+        SELECT coalesce(sum(runs), 0), coalesce(sum(CASE WHEN verdict = 'pass' THEN runs END), 0),
+               coalesce(sum(CASE WHEN verdict = 'review' THEN runs END), 0),
+               coalesce(sum(CASE WHEN verdict = 'fail' THEN runs END), 0)
+        FROM qc_gates_daily WHERE suite = ? {qw}""",
         [suite, *qp],
     )
     (cost,) = _one(con, f"SELECT coalesce(sum(cost_usd), 0) FROM costs_monthly {cw}", cp)
@@ -270,12 +271,12 @@ def cost_by_project(con: Engine, filters: Filters | None = None) -> pa.Table:
 def qc_verdict_counts(con: Engine, suite: str = QC_SUITE, filters: Filters | None = None
                       ) -> pa.Table:
     """``verdict, runs``: gated runs per verdict (pass, review, fail)."""
-    w, params = _where(filters, QC_VERDICTS)
+    w, params = _where(filters, QC_GATES)
     return _table(
         con,
         f"""
-        SELECT verdict, count(*) AS runs FROM qc_verdicts WHERE suite = ? {w}
-        GROUP BY verdict ORDER BY runs DESC, verdict""",
+        SELECT verdict, CAST(sum(runs) AS BIGINT) AS runs FROM qc_gates_daily
+        WHERE suite = ? {w} GROUP BY verdict ORDER BY runs DESC, verdict""",
         [suite, *params],
     )
 
@@ -283,12 +284,12 @@ def qc_verdict_counts(con: Engine, suite: str = QC_SUITE, filters: Filters | Non
 def qc_pass_rate(con: Engine, suite: str = QC_SUITE, filters: Filters | None = None
                  ) -> float | None:
     """Share of gated runs that passed; None when no run was gated."""
-    w, params = _where(filters, QC_VERDICTS)
+    w, params = _where(filters, QC_GATES)
     gated, passed = _one(
         con,
         f"""
-        SELECT count(*), count(CASE WHEN verdict = 'pass' THEN 1 END)
-        FROM qc_verdicts WHERE suite = ? {w}""",
+        SELECT coalesce(sum(runs), 0), coalesce(sum(CASE WHEN verdict = 'pass' THEN runs END), 0)
+        FROM qc_gates_daily WHERE suite = ? {w}""",
         [suite, *params],
     )
     return passed / gated if gated else None

@@ -1,7 +1,11 @@
 """Releases and their validations, for the CLI and the dashboard's Releases page.
 
-Reads the deduplicated ``run_latest``, ``happy_metrics`` and ``release_validations`` views through
-an ``analytics.engine.Engine`` (or a DuckDB connection); every function works on an empty lake.
+The runs of each release, with their verdict, cost, runtime and compared QC metrics, are read from
+the ``release_runs`` rollup (one row a run: ``analytics.rollups``; a seed-scale year has 140,000
+runs against 30 M attempt, 18 M cost and 12 M QC metric rows), so the page's counts, medians and
+release-against-release distributions never scan the facts. ``happy_metrics`` and
+``release_validations`` are small and read as they are. Through an ``analytics.engine.Engine`` (or
+a DuckDB connection); every function works on an empty lake.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from analytics.engine import Engine, as_engine
 from analytics.filters import Columns, Filters, where
+from lake.schemas_rollup import RELEASE_METRICS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -38,7 +43,7 @@ def release_states(con: Engine) -> list[dict[str, Any]]:
             """
         SELECT pipeline_release, count(*) AS runs, min(status_at) AS first_run_at,
                max(status_at) AS last_run_at
-        FROM run_latest WHERE pipeline_release IS NOT NULL GROUP BY pipeline_release""",
+        FROM release_runs WHERE pipeline_release IS NOT NULL GROUP BY pipeline_release""",
         )
     }
     happy = {
@@ -143,31 +148,25 @@ def release_runs(con: Engine) -> list[dict[str, Any]]:
 
 
 # The sample_qc columns compared between releases (numbers a bioinformatics lead reads).
-COMPARED_METRICS = ("mean_coverage_x", "genome_ge_20x_pct", "q30_bases_pct", "mapped_reads_pct",
-                    "duplicate_reads_pct", "contamination_pct", "insert_length_median_bp",
-                    "ti_tv_ratio", "het_hom_ratio", "snps", "indels")
+COMPARED_METRICS = RELEASE_METRICS
 
-RUN_COLUMNS = Columns(time="r.status_at", project="r.project", cost_centre="r.cost_centre",
-                      workflow="r.workflow", release="r.pipeline_release")
+# ``month`` prunes the rollup's partitions when the range is closed
+RUN_COLUMNS = Columns(time="status_at", month="month", project="project",
+                      cost_centre="cost_centre", workflow="workflow", release="pipeline_release")
 
 
 def release_samples(con: Engine, f: Filters) -> pa.Table:
     """One row per run with a release that ``f`` selects: its sample, status, QC verdict,
     estimated cost (USD), DRAGEN runtime (h) and the compared QC metrics, oldest first."""
     cond, params = where(f, RUN_COLUMNS)
-    metrics = ", ".join(f"q.{m}" for m in COMPARED_METRICS)
     return as_engine(con).table(
         f"""
-        WITH cost AS (SELECT run_id, sum(cost_usd) AS cost_usd FROM costs GROUP BY run_id)
-        SELECT r.pipeline_release, r.sample_id, r.run_id, r.project, r.status,
-               CAST(CAST(r.status_at AS DATE) AS VARCHAR) AS day, v.verdict,
-               c.cost_usd, q.total_runtime_s / 3600.0 AS runtime_h, {metrics}
-        FROM run_latest r
-        LEFT JOIN cost c ON c.run_id = r.run_id
-        LEFT JOIN qc_verdicts v ON v.run_id = r.run_id AND v.suite = 'sample_qc'
-        LEFT JOIN sample_qc q ON q.run_id = r.run_id
-        WHERE r.pipeline_release IS NOT NULL {cond}
-        ORDER BY r.status_at, r.run_id""",
+        SELECT pipeline_release, sample_id, run_id, project, status,
+               CAST(CAST(status_at AS DATE) AS VARCHAR) AS day, verdict, cost_usd, runtime_h,
+               {", ".join(COMPARED_METRICS)}
+        FROM release_runs
+        WHERE pipeline_release IS NOT NULL {cond}
+        ORDER BY status_at, run_id""",
         params,
     )
 

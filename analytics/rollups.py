@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from analytics import cost_rollups, failure_rollups
 from lake.schemas import table
+from lake.schemas_rollup import RELEASE_METRICS
 from lake.store import EMPTY_PREFIX, LakeStore
 
 if TYPE_CHECKING:
@@ -148,6 +149,43 @@ ROLLUPS = (
         earlier=_QC_FACTS,
         later=("qc_results",),
         needs="qc_results",
+    ),
+    # The overview's QC figures count the latest gate on its own day, not on the run's.
+    Rollup(
+        "rollup_qc_gates_daily",
+        "qc_gates_daily",
+        ("qc_results",),
+        0,
+        """
+        SELECT date_trunc('day', v.evaluated_at) AS day_at, v.suite, v.verdict, v.project,
+               count(*) AS runs
+        FROM {p}qc_verdicts v
+        WHERE strftime(v.evaluated_at, '%Y-%m') IN ({target})
+        GROUP BY date_trunc('day', v.evaluated_at), v.suite, v.verdict, v.project""",
+        ("qc_verdicts",),
+        later=("qc_results",),
+        needs="qc_results",
+    ),
+    # The Releases page's runs (analytics.releases): cost, verdict and QC metrics per run.
+    Rollup(
+        "rollup_release_runs_monthly",
+        "release_runs",
+        ("runs", "costs", "qc_results", "qc_metrics"),
+        1,
+        f"""
+        WITH cost AS (SELECT run_id, sum(cost_usd) AS cost_usd FROM {{p}}costs GROUP BY run_id)
+        SELECT r.status_at, r.pipeline_release, r.sample_id, r.run_id, r.project, r.cost_centre,
+               r.workflow, r.status, v.verdict, c.cost_usd,
+               q.total_runtime_s / 3600.0 AS runtime_h,
+               {", ".join(f"CAST(q.{m} AS DOUBLE) AS {m}" for m in RELEASE_METRICS)}
+        FROM {{p}}run_latest r
+        LEFT JOIN cost c ON c.run_id = r.run_id
+        LEFT JOIN {{p}}qc_verdicts v ON v.run_id = r.run_id AND v.suite = 'sample_qc'
+        LEFT JOIN {{p}}sample_qc q ON q.run_id = r.run_id
+        WHERE r.pipeline_release IS NOT NULL
+          AND strftime(r.status_at, '%Y-%m') IN ({{target}})""",
+        ("run_latest", "qc_verdicts", "sample_qc"),
+        later=("qc_results",),
     ),
     Rollup(
         "rollup_qc_metrics_monthly",

@@ -13,7 +13,8 @@ Printed (stdout): for every dashboard and report query, the p50 wall time and CP
 seqledger (which reads the rollups), the same question asked of the raw Parquet files in DuckDB
 (no deduplication, no rollups), and in pandas, with the ratios; ad-hoc queries on the deduplicated
 views against the same SQL on the raw files; connect time; compaction time and peak memory of the
-largest month; the rollup refresh of a month. Progress goes to stderr.
+largest month (as measured when the month was built into the cache: ``bench_compact.py``
+measures the current code on a copy); the rollup refresh of a month. Progress goes to stderr.
 
 Also per month: 0.98 M qc_metrics rows (84 lines of each finished run), 0.1 M qc_results rows
 (8 gated checks and the verdict) and 0.88 M billed_costs rows (split rows, instance-hours, S3
@@ -422,7 +423,8 @@ def main(argv: list[str] | None = None) -> None:
         f"compaction of the largest month ({largest}, {c['job_attempts']:,} job_attempts rows in "
         f"{DELIVERIES} files): {c['compact_job_attempts_s']} s wall, "
         f"{c['compact_job_attempts_cpu_s']} s CPU, "
-        f"peak RSS {c['compact_job_attempts_peak_mb']:,} MB"
+        f"peak RSS {c['compact_job_attempts_peak_mb']:,} MB (when the cache was built, by the "
+        f"code of then: benchmarks/bench_compact.py measures today's on a copy)"
     )
     if "rollup_s" in state:
         print(

@@ -310,6 +310,57 @@ ROLLUP_QC_VERDICTS_DAILY = register(
     )
 )
 
+# The sample_qc metrics the Releases page compares between releases (numbers a bioinformatics
+# lead reads); analytics.releases reads them from here.
+RELEASE_METRICS = ("mean_coverage_x", "genome_ge_20x_pct", "q30_bases_pct", "mapped_reads_pct",
+                   "duplicate_reads_pct", "contamination_pct", "insert_length_median_bp",
+                   "ti_tv_ratio", "het_hom_ratio", "snps", "indels")
+
+ROLLUP_RELEASE_RUNS_MONTHLY = register(
+    _spec(
+        "rollup_release_runs_monthly",
+        "One row per run with a pipeline release, in the month of its current status: its tags, "
+        "status, latest QC verdict, estimated cost, DRAGEN runtime and the QC metrics releases "
+        "are compared on (the Releases page; 1 row a run against thousands of fact rows).",
+        key=("run_id",),
+        time_column="status_at",
+        fields=[
+            _f("status_at", TS, "Time of the run's current status (partition time)",
+               nullable=False),
+            _RELEASE,
+            _f("sample_id", pa.string(), "Sample"),
+            _f("run_id", pa.string(), "Run", nullable=False),
+            _PROJECT,
+            _f("cost_centre", pa.string(), "Cost-allocation tag: cost centre"),
+            _f("workflow", pa.string(), "Workflow name"),
+            _STATUS,
+            _f("verdict", pa.string(), "Latest sample_qc verdict: pass | review | fail"),
+            _f("cost_usd", pa.float64(), "Estimated cost of the run, USD"),
+            _f("runtime_h", pa.float64(), "DRAGEN total runtime, hours"),
+            *[_f(m, pa.float64(), f"sample_qc: {m}") for m in RELEASE_METRICS],
+            _DIGEST,
+        ],
+    )
+)
+
+ROLLUP_QC_GATES_DAILY = register(
+    _spec(
+        "rollup_qc_gates_daily",
+        "Gated runs per UTC day of their latest gate (the gate's own time, as the overview counts "
+        "them), by suite, verdict and project.",
+        key=("day_at", "suite", "verdict", "project"),
+        time_column="day_at",
+        fields=[
+            _DAY,
+            _f("suite", pa.string(), "Great Expectations suite name", nullable=False),
+            _f("verdict", pa.string(), "pass | review | fail: the latest gate"),
+            _PROJECT,
+            _f("runs", pa.int64(), "Gated runs", nullable=False),
+            _DIGEST,
+        ],
+    )
+)
+
 ROLLUP_QC_METRICS_MONTHLY = register(
     _spec(
         "rollup_qc_metrics_monthly",
@@ -377,6 +428,8 @@ ROLLUPS = (
     ROLLUP_COST_PRICES_MONTHLY,
     ROLLUP_SAVINGS_MONTHLY,
     ROLLUP_QC_VERDICTS_DAILY,
+    ROLLUP_QC_GATES_DAILY,
+    ROLLUP_RELEASE_RUNS_MONTHLY,
     ROLLUP_QC_METRICS_MONTHLY,
     ROLLUP_BILLED_MONTHLY,
 )

@@ -352,7 +352,7 @@ def test_the_overview_of_one_month_runs_on_athena_with_the_month_on_every_query(
     assert {(q["WorkGroup"], q["QueryExecutionContext"]["Database"]) for q in sent} == {
         (WORKGROUP, aws["database"])}
     assert all(q["ResultConfiguration"]["OutputLocation"].startswith(RESULTS) for q in sent)
-    views = ["run_samples", "runs_daily", "attempts_daily", "qc_verdicts", "costs_monthly"]
+    views = ["run_samples", "runs_daily", "attempts_daily", "qc_gates_daily", "costs_monthly"]
     for q, view in zip(sent, views, strict=True):
         tree = sqlglot.parse_one(q["Query"], read="trino")
         assert [t.name for t in tree.find_all(exp.Table)] == [view]
@@ -363,7 +363,8 @@ def test_the_overview_of_one_month_runs_on_athena_with_the_month_on_every_query(
 
 @pytest.mark.parametrize(("view", "table"), [
     ("runs_daily", "rollup_runs_daily"), ("attempts_daily", "rollup_attempts_daily"),
-    ("run_samples", "rollup_run_samples_monthly"), ("costs_monthly", "rollup_costs_monthly")])
+    ("run_samples", "rollup_run_samples_monthly"), ("costs_monthly", "rollup_costs_monthly"),
+    ("qc_gates_daily", "rollup_qc_gates_daily")])
 def test_the_dashboards_month_is_the_partition_column_of_the_table_under_the_view(view, table):
     test_the_month_filter_reaches_the_partition_column_through_the_views(view, table)
 
@@ -470,8 +471,8 @@ def test_release_list_runs_on_athena(aws, tmp_path):
                                                                  "not validated")
     sent = _new_queries(aws["athena"], before)
     assert [sorted({t.name for t in sqlglot.parse_one(q["Query"], read="trino").find_all(
-        exp.Table)}) for q in sent] == [["run_latest"], ["happy_metrics"],
-                                        ["release_validations"]]
+        exp.Table)}) for q in sent] == [["release_runs"], ["happy_metrics"],
+                                        ["release_validations"]]  # runs from their rollup
     assert {q["WorkGroup"] for q in sent} == {WORKGROUP}
     assert not (tmp_path / "no-lake").exists()
 

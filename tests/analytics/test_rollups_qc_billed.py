@@ -3,23 +3,26 @@
 The property: on random histories of runs, QC gates (re-gated later, sometimes in a later month),
 estimated costs and billed lines (split rows, their instance-hours, plain lines, untagged ones),
 redelivered, written in any order, with rollups refreshed and months compacted at any point in
-between, the QC page's counts (``qc.verdicts_by_day``, ``qc.verdict_totals``), the monthly metric
-distributions (``qc.metric_summary``) and ``report reconcile`` (``cost.reconcile``) equal the same
-questions asked of the fact views (``qc_gated``, ``qc_results``, ``cost_lines``,
-``billed_allocated``), as they were asked before the rollups existed.
+between, the overview's QC figures (``overview.figures``, ``queries.qc_verdict_counts``: the
+latest gate on its own day), the QC page's counts (``qc.verdicts_by_day``,
+``qc.verdict_totals``), the monthly metric distributions (``qc.metric_summary``) and ``report
+reconcile`` (``cost.reconcile``) equal the same questions asked of the fact views (``qc_gated``,
+``qc_verdicts``, ``qc_results``, ``cost_lines``, ``billed_allocated``), as they were asked before
+the rollups existed.
 """
 
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime, timedelta
+from calendar import monthrange
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics import cost, qc, rollups
+from analytics import cost, overview, qc, queries, rollups
 from analytics.engine import connect
 from analytics.filters import Filters
 from lake.settings import Settings
@@ -60,9 +63,44 @@ FROM_FACTS = {
 }
 
 
+# the overview's questions: every month alone and the whole lake, for every project choice
+GATE_FILTERS = [
+    Filters(start=start, end=end, project=project)
+    for start, end in [(None, None), *((date(2026, int(m[5:]), 1),
+                                         date(2026, int(m[5:]), monthrange(2026, int(m[5:]))[1]))
+                                        for m in MONTHS)]
+    for project in [(), ("a",), (None, "b")]
+]
+
+
+def gates_from_rollups(con) -> list[tuple]:
+    out = []
+    for f in GATE_FILTERS:
+        fig = overview.figures(con, f)
+        counts = sorted(tuple(r.values()) for r in queries.qc_verdict_counts(con, filters=f)
+                        .to_pylist())
+        out.append((fig.qc_gated, fig.qc_passed, counts))
+    return out
+
+
+def gates_from_facts(con) -> list[tuple]:
+    """The same counts from the latest verdicts' rows, filtered here (not by SQL)."""
+    rows = con.execute("SELECT CAST(evaluated_at AS DATE), project, verdict FROM qc_verdicts "
+                       "WHERE suite = 'sample_qc'").fetchall()
+    out = []
+    for f in GATE_FILTERS:
+        kept = [v for day, project, v in rows
+                if (f.start is None or f.start <= day <= f.end)
+                and (not f.project or project in f.project)]
+        counts = sorted((v, kept.count(v)) for v in set(kept))
+        out.append((len(kept), kept.count("pass"), counts))
+    return out
+
+
 def from_rollups(con) -> dict[str, list[tuple]]:
     everything = Filters()
     return {
+        "gates": gates_from_rollups(con),
         "verdicts_by_day": [tuple(r.values()) for r in qc.verdicts_by_day(con, everything)],
         "verdict_totals": sorted(
             (v, n) for v, n in qc.verdict_totals(con, everything).items() if n
@@ -78,7 +116,8 @@ def from_rollups(con) -> dict[str, list[tuple]]:
 
 
 def from_facts(con) -> dict[str, list[tuple]]:
-    return {name: con.execute(sql).fetchall() for name, sql in FROM_FACTS.items()}
+    return {"gates": gates_from_facts(con),
+            **{name: con.execute(sql).fetchall() for name, sql in FROM_FACTS.items()}}
 
 
 def _close(a: dict, b: dict) -> None:

@@ -122,6 +122,21 @@ def test_period_figures_and_this_month_against_last(engine):
     assert (pgx.runs_finished, pgx.cost_usd, pgx.qc_pass_rate) == (1, 0.75, None)
 
 
+def test_the_overviews_qc_figures_read_the_gates_rollup_not_the_verdict_facts(engine):
+    # the verdict facts are windowed over every month on each query: 336 ms on a seed-scale year
+    from analytics import queries
+
+    rec = Recorder(engine)
+    f = Filters(start=date(2026, 11, 1), end=date(2026, 11, 2), project=("aou-wgs",))
+    overview.figures(rec, f)
+    queries.overview(rec, filters=f)
+    queries.qc_verdict_counts(rec, filters=f)
+    queries.qc_pass_rate(rec, filters=f)
+    qc_sql = [sql for sql, _ in rec.sent if "verdict" in sql]
+    assert len(qc_sql) == 4
+    assert all("qc_gates_daily" in sql and "qc_verdicts" not in sql for sql in qc_sql)
+
+
 def test_days_without_runs_are_zeros():
     rows = [{"day": date(2026, 11, 1), "status": "FAILED", "runs": 2}]
     assert overview.with_zero_days(rows, date(2026, 10, 31), date(2026, 11, 1)) == [
