@@ -73,6 +73,7 @@ def _for_trino(tree: exp.Expression) -> exp.Expression:
 
     ``regexp_replace(s, p, r, 'g')``: DuckDB replaces every match only with the ``'g'`` flag;
     Trino always replaces every match and takes no flags (the way back, sqlglot adds ``'g'``).
+    ``quantile_cont``: sqlglot writes ``percentile_cont(x, q)``, which Trino does not have.
     """
     from sqlglot import exp
 
@@ -83,6 +84,9 @@ def _for_trino(tree: exp.Expression) -> exp.Expression:
         if not (flags.is_string and flags.name == "g"):
             raise QueryError(f"regexp_replace flags {flags.sql()} have no Athena equivalent")
         node.set("modifiers", None)
+    # ``quantile_cont(x, q)``: Trino has no exact percentile; ``approx_percentile`` is its own.
+    for node in list(tree.find_all(exp.PercentileCont)):
+        node.replace(exp.ApproxQuantile(this=node.this, quantile=node.expression))
     return tree
 
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from analytics import cost_rollups, failure_rollups
+from analytics import cost_rollups, failure_rollups, run_rollups
 from lake.schemas import table
 from lake.schemas_rollup import RELEASE_METRICS
 from lake.store import EMPTY_PREFIX, LakeStore
@@ -186,6 +186,17 @@ ROLLUPS = (
           AND strftime(r.status_at, '%Y-%m') IN ({{target}})""",
         ("run_latest", "qc_verdicts", "sample_qc"),
         later=("qc_results",),
+    ),
+    # The Runs page's turnaround (analytics.run_rollups): one row per run with a QC verdict.
+    Rollup(
+        "rollup_run_turnaround_monthly",
+        "run_turnaround",
+        ("runs", "job_attempts", "qc_results", "arrivals"),
+        1,
+        run_rollups.RUN_TURNAROUND,
+        earlier=("runs", "job_attempts", "arrivals"),
+        later=("qc_results",),
+        needs="qc_results",
     ),
     Rollup(
         "rollup_qc_metrics_monthly",

@@ -18,17 +18,12 @@ from typing import TYPE_CHECKING, Any
 from analytics.engine import Engine, as_engine
 from analytics.filters import Columns, Filters, where
 from analytics.rollups import around
+from analytics.run_rollups import FINISHED, QC_SUITE
+from analytics.run_rollups import LATEST_ORDER as _LATEST_ORDER
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-QC_SUITE = "sample_qc"
-FINISHED = "('SUCCEEDED', 'FAILED')"
-# The latest status of a run: a finished run stays finished (as ``run_latest`` orders it).
-_LATEST_ORDER = (
-    "CASE WHEN status IN ('SUCCEEDED', 'FAILED') THEN 1 ELSE 0 END DESC, status_at DESC, "
-    "CASE status WHEN 'RUNNING' THEN 2 ELSE 1 END DESC"
-)
 _RUN_FIELDS = ("run_id, status, status_at, reason, project, sample_id, cost_centre, workflow, "
                "pipeline_release, month")
 RUN_COLUMNS = Columns(time="l.status_at", project="l.project", cost_centre="l.cost_centre",
@@ -214,6 +209,10 @@ def run_detail(con: Engine, run_id: str) -> RunDetail:
 TURNAROUND_PARTS = ("waiting_h", "queue_h", "run_h", "qc_h", "turnaround_h")
 
 
+TURNAROUND_COLUMNS = Columns(time="evaluated_at", project="project", cost_centre="cost_centre",
+                             workflow="workflow", release="pipeline_release")
+
+
 def turnaround(con: Engine, f: Filters) -> pa.Table:
     """Per run that has a QC verdict: ``week`` (Monday, of the verdict) and the hours of each part.
 
@@ -221,75 +220,41 @@ def turnaround(con: Engine, f: Filters) -> pa.Table:
     ``queue_h``: dispatch to the first attempt's start; ``run_h``: that start to the run's end
     (retries included); ``qc_h``: end to the verdict; ``turnaround_h``: arrival (or dispatch when
     no arrival is recorded) to the verdict. Selected by the verdict's day and the run's tags.
+    From the ``run_turnaround`` rollup (``analytics.run_rollups``): one row a run, not its facts.
     """
-    reach = _months_sql(_reach(f))
-    cond, params = where(f, RUN_COLUMNS, "AND")
-    cond = cond.replace("l.status_at", "q.evaluated_at")
+    cond, params = where(f, TURNAROUND_COLUMNS, "AND")
     return as_engine(con).table(
         f"""
-        WITH r AS (SELECT * FROM runs WHERE true{reach}),
-        l AS (
-            SELECT * FROM (
-                SELECT r.*, row_number() OVER (PARTITION BY run_id ORDER BY {_LATEST_ORDER})
-                    AS rn__
-                FROM r) WHERE rn__ = 1 AND status IN {FINISHED}
-        ),
-        q AS (
-            SELECT run_id, max(evaluated_at) AS evaluated_at FROM qc_results
-            WHERE check_id = 'overall' AND suite = '{QC_SUITE}'{reach}
-            GROUP BY run_id
-        ),
-        d AS (SELECT run_id, min(status_at) AS dispatched_at FROM r
-              WHERE run_id IN (SELECT run_id FROM q) GROUP BY run_id),
-        -- only the attempts of runs with a verdict: a semi-join, not 30 million rows grouped
-        s AS (
-            SELECT run_id, min(coalesce(started_at, CASE WHEN status = 'RUNNING'
-                                                         THEN status_at END)) AS started_at
-            FROM job_attempts WHERE run_id IN (SELECT run_id FROM q){reach} GROUP BY run_id
-        ),
-        arr AS (
-            SELECT project, sample_id, min(event_at) AS arrived_at FROM arrivals
-            WHERE sample_id IS NOT NULL GROUP BY project, sample_id
-        ),
-        t AS (
-            SELECT l.run_id, q.evaluated_at, d.dispatched_at, l.status_at AS ended_at,
-                   s.started_at,
-                   CASE WHEN arr.arrived_at <= d.dispatched_at THEN arr.arrived_at
-                        ELSE d.dispatched_at END AS arrived_at
-            FROM l
-            JOIN q ON q.run_id = l.run_id
-            JOIN d ON d.run_id = l.run_id
-            LEFT JOIN s ON s.run_id = l.run_id
-            LEFT JOIN arr ON arr.project = l.project AND arr.sample_id = l.sample_id
-            WHERE true {cond}
-        )
         SELECT CAST(date_trunc('week', evaluated_at) AS DATE) AS week, run_id,
-               date_diff('second', arrived_at, dispatched_at) / 3600.0 AS waiting_h,
-               date_diff('second', dispatched_at, coalesce(started_at, ended_at)) / 3600.0
-                   AS queue_h,
-               date_diff('second', coalesce(started_at, ended_at), ended_at) / 3600.0 AS run_h,
-               date_diff('second', ended_at, evaluated_at) / 3600.0 AS qc_h,
-               date_diff('second', arrived_at, evaluated_at) / 3600.0 AS turnaround_h
-        FROM t ORDER BY week, run_id""",
+               {", ".join(TURNAROUND_PARTS)}
+        FROM run_turnaround WHERE true {cond} ORDER BY week, run_id""",
         params,
     )
 
 
-def turnaround_weekly(rows: pa.Table) -> list[dict[str, Any]]:
-    """Per week and part: runs, p10, median, p90 and max hours (from ``turnaround`` rows)."""
-    import pyarrow.compute as pc
+def turnaround_weeks(con: Engine, f: Filters) -> list[dict[str, Any]]:
+    """Per week and part: runs, p10, median, p90 and max hours, computed by the engine.
 
-    out: list[dict[str, Any]] = []
-    for week in sorted(set(rows.column("week").to_pylist())):
-        sub = rows.filter(pc.equal(rows.column("week"), week))
-        for part in TURNAROUND_PARTS:
-            values = sub.column(part).drop_null()
-            if not len(values):
-                continue
-            p10, p50, p90 = pc.quantile(values, q=[0.1, 0.5, 0.9]).to_pylist()
-            out.append({"week": week, "part": part, "runs": len(values), "p10_h": p10,
-                        "median_h": p50, "p90_h": p90, "max_h": pc.max(values).as_py()})
-    return out
+    The page gets a few hundred rows, not one per run. Percentiles interpolate between the two
+    nearest values (DuckDB's ``quantile_cont``; Athena's ``approx_percentile`` is close, not exact).
+    """
+    cond, params = where(f, TURNAROUND_COLUMNS, "AND")
+    parts = " UNION ALL ".join(
+        f"SELECT week, {i} AS i__, '{part}' AS part, count({part}) AS runs, "
+        f"quantile_cont({part}, 0.1) AS p10_h, quantile_cont({part}, 0.5) AS median_h, "
+        f"quantile_cont({part}, 0.9) AS p90_h, max({part}) AS max_h "
+        f"FROM t GROUP BY week HAVING count({part}) > 0"
+        for i, part in enumerate(TURNAROUND_PARTS))
+    rows = as_engine(con).rows(
+        f"""
+        WITH t AS (SELECT CAST(date_trunc('week', evaluated_at) AS DATE) AS week,
+                          {", ".join(TURNAROUND_PARTS)}
+                   FROM run_turnaround WHERE true {cond})
+        SELECT week, part, runs, p10_h, median_h, p90_h, max_h FROM ({parts}) w
+        ORDER BY week, i__""",
+        params,
+    )
+    return [{**r, "runs": int(r["runs"])} for r in rows]
 
 
 def run_flow(con: Engine, f: Filters) -> pa.Table:

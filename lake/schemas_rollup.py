@@ -343,6 +343,32 @@ ROLLUP_RELEASE_RUNS_MONTHLY = register(
     )
 )
 
+ROLLUP_RUN_TURNAROUND_MONTHLY = register(
+    _spec(
+        "rollup_run_turnaround_monthly",
+        "One row per run with a sample_qc verdict, in the month of its latest verdict: its tags "
+        "and the hours of each part of its turnaround, arrival to verdict (the Runs page's "
+        "weekly distributions; 1 row a run against its status, attempt and QC rows).",
+        key=("run_id",),
+        time_column="evaluated_at",
+        fields=[
+            _f("evaluated_at", TS, "Time of the run's latest sample_qc verdict (partition time)",
+               nullable=False),
+            _f("run_id", pa.string(), "Run", nullable=False),
+            _PROJECT,
+            _f("cost_centre", pa.string(), "Cost-allocation tag: cost centre"),
+            _f("workflow", pa.string(), "Workflow name"),
+            _RELEASE,
+            _f("waiting_h", pa.float64(), "First input arrival to dispatch, hours"),
+            _f("queue_h", pa.float64(), "Dispatch to the first attempt's start, hours"),
+            _f("run_h", pa.float64(), "First attempt's start to the run's end, hours"),
+            _f("qc_h", pa.float64(), "Run's end to the verdict, hours"),
+            _f("turnaround_h", pa.float64(), "Arrival (else dispatch) to the verdict, hours"),
+            _DIGEST,
+        ],
+    )
+)
+
 ROLLUP_QC_GATES_DAILY = register(
     _spec(
         "rollup_qc_gates_daily",

@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from analytics.runs import TURNAROUND_PARTS, backlog, turnaround_weekly
+from analytics.runs import TURNAROUND_PARTS, backlog
 from dashboards import data, filters, widgets
 
 STATUSES = ["DISPATCHED", "RUNNING", "SUCCEEDED", "FAILED"]
@@ -141,8 +141,7 @@ if run_id:
 
 # --- turnaround --------------------------------------------------------------------------------
 st.header("Turnaround")
-rows = data.query("runs.turnaround", f)
-weekly = pd.DataFrame(turnaround_weekly(rows))
+weekly = pd.DataFrame(data.query("runs.turnaround_weeks", f))
 if weekly.empty:
     st.caption("No run with a QC verdict in the selection.")
 else:
@@ -163,7 +162,7 @@ else:
         width="stretch",
     )
     widgets.table(weekly.drop(columns=["part_label"]), "turnaround-weekly")
-widgets.leaves_out("runs", "job_attempts", "qc_results", "arrivals")
+widgets.leaves_out("rollup_run_turnaround_monthly", "runs", "job_attempts", "qc_results", "arrivals")
 
 st.header("Backlog")
 flow = data.query("runs.run_flow", f)

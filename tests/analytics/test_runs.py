@@ -94,9 +94,15 @@ def test_turnaround_parts_per_week(engine):
     # done 05:00, verdict 11-03 00:00 (re-evaluated). No arrivals: waiting counts from dispatch.
     assert got == {"run-1": (date(2026, 10, 26), 0.0, 3.0, 22.0, 25.0),
                    "run-2": (date(2026, 11, 2), 3.0, 1.0, 43.0, 47.0)}
-    weekly = runs.turnaround_weekly(rows)
-    assert {(w["week"], w["part"]): w["median_h"] for w in weekly}[
-        (date(2026, 11, 2), "turnaround_h")] == 47.0
+    weekly = runs.turnaround_weeks(engine, Filters())
+    assert [(w["week"], w["part"], w["runs"], w["median_h"], w["max_h"]) for w in weekly] == [
+        (date(2026, 10, 26), "waiting_h", 1, 0.0, 0.0), (date(2026, 10, 26), "queue_h", 1, 0.0, 0.0),
+        (date(2026, 10, 26), "run_h", 1, 3.0, 3.0), (date(2026, 10, 26), "qc_h", 1, 22.0, 22.0),
+        (date(2026, 10, 26), "turnaround_h", 1, 25.0, 25.0),
+        (date(2026, 11, 2), "waiting_h", 1, 0.0, 0.0), (date(2026, 11, 2), "queue_h", 1, 3.0, 3.0),
+        (date(2026, 11, 2), "run_h", 1, 1.0, 1.0), (date(2026, 11, 2), "qc_h", 1, 43.0, 43.0),
+        (date(2026, 11, 2), "turnaround_h", 1, 47.0, 47.0)]
+    assert runs.turnaround_weeks(engine, Filters(project=("pgx",))) == []
     assert runs.turnaround(engine, Filters(project=("pgx",))).num_rows == 0
 
 
@@ -190,6 +196,7 @@ def test_the_runs_and_overview_queries_go_to_athena_as_trino_sql_meaning_the_sam
         runs.runs_table(rec, f)
         runs.runs_table(rec, f, status=("FAILED",), limit=2)
         runs.turnaround(rec, f)
+        runs.turnaround_weeks(rec, f)
         runs.run_flow(rec, f)
         overview.figures(rec, f)
         overview.daily_runs(rec, f)
