@@ -162,7 +162,8 @@ else:
         width="stretch",
     )
     widgets.table(weekly.drop(columns=["part_label"]), "turnaround-weekly")
-widgets.leaves_out("rollup_run_turnaround_monthly", "runs", "job_attempts", "qc_results", "arrivals")
+widgets.leaves_out("rollup_run_turnaround_monthly", "runs", "job_attempts", "qc_results",
+                   "arrivals")
 
 st.header("Backlog")
 flow = data.query("runs.run_flow", f)

@@ -3,7 +3,9 @@ the facts before their rollups existed.
 
 The oracle of ``test_page_rollups``: the same answers computed from ``job_attempts``,
 ``decisions``, ``runs``, ``billed_costs`` and ``cost_lines`` of the range's months and one either
-side, whatever the filters (``failures_by_kind`` never takes the attempts rollup here).
+side, whatever the filters (``failures_by_kind`` never takes the attempts rollup here); and the
+Runs page's turnaround per run and its weekly percentiles, from ``runs``, ``job_attempts``,
+``qc_results`` and ``arrivals`` (the oracle of ``test_turnaround_rollup``).
 """
 
 from __future__ import annotations
@@ -358,3 +360,86 @@ def metric_bins(con: Engine, f: Filters, bins: int) -> dict[str, list[dict[str, 
         "rules": [{"metric_id": m, "check_id": c, "threshold": t}
                   for m, c, t in sorted(rules, key=lambda x: (x[0], x[1], x[2] or ""))],
     }
+
+
+TURNAROUND_PARTS = ("waiting_h", "queue_h", "run_h", "qc_h", "turnaround_h")
+
+
+def turnaround(con: Engine, f: Filters) -> pa.Table:
+    """``analytics.runs.turnaround`` before its rollup: per run with a QC verdict, ``week``
+    (Monday, of the verdict) and the hours of each part.
+
+    ``waiting_h``: first input arrival to dispatch (waiting for mates and for the sample sheet);
+    ``queue_h``: dispatch to the first attempt's start; ``run_h``: that start to the run's end
+    (retries included); ``qc_h``: end to the verdict; ``turnaround_h``: arrival (or dispatch when
+    no arrival is recorded) to the verdict. Selected by the verdict's day and the run's tags.
+    """
+    reach = _reach(f)
+    cond, params = where(f, RUN_COLUMNS, "AND")
+    cond = cond.replace("l.status_at", "q.evaluated_at")
+    return as_engine(con).table(
+        f"""
+        WITH r AS (SELECT * FROM runs WHERE true{reach}),
+        l AS (
+            SELECT * FROM (
+                SELECT r.*, row_number() OVER (PARTITION BY run_id ORDER BY {_LATEST_RUN})
+                    AS rn__
+                FROM r) WHERE rn__ = 1 AND status IN ('SUCCEEDED', 'FAILED')
+        ),
+        q AS (
+            SELECT run_id, max(evaluated_at) AS evaluated_at FROM qc_results
+            WHERE check_id = 'overall' AND suite = 'sample_qc'{reach}
+            GROUP BY run_id
+        ),
+        d AS (SELECT run_id, min(status_at) AS dispatched_at FROM r
+              WHERE run_id IN (SELECT run_id FROM q) GROUP BY run_id),
+        -- only the attempts of runs with a verdict: a semi-join, not 30 million rows grouped
+        s AS (
+            SELECT run_id, min(coalesce(started_at, CASE WHEN status = 'RUNNING'
+                                                         THEN status_at END)) AS started_at
+            FROM job_attempts WHERE run_id IN (SELECT run_id FROM q){reach} GROUP BY run_id
+        ),
+        arr AS (
+            SELECT project, sample_id, min(event_at) AS arrived_at FROM arrivals
+            WHERE sample_id IS NOT NULL GROUP BY project, sample_id
+        ),
+        t AS (
+            SELECT l.run_id, q.evaluated_at, d.dispatched_at, l.status_at AS ended_at,
+                   s.started_at,
+                   CASE WHEN arr.arrived_at <= d.dispatched_at THEN arr.arrived_at
+                        ELSE d.dispatched_at END AS arrived_at
+            FROM l
+            JOIN q ON q.run_id = l.run_id
+            JOIN d ON d.run_id = l.run_id
+            LEFT JOIN s ON s.run_id = l.run_id
+            LEFT JOIN arr ON arr.project = l.project AND arr.sample_id = l.sample_id
+            WHERE true {cond}
+        )
+        SELECT CAST(date_trunc('week', evaluated_at) AS DATE) AS week, run_id,
+               date_diff('second', arrived_at, dispatched_at) / 3600.0 AS waiting_h,
+               date_diff('second', dispatched_at, coalesce(started_at, ended_at)) / 3600.0
+                   AS queue_h,
+               date_diff('second', coalesce(started_at, ended_at), ended_at) / 3600.0 AS run_h,
+               date_diff('second', ended_at, evaluated_at) / 3600.0 AS qc_h,
+               date_diff('second', arrived_at, evaluated_at) / 3600.0 AS turnaround_h
+        FROM t ORDER BY week, run_id""",
+        params,
+    )
+
+
+def turnaround_weekly(rows: pa.Table) -> list[dict[str, Any]]:
+    """``runs.turnaround_weeks`` as it was: per week and part, runs, p10, median, p90 and max
+    hours (from ``turnaround`` rows), in Python."""
+    import pyarrow.compute as pc
+
+    out: list[dict[str, Any]] = []
+    for week in sorted(set(rows.column("week").to_pylist())):
+        sub = rows.filter(pc.equal(rows.column("week"), week))
+        for part in TURNAROUND_PARTS:
+            values = sub.column(part).drop_null()
+            if not len(values):
+                continue
+            p10, p50, p90 = pc.quantile(values, q=[0.1, 0.5, 0.9]).to_pylist()
+            out.append({"week": week, "part": part, "runs": len(values), "p10_h": p10,
+                        "median_h": p50, "p90_h": p90, "max_h": pc.max(values).as_py()})
+    return out
