@@ -161,3 +161,48 @@ def test_the_runs_page_turnaround_reads_the_rollup_not_the_facts(lake_settings):
     assert "run_turnaround" in sql
     assert [t for t in ("FROM runs", "job_attempts", "qc_results", "arrivals") if t in sql] == []
     rec.close()
+
+
+def test_a_re_gate_months_later_moves_the_run_and_stales_the_old_month(lake_settings):
+    """The re-gate rule: a month reads every later month's gates, and every earlier month's runs
+    and attempts, so a late gate or a late attempt row makes exactly those months stale."""
+    from datetime import UTC, datetime
+
+    store = LakeStore(lake_settings)
+
+    def run(run_id: str, at: datetime) -> None:
+        store.write("runs", [{"run_id": run_id, "sample_id": run_id, "project": "a",
+                              "status": s, "status_at": at + timedelta(hours=h)}
+                             for s, h in (("DISPATCHED", 0), ("SUCCEEDED", 4))])
+        gate_at(run_id, at + timedelta(hours=6))
+
+    def gate_at(run_id: str, at: datetime) -> None:
+        store.write("qc_results", [{"run_id": run_id, "sample_id": run_id, "project": "a",
+                                    "suite": "sample_qc", "check_id": "overall",
+                                    "verdict": "pass", "passed": True, "evaluated_at": at}])
+
+    run("R1", datetime(2026, 1, 10, tzinfo=UTC))
+    run("R3", datetime(2026, 3, 10, tzinfo=UTC))
+    run("R5", datetime(2026, 5, 10, tzinfo=UTC))
+    con = connect(lake_settings, store)
+    rollups.refresh(con, store)
+    con = connect(lake_settings, store)
+    assert "rollup_run_turnaround_monthly" not in rollups.stale_months(con, store)
+    gate_at("R1", datetime(2026, 3, 20, tzinfo=UTC))  # R1 re-gated two months on
+    con = connect(lake_settings, store)
+    # the months with facts are January, March and May: January reads March's gates
+    assert rollups.stale_months(con, store)["rollup_run_turnaround_monthly"] == [
+        "2026-01", "2026-03"]
+    rollups.refresh(con, store, rollups.stale_months(con, store))
+    con = connect(lake_settings, store)
+    got = {r["run_id"]: (r["week"], r["qc_h"])
+           for r in runs.turnaround(con, Filters()).to_pylist()}
+    assert got == {"R1": (date(2026, 3, 16), 1652.0), "R3": (date(2026, 3, 9), 2.0),
+                   "R5": (date(2026, 5, 4), 2.0)}
+    # an attempt row of March: March's month and the ones after read it, January does not
+    store.write("job_attempts", [{"run_id": "R3", "job_id": "j3", "attempt": 1,
+                                  "status": "RUNNING", "status_at": datetime(2026, 3, 10, 1,
+                                                                             tzinfo=UTC)}])
+    con = connect(lake_settings, store)
+    assert rollups.stale_months(con, store)["rollup_run_turnaround_monthly"] == [
+        "2026-03", "2026-05"]
