@@ -5,6 +5,8 @@ The runs table reads the facts (``runs``, ``job_attempts``, ``costs``, ``qc_resu
 months the date range touches and one month either side (a run dispatched late in a month
 finishes early in the next; its QC verdict may come a month later), so a year of lake costs what
 the chosen weeks cost. One run's drill-down reads only the months that run lived in.
+Turnaround reads the ``run_turnaround`` rollup (one row a run with a QC verdict) and takes its
+weekly percentiles in SQL, so a year of gated runs reaches the page as a few hundred rows.
 Every function takes an ``Engine`` and returns an Arrow table or plain values, empty on an empty
 lake.
 """
