@@ -20,17 +20,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-# (label, function, extra arguments): the page's calls in its order (dashboards/views/cost.py).
+# (label, function, extra arguments): the page's first render in its order (dashboards/views/
+# cost.py), then what it reads only when asked (toggles) or read before issue 14's round.
 CALLS = [
     ("over_time month", "over_time", ("month",)),
     ("by_component", "by_component", ()),
     ("assumed_prices", "assumed_prices", ()),
-    ("per_sample", "per_sample", ()),
+    ("per_sample without billed", "per_sample", ("False",)),
     ("savings", "savings", ()),
     ("reconciliation", "reconciliation", ()),
-    ("untagged", "untagged", ()),
+    ("untagged_by_service", "untagged_by_service", ()),
     ("automation", "automation", ()),
     ("over_time month by project", "over_time", ("month", "project")),
+    ("asked: per_sample with billed", "per_sample", ()),
+    ("asked: untagged", "untagged", ()),
 ]
 BASELINE = "by_component"
 
@@ -44,7 +47,8 @@ def one(lake: str, fn: str, args: list[str]) -> None:
 
     engine = open_engine(Settings(lake_uri=lake))
     t = time.perf_counter()
-    rows = getattr(cost_trends, fn)(engine, Filters(), *args).num_rows
+    values = [{"True": True, "False": False}.get(a, a) for a in args]
+    rows = getattr(cost_trends, fn)(engine, Filters(), *values).num_rows
     print(f"{time.perf_counter() - t:.3f} {rows}")
 
 
