@@ -95,6 +95,7 @@ def test_whole_months_read_no_billing_line_unless_billed_per_sample_is_asked(eng
     for f in (Filters(), november):
         by_month = _series(cost_trends.over_time(rec, f))
         by_tag = cost_trends.over_time(rec, f, "month", "cost_centre")
+        assert not [sql for sql, _ in rec.sent if "billed_allocated" in sql]
         samples = cost_trends.per_sample(rec, f, billed=False)
         spend = cost_trends.untagged_by_service(rec, f).to_pylist()
     assert not [sql for sql, _ in rec.sent if "billed_allocated" in sql or "untagged_spend" in sql]
