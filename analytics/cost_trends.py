@@ -71,20 +71,18 @@ def over_time(con: Engine, f: Filters, grain: Grain = "month", by: str | None = 
     column, tag = _PERIOD[check_grain(grain)], _by(by)
     group = f", coalesce({tag}, '{UNTAGGED}')" if tag else ""
     select_group = f"{group} AS grp" if tag else ""
-    if grain == "month" and whole_months(f):
-        cond, params = where(f, ROLLUP_COLUMNS, "WHERE")
-        period = column.format(c="month_at")
-        est = (f"SELECT {period} AS period{select_group}, sum(cost_usd) AS usd "
-               f"FROM costs_monthly {cond} GROUP BY {period}{group}")
-    else:
-        cond, params = where(f, LINE_COLUMNS, "WHERE")
-        period = column.format(c="usage_start_at")
-        est = (f"SELECT {period} AS period{select_group}, sum(cost_usd) AS usd "
-               f"FROM cost_lines {cond} GROUP BY {period}{group}")
-    bcond, bparams = where(f, BILLED_COLUMNS, "AND")
-    period = column.format(c="usage_start_at")
+    # Whole months per month: both sides from their monthly rollups, whose month_at is the
+    # month of usage_start_at, so the range and the grouping select the same rows as the facts.
+    monthly = grain == "month" and whole_months(f)
+    est_from, bil_from, cols = (("costs_monthly", "billed_monthly", ROLLUP_COLUMNS) if monthly
+                                else ("cost_lines", "billed_allocated", LINE_COLUMNS))
+    period = column.format(c=cols.time)
+    cond, params = where(f, cols, "WHERE")
+    est = (f"SELECT {period} AS period{select_group}, sum(cost_usd) AS usd "
+           f"FROM {est_from} {cond} GROUP BY {period}{group}")
+    bcond, bparams = where(f, cols, "AND")
     bil = (f"SELECT {period} AS period{select_group}, sum(cost_usd) AS usd "
-           f"FROM billed_allocated WHERE allocation <> 'unused' {bcond} "
+           f"FROM {bil_from} WHERE allocation <> 'unused' {bcond} "
            f"GROUP BY {period}{group}")
     on = "e.period = b.period" + (" AND e.grp = b.grp" if tag else "")
     grp = ", coalesce(e.grp, b.grp) AS grp" if tag else ""
@@ -153,12 +151,14 @@ def assumed_prices(con: Engine, f: Filters) -> pa.Table:
     return as_engine(con).table(sql, params)
 
 
-def per_sample(con: Engine, f: Filters) -> pa.Table:
+def per_sample(con: Engine, f: Filters, billed: bool = True) -> pa.Table:
     """``sample_id, project, runs, estimated_usd, compute_usd, licence_usd, storage_usd,
     billed_usd, unpriced_rows``: one row per sample with cost in the selection, costliest first.
 
     Whole months (or an open range) read the per-sample rollup (``sample_costs``); a range that
-    cuts a month reads the cost rows of the months it touches."""
+    cuts a month reads the cost rows of the months it touches. Billed cost per sample has no
+    rollup: it reads every allocated billing line of the selection (minutes on a year of
+    billing), so ``billed=False`` leaves ``billed_usd`` null and the billing unread."""
     kind = "cost_kind"
     if whole_months(f):
         cond, params = where(f, SAMPLE_COLUMNS, "AND")
@@ -180,6 +180,14 @@ def per_sample(con: Engine, f: Filters) -> pa.Table:
                    CAST(sum(unpriced_rows) AS BIGINT) AS unpriced_rows
             FROM cost_lines WHERE sample_id IS NOT NULL {cond}
             GROUP BY sample_id"""
+    if not billed:
+        return as_engine(con).table(
+            f"""
+            SELECT sample_id, project, runs, estimated_usd, compute_usd, licence_usd,
+                   storage_usd, CAST(NULL AS DOUBLE) AS billed_usd, unpriced_rows
+            FROM ({est}) e ORDER BY estimated_usd DESC NULLS LAST, sample_id""",
+            params,
+        )
     bcond, bparams = where(f, BILLED_COLUMNS, "AND")
     return as_engine(con).table(
         f"""
@@ -313,6 +321,22 @@ def untagged(con: Engine, f: Filters) -> pa.Table:
         SELECT month, tag_status, allocation, product_code, usage_type, line_count, cost_usd
         FROM untagged_spend WHERE true {cond}
         ORDER BY month, cost_usd DESC, product_code, usage_type""",
+        params,
+    )
+
+
+def untagged_by_service(con: Engine, f: Filters) -> pa.Table:
+    """``month, allocation, product_code, line_count, cost_usd``: the spend ``untagged`` lists,
+    by month, allocation and service only, from the billed rollup (``billed_monthly``), which
+    keeps project and cost centre but neither usage type nor sample and run (so not the tag
+    status): the same dollars, without reading the billing lines."""
+    cond, params = _month_range(f)
+    return as_engine(con).table(
+        f"""
+        SELECT month, allocation, product_code, CAST(sum(line_count) AS BIGINT) AS line_count,
+               sum(cost_usd) AS cost_usd
+        FROM billed_monthly WHERE (project IS NULL OR cost_centre IS NULL) {cond}
+        GROUP BY 1, 2, 3 ORDER BY month, cost_usd DESC, product_code, allocation""",
         params,
     )
 

@@ -29,10 +29,12 @@ try:
     trend = data.query("cost_trends.over_time", f, grain).to_pandas()
     components = data.query("cost_trends.by_component", f).to_pandas()
     assumed = data.query("cost_trends.assumed_prices", f).to_pandas()
-    samples = data.query("cost_trends.per_sample", f).to_pandas()
+    # Billed per sample and the untagged lines by usage type read the billing lines (no rollup
+    # keeps them): asked for below, not on first render.
+    samples = data.query("cost_trends.per_sample", f, False).to_pandas()
     savings = data.query("cost_trends.savings", f).to_pandas()
     reconcile = data.query("cost_trends.reconciliation", f).to_pandas()
-    untagged = data.query("cost_trends.untagged", f).to_pandas()
+    untagged = data.query("cost_trends.untagged_by_service", f).to_pandas()
     automation = data.query("cost_trends.automation", f).to_pandas()
 except data.LakeUnavailable as e:
     st.error(str(e), icon=":material/error:")
@@ -154,6 +156,18 @@ else:
     row[1].metric("Median per sample", usd(stats["median"]))
     row[2].metric("90th percentile", usd(stats["p90"]))
     row[3].metric("Mean per sample", usd(stats["mean"]))
+    billed_per_sample = st.toggle(
+        "Billed cost per sample", key="cost_sample_billed",
+        help="Adds each sample's allocated billed cost to the table. No rollup keeps billed cost "
+             "per sample: it reads every billing line of the selection, which takes minutes on "
+             "a year of billing, so it runs when asked.")
+    if billed_per_sample:
+        try:
+            samples = data.query("cost_trends.per_sample", f).to_pandas()
+        except data.LakeUnavailable as e:
+            st.error(str(e), icon=":material/error:")
+    else:
+        samples = samples.drop(columns="billed_usd")
     st.altair_chart(
         alt.Chart(binned(samples["estimated_usd"].dropna()),
                   title="Estimated cost per sample").mark_bar().encode(
@@ -169,7 +183,7 @@ else:
     )
     table(samples, "cost per sample", "cost_per_sample",
           {c: MONEY for c in ("estimated_usd", "compute_usd", "licence_usd", "storage_usd",
-                              "billed_usd")})
+                              "billed_usd") if c in samples})
 
 st.subheader("Savings")
 if savings.empty:
@@ -206,4 +220,15 @@ with right:
     if untagged.empty:
         st.caption("No billed spend without a project or cost centre in these months.")
     table(untagged, "untagged spend", "untagged_spend", {"cost_usd": MONEY})
+    if not untagged.empty and st.toggle(
+            "By tag status and usage type", key="cost_untagged_detail",
+            help="Whether a line has no tag at all or only lacks project or cost centre, and its "
+                 "usage type: read from the billing lines (minutes on a year of billing)."):
+        try:
+            detail = data.query("cost_trends.untagged", f).to_pandas()
+        except data.LakeUnavailable as e:
+            st.error(str(e), icon=":material/error:")
+        else:
+            table(detail, "untagged spend by tag status and usage type", "untagged_spend_detail",
+                  {"cost_usd": MONEY})
     not_narrowed(f, MONTHLY, "untagged spend has no tags to filter on")

@@ -264,6 +264,57 @@ def savings(con: Engine, f: Filters) -> pa.Table:
     )
 
 
+def over_time(con: Engine, f: Filters, grain: Grain = "month", by: str | None = None
+              ) -> pa.Table:
+    """The Cost page's estimated beside billed per period (and tag), both sides summed from the
+    cost rows and the allocated billing lines, as ``cost_trends.over_time`` read billed before
+    it read ``billed_monthly``."""
+    from analytics.cost_trends import BY
+    from analytics.filters import UNTAGGED
+
+    column, tag = _PERIOD[check_grain(grain)], BY[by] if by else None
+    period = column.format(c="c.usage_start_at")
+    group = f", coalesce(c.{tag}, '{UNTAGGED}')" if tag else ""
+    select_group = f"{group} AS grp" if tag else ""
+    cond, params = where(f, COST_COLUMNS, "WHERE")
+    bcond, bparams = where(f, COST_COLUMNS, "AND")
+    on = "e.period = b.period" + (" AND e.grp = b.grp" if tag else "")
+    grp = ", coalesce(e.grp, b.grp) AS grp" if tag else ""
+    rows = as_engine(con).rows(
+        f"""
+        SELECT coalesce(e.period, b.period) AS period{grp},
+               coalesce(e.usd, 0) AS estimated_usd, coalesce(b.usd, 0) AS billed_usd
+        FROM (SELECT {period} AS period{select_group}, sum(c.cost_usd) AS usd
+              FROM cost_lines c {cond} GROUP BY {period}{group}) e
+        FULL OUTER JOIN (
+              SELECT {period} AS period{select_group}, sum(c.cost_usd) AS usd
+              FROM billed_allocated c WHERE c.allocation <> 'unused' {bcond}
+              GROUP BY {period}{group}) b ON {on}""",
+        [*params, *bparams],
+    )
+    labels = span(f, (r["period"] for r in rows), grain)
+    filled = fill(rows, "period", labels, ["grp"] if tag else [],
+                  ["estimated_usd", "billed_usd"])
+    return pa.Table.from_pylist([
+        {"period": r["period"], **({"group": r["grp"]} if tag else {}),
+         "estimated_usd": r["estimated_usd"], "billed_usd": r["billed_usd"]} for r in filled])
+
+
+def untagged_by_service(con: Engine, f: Filters) -> pa.Table:
+    """The spend of the ``untagged_spend`` view (billing lines without a project or cost centre)
+    summed by month, allocation and service."""
+    months = [f"month {op} ?" for op, d in ((">=", f.start), ("<=", f.end)) if d]
+    return _table(
+        con,
+        f"""
+        SELECT month, allocation, product_code, CAST(sum(line_count) AS BIGINT) AS line_count,
+               sum(cost_usd) AS cost_usd
+        FROM untagged_spend WHERE true {''.join(' AND ' + m for m in months)}
+        GROUP BY 1, 2, 3 ORDER BY month, cost_usd DESC, product_code, allocation""",
+        [d.isoformat()[:7] for d in (f.start, f.end) if d],
+    )
+
+
 # The QC page's answers as it asked the facts before the summaries (``analytics.qc``): every
 # failed check, and every gated run's value of every numeric check.
 QC_COLUMNS = Columns(time="g.counted_at", project="g.project", cost_centre="g.cost_centre",

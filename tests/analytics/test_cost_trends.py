@@ -87,6 +87,29 @@ def test_cost_per_sample_and_its_distribution(engine):
     assert cost_trends.distribution([]) == {"median": None, "p90": None, "mean": None}
 
 
+def test_whole_months_read_no_billing_line_unless_billed_per_sample_is_asked(engine):
+    """Issue 14: on a year of billing, the page's first render read every billing line (the
+    billed side per month and per tag, billed per sample, untagged spend)."""
+    rec = Recorder(engine)
+    november = Filters(start=date(2026, 11, 1), end=date(2026, 11, 30), project=("aou", None))
+    for f in (Filters(), november):
+        by_month = _series(cost_trends.over_time(rec, f))
+        by_tag = cost_trends.over_time(rec, f, "month", "cost_centre")
+        assert not [sql for sql, _ in rec.sent if "billed_allocated" in sql]
+        samples = cost_trends.per_sample(rec, f, billed=False)
+        spend = cost_trends.untagged_by_service(rec, f).to_pylist()
+    assert not [sql for sql, _ in rec.sent if "billed_allocated" in sql or "untagged_spend" in sql]
+    assert by_month == {("2026-11",): (31.296, 7.10)}
+    assert _series(by_tag) == {("2026-11", "cc-1"): (31.296, 4.10),
+                               ("2026-11", "(untagged)"): (0.0, 3.0)}
+    assert samples.column("billed_usd").null_count == samples.num_rows == 2
+    assert rounded([(r["month"], r["allocation"], r["product_code"], r["line_count"],
+                     r["cost_usd"]) for r in spend]) == [("2026-11", "line", "AmazonS3", 1, 3.0)]
+    full = cost_trends.per_sample(engine, november).to_pylist()
+    assert rounded({r["sample_id"]: r["billed_usd"] for r in full}) == {
+        "S-A": 1.80, "S-B": 2.30}
+
+
 def test_savings_reconciliation_and_untagged_for_the_selected_months(engine):
     archival = sorted((r["scenario"], r["month"], r["baseline_usd"], r["actual_usd"])
                       for r in cost_trends.savings(engine, Filters()).to_pylist()
@@ -162,7 +185,8 @@ def test_every_query_of_the_three_pages_goes_to_athena_as_trino_sql_meaning_the_
         for fn in (failures.reclaims, failures.retry_outcomes, failures.retry_cost,
                    cost_trends.by_component, cost_trends.assumed_prices, cost_trends.per_sample,
                    cost_trends.savings, cost_trends.reconciliation, cost_trends.untagged,
-                   storage.by_class, storage.archival):
+                   cost_trends.untagged_by_service, storage.by_class, storage.archival):
             fn(rec, f)
-    assert len(rec.sent) == 30
+        cost_trends.per_sample(rec, f, billed=False)
+    assert len(rec.sent) == 34
     assert_same_on_trino(engine, rec.sent)

@@ -64,6 +64,25 @@ def test_estimated_billed_components_samples_and_savings(lake, monkeypatch):
     assert by_centre.round(6).to_dict() == {"cc-1": 40.296, "cc-2": 6.5, "(untagged)": 0.0}
 
 
+def test_billing_lines_are_read_per_sample_and_per_usage_type_only_when_asked(lake, monkeypatch):
+    """Billed per sample and the untagged lines' tag status and usage type have no rollup: the
+    first render leaves them out, a toggle reads them from the billing lines."""
+    at = open_page(lake, "cost", monkeypatch)
+    assert "billed_usd" not in _table(at, "cost per sample").columns
+    assert _table(at, "untagged spend").values.tolist() == [["2026-11", "line", "AmazonS3", 1,
+                                                             3.0]]
+    at.toggle(key="cost_sample_billed").set_value(True).run()
+    at.toggle(key="cost_untagged_detail").set_value(True).run()
+    assert not at.exception and not at.error
+    billed = _table(at, "cost per sample").set_index("sample_id")["billed_usd"]
+    assert billed.round(6).to_dict() == pytest.approx(
+        {"S-A": 1.80, "S-B": 2.30, "S-E": float("nan"), "S-C": float("nan"),
+         "S-D": float("nan")}, nan_ok=True)
+    (line,) = _table(at, "untagged spend by tag status and usage type").to_dict("records")
+    assert (line["tag_status"], line["product_code"], line["cost_usd"]) == (
+        "untagged", "AmazonS3", 3.0)
+
+
 def test_a_link_with_a_date_range_reads_those_days(lake, monkeypatch):
     at = open_page(lake, "cost", monkeypatch, {"start": "2026-11-03", "end": "2026-11-05"})
     assert not at.exception
