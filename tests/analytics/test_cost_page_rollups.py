@@ -20,9 +20,8 @@ from hypothesis import strategies as st
 from analytics import cost_trends, rollups
 from analytics.engine import connect
 from analytics.filters import Filters
-from lake.settings import Settings
-from lake.store import LakeStore
 from tests.analytics import pages_from_facts as facts
+from tests.analytics.histories import played
 from tests.analytics.test_page_rollups import WHOLE_MONTHS, filters, tagged_run
 from tests.analytics.test_rollups import EDGE, MONTHS, PROPERTY, _close
 
@@ -85,13 +84,7 @@ def answers(module, con, f: Filters, by: str) -> dict[str, list[tuple]]:
 def test_the_cost_page_answers_billed_per_month_from_rollups_as_from_the_facts(history, asked,
                                                                                 by):
     with tempfile.TemporaryDirectory() as tmp:
-        lake = Settings(lake_uri=f"{tmp}/lake")
-        store = LakeStore(lake)
-        for kind, name, rows in history:
-            if kind == "write":
-                store.write(name, rows)
-            else:
-                rollups.refresh(connect(lake, store), store, None if name is None else [name])
+        lake, store = played(tmp, history)
         for stage in ("as written", "refreshed"):
             con = connect(lake, store)
             for f in [Filters(), *MONTH_RANGES, *asked]:

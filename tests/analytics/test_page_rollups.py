@@ -21,9 +21,8 @@ from hypothesis import strategies as st
 from analytics import cost_trends, failures, rollups
 from analytics.engine import connect
 from analytics.filters import Filters
-from lake.settings import Settings
-from lake.store import LakeStore
 from tests.analytics import pages_from_facts as facts
+from tests.analytics.histories import played
 from tests.analytics.test_rollups import EDGE, MONTHS, PROPERTY, _close, runs_of
 
 ZONES = ("us-east-1a", "us-east-1b", "")
@@ -120,13 +119,7 @@ def answers(module, con, f: Filters) -> dict[str, list[tuple]]:
 @given(history=histories(), asked=st.lists(filters(), min_size=1, max_size=3))
 def test_the_failures_page_answers_from_rollups_as_from_the_facts(history, asked):
     with tempfile.TemporaryDirectory() as tmp:
-        lake = Settings(lake_uri=f"{tmp}/lake")
-        store = LakeStore(lake)
-        for kind, name, rows in history:
-            if kind == "write":
-                store.write(name, rows)
-            else:
-                rollups.refresh(connect(lake, store), store, None if name is None else [name])
+        lake, store = played(tmp, history)
         for stage in ("as written", "refreshed"):
             con = connect(lake, store)
             for f in [Filters(), *WHOLE_MONTHS, *asked]:

@@ -20,9 +20,8 @@ from hypothesis import strategies as st
 from analytics import qc, rollups
 from analytics.engine import connect
 from analytics.filters import Filters
-from lake.settings import Settings
-from lake.store import LakeStore
 from tests.analytics import pages_from_facts as facts
+from tests.analytics.histories import played
 from tests.analytics.test_rollups_qc_billed import EDGE, MONTHS, PROPERTY, _at
 
 BINS = 7  # few bins: runs share them, edges are hit
@@ -125,13 +124,7 @@ def _check(con, f: Filters) -> None:
 @given(history=histories(), asked=st.lists(filters(), min_size=1, max_size=3))
 def test_the_qc_page_answers_beyond_the_strip_as_from_the_facts(history, asked):
     with tempfile.TemporaryDirectory() as tmp:
-        lake = Settings(lake_uri=f"{tmp}/lake")
-        store = LakeStore(lake)
-        for kind, name, rows in history:
-            if kind == "write":
-                store.write(name, rows)
-            else:
-                rollups.refresh(connect(lake, store), store, None if name is None else [name])
+        lake, store = played(tmp, history)
         for _stage in ("as written", "refreshed"):
             con = connect(lake, store)
             for f in [Filters(), *asked]:

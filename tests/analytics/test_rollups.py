@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from analytics import queries, rollups
 from analytics.engine import connect
-from lake.settings import Settings
 from lake.store import LakeStore
+from tests.analytics.histories import played
 from tests.analytics.overview_lake import write_overview_lake
 
 PROPERTY = settings(
@@ -188,13 +188,7 @@ def histories(draw) -> list[tuple]:
 @given(history=histories())
 def test_rollups_answer_as_the_facts_do(history):
     with tempfile.TemporaryDirectory() as tmp:
-        lake = Settings(lake_uri=f"{tmp}/lake")
-        store = LakeStore(lake)
-        for kind, name, rows in history:
-            if kind == "write":
-                store.write(name, rows)
-            else:
-                rollups.refresh(connect(lake, store), store, None if name is None else [name])
+        lake, store = played(tmp, history)
         con = connect(lake, store)
         _close(from_rollups(con), from_facts(con))
         rollups.refresh(con, store)  # every month current: the stored rows alone

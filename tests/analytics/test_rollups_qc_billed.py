@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from analytics import cost, overview, qc, queries, rollups
 from analytics.engine import connect
 from analytics.filters import Filters
-from lake.settings import Settings
 from lake.store import LakeStore
 from seqledger.cli import main
+from tests.analytics.histories import played
 
 PROPERTY = settings(
     max_examples=10,
@@ -219,15 +219,7 @@ def histories(draw) -> list[tuple]:
 @given(history=histories())
 def test_qc_and_billed_rollups_answer_as_the_facts_do(history):
     with tempfile.TemporaryDirectory() as tmp:
-        lake = Settings(lake_uri=f"{tmp}/lake")
-        store = LakeStore(lake)
-        for kind, name, rows in history:
-            if kind == "write":
-                store.write(name, rows)
-            elif kind == "compact":
-                store.compact(name, rows)
-            else:
-                rollups.refresh(connect(lake, store), store, None if name is None else [name])
+        lake, store = played(tmp, history)
         con = connect(lake, store)
         _close(from_rollups(con), from_facts(con))
         rollups.refresh(con, store, rollups.stale_months(con, store))

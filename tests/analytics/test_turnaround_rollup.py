@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from analytics import rollups, runs
 from analytics.engine import connect
 from analytics.filters import Filters
-from lake.settings import Settings
 from lake.store import LakeStore
 from tests.analytics import pages_from_facts as facts
+from tests.analytics.histories import played
 from tests.analytics.test_rollups_qc_billed import MONTHS, PROPERTY, _at, gate
 
 TABLES = ("runs", "job_attempts", "qc_results", "arrivals")
@@ -117,15 +117,7 @@ def _same(con) -> None:
 @given(history=histories())
 def test_turnaround_answers_as_the_facts_do(history):
     with tempfile.TemporaryDirectory() as tmp:
-        lake = Settings(lake_uri=f"{tmp}/lake")
-        store = LakeStore(lake)
-        for kind, name, rows in history:
-            if kind == "write":
-                store.write(name, rows)
-            elif kind == "compact":
-                store.compact(name, rows)
-            else:
-                rollups.refresh(connect(lake, store), store, None if name is None else [name])
+        lake, store = played(tmp, history)
         con = connect(lake, store)
         _same(con)
         rollups.refresh(con, store, rollups.stale_months(con, store))
