@@ -20,6 +20,8 @@ _DAY = _f("day_at", TS, "UTC midnight of the day counted (partition time)", null
 _DIGEST = _f("source_digest", pa.string(), "Hash of the fact files summarised", nullable=False)
 _STATUS = _f("status", pa.string(), "Current status", nullable=False)
 _PROJECT = _f("project", pa.string(), "Cost-allocation tag: project")
+_COST_CENTRE = _f("cost_centre", pa.string(), "Cost-allocation tag: cost centre")
+_WORKFLOW = _f("workflow", pa.string(), "Workflow name")
 
 ROLLUP_RUNS_DAILY = register(
     _spec(
@@ -32,7 +34,7 @@ ROLLUP_RUNS_DAILY = register(
             _DAY,
             _STATUS,
             _PROJECT,
-            _f("workflow", pa.string(), "Workflow name"),
+            _WORKFLOW,
             _f("pipeline_release", pa.string(), "Pipeline release"),
             _f("executor", pa.string(), "simulated | local | batch"),
             _f("reason", pa.string(), "Why the runs failed, as recorded"),
@@ -117,7 +119,7 @@ ROLLUP_COSTS_MONTHLY = register(
             _f("workflow", pa.string(), "Cost-allocation tag: workflow"),
             _f("pipeline_release", pa.string(), "Cost-allocation tag: pipeline release"),
             _f("requested_by", pa.string(), "Cost-allocation tag: user"),
-            _f("cost_centre", pa.string(), "Cost-allocation tag: cost centre"),
+            _COST_CENTRE,
             _f("component", pa.string(), "compute | licence | scratch_storage | …"),
             _f("capacity", pa.string(), "spot | on-demand"),
             _f("instance_type", pa.string(), "EC2 instance type"),
@@ -133,7 +135,7 @@ ROLLUP_COSTS_MONTHLY = register(
 
 _TAG_FIELDS = [
     _PROJECT,
-    _f("cost_centre", pa.string(), "Cost-allocation tag: cost centre"),
+    _COST_CENTRE,
     _f("workflow", pa.string(), "Cost-allocation tag: workflow"),
     _f("pipeline_release", pa.string(), "Cost-allocation tag: pipeline release"),
 ]
@@ -301,8 +303,8 @@ ROLLUP_QC_VERDICTS_DAILY = register(
             _DAY,
             _f("verdict", pa.string(), "pass | review | fail: the latest gate", nullable=False),
             _PROJECT,
-            _f("workflow", pa.string(), "Workflow name"),
-            _f("cost_centre", pa.string(), "Cost-allocation tag: cost centre"),
+            _WORKFLOW,
+            _COST_CENTRE,
             _RELEASE,
             _f("runs", pa.int64(), "Gated runs", nullable=False),
             _DIGEST,
@@ -331,8 +333,8 @@ ROLLUP_RELEASE_RUNS_MONTHLY = register(
             _f("sample_id", pa.string(), "Sample"),
             _f("run_id", pa.string(), "Run", nullable=False),
             _PROJECT,
-            _f("cost_centre", pa.string(), "Cost-allocation tag: cost centre"),
-            _f("workflow", pa.string(), "Workflow name"),
+            _COST_CENTRE,
+            _WORKFLOW,
             _STATUS,
             _f("verdict", pa.string(), "Latest sample_qc verdict: pass | review | fail"),
             _f("cost_usd", pa.float64(), "Estimated cost of the run, USD"),
@@ -356,8 +358,8 @@ ROLLUP_RUN_TURNAROUND_MONTHLY = register(
                nullable=False),
             _f("run_id", pa.string(), "Run", nullable=False),
             _PROJECT,
-            _f("cost_centre", pa.string(), "Cost-allocation tag: cost centre"),
-            _f("workflow", pa.string(), "Workflow name"),
+            _COST_CENTRE,
+            _WORKFLOW,
             _RELEASE,
             _f("waiting_h", pa.float64(), "First input arrival to dispatch, hours"),
             _f("queue_h", pa.float64(), "Dispatch to the first attempt's start, hours"),
@@ -430,7 +432,7 @@ ROLLUP_BILLED_MONTHLY = register(
             _f("workflow", pa.string(), "Cost-allocation tag: workflow"),
             _RELEASE,
             _f("requested_by", pa.string(), "Cost-allocation tag: user"),
-            _f("cost_centre", pa.string(), "Cost-allocation tag: cost centre"),
+            _COST_CENTRE,
             _f("allocation", pa.string(), "split | line | unused", nullable=False),
             _f("product_code", pa.string(), "AWS service, e.g. AmazonEC2"),
             _f("capacity", pa.string(), "spot | on-demand"),
