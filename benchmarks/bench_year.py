@@ -19,7 +19,9 @@ measures the current code on a copy); the rollup refresh of a month. Progress go
 Also per month: 0.98 M qc_metrics rows (84 lines of each finished run), 0.1 M qc_results rows
 (8 gated checks and the verdict) and 0.88 M billed_costs rows (split rows, instance-hours, S3
 days). A cache built before those tables existed gets just them (``built.json`` records each
-month's tables). Not measured here: batch ingest of events (``bench_batch_ingest.py``).
+month's tables). Batch ingest of events is measured by ``bench_batch_ingest.py``, run here as a
+process at ``--ingest-runs`` runs (0: skipped). Last, every goal of the year (issue 15) with its
+figure and whether it is met.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -49,6 +53,12 @@ JOBS_PER_RUN = 42  # 12,000 runs a month
 FIRST_MONTH = "2025-01"
 DELIVERIES = 4  # writes per table and month before compaction
 FACTS = ("job_attempts", "costs", "decisions", "runs")
+QUERY_GOAL_MS = 100  # every dashboard and report query, p50 wall, from the summaries
+ADHOC_GOAL = 2.0  # ad-hoc query on the deduplicated views ÷ the same SQL on the raw files
+PANDAS_GOAL = 10.0  # pandas ÷ seqledger
+COMPACT_GOAL_MB = 2048  # peak RSS compacting the largest month
+INGEST_GOAL = 50_000  # batch ingest, events per second, wall
+SEED_MONTH_EVENTS = 3_000_000  # a seed month of job-state events; goal: landed in under a minute
 TABLES = (*FACTS, "qc_metrics", "qc_results", "billed_costs")
 
 
@@ -317,6 +327,52 @@ def adhoc_sql(lake: Path, last: str) -> dict[str, tuple[str, str]]:
     }
 
 
+def batch_ingest(runs: int) -> dict[str, float] | None:
+    """``bench_batch_ingest.py``'s columnar path at ``runs`` runs (one process, batches of
+    20,000): events per second wall and CPU, peak MiB; None when its output has no such line."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_batch_ingest.py"), "--runs", str(runs),
+         "--batch", "20000", "--paths", "columns"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    found = re.search(r"^columns\s+([\d,]+)\s+([\d,]+)\s.*?([\d,]+)\s*$", out, re.MULTILINE)
+    if found is None:
+        return None
+    wall, cpu, peak = (float(g.replace(",", "")) for g in found.groups())
+    return {"wall": wall, "cpu": cpu, "peak_mib": peak}
+
+
+def goals(rows: list, adhoc: list, compact_mb: float, ingest: dict | None) -> list[tuple]:
+    """Each goal of the year: (goal, what was measured, met)."""
+    slow = [(n, t[0]) for n, t, _, _ in rows if t[0] * 1000 > QUERY_GOAL_MS]
+    worst = max(rows, key=lambda r: r[1][0])
+    out = [(
+        f"every dashboard/report query p50 ≤ {QUERY_GOAL_MS} ms",
+        f"slowest {worst[0]} {ms(worst[1][0])} ms"
+        + (f"; over: {', '.join(f'{n} {ms(t)} ms' for n, t in slow)}" if slow else ""),
+        not slow,
+    )]
+    ratios = [(n, v[0] / r[0]) for n, v, r in adhoc]
+    name, top = max(ratios, key=lambda x: x[1])
+    out.append((f"ad-hoc on the views ≤ {ADHOC_GOAL:g}× raw DuckDB", f"worst {name} {top:.2f}×",
+                top <= ADHOC_GOAL))
+    vs_pandas = [(n, p[0] / t[0]) for n, t, _, p in rows if p]
+    if vs_pandas:
+        name, low = min(vs_pandas, key=lambda x: x[1])
+        out.append((f"≥ {PANDAS_GOAL:g}× pandas", f"least {name} {low:.1f}×", low >= PANDAS_GOAL))
+    out.append((f"compaction of the largest month ≤ {COMPACT_GOAL_MB:,} MB peak",
+                f"{compact_mb:,.0f} MB", compact_mb <= COMPACT_GOAL_MB))
+    if ingest:
+        month_s = SEED_MONTH_EVENTS / ingest["wall"]
+        out.append((f"batch ingest ≥ {INGEST_GOAL:,} events/s",
+                    f"{ingest['wall']:,.0f}/s wall, {ingest['cpu']:,.0f}/CPU-s "
+                    f"({INGEST_GOAL / ingest['wall']:.1f}× short)" if ingest["wall"] < INGEST_GOAL
+                    else f"{ingest['wall']:,.0f}/s wall", ingest["wall"] >= INGEST_GOAL))
+        out.append(("a seed month of events (3 M) in under a minute",
+                    f"~{month_s / 60:,.1f} min at that rate", month_s < 60))
+    return out
+
+
 def p50(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
     """Median wall and CPU seconds of ``repeat`` runs (after one warm-up run)."""
     fn()
@@ -345,6 +401,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeat", type=int, default=5, help="timed runs of each query (p50)")
     p.add_argument("--rebuild", action="store_true", help="remove the cached lake first")
     p.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    p.add_argument("--ingest-runs", type=int, default=4000,
+                   help="runs whose events bench_batch_ingest.py replays (0: skip)")
     args = p.parse_args(argv)
 
     n_jobs = int(JOBS_PER_MONTH * args.scale)
@@ -431,6 +489,19 @@ def main(argv: list[str] | None = None) -> None:
             f"rollup of {state['rollup_months']} months: {state['rollup_s']} s wall, "
             f"{state['rollup_cpu_s']} s CPU"
         )
+    ingest = None
+    if args.ingest_runs:
+        note(f"batch ingest of {args.ingest_runs:,} runs' events (bench_batch_ingest.py)")
+        ingest = batch_ingest(args.ingest_runs)
+        if ingest:
+            print(
+                f"batch ingest ({args.ingest_runs:,} runs' events, batches of 20,000): "
+                f"{ingest['wall']:,.0f} events/s wall, {ingest['cpu']:,.0f} events/CPU-s, "
+                f"peak {ingest['peak_mib']:,.0f} MiB"
+            )
+    print("\n| goal | measured | met |\n|---|---|---|")
+    for goal, figure, met in goals(rows, adhoc, c["compact_job_attempts_peak_mb"], ingest):
+        print(f"| {goal} | {figure} | {'yes' if met else '**no**'} |")
 
 
 if __name__ == "__main__":
