@@ -54,6 +54,23 @@ SAVINGS = f"""
     {nothing("NULL, NULL, NULL, NULL, 0, 0, 0", "month_at")}"""
 
 
+# The Cost page per day (``cost_trends.over_time``): estimated and allocated billed spend per day
+# of usage by the tags it filters and splits on; sums in a fixed order (see ``_sum``).
+_DAY_TAGS = "project, workflow, pipeline_release, requested_by, cost_centre"
+COSTS_DAILY = f"""
+    SELECT date_trunc('day', usage_start_at) AS day_at, {_DAY_TAGS},
+           {_sum("cost_usd")} AS cost_usd, count(*) AS line_count
+    FROM {{p}}costs
+    WHERE month IN ({{target}})
+    GROUP BY 1, 2, 3, 4, 5, 6"""
+BILLED_DAILY = f"""
+    SELECT date_trunc('day', usage_start_at) AS day_at, {_DAY_TAGS},
+           {_sum("cost_usd")} AS cost_usd, count(*) AS line_count
+    FROM {{p}}billed_allocated
+    WHERE month IN ({{target}}) AND allocation <> 'unused'
+    GROUP BY 1, 2, 3, 4, 5, 6"""
+
+
 # ``reconcile_months`` (analytics/sql) asked of the monthly rollups of costs and of billed_allocated
 # (``costs_monthly``, ``billed_monthly``): the same rows from thousands of rows, not millions.
 # Approximate rows count assumed prices too, as ``cost_lines`` does. A query, not a view of

@@ -263,6 +263,10 @@ ROLLUPS = (
            cost_rollups.SAMPLE_COSTS),
     Rollup("rollup_cost_prices_monthly", "cost_prices", ("costs",), 0,
            cost_rollups.PRICE_SOURCES),
+    # The Cost page per day (analytics.cost_trends.over_time).
+    Rollup("rollup_costs_daily", "costs_daily", ("costs",), 0, cost_rollups.COSTS_DAILY),
+    Rollup("rollup_billed_daily", "billed_daily", ("billed_costs",), 0, cost_rollups.BILLED_DAILY,
+           _BILLED_VIEWS, needs="billed_costs"),
     # Reads the savings view (analytics/sql), so connect() makes the rollup views after those.
     Rollup("rollup_savings_monthly", "savings_monthly",
            ("costs", "decisions", "billed_costs", "storage", "prices"), 0, cost_rollups.SAVINGS),

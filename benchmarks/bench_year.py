@@ -283,7 +283,7 @@ def pandas_questions(lake: Path) -> dict[str, Callable[[], object]]:
 
 
 def seqledger_questions(con) -> dict[str, Callable[[], object]]:
-    from analytics import cost, overview, qc, queries
+    from analytics import cost, cost_trends, overview, qc, queries
     from analytics.filters import Filters
 
     everything = Filters()
@@ -300,6 +300,8 @@ def seqledger_questions(con) -> dict[str, Callable[[], object]]:
         "cost_by_project": lambda: queries.cost_by_project(con),
         "qc_verdict_counts": lambda: queries.qc_verdict_counts(con),
         "cost_trend (report)": lambda: cost.cost_trend(con),
+        "cost over time (Cost page, month)": lambda: cost_trends.over_time(con, everything),
+        "cost over time (Cost page, day)": lambda: cost_trends.over_time(con, everything, "day"),
         "qc_verdicts_by_day": lambda: qc.verdicts_by_day(con, everything),
         "qc_verdict_totals": lambda: qc.verdict_totals(con, everything),
         "qc_metric_summary (report)": lambda: qc.metric_summary(con, everything),

@@ -444,6 +444,48 @@ ROLLUP_BILLED_MONTHLY = register(
     )
 )
 
+_DAILY_SPEND_KEY = ("day_at", "project", "workflow", "pipeline_release", "requested_by",
+                    "cost_centre")
+
+
+def _daily_spend_fields(cost: str) -> list[pa.Field]:
+    return [
+        _f("day_at", TS, "UTC start of the day of usage", nullable=False),
+        _PROJECT,
+        _f("workflow", pa.string(), "Cost-allocation tag: workflow"),
+        _RELEASE,
+        _f("requested_by", pa.string(), "Cost-allocation tag: user"),
+        _COST_CENTRE,
+        _f("cost_usd", pa.float64(), cost),
+        _f("line_count", pa.int64(), "Rows summed", nullable=False),
+        _DIGEST,
+    ]
+
+
+# The Cost page per day: a year of cost rows per day is minutes of reading; these are thousands.
+ROLLUP_COSTS_DAILY = register(
+    _spec(
+        "rollup_costs_daily",
+        "Estimated cost per day of usage, by every cost-allocation tag but sample and run (the "
+        "Cost page's estimated side per day, and any date range that cuts a month).",
+        key=_DAILY_SPEND_KEY,
+        time_column="day_at",
+        fields=_daily_spend_fields("Estimated cost; null when no row was priced"),
+    )
+)
+
+ROLLUP_BILLED_DAILY = register(
+    _spec(
+        "rollup_billed_daily",
+        "Allocated billed spend per day of usage as billed_allocated counts it, unused instance "
+        "capacity left out, by every cost-allocation tag but sample and run (the Cost page's "
+        "billed side per day).",
+        key=_DAILY_SPEND_KEY,
+        time_column="day_at",
+        fields=_daily_spend_fields("Billed cost"),
+    )
+)
+
 ROLLUPS = (
     ROLLUP_RUNS_DAILY,
     ROLLUP_RUN_SAMPLES_MONTHLY,
@@ -460,4 +502,6 @@ ROLLUPS = (
     ROLLUP_RELEASE_RUNS_MONTHLY,
     ROLLUP_QC_METRICS_MONTHLY,
     ROLLUP_BILLED_MONTHLY,
+    ROLLUP_COSTS_DAILY,
+    ROLLUP_BILLED_DAILY,
 )

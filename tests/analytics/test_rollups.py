@@ -228,6 +228,7 @@ def test_a_refresh_is_idempotent_and_a_new_fact_makes_its_month_stale(lake_setti
         "rollup_attempt_costs_daily": ["2026-10", "2026-11"],
         "rollup_sample_costs_monthly": ["2026-11"],
         "rollup_cost_prices_monthly": ["2026-11"],
+        "rollup_costs_daily": ["2026-11"],
         "rollup_savings_monthly": ["2026-11"],
         # the Releases page's runs sum their costs over their month and either side
         "rollup_release_runs_monthly": ["2026-10", "2026-11"],
