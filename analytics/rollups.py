@@ -376,23 +376,29 @@ def months_of(
     con: duckdb.DuckDBPyConnection, store: LakeStore
 ) -> dict[Rollup, tuple[list[str], list[str]]]:
     """Per rollup, its current months (stored rows match the facts) and its stale ones."""
-    out = {}
-    for rollups in _groups():
-        files = fact_files(con, store, rollups[0].facts)
-        current = digests(files, rollups[0])
-        for r in rollups:
-            if r.needs and not any(f.startswith(f"{r.needs}/") for m in files for f in files[m]):
-                out[r] = ([], [])  # a lake without QC (or without a bill) has no such month
-                continue
-            stored = dict(
-                con.execute(
-                    f"SELECT month, CASE WHEN min(source_digest) = max(source_digest) "
-                    f"THEN min(source_digest) END FROM {r.table} GROUP BY month"
-                ).fetchall()
-            )
-            stored = _empty_marks(con, store, r) | stored
-            fresh = sorted(m for m, d in current.items() if stored.get(m) == d)
-            out[r] = (fresh, sorted(set(current) - set(fresh)))
+    return {r: split for rollups in _groups() for r, split in _group_months(con, store, rollups)}
+
+
+def _group_months(
+    con: duckdb.DuckDBPyConnection, store: LakeStore, rollups: list[Rollup]
+) -> list[tuple[Rollup, tuple[list[str], list[str]]]]:
+    """``months_of`` for one group of ``_groups``: their facts are globbed once."""
+    files = fact_files(con, store, rollups[0].facts)
+    current = digests(files, rollups[0])
+    out = []
+    for r in rollups:
+        if r.needs and not any(f.startswith(f"{r.needs}/") for m in files for f in files[m]):
+            out.append((r, ([], [])))  # a lake without QC (or without a bill) has no such month
+            continue
+        stored = dict(
+            con.execute(
+                f"SELECT month, CASE WHEN min(source_digest) = max(source_digest) "
+                f"THEN min(source_digest) END FROM {r.table} GROUP BY month"
+            ).fetchall()
+        )
+        stored = _empty_marks(con, store, r) | stored
+        fresh = sorted(m for m, d in current.items() if stored.get(m) == d)
+        out.append((r, (fresh, sorted(set(current) - set(fresh)))))
     return out
 
 
@@ -411,6 +417,11 @@ def _empty_marks(con: duckdb.DuckDBPyConnection, store: LakeStore, r: Rollup) ->
 def stale_months(con: duckdb.DuckDBPyConnection, store: LakeStore) -> dict[str, list[str]]:
     """``{rollup table: months}`` for the rollups that facts have changed since (or never had)."""
     return {r.table: stale for r, (_, stale) in months_of(con, store).items() if stale}
+
+
+def rollup_groups() -> list[list[Rollup]]:
+    """The rollups whose views are made together (``create_group_views``)."""
+    return _groups()
 
 
 def _groups() -> list[list[Rollup]]:
@@ -447,24 +458,34 @@ def create_views(con: duckdb.DuckDBPyConnection, store: LakeStore) -> None:
     When every month is current, a view is a plain read of the rollup table. Rollups over the same
     facts share one set of views over the facts of their stale months.
     """
-    split = months_of(con, store)
     for i, rollups in enumerate(_groups()):
-        p = f"rollup__{i}__stale__"
-        need = {m for r in rollups for m in split[r][1]}
-        if need:
-            for name, sql in scope_views(p, rollups[0], need):
-                con.execute(f"CREATE VIEW {name} AS {sql}")
-        for r in rollups:
-            fresh, stale = split[r]
-            spec = table(r.table)
-            sql = f"{stored_view_sql(r)} WHERE month IN ({_in(fresh)})"
-            if stale:
-                computed = r.sql.format(p=p, target=_in(stale))
-                sql += (
-                    f" UNION ALL BY NAME SELECT *, strftime({spec.time_column}, '%Y-%m') "
-                    f"AS month FROM ({computed}) c"
-                )
-            con.execute(f"CREATE VIEW {r.view} AS {sql}")
+        create_group_views(con, store, i, rollups)
+
+
+def create_group_views(
+    con: duckdb.DuckDBPyConnection, store: LakeStore, i: int, rollups: list[Rollup]
+) -> None:
+    """``create_views`` for the ``i``-th group of ``rollup_groups()``: its rollups' views (and the
+    views over the facts of their stale months), made together as their months are decided
+    together. ``con`` must already have, or make as named (``analytics.lazy_views``), the views
+    they read."""
+    p = f"rollup__{i}__stale__"
+    split = dict(_group_months(con, store, rollups))
+    need = {m for r in rollups for m in split[r][1]}
+    if need:
+        for name, sql in scope_views(p, rollups[0], need):
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+    for r in rollups:
+        fresh, stale = split[r]
+        spec = table(r.table)
+        sql = f"{stored_view_sql(r)} WHERE month IN ({_in(fresh)})"
+        if stale:
+            computed = r.sql.format(p=p, target=_in(stale))
+            sql += (
+                f" UNION ALL BY NAME SELECT *, strftime({spec.time_column}, '%Y-%m') "
+                f"AS month FROM ({computed}) c"
+            )
+        con.execute(f"CREATE OR REPLACE VIEW {r.view} AS {sql}")
 
 
 def compute(
