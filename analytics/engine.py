@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import pyarrow as pa
 
 from analytics.lazy_views import LazyConnection, Views
-from analytics.rollups import Rollup, create_group_views, rollup_groups
+from analytics.rollups import Rollup, fact_files, rollup_groups
+from analytics.rollups import create_view as create_rollup_view
 from analytics.unreadable import create_view_skipping_unreadable
 from lake.errors import ConfigError, TerminalError
 from lake.schemas import TABLES, TableSpec
@@ -310,9 +311,10 @@ def connect(settings: Settings, store: LakeStore | None = None) -> LazyConnectio
         views.define([name], functools.partial(_create_dedupe_view, spec, store))
     for name, sql in view_sql().items():
         views.define([name], _view(name, sql))
-    for i, rollups in enumerate(rollup_groups()):
-        views.define([r.view for r in rollups],
-                     functools.partial(_create_rollup_views, store, i, rollups))
+    for rollups in rollup_groups():
+        listed = _FactFiles(store, rollups[0].facts)  # once for the rollups of the same facts
+        for r in rollups:
+            views.define([r.view], functools.partial(_create_rollup_view, store, r, listed))
     lazy = LazyConnection(con, views)
     if not LAZY:  # every view now, as before (benchmarks/bench_connect.py's baseline)
         lazy.ensure(*views.names)
@@ -344,10 +346,25 @@ def _create_dedupe_view(spec: TableSpec, store: LakeStore, con: LazyConnection) 
     con.execute(f"CREATE OR REPLACE VIEW {spec.name} AS {sql}")
 
 
-def _create_rollup_views(
-    store: LakeStore, i: int, rollups: list[Rollup], con: LazyConnection
+class _FactFiles:
+    """``rollups.fact_files`` of some facts, listed when first asked, then kept: the rollup views
+    of one connection decide their months from the same listing."""
+
+    def __init__(self, store: LakeStore, facts: tuple[str, ...]) -> None:
+        self.store, self.facts = store, facts
+        self.files: dict[str, list[str]] | None = None
+
+    def __call__(self, con: LazyConnection) -> dict[str, list[str]]:
+        if self.files is None:
+            self.files = fact_files(con.raw, self.store, self.facts)  # globs: no view needed
+        return self.files
+
+
+def _create_rollup_view(
+    store: LakeStore, r: Rollup, listed: _FactFiles, con: LazyConnection
 ) -> None:
-    create_group_views(con, store, i, rollups)  # type: ignore[arg-type]  # the views it reads: made as named
+    # the views it reads are made as its statements name them
+    create_rollup_view(con, store, r, listed(con))  # type: ignore[arg-type]
 
 
 def files_sql(spec: TableSpec, store: LakeStore, present: bool, source: str | None = None) -> str:
