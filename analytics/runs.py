@@ -58,7 +58,9 @@ def _newest(con: Engine, f: Filters, status: tuple[str, ...], limit: int
     runs ``f`` and ``status`` select, and how many runs they select, from ``runs_daily``.
 
     None when the rollup cannot answer: a date range (the facts of its months are read anyway),
-    a cost centre filter (not among the rollup's tags), or no run counted.
+    a cost centre filter (not among the rollup's tags), or no run counted. On Athena the rollup
+    is as the last ``seqledger lake rollup`` wrote it: the count lags facts written since, the
+    rows do not (every month from the one named on is read, and runs only move later).
     """
     if f.months() is not None or f.values("cost_centre"):
         return None
