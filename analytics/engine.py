@@ -304,11 +304,13 @@ def connect(settings: Settings, store: LakeStore | None = None) -> LazyConnectio
     if settings.lake_is_s3:
         _load_httpfs(con, settings)
     views = Views()
+    present: dict[str, bool] = {}  # per table, whether it had a file when its view was made
     for name, spec in TABLES.items():
-        views.define([f"{name}__files"], functools.partial(_create_files_view, spec, store))
+        views.define([f"{name}__files"],
+                     functools.partial(_create_files_view, spec, store, present))
         cols = ", ".join([*spec.columns, "month"])
         views.define([f"raw_{name}"], _view(f"raw_{name}", f"SELECT {cols} FROM {name}__files"))
-        views.define([name], functools.partial(_create_dedupe_view, spec, store))
+        views.define([name], functools.partial(_create_dedupe_view, spec, store, present))
     for name, sql in view_sql().items():
         views.define([name], _view(name, sql))
     for rollups in rollup_groups():
@@ -328,9 +330,12 @@ def _view(name: str, sql: str) -> Callable[[LazyConnection], None]:
     return create
 
 
-def _create_files_view(spec: TableSpec, store: LakeStore, con: LazyConnection) -> None:
+def _create_files_view(
+    spec: TableSpec, store: LakeStore, present: dict[str, bool], con: LazyConnection
+) -> None:
     """``<table>__files``; a file DuckDB cannot read is left out, with a warning naming it."""
-    if not store.has_files(spec.name):
+    present[spec.name] = store.has_files(spec.name)
+    if not present[spec.name]:
         con.execute(f"CREATE OR REPLACE VIEW {spec.name}__files AS {files_sql(spec, store, False)}")
         return
     con.views.skipped += create_view_skipping_unreadable(
@@ -339,9 +344,14 @@ def _create_files_view(spec: TableSpec, store: LakeStore, con: LazyConnection) -
         functools.partial(_file_uris, store, spec.name))
 
 
-def _create_dedupe_view(spec: TableSpec, store: LakeStore, con: LazyConnection) -> None:
-    con.ensure(f"{spec.name}__files")
-    tail = tail_months(con.raw, store, spec.name) if store.has_files(spec.name) else []
+def _create_dedupe_view(
+    spec: TableSpec, store: LakeStore, present: dict[str, bool], con: LazyConnection
+) -> None:
+    con.ensure(f"{spec.name}__files")  # which learns whether the table has a file
+    has = present.get(spec.name)
+    if has is None:  # its view made otherwise (a statement's own): list it here
+        has = store.has_files(spec.name)
+    tail = tail_months(con.raw, store, spec.name) if has else []
     sql = dedupe_sql(spec, f"{spec.name}__files", COMPACTED, tail)
     con.execute(f"CREATE OR REPLACE VIEW {spec.name} AS {sql}")
 
