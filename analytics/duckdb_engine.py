@@ -54,6 +54,12 @@ class DuckDBEngine:
         self.stats.append(QueryStats(self.name, sql, time.perf_counter() - start))
         return result
 
+    @property
+    def skipped(self) -> tuple[str, ...]:
+        """One line per lake file the views made so far leave out (``analytics.unreadable``)."""
+        views = getattr(self.con, "views", None)  # a LazyConnection's, as ``connect`` makes
+        return tuple(views.skipped) if views is not None else ()
+
     def close(self) -> None:
         self.con.close()
 

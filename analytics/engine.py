@@ -5,22 +5,25 @@ over a local or S3 lake) or Athena (``SEQLEDGER_QUERY_ENGINE=athena``, tables an
 Glue catalog). Nothing above ``analytics/`` knows which one answered.
 
 This module also builds the DuckDB side's connection (``connect``): one view per table,
-deduplicated by key, plus the SQL views. The SQL in ``analytics/sql`` is written once, in DuckDB's
-dialect and the subset it shares with Athena (Trino); ``analytics.dialect`` transpiles it for
-Athena. Each file defines one view named after the file.
+deduplicated by key, plus the SQL views, each made when a query first names it. The SQL in
+``analytics/sql`` is written once, in DuckDB's dialect and the subset it shares with Athena
+(Trino); ``analytics.dialect`` transpiles it for Athena. Each file defines one view named after
+the file.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
-from analytics.rollups import create_views as create_rollup_views
+from analytics.lazy_views import LazyConnection, Views
+from analytics.rollups import Rollup, fact_files, rollup_groups
+from analytics.rollups import create_view as create_rollup_view
 from analytics.unreadable import create_view_skipping_unreadable
 from lake.errors import ConfigError, TerminalError
 from lake.schemas import TABLES, TableSpec
@@ -38,6 +41,9 @@ ATHENA_MIN_BYTES = 10 * 1024**2
 # Parquet footers kept by a connection (see ``connect``); ``benchmarks/bench_connect.py`` turns it
 # off for its baseline.
 CACHE_FOOTERS = True
+# Views made when a statement first names them (``connect``); ``benchmarks/bench_connect.py``
+# turns it off for its baseline, which makes every view at connect as before.
+LAZY = True
 
 
 def athena_price_usd(bytes_scanned: int) -> float:
@@ -272,13 +278,15 @@ def _default_chain_keys() -> tuple[str, str, str | None] | None:
     return frozen.access_key, frozen.secret_key, frozen.token
 
 
-def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDBPyConnection:
+def connect(settings: Settings, store: LakeStore | None = None) -> LazyConnection:
     """An in-memory DuckDB with ``raw_<table>``, ``<table>`` (deduplicated), the rollup views and
-    every SQL view.
+    every SQL view, each created the first time a statement names it (``analytics.lazy_views``).
 
-    No table is listed file by file: a table is checked for one data file, and its uncompacted
-    months are found by a glob of its ``part-`` files (names only). The connection answers for
-    the files as they were when it was made (a file written later shows after reconnecting).
+    Nothing is listed or opened to connect: a view is bound when first named, and binding reads
+    the footers of its tables' files only. A table is checked for one data file, and its
+    uncompacted months are found by a glob of its ``part-`` files (names only), when its view is
+    made. The connection answers for each table's files as they were when its view was made (a
+    file written later shows after reconnecting).
 
     Always DuckDB, whatever ``settings.query_engine`` says: the writers that read back what they
     just wrote (the QC gate, the demo) use it directly; reports go through ``open_engine``.
@@ -288,29 +296,85 @@ def connect(settings: Settings, store: LakeStore | None = None) -> duckdb.DuckDB
     store = store or LakeStore(settings)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    # Creating a view binds it, and every view over a table reads the footers of all its files
-    # again (union_by_name); kept for the connection's life, each footer is read once. The
+    # Binding a view reads the footers of all its files (union_by_name), and every view over a
+    # table binds it again; kept for the connection's life, each footer is read once. The
     # lake's files are never rewritten in place, so a cached footer cannot go stale. On the
     # seed-scale year, 1.24x faster (benchmarks/bench_connect.py).
     con.execute(f"SET parquet_metadata_cache = {str(CACHE_FOOTERS).lower()}")
     if settings.lake_is_s3:
         _load_httpfs(con, settings)
+    views = Views()
+    present: dict[str, bool] = {}  # per table, whether it had a file when its view was made
     for name, spec in TABLES.items():
-        present = store.has_files(name)
-        if present:  # a file DuckDB cannot read is left out, with a warning naming it
-            create_view_skipping_unreadable(
-                con, functools.partial(_files_view_sql, spec, store),
-                store.table_uri(name) + "/**/*.parquet", functools.partial(_file_uris, store, name))
-        else:
-            con.execute(f"CREATE VIEW {name}__files AS {files_sql(spec, store, present)}")
+        views.define([f"{name}__files"],
+                     functools.partial(_create_files_view, spec, store, present))
         cols = ", ".join([*spec.columns, "month"])
-        con.execute(f"CREATE VIEW raw_{name} AS SELECT {cols} FROM {name}__files")
-        tail = tail_months(con, store, name) if present else []
-        con.execute(f"CREATE VIEW {name} AS {dedupe_sql(spec, f'{name}__files', COMPACTED, tail)}")
+        views.define([f"raw_{name}"], _view(f"raw_{name}", f"SELECT {cols} FROM {name}__files"))
+        views.define([name], functools.partial(_create_dedupe_view, spec, store, present))
     for name, sql in view_sql().items():
-        con.execute(f"CREATE VIEW {name} AS {sql}")
-    create_rollup_views(con, store)  # after the views: a rollup may summarise one (savings)
-    return con
+        views.define([name], _view(name, sql))
+    for rollups in rollup_groups():
+        listed = _FactFiles(store, rollups[0].facts)  # once for the rollups of the same facts
+        for r in rollups:
+            views.define([r.view], functools.partial(_create_rollup_view, store, r, listed))
+    lazy = LazyConnection(con, views)
+    if not LAZY:  # every view now, as before (benchmarks/bench_connect.py's baseline)
+        lazy.ensure(*views.names)
+    return lazy
+
+
+def _view(name: str, sql: str) -> Callable[[LazyConnection], None]:
+    def create(con: LazyConnection) -> None:
+        con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+
+    return create
+
+
+def _create_files_view(
+    spec: TableSpec, store: LakeStore, present: dict[str, bool], con: LazyConnection
+) -> None:
+    """``<table>__files``; a file DuckDB cannot read is left out, with a warning naming it."""
+    present[spec.name] = store.has_files(spec.name)
+    if not present[spec.name]:
+        con.execute(f"CREATE OR REPLACE VIEW {spec.name}__files AS {files_sql(spec, store, False)}")
+        return
+    con.views.skipped += create_view_skipping_unreadable(
+        con.raw, functools.partial(_files_view_sql, spec, store),
+        store.table_uri(spec.name) + "/**/*.parquet",
+        functools.partial(_file_uris, store, spec.name))
+
+
+def _create_dedupe_view(
+    spec: TableSpec, store: LakeStore, present: dict[str, bool], con: LazyConnection
+) -> None:
+    con.ensure(f"{spec.name}__files")  # which learns whether the table has a file
+    has = present.get(spec.name)
+    if has is None:  # its view made otherwise (a statement's own): list it here
+        has = store.has_files(spec.name)
+    tail = tail_months(con.raw, store, spec.name) if has else []
+    sql = dedupe_sql(spec, f"{spec.name}__files", COMPACTED, tail)
+    con.execute(f"CREATE OR REPLACE VIEW {spec.name} AS {sql}")
+
+
+class _FactFiles:
+    """``rollups.fact_files`` of some facts, listed when first asked, then kept: the rollup views
+    of one connection decide their months from the same listing."""
+
+    def __init__(self, store: LakeStore, facts: tuple[str, ...]) -> None:
+        self.store, self.facts = store, facts
+        self.files: dict[str, list[str]] | None = None
+
+    def __call__(self, con: LazyConnection) -> dict[str, list[str]]:
+        if self.files is None:
+            self.files = fact_files(con.raw, self.store, self.facts)  # globs: no view needed
+        return self.files
+
+
+def _create_rollup_view(
+    store: LakeStore, r: Rollup, listed: _FactFiles, con: LazyConnection
+) -> None:
+    # the views it reads are made as its statements name them
+    create_rollup_view(con, store, r, listed(con))  # type: ignore[arg-type]
 
 
 def files_sql(spec: TableSpec, store: LakeStore, present: bool, source: str | None = None) -> str:

@@ -380,24 +380,33 @@ def months_of(
     con: duckdb.DuckDBPyConnection, store: LakeStore
 ) -> dict[Rollup, tuple[list[str], list[str]]]:
     """Per rollup, its current months (stored rows match the facts) and its stale ones."""
-    out = {}
-    for rollups in _groups():
-        files = fact_files(con, store, rollups[0].facts)
-        current = digests(files, rollups[0])
-        for r in rollups:
-            if r.needs and not any(f.startswith(f"{r.needs}/") for m in files for f in files[m]):
-                out[r] = ([], [])  # a lake without QC (or without a bill) has no such month
-                continue
-            stored = dict(
-                con.execute(
-                    f"SELECT month, CASE WHEN min(source_digest) = max(source_digest) "
-                    f"THEN min(source_digest) END FROM {r.table} GROUP BY month"
-                ).fetchall()
-            )
-            stored = _empty_marks(con, store, r) | stored
-            fresh = sorted(m for m, d in current.items() if stored.get(m) == d)
-            out[r] = (fresh, sorted(set(current) - set(fresh)))
-    return out
+    return {r: split for rollups in _groups() for r, split in _group_months(con, store, rollups)}
+
+
+def _group_months(
+    con: duckdb.DuckDBPyConnection, store: LakeStore, rollups: list[Rollup]
+) -> list[tuple[Rollup, tuple[list[str], list[str]]]]:
+    """``months_of`` for one group of ``_groups``: their facts are globbed once."""
+    files = fact_files(con, store, rollups[0].facts)
+    return [(r, _months(con, store, r, files)) for r in rollups]
+
+
+def _months(
+    con: duckdb.DuckDBPyConnection, store: LakeStore, r: Rollup, files: dict[str, list[str]]
+) -> tuple[list[str], list[str]]:
+    """The current and stale months of ``r``, given ``fact_files`` of its facts."""
+    if r.needs and not any(f.startswith(f"{r.needs}/") for m in files for f in files[m]):
+        return [], []  # a lake without QC (or without a bill) has no such month
+    current = digests(files, r)
+    stored = dict(
+        con.execute(
+            f"SELECT month, CASE WHEN min(source_digest) = max(source_digest) "
+            f"THEN min(source_digest) END FROM {r.table} GROUP BY month"
+        ).fetchall()
+    )
+    stored = _empty_marks(con, store, r) | stored
+    fresh = sorted(m for m, d in current.items() if stored.get(m) == d)
+    return fresh, sorted(set(current) - set(fresh))
 
 
 def _empty_marks(con: duckdb.DuckDBPyConnection, store: LakeStore, r: Rollup) -> dict[str, str]:
@@ -415,6 +424,11 @@ def _empty_marks(con: duckdb.DuckDBPyConnection, store: LakeStore, r: Rollup) ->
 def stale_months(con: duckdb.DuckDBPyConnection, store: LakeStore) -> dict[str, list[str]]:
     """``{rollup table: months}`` for the rollups that facts have changed since (or never had)."""
     return {r.table: stale for r, (_, stale) in months_of(con, store).items() if stale}
+
+
+def rollup_groups() -> list[list[Rollup]]:
+    """The rollups that read the same facts in the same months (their fact files are the same)."""
+    return _groups()
 
 
 def _groups() -> list[list[Rollup]]:
@@ -446,29 +460,37 @@ def stored_view_sql(r: Rollup) -> str:
 def create_views(con: duckdb.DuckDBPyConnection, store: LakeStore) -> None:
     """The read side: per rollup, its stored months that are current, the others from facts.
 
-    Which months are current is decided once, here, from the names of the fact files (nothing is
-    opened): a connection answers for the lake as it was when it was made, like its table views.
-    When every month is current, a view is a plain read of the rollup table. Rollups over the same
-    facts share one set of views over the facts of their stale months.
+    Which months are current is decided from the names of the fact files (nothing is opened) when
+    the view is made: a connection answers for the lake as it was then, like its table views.
+    When every month is current, a view is a plain read of the rollup table.
     """
-    split = months_of(con, store)
-    for i, rollups in enumerate(_groups()):
-        p = f"rollup__{i}__stale__"
-        need = {m for r in rollups for m in split[r][1]}
-        if need:
-            for name, sql in scope_views(p, rollups[0], need):
-                con.execute(f"CREATE VIEW {name} AS {sql}")
+    for rollups in _groups():
+        files = fact_files(con, store, rollups[0].facts)  # once for the rollups of the same facts
         for r in rollups:
-            fresh, stale = split[r]
-            spec = table(r.table)
-            sql = f"{stored_view_sql(r)} WHERE month IN ({_in(fresh)})"
-            if stale:
-                computed = r.sql.format(p=p, target=_in(stale))
-                sql += (
-                    f" UNION ALL BY NAME SELECT *, strftime({spec.time_column}, '%Y-%m') "
-                    f"AS month FROM ({computed}) c"
-                )
-            con.execute(f"CREATE VIEW {r.view} AS {sql}")
+            create_view(con, store, r, files)
+
+
+def create_view(
+    con: duckdb.DuckDBPyConnection, store: LakeStore, r: Rollup,
+    files: dict[str, list[str]] | None = None,
+) -> None:
+    """The view of one rollup (``create_views``), and the views over the facts of its stale
+    months; ``files`` is ``fact_files`` of its facts, when already listed. ``con`` must have, or
+    make as named (``analytics.lazy_views``), the views they read."""
+    files = fact_files(con, store, r.facts) if files is None else files
+    fresh, stale = _months(con, store, r, files)
+    spec = table(r.table)
+    sql = f"{stored_view_sql(r)} WHERE month IN ({_in(fresh)})"
+    if stale:
+        p = f"{r.view}__stale__"
+        for name, scoped in scope_views(p, r, stale):
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS {scoped}")
+        computed = r.sql.format(p=p, target=_in(stale))
+        sql += (
+            f" UNION ALL BY NAME SELECT *, strftime({spec.time_column}, '%Y-%m') "
+            f"AS month FROM ({computed}) c"
+        )
+    con.execute(f"CREATE OR REPLACE VIEW {r.view} AS {sql}")
 
 
 def compute(

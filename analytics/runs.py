@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from analytics.engine import Engine, as_engine
 from analytics.filters import Columns, Filters, where
-from analytics.rollups import around
+from analytics.rollups import around, shift
 from analytics.run_rollups import FINISHED, QC_SUITE
 from analytics.run_rollups import LATEST_ORDER as _LATEST_ORDER
 
@@ -48,6 +48,37 @@ def _reach(f: Filters) -> list[str] | None:
     return None if months is None else around(months, 1)
 
 
+# ``runs_daily`` counts each run once, on the day of its current status, by these tags.
+_DAILY_COLUMNS = Columns(project="project", workflow="workflow", release="pipeline_release")
+
+
+def _newest(con: Engine, f: Filters, status: tuple[str, ...], limit: int
+            ) -> tuple[str, int] | None:
+    """With no date range: the earliest month (of their current status) of the newest ``limit``
+    runs ``f`` and ``status`` select, and how many runs they select, from ``runs_daily``.
+
+    None when the rollup cannot answer: a date range (the facts of its months are read anyway),
+    a cost centre filter (not among the rollup's tags), or no run counted. On Athena the rollup
+    is as the last ``seqledger lake rollup`` wrote it: the count lags facts written since, the
+    rows do not (every month from the one named on is read, and runs only move later).
+    """
+    if f.months() is not None or f.values("cost_centre"):
+        return None
+    cond, params = where(f, _DAILY_COLUMNS, "AND")
+    if status:
+        cond += f" AND status IN ({', '.join('?' * len(status))})"
+        params = [*params, *status]
+    counts = as_engine(con).rows(
+        f"SELECT substr(CAST(CAST(day_at AS DATE) AS VARCHAR), 1, 7) AS m, sum(runs) AS n "
+        f"FROM runs_daily WHERE true {cond} GROUP BY 1 ORDER BY 1 DESC", params)
+    total, earliest = 0, None
+    for row in counts:
+        if earliest is None or total < limit:
+            earliest = row["m"]
+        total += int(row["n"])
+    return None if earliest is None else (earliest, total)
+
+
 @dataclass(frozen=True, slots=True)
 class RunsPage:
     """The runs a filter selects: the newest ``limit`` of them, and how many there are."""
@@ -63,8 +94,16 @@ def runs_table(con: Engine, f: Filters, status: tuple[str, ...] = (), limit: int
     ``limit`` (``reason``: why a failed run failed).
 
     A run is selected by its current status time and tags; ``status`` narrows to those statuses.
+    With no date range, the newest runs sit in the last months: ``runs_daily`` says which months
+    hold them and how many runs there are, and only those months (and the one before, for a
+    run's first status) are windowed, not every run status row of the lake.
     """
-    reach = _months_sql(_reach(f))
+    newest = _newest(con, f, status, limit)
+    if newest is None:
+        reach = _months_sql(_reach(f))
+    else:
+        date.fromisoformat(newest[0] + "-01")  # only a month name reaches the SQL text
+        reach = f" AND month >= '{shift(newest[0], -1)}'"
     cond, params = where(f, RUN_COLUMNS, "AND")
     if status:
         cond += f" AND l.status IN ({', '.join('?' * len(status))})"
@@ -92,7 +131,7 @@ def runs_table(con: Engine, f: Filters, status: tuple[str, ...] = (), limit: int
         f"SELECT DISTINCT substr(CAST(CAST(status_at AS DATE) AS VARCHAR), 1, 7) AS m "
         f"FROM (SELECT status_at FROM sel ORDER BY status_at DESC, run_id LIMIT {int(limit)}))",
         params)
-    total = times[0]["n"] if times else 0
+    total = newest[1] if newest else times[0]["n"] if times else 0
     page_months = _months_sql(around([t["m"] for t in times], 1))
     rows = as_engine(con).table(
         f"""{base},

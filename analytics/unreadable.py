@@ -3,7 +3,9 @@
 One corrupt or truncated Parquet file must not make every query fail. DuckDB already reads the
 footer of every file when a view over the lake is bound (``union_by_name``), so the check costs
 nothing extra: when creating a view fails on a file of the lake, the view is created again over
-every other file, and the file is named in an ``UnreadableFileWarning``.
+every other file, and the file is named in an ``UnreadableFileWarning``. Views are made when a
+query first names them (``analytics.lazy_views``), so a file is named by the first query that
+reads its table, and never by one that does not.
 """
 
 from __future__ import annotations
@@ -40,7 +42,8 @@ def create_view_skipping_unreadable(
     glob: str,
     list_files: Callable[[], list[str]],
 ) -> list[str]:
-    """Run ``create_sql(source)`` over ``glob``, or over every readable file; returns the skipped.
+    """Run ``create_sql(source)`` over ``glob``, or over every readable file; returns the warnings'
+    messages, one per file skipped.
 
     ``create_sql`` gets a ``read_parquet`` file argument (a quoted glob or list), or ``None``
     when no readable file is left; ``list_files`` gives the files as DuckDB names them.
@@ -50,7 +53,7 @@ def create_view_skipping_unreadable(
     from analytics.engine import sql_string  # engine calls this module: import late
 
     source: str | None = sql_string(glob)
-    skipped: list[str] = []
+    skipped: list[str] = []  # the warnings' messages
     files: list[str] | None = None
     while True:
         try:
@@ -62,9 +65,9 @@ def create_view_skipping_unreadable(
             if bad is None:
                 raise
             reason = _NAMED_FILE.sub("", str(e).strip().splitlines()[0]).strip(" :")
-            warnings.warn(UnreadableFileWarning(
-                f"skipped the unreadable file {bad} ({reason}); the rest of the lake is read. "
-                "Move the file aside (or restore it) to silence this"), stacklevel=2)
-            skipped.append(bad)
+            message = (f"skipped the unreadable file {bad} ({reason}); the rest of the lake is "
+                       "read. Move the file aside (or restore it) to silence this")
+            warnings.warn(UnreadableFileWarning(message), stacklevel=2)
+            skipped.append(message)
             files = [f for f in files if f != bad]
             source = "[" + ", ".join(sql_string(f) for f in files) + "]" if files else None

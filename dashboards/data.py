@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib
 import threading
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +23,6 @@ import streamlit as st
 
 from analytics import queries
 from analytics.engine import Engine, QueryStats, describe_queries, open_engine
-from analytics.unreadable import UnreadableFileWarning
 from lake.errors import SeqledgerError
 from lake.fingerprint import fingerprint
 from lake.location import LakeCheck, lake_state
@@ -65,21 +63,22 @@ def _lake_check(uri: str) -> LakeCheck:
 class _Lake:
     engine: Engine
     lock: threading.Lock
-    skipped: tuple[str, ...] = ()  # files left out because they could not be read
+
+    @property
+    def skipped(self) -> tuple[str, ...]:
+        """Files left out because they could not be read, by the views made so far (a view is
+        made when a query first reads it: ``analytics.lazy_views``)."""
+        return tuple(getattr(self.engine, "skipped", ()))
 
 
 # One connection per fingerprint: its views list the files as they were; the previous one goes.
 @st.cache_resource(ttl=CONNECTION_TTL_S, max_entries=2, show_spinner=False)
 def _connection(uri: str, engine: str, lake_print: str) -> _Lake:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UnreadableFileWarning)
-        opened = open_engine(settings())
-    skipped = tuple(str(w.message) for w in caught if w.category is UnreadableFileWarning)
-    return _Lake(opened, threading.Lock(), skipped)
+    return _Lake(open_engine(settings()), threading.Lock())
 
 
 def skipped_files() -> tuple[str, ...]:
-    """One line per lake file the views leave out because it could not be read."""
+    """One line per lake file the views read so far leave out because it could not be read."""
     s = settings()
     try:
         return _connection(s.lake_uri, s.query_engine, lake_fingerprint()).skipped

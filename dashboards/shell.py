@@ -9,6 +9,8 @@ import streamlit as st
 from dashboards import auth, data, filters
 from lake.location import LakeState
 
+_SKIPPED_AT = "seqledger_skipped_files_at"
+
 
 def allowed() -> bool:
     """Whether this session may see the pages: signed in, or no sign-in configured."""
@@ -38,12 +40,17 @@ def frame() -> bool:
         st.info(check.message(), icon=":material/inbox:")
         return False
     data.start_page()
-    for line in data.skipped_files():
-        st.warning(line, icon=":material/warning:")
+    # Filled by footer(): a view is made when a query first reads it, so which files were left
+    # out is known once the page's queries ran.
+    st.session_state[_SKIPPED_AT] = st.container()
     filters.install()
     return True
 
 
 def footer() -> None:
+    # Above the page: the lake files its queries (and earlier ones) left out, unreadable.
+    top = st.session_state.pop(_SKIPPED_AT, None)
+    for line in data.skipped_files():
+        (top or st).warning(line, icon=":material/warning:")
     # What the figures cost to compute: on Athena, bytes scanned and their price per query.
     st.caption(data.footer())

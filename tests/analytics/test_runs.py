@@ -205,3 +205,37 @@ def test_the_runs_and_overview_queries_go_to_athena_as_trino_sql_meaning_the_sam
     overview.attention(rec, datetime(2026, 11, 3, 12, tzinfo=UTC))
     assert len(rec.sent) >= 20
     assert_same_on_trino(engine, rec.sent)
+
+
+def test_with_no_date_range_the_runs_table_windows_only_the_months_of_its_newest_runs(
+        lake_settings, monkeypatch):
+    """The newest runs and the count come from the last months (``runs_daily`` says which) and
+    are those a window over every month gives, whatever the limit, tags and statuses."""
+    from lake.store import LakeStore
+
+    statuses = ("SUCCEEDED", "FAILED", "RUNNING")
+    rows = []
+    for i in range(40):  # runs over five months; some dispatched in one month, done the next
+        start = datetime(2026, 3 + i // 10, 1 + 3 * (i % 10), 20, tzinfo=UTC)
+        end = start.replace(day=start.day + 2) if i % 10 < 9 else start.replace(
+            month=start.month + 1, day=2)
+        tags = {"run_id": f"run-{i:02d}", "sample_id": f"S{i}", "executor": "simulated",
+                "project": ("aou-wgs", "pgx", None)[i % 3], "workflow": "wgs",
+                "pipeline_release": "r1", "cost_centre": "cc-1", "input_kind": "fastq"}
+        rows += [{**tags, "status": "DISPATCHED", "status_at": start},
+                 {**tags, "status": statuses[i % 3], "status_at": end}]
+    LakeStore(lake_settings).write("runs", rows)
+    eng = open_engine(lake_settings)
+    rec = Recorder(eng)
+    cases = [(Filters(), (), 5), (Filters(), (), 500), (Filters(project=("pgx", None)), (), 7),
+             (Filters(), ("FAILED",), 4), (Filters(workflow=("wgs",)), ("SUCCEEDED",), 12)]
+    pruned = [runs.runs_table(rec, f, status, limit) for f, status, limit in cases]
+    # the newest 5 ended in June and July: June and the month before are windowed, not March-April
+    assert any("month >= '2026-05'" in sql for sql, _ in rec.sent)
+    monkeypatch.setattr(runs, "_newest", lambda *a: None)  # every run status row windowed
+    every = [runs.runs_table(eng, f, status, limit) for f, status, limit in cases]
+    for (f, status, limit), p, e in zip(cases, pruned, every, strict=True):
+        assert p.total == e.total, (f, status, limit)
+        assert p.rows.to_pylist() == e.rows.to_pylist(), (f, status, limit)
+    assert [p.total for p in pruned] == [40, 40, 26, 13, 14]
+    eng.close()
