@@ -88,11 +88,11 @@ def dragen(ctx: click.Context, roots: tuple[str, ...], sample_id: str | None,
     Files that are not metrics (BAMs, logs) are skipped; files, lines and runs that cannot be
     read go to the quarantine table with the reason.
     """
-    from lake.arrow_probe import arrow_without_pandas
+    from lake.arrow_probe import lean_arrow
 
     _check_roots(roots)
     when = _when(run_at)
-    arrow_without_pandas()  # an ingest converts Python values, never a DataFrame
+    lean_arrow()  # an ingest converts Python values: no DataFrame, no NumPy array
     if sample_id is not None or run_id is not None:
         if sample_id is None or run_id is None or len(roots) != 1 or mapping or id_pattern:
             raise click.UsageError("the single-run form is one ROOT with both --sample-id and "
