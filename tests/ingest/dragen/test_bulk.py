@@ -213,11 +213,11 @@ def test_an_ingest_loads_its_runs_without_importing_pandas_or_numpy(month: Path,
                                                                     tmp_path: Path) -> None:
     # pyarrow imports NumPy when it is imported, and pandas to answer "is this a DataFrame?" on
     # its first conversion of Python values; the ingest refuses both (lake.arrow_probe), and
-    # still loads every run
+    # still loads every run (and without a progress bar, tqdm is not imported either)
     code = ("import sys; from seqledger.cli import main; "
             f"main(['ingest', 'dragen', {str(month)!r}, '--run-at', {RUN_AT!r}, '--workers', '1',"
             " '--no-progress'], standalone_mode=False); "
-            "print('imported:', [m for m in ('pandas', 'numpy') if m in sys.modules])")
+            "print('imported:', [m for m in ('pandas', 'numpy', 'tqdm') if m in sys.modules])")
     env = {**os.environ, "SEQLEDGER_LAKE": str(tmp_path / "lake")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=300, env=env)
