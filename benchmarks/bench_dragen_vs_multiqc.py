@@ -260,12 +260,13 @@ def main() -> None:
         print(f"\n{MONTH:,}-run month, extrapolated linearly from {n} runs (not measured): "
               f"~{ours['wall'] / n * MONTH:.0f} s wall, ~{ours['cpu'] / n * MONTH:.0f} s CPU")
     if args.month:
-        _month(args.month, seqledger, env, workers, args.workdir)
+        _month(args.month, seqledger, env, workers, args.workdir, codes)
 
 
 def _month(n: int, seqledger: str, env: dict[str, str], workers: list[str],
-           workdir: str | None) -> None:
-    """seqledger alone on ``n`` run folders: first call, then again (all skipped)."""
+           workdir: str | None, codes: dict[str, Path]) -> None:
+    """seqledger alone on ``n`` run folders: first call, then again (all skipped); with
+    ``codes`` (--baseline), then each code's first call once, before then after."""
     with tempfile.TemporaryDirectory(dir=workdir, prefix="bench-dragen-month-") as tmp:
         month, lake = Path(tmp, "month"), Path(tmp, "lake")
         size = build_month(month, n) / 1e6
@@ -278,6 +279,14 @@ def _month(n: int, seqledger: str, env: dict[str, str], workers: list[str],
         again = measure(cmd, {**env, "SEQLEDGER_LAKE": str(lake)})
         if f"{n} skipped" not in again["out"]:
             raise SystemExit(f"the second call loaded something:\n{again['out'][-2000:]}")
+        change = None
+        if codes:
+            before_load = os.getloadavg()[0]
+            t = alternate(codes, month, env, workers, 1, Path(tmp))
+            (bw, bc), (aw, ac) = t["before"], t["after"]
+            change = (f"{n:,} runs, before -> after (one call each, one after the other): "
+                      f"{bw:.1f} -> {aw:.1f} s wall ({bw / aw:.2f}x), {bc:.1f} -> {ac:.1f} s CPU "
+                      f"({bc / ac:.2f}x); load {before_load:.1f} -> {os.getloadavg()[0]:.1f}")
     scaled = "measured" if n >= MONTH else f"scaled linearly from {n} measured runs"
     print(f"\nseqledger alone, {n:,} runs ({size:.0f} MB), load {load:.1f} -> "
           f"{os.getloadavg()[0]:.1f}: {ours['wall']:.1f} s wall, {ours['cpu']:.1f} s CPU "
@@ -285,6 +294,8 @@ def _month(n: int, seqledger: str, env: dict[str, str], workers: list[str],
           f"again {again['wall']:.1f} s")
     print(f"{MONTH:,}-run month ({scaled}): ~{ours['wall'] / n * MONTH:.0f} s wall, "
           f"~{ours['cpu'] / n * MONTH:.0f} s CPU")
+    if change:
+        print(change)
 
 
 if __name__ == "__main__":
