@@ -1,7 +1,7 @@
 """The user's path for a month of DRAGEN run folders, against MultiQC on the same folders.
 
 Run:  uv run python benchmarks/bench_dragen_vs_multiqc.py [--runs 50,200,400] [--workers N]
-                                                           [--month 2000]
+                                                           [--month 2000] [--baseline REF]
 
 For each size, the script builds that many run folders from the real reference files
 (``$SEQLEDGER_REFERENCE_DATA/dragen``, else ``../shared/reference-data/dragen``): it cycles
@@ -27,6 +27,13 @@ time divided by seqledger's (the speed-up; > 1 means seqledger is faster). The l
 extrapolate the largest size to a 4,000-run month, linearly, and say so; a bar chart of the
 wall times closes the output.
 
+``--baseline REF`` (a git commit or branch, e.g. ``main``) adds the before -> after of a change:
+at each size, that commit's code (exported with ``git archive`` into a temporary folder) and this
+checkout's load the same folders into fresh lakes, alternately, ``--repeat`` times each (default
+3), both launched the same way (``python -c`` with the code's folder first on the path); the
+line gives the median wall and CPU of each and their ratio. The machine's load moves between
+calls; alternating at the same moment is what makes the two comparable.
+
 ``--month N`` then measures seqledger alone (first call and again) on N run folders: a month's
 scale, where MultiQC would take most of an hour on a shared machine. Its line gives the time per
 run and the 4,000-run month it implies (measured at N, scaled linearly when N < 4,000).
@@ -37,6 +44,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -113,6 +121,35 @@ def measure(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
     return {"wall": wall, "cpu": cpu, "rss_mb": peak[0] / 1024, "out": out}
 
 
+def export(ref: str, into: Path) -> Path:
+    """The tree of git commit ``ref`` of this repository, written under ``into``."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], capture_output=True,
+                             check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def code_ingest(code: Path, month: Path, workers: list[str]) -> list[str]:
+    """``seqledger ingest dragen`` run from the code in folder ``code`` (first on the path)."""
+    return [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(code)!r}); "
+            "from seqledger.cli import main; sys.argv[0] = 'seqledger'; main()",
+            "ingest", "dragen", str(month), "--run-at", RUN_AT, "--no-progress", *workers]
+
+
+def alternate(codes: dict[str, Path], month: Path, env: dict[str, str], workers: list[str],
+              repeat: int, tmp: Path) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) of each code's first call on ``month``, the codes taking turns."""
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in codes}
+    for i in range(repeat):
+        for name, code in codes.items():
+            lake = tmp / f"lake-{name}-{i}"
+            m = measure(code_ingest(code, month, workers), {**env, "SEQLEDGER_LAKE": str(lake)})
+            shutil.rmtree(lake)
+            times[name].append((m["wall"], m["cpu"]))
+    return {name: (statistics.median(w for w, _ in t), statistics.median(c for _, c in t))
+            for name, t in times.items()}
+
+
 def multiqc() -> list[str]:
     """The command that runs MultiQC, installed into its own environment when missing.
 
@@ -148,6 +185,10 @@ def main() -> None:
     parser.add_argument("--workdir", default=None, help="parent of the temporary folders")
     parser.add_argument("--month", type=int, default=0,
                         help="then seqledger alone on this many run folders (e.g. 4000)")
+    parser.add_argument("--baseline", default=None, metavar="REF",
+                        help="also time this git commit's code against this checkout's, "
+                             "alternately, on the same folders (before -> after)")
+    parser.add_argument("--repeat", type=int, default=3, help="calls of each code (--baseline)")
     args = parser.parse_args()
     sizes = [int(n) for n in args.runs.split(",")]
     seqledger = str(Path(sys.executable).with_name("seqledger"))
@@ -159,10 +200,16 @@ def main() -> None:
            if not k.startswith("SEQLEDGER_") and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(MPLBACKEND="Agg", MULTIQC_NO_VERSION_CHECK="1")
     workers = ["--workers", str(args.workers)] if args.workers else []
+    baseline_dir = tempfile.TemporaryDirectory(dir=args.workdir, prefix="bench-dragen-base-")
+    codes = {"before": export(args.baseline, Path(baseline_dir.name)), "after": ROOT} \
+        if args.baseline else {}
     with tempfile.TemporaryDirectory(dir=args.workdir, prefix="bench-dragen-warm-") as tmp:
         build_month(Path(tmp, "month"), len(SOURCES))  # compiles both tools' bytecode (untimed)
         measure([seqledger, "ingest", "dragen", str(Path(tmp, "month")), "--run-at", RUN_AT,
                  "--no-progress"], {**env, "SEQLEDGER_LAKE": str(Path(tmp, "lake"))})
+        for name, code in codes.items():
+            measure(code_ingest(code, Path(tmp, "month"), []),
+                    {**env, "SEQLEDGER_LAKE": str(Path(tmp, f"lake-{name}"))})
         measure([*mqc, "-m", "dragen", "--no-report", "-f", "-o", str(Path(tmp, "mqc")),
                  str(Path(tmp, "month"))], env)
     print(f"seqledger vs MultiQC {MULTIQC_VERSION} (-m dragen --no-report), {os.cpu_count()} "
@@ -173,6 +220,7 @@ def main() -> None:
           f"{'x wall':>6} {'x CPU':>6} | {'load':>4}")
     last = None
     bars: list[tuple[int, float, float]] = []
+    changes: list[str] = []
     for n in sizes:
         with tempfile.TemporaryDirectory(dir=args.workdir, prefix="bench-dragen-") as tmp:
             month, lake, out = Path(tmp, "month"), Path(tmp, "lake"), Path(tmp, "multiqc")
@@ -187,6 +235,13 @@ def main() -> None:
                 raise SystemExit(f"the second call loaded something:\n{again['out'][-2000:]}")
             theirs = measure([*mqc, "-m", "dragen", "--no-report", "-f", "-o", str(out),
                               str(month)], env)
+            if codes:
+                load = os.getloadavg()[0]
+                t = alternate(codes, month, env, workers, args.repeat, Path(tmp))
+                (bw, bc), (aw, ac) = t["before"], t["after"]
+                changes.append(f"{n:>5} runs: {bw:.1f} -> {aw:.1f} s wall ({bw / aw:.2f}x), "
+                               f"{bc:.1f} -> {ac:.1f} s CPU ({bc / ac:.2f}x); load {load:.1f} -> "
+                               f"{os.getloadavg()[0]:.1f}")
         print(f"{n:>5} {size:>6.0f} | {ours['wall']:>11.1f} {ours['cpu']:>6.1f} "
               f"{ours['rss_mb']:>6.0f} | {again['wall']:>7.1f} | {theirs['wall']:>9.1f} "
               f"{theirs['cpu']:>6.1f} {theirs['rss_mb']:>6.0f} | "
@@ -195,17 +250,23 @@ def main() -> None:
         last = (n, ours)
         bars.append((n, ours["wall"], theirs["wall"]))
     _chart(bars)
+    if changes:
+        print(f"\n{args.baseline} -> this checkout, same folders, alternately, median of "
+              f"{args.repeat} calls each (first call, fresh lake):")
+        print("\n".join(changes))
+    baseline_dir.cleanup()
     if last is not None:
         n, ours = last
         print(f"\n{MONTH:,}-run month, extrapolated linearly from {n} runs (not measured): "
               f"~{ours['wall'] / n * MONTH:.0f} s wall, ~{ours['cpu'] / n * MONTH:.0f} s CPU")
     if args.month:
-        _month(args.month, seqledger, env, workers, args.workdir)
+        _month(args.month, seqledger, env, workers, args.workdir, codes)
 
 
 def _month(n: int, seqledger: str, env: dict[str, str], workers: list[str],
-           workdir: str | None) -> None:
-    """seqledger alone on ``n`` run folders: first call, then again (all skipped)."""
+           workdir: str | None, codes: dict[str, Path]) -> None:
+    """seqledger alone on ``n`` run folders: first call, then again (all skipped); with
+    ``codes`` (--baseline), then each code's first call once, before then after."""
     with tempfile.TemporaryDirectory(dir=workdir, prefix="bench-dragen-month-") as tmp:
         month, lake = Path(tmp, "month"), Path(tmp, "lake")
         size = build_month(month, n) / 1e6
@@ -218,6 +279,14 @@ def _month(n: int, seqledger: str, env: dict[str, str], workers: list[str],
         again = measure(cmd, {**env, "SEQLEDGER_LAKE": str(lake)})
         if f"{n} skipped" not in again["out"]:
             raise SystemExit(f"the second call loaded something:\n{again['out'][-2000:]}")
+        change = None
+        if codes:
+            before_load = os.getloadavg()[0]
+            t = alternate(codes, month, env, workers, 1, Path(tmp))
+            (bw, bc), (aw, ac) = t["before"], t["after"]
+            change = (f"{n:,} runs, before -> after (one call each, one after the other): "
+                      f"{bw:.1f} -> {aw:.1f} s wall ({bw / aw:.2f}x), {bc:.1f} -> {ac:.1f} s CPU "
+                      f"({bc / ac:.2f}x); load {before_load:.1f} -> {os.getloadavg()[0]:.1f}")
     scaled = "measured" if n >= MONTH else f"scaled linearly from {n} measured runs"
     print(f"\nseqledger alone, {n:,} runs ({size:.0f} MB), load {load:.1f} -> "
           f"{os.getloadavg()[0]:.1f}: {ours['wall']:.1f} s wall, {ours['cpu']:.1f} s CPU "
@@ -225,6 +294,8 @@ def _month(n: int, seqledger: str, env: dict[str, str], workers: list[str],
           f"again {again['wall']:.1f} s")
     print(f"{MONTH:,}-run month ({scaled}): ~{ours['wall'] / n * MONTH:.0f} s wall, "
           f"~{ours['cpu'] / n * MONTH:.0f} s CPU")
+    if change:
+        print(change)
 
 
 if __name__ == "__main__":

@@ -21,11 +21,11 @@ import csv
 import hashlib
 import io
 import re
-import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from ingest.dragen.replay import command_tokens
 from lake.errors import ParseError
 
 MAPPING_COLUMNS = ("folder", "sample_id", "run_id", "run_date")
@@ -171,10 +171,7 @@ def content_digest(files: Mapping[str, bytes]) -> str:
 
 def replay_sample(command_line: str) -> str | None:
     """The sample a DRAGEN command line names (the tumour's in a tumour/normal run)."""
-    try:
-        tokens = shlex.split(command_line)
-    except ValueError:
-        tokens = command_line.split()
+    tokens = command_tokens(command_line)
     found: dict[str, str] = {}
     for i, token in enumerate(tokens):
         flag, eq, value = token.partition("=")

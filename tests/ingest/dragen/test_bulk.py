@@ -209,19 +209,21 @@ def test_commands_that_need_no_pandas_do_not_import_it() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_an_ingest_loads_its_runs_without_importing_pandas(month: Path, tmp_path: Path) -> None:
-    # pyarrow imports pandas to answer "is this a DataFrame?" on its first conversion of Python
-    # values; the ingest answers that probe itself (lake.arrow_probe), and still loads every run
+def test_an_ingest_loads_its_runs_without_importing_pandas_or_numpy(month: Path,
+                                                                    tmp_path: Path) -> None:
+    # pyarrow imports NumPy when it is imported, and pandas to answer "is this a DataFrame?" on
+    # its first conversion of Python values; the ingest refuses both (lake.arrow_probe), and
+    # still loads every run (and without a progress bar, tqdm is not imported either)
     code = ("import sys; from seqledger.cli import main; "
             f"main(['ingest', 'dragen', {str(month)!r}, '--run-at', {RUN_AT!r}, '--workers', '1',"
             " '--no-progress'], standalone_mode=False); "
-            "print('pandas imported:', 'pandas' in sys.modules)")
+            "print('imported:', [m for m in ('pandas', 'numpy', 'tqdm') if m in sys.modules])")
     env = {**os.environ, "SEQLEDGER_LAKE": str(tmp_path / "lake")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=300, env=env)
     assert out.returncode == 0, out.stderr
     assert "5 loaded, 0 skipped" in out.stdout
-    assert out.stdout.rstrip().endswith("pandas imported: False")
+    assert out.stdout.rstrip().endswith("imported: []")
 
 
 @pytest.mark.integration

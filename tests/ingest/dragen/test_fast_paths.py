@@ -37,7 +37,8 @@ def test_fast_path_declines_anything_irregular(dragen_ref) -> None:
                     data.replace(b"\n3,", b"\n\xc3\xa93,"),  # valid UTF-8, not ASCII
                     data.replace(b"\n", b"\r\n"),  # CRLF
                     data.rstrip(b"\n"),  # the last line cut short
-                    b"\n" + data):  # a blank first line
+                    b"\n" + data,  # a blank first line
+                    data + b"\n"):  # a blank last line
         assert columnar.plain_text("x", damaged) is None
     long_line = columnar.plain_text("x", data + b"1," + b"9" * 70_000 + b"\n")
     assert columnar.csv_fields(long_line, 2) is None  # a line over the limit

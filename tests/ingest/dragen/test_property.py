@@ -58,3 +58,22 @@ def test_a_run_of_arbitrary_files_never_raises_and_accounts_for_every_file(files
         assert f.skipped or f.error or f.rows or f.problems or f.family == "replay"
     for q in run.quarantine:
         assert q["source"].startswith("R/") and q["reason"]
+
+
+# Characters where a shell and str.split can differ: quotes, the escape, every kind of whitespace.
+SHELL_PIECES = ("dragen", "--RGSM", "=", "N A", "-", "/", " ", "\t", "\n", "\r", "\x0b", "\x0c",
+                "\x1c", "\x1f", "\xa0", '"', "'", "\\", "#", ";", "é")
+
+
+@settings(max_examples=2000, deadline=None)
+@given(line=st.lists(st.sampled_from(SHELL_PIECES), max_size=12).map("".join))
+def test_command_tokens_split_as_shlex_does(line: str) -> None:
+    import shlex
+
+    from ingest.dragen.replay import command_tokens
+
+    try:
+        expected = tuple(shlex.split(line))
+    except ValueError:  # unbalanced quotes: split at whitespace
+        expected = tuple(line.split())
+    assert command_tokens(line) == expected
