@@ -127,14 +127,20 @@ STAGES = [
     ("pipeline_runner.service", "Runner", "_track"),
     ("pipeline_runner.service", "Runner", "_resubmit"),
     ("pipeline_runner.service", "Runner", "_write"),
+    ("ingest.results", None, "finish_runs"),
     ("ingest.results", None, "cost_rows"),
     ("ingest.dragen.service", None, "ingest_folder"),
     ("ingest.service", "EventService", "_tag_run"),
+    ("ingest.results", "BatchWrites", "flush"),
+    ("lake.store", None, "to_table"),
+    ("ingest.service", "EventService", "_restate_finished"),
+    ("ingest.service", "EventService", "_known_quarantine_ids"),
     ("pipeline_runner.service", "Runner", "forget_finished"),
 ]
 
-# inside Runner._track, Runner._load_runs
-NESTED = {"Runner._resubmit", "Runner._read_where", "history_from_rows"}
+# inside Runner._track, Runner._load_runs, finish_runs; to_table is inside several
+NESTED = {"Runner._resubmit", "Runner._read_where", "history_from_rows", "cost_rows",
+          "ingest_folder", "EventService._tag_run", "BatchWrites.flush", "to_table"}
 
 
 def _watch(stages: list[tuple[str, str | None, str]]) -> dict[str, float]:
@@ -158,7 +164,8 @@ def _watch(stages: list[tuple[str, str | None, str]]) -> dict[str, float]:
                 spent[_key] = spent.get(_key, 0.0) + time.process_time() - t
 
         setattr(holder, name, timed)
-        for user in ("ingest.service", "ingest.results", "pipeline_runner.service"):
+        for user in ("ingest.service", "ingest.results", "pipeline_runner.service",
+                     "lake.store"):
             if owner is None and getattr(importlib.import_module(user), name, None) is real:
                 setattr(importlib.import_module(user), name, timed)  # imported by name
     return spent
