@@ -208,6 +208,7 @@ def run(root: Path, columnar: bool, batch: int, remember: bool = False,
     service_module.finish_runs = timed
     cpu = wall = 0.0
     events = 0
+    peaks = []  # the high-water mark after each batch: flat when bounded by the batch
     for payloads in _batches(root / "events.jsonl", batch):
         c, w = time.process_time(), time.perf_counter()
         service.process(payloads, now=T0 + timedelta(days=3))
@@ -215,9 +216,10 @@ def run(root: Path, columnar: bool, batch: int, remember: bool = False,
             service.forget_finished()
         cpu, wall = cpu + time.process_time() - c, wall + time.perf_counter() - w
         events += len(payloads)
+        peaks.append(round(_peak_mib()))
     return {"events": events, "wall_s": wall, "cpu_s": cpu, "results_s": spent[0],
             "peak_mib": _peak_mib(), "imports_s": imports,
-            "stages": spent_in}
+            "stages": spent_in, "peaks": peaks}
 
 
 def _peak_mib() -> float:
@@ -312,6 +314,9 @@ def main() -> None:
             print(f"{path:8} {f['events'] / f['wall_s']:>14,.0f} {f['events'] / f['cpu_s']:>13,.0f}"
                   f" {f['results_s']:>12.1f} s {f['events'] / rest:>21,.0f}"
                   f" {f['peak_mib']:>9,.0f}")
+        peaks = figures.get("columns", {}).get("peaks", [])
+        if len(peaks) > 1:
+            print("columnar path, peak MiB after each batch: " + ", ".join(map(str, peaks)))
         if len(figures) == 2:
             r, c = figures["row"], figures["columns"]
             print(f"columns/row: {r['wall_s'] / c['wall_s']:.1f}x wall, "
@@ -334,14 +339,18 @@ def main() -> None:
         sizes = [int(b) for b in args.batches.split(",") if b]
         if sizes:
             print(f"columnar path by batch size ({n:,} events): peak memory (RSS) of each")
-            print(f"{'batch':>8} {'events/s wall':>14} {'events/s CPU':>13} {'peak MiB':>9}")
+            print(f"{'batch':>8} {'events/s wall':>14} {'events/s CPU':>13} {'peak MiB':>9}  "
+                  "after each batch")
             for size in sizes:
                 root = Path(tmp) / f"columns-{size}"
                 shutil.copytree(base, root)
                 f = _child(root, "columns", size, args.remember)
                 shutil.rmtree(root)
+                after = f["peaks"] if len(f["peaks"]) <= 12 else [*f["peaks"][:6], "…",
+                                                                   *f["peaks"][-6:]]
                 print(f"{size:>8,} {f['events'] / f['wall_s']:>14,.0f} "
-                      f"{f['events'] / f['cpu_s']:>13,.0f} {f['peak_mib']:>9,.0f}")
+                      f"{f['events'] / f['cpu_s']:>13,.0f} {f['peak_mib']:>9,.0f}  "
+                      + ", ".join(map(str, after)))
         if "columns" in figures:
             c = figures["columns"]
             wall_rate, cpu_rate = c["events"] / c["wall_s"], c["events"] / c["cpu_s"]
