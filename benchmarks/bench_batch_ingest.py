@@ -118,6 +118,9 @@ def _batches(path: Path, batch: int):
 # first; an inner stage's time is also in its parent's.
 STAGES = [
     ("ingest.event_columns", None, "read_job_changes"),
+    ("ingest.event_columns", None, "_screened"),
+    ("ingest.event_columns", None, "_parse"),
+    ("ingest.event_columns", None, "_normalize"),
     ("pipeline_runner.change_columns", None, "runs_to_load"),
     ("pipeline_runner.service", "Runner", "_load_runs"),
     ("pipeline_runner.service", "Runner", "_read_where"),
@@ -138,9 +141,11 @@ STAGES = [
     ("pipeline_runner.service", "Runner", "forget_finished"),
 ]
 
-# inside Runner._track, Runner._load_runs, finish_runs; to_table is inside several
-NESTED = {"Runner._resubmit", "Runner._read_where", "history_from_rows", "cost_rows",
-          "ingest_folder", "EventService._tag_run", "BatchWrites.flush", "to_table"}
+# inside read_job_changes, Runner._track, Runner._load_runs, finish_runs; to_table is
+# inside several
+NESTED = {"_screened", "_parse", "_normalize", "Runner._resubmit", "Runner._read_where",
+          "history_from_rows", "cost_rows", "ingest_folder", "EventService._tag_run",
+          "BatchWrites.flush", "to_table"}
 
 
 def _watch(stages: list[tuple[str, str | None, str]]) -> dict[str, float]:
