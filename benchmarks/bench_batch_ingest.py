@@ -118,6 +118,9 @@ def _batches(path: Path, batch: int):
 # first; an inner stage's time is also in its parent's.
 STAGES = [
     ("ingest.event_columns", None, "read_job_changes"),
+    ("ingest.event_columns", None, "_screened"),
+    ("ingest.event_columns", None, "_parse"),
+    ("ingest.event_columns", None, "_normalize"),
     ("pipeline_runner.change_columns", None, "runs_to_load"),
     ("pipeline_runner.service", "Runner", "_load_runs"),
     ("pipeline_runner.service", "Runner", "_read_where"),
@@ -127,14 +130,22 @@ STAGES = [
     ("pipeline_runner.service", "Runner", "_track"),
     ("pipeline_runner.service", "Runner", "_resubmit"),
     ("pipeline_runner.service", "Runner", "_write"),
+    ("ingest.results", None, "finish_runs"),
     ("ingest.results", None, "cost_rows"),
     ("ingest.dragen.service", None, "ingest_folder"),
     ("ingest.service", "EventService", "_tag_run"),
+    ("ingest.results", "BatchWrites", "flush"),
+    ("lake.store", None, "to_table"),
+    ("ingest.service", "EventService", "_restate_finished"),
+    ("ingest.service", "EventService", "_known_quarantine_ids"),
     ("pipeline_runner.service", "Runner", "forget_finished"),
 ]
 
-# inside Runner._track, Runner._load_runs
-NESTED = {"Runner._resubmit", "Runner._read_where", "history_from_rows"}
+# inside read_job_changes, Runner._track, Runner._load_runs, finish_runs; to_table is
+# inside several
+NESTED = {"_screened", "_parse", "_normalize", "Runner._resubmit", "Runner._read_where",
+          "history_from_rows", "cost_rows", "ingest_folder", "EventService._tag_run",
+          "BatchWrites.flush", "to_table"}
 
 
 def _watch(stages: list[tuple[str, str | None, str]]) -> dict[str, float]:
@@ -158,7 +169,8 @@ def _watch(stages: list[tuple[str, str | None, str]]) -> dict[str, float]:
                 spent[_key] = spent.get(_key, 0.0) + time.process_time() - t
 
         setattr(holder, name, timed)
-        for user in ("ingest.service", "ingest.results", "pipeline_runner.service"):
+        for user in ("ingest.service", "ingest.results", "pipeline_runner.service",
+                     "lake.store"):
             if owner is None and getattr(importlib.import_module(user), name, None) is real:
                 setattr(importlib.import_module(user), name, timed)  # imported by name
     return spent
@@ -201,6 +213,7 @@ def run(root: Path, columnar: bool, batch: int, remember: bool = False,
     service_module.finish_runs = timed
     cpu = wall = 0.0
     events = 0
+    peaks = []  # the high-water mark after each batch: flat when bounded by the batch
     for payloads in _batches(root / "events.jsonl", batch):
         c, w = time.process_time(), time.perf_counter()
         service.process(payloads, now=T0 + timedelta(days=3))
@@ -208,9 +221,10 @@ def run(root: Path, columnar: bool, batch: int, remember: bool = False,
             service.forget_finished()
         cpu, wall = cpu + time.process_time() - c, wall + time.perf_counter() - w
         events += len(payloads)
+        peaks.append(round(_peak_mib()))
     return {"events": events, "wall_s": wall, "cpu_s": cpu, "results_s": spent[0],
             "peak_mib": _peak_mib(), "imports_s": imports,
-            "stages": spent_in}
+            "stages": spent_in, "peaks": peaks}
 
 
 def _peak_mib() -> float:
@@ -305,6 +319,9 @@ def main() -> None:
             print(f"{path:8} {f['events'] / f['wall_s']:>14,.0f} {f['events'] / f['cpu_s']:>13,.0f}"
                   f" {f['results_s']:>12.1f} s {f['events'] / rest:>21,.0f}"
                   f" {f['peak_mib']:>9,.0f}")
+        peaks = figures.get("columns", {}).get("peaks", [])
+        if len(peaks) > 1:
+            print("columnar path, peak MiB after each batch: " + ", ".join(map(str, peaks)))
         if len(figures) == 2:
             r, c = figures["row"], figures["columns"]
             print(f"columns/row: {r['wall_s'] / c['wall_s']:.1f}x wall, "
@@ -327,14 +344,18 @@ def main() -> None:
         sizes = [int(b) for b in args.batches.split(",") if b]
         if sizes:
             print(f"columnar path by batch size ({n:,} events): peak memory (RSS) of each")
-            print(f"{'batch':>8} {'events/s wall':>14} {'events/s CPU':>13} {'peak MiB':>9}")
+            print(f"{'batch':>8} {'events/s wall':>14} {'events/s CPU':>13} {'peak MiB':>9}  "
+                  "after each batch")
             for size in sizes:
                 root = Path(tmp) / f"columns-{size}"
                 shutil.copytree(base, root)
                 f = _child(root, "columns", size, args.remember)
                 shutil.rmtree(root)
+                after = f["peaks"] if len(f["peaks"]) <= 12 else [*f["peaks"][:6], "…",
+                                                                   *f["peaks"][-6:]]
                 print(f"{size:>8,} {f['events'] / f['wall_s']:>14,.0f} "
-                      f"{f['events'] / f['cpu_s']:>13,.0f} {f['peak_mib']:>9,.0f}")
+                      f"{f['events'] / f['cpu_s']:>13,.0f} {f['peak_mib']:>9,.0f}  "
+                      + ", ".join(map(str, after)))
         if "columns" in figures:
             c = figures["columns"]
             wall_rate, cpu_rate = c["events"] / c["wall_s"], c["events"] / c["cpu_s"]

@@ -110,11 +110,12 @@ def finish_runs(
     ``inputs`` maps run id to (input kind, input size) for the licence estimate. ``tag_run``
     tags a succeeded run's inputs and outputs for the archival lifecycle and says how many.
     """
-    from ingest.dragen.service import ingest_folder
+    from ingest.dragen.service import LocalFolders, ingest_folder
     from ingest.happy import ingest_happy, is_happy_file
 
     results, all_costs = [], []
     batch = BatchWrites(store)  # one write per table for the whole batch, not per run
+    local = LocalFolders()  # the runs' output folders share their parents: each looked at once
     for run in runs:
         bases = input_bases(*inputs.get(run.run_id, (None, None)))
         costs = cost_rows(run, prices, bases, licence)
@@ -129,6 +130,7 @@ def finish_runs(
             run_id=run.run_id,
             run_at=run.finished_at,
             write=batch.add,
+            local=local,
         )
         # A validation job runs hap.py after DRAGEN: its accuracy files sit beside the metrics.
         if any(is_happy_file(f.name) for f in summary.files):

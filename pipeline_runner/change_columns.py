@@ -141,8 +141,7 @@ def fast_changes(
             running[run_id] = at
     updated = {j: replace(histories[j], **{**f, "statuses": frozenset(f["statuses"])})
                for j, f in folds.items()}
-    return FastPlan(_attempt_rows(picked, [histories[j] for j in cols["job_id"]]), updated,
-                    running, slow)
+    return FastPlan(_attempt_rows(picked, cols["job_id"], histories), updated, running, slow)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -221,12 +220,20 @@ def _utc(ts: datetime | None) -> datetime | None:
     return None if ts is None else ts.astimezone(UTC)
 
 
-def _attempt_rows(picked: pa.Table, histories: list[AttemptHistory]) -> pa.Table:
-    """``job_attempts`` rows: the attempt's submission values beside the event's own."""
-    out: dict[str, Any] = {t: [h.tags.get(t) for h in histories] for t in REQUIRED_TAGS}
+def _attempt_rows(picked: pa.Table, job_ids: list[str],
+                  histories: Mapping[str, AttemptHistory]) -> pa.Table:
+    """``job_attempts`` rows: the attempt's submission values beside the event's own. The
+    submission values are made once per job and repeated by ``take`` (a job has several new
+    statuses in a batch)."""
+    jobs = list(dict.fromkeys(job_ids))
+    position = {j: k for k, j in enumerate(jobs)}
+    index = pa.array([position[j] for j in job_ids], pa.int64())
+    held = [histories[j] for j in jobs]
+    per_job: dict[str, list] = {t: [h.tags.get(t) for h in held] for t in REQUIRED_TAGS}
     for name in ("job_id", "job_name", "attempt", "job_queue", "capacity", "vcpus",
                  "memory_mib"):
-        out[name] = [getattr(h, name) for h in histories]
+        per_job[name] = [getattr(h, name) for h in held]
+    out: dict[str, Any] = {name: pa.array(v).take(index) for name, v in per_job.items()}
     for name in ("status", "status_at", "status_reason", "exit_code", "instance_type",
                  "instance_id", "started_at", "stopped_at", "event_id"):
         out[name] = picked.column(name)

@@ -12,6 +12,8 @@ keys, so loading the same folder twice writes nothing new), and returns what it 
 
 from __future__ import annotations
 
+import os
+import stat
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -504,6 +506,53 @@ def run_filesystem(store: LakeStore, folder: str | Path) -> tuple[pafs.FileSyste
     return pafs.LocalFileSystem(), str(Path(text).resolve())
 
 
+_LOCAL = pafs.LocalFileSystem()
+
+
+class LocalFolders:
+    """Local folders resolved as ``Path.resolve`` does, each directory looked at once.
+
+    The runs a batch finishes share their output prefix: ``Path.resolve`` of each run's folder
+    checks every component again (eight ``lstat`` calls a folder), and a folder under one that
+    is not there (outputs never written, or written elsewhere) needs no look at all. Meant for
+    one batch: a folder made or linked after it was looked at is not seen.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[str, bool]] = {}  # absolute path -> (resolved, exists)
+
+    def resolve(self, folder: str) -> tuple[str, bool]:
+        """``folder`` resolved (symbolic links followed, as ``Path.resolve``), and whether
+        it is there."""
+        if ".." in folder.split("/"):  # ".." after a link is not lexical: the slow way
+            real = os.path.realpath(folder)
+            return real, os.path.lexists(real)
+        return self._resolved(os.path.abspath(folder))
+
+    def _resolved(self, path: str) -> tuple[str, bool]:
+        known = self._seen.get(path)
+        if known is not None:
+            return known
+        parent, name = os.path.split(path)
+        if not name or parent == path:  # the root
+            return path, True
+        real_parent, parent_exists = self._resolved(parent)
+        real = os.path.join(real_parent, name)
+        exists = False
+        if parent_exists:  # nothing under a missing folder is there (realpath joins the rest)
+            try:
+                mode = os.lstat(real).st_mode
+            except OSError:
+                pass
+            else:
+                exists = True
+                if stat.S_ISLNK(mode):
+                    real = os.path.realpath(real)
+                    exists = os.path.exists(real)
+        self._seen[path] = (real, exists)
+        return real, exists
+
+
 def read_run(fs: pafs.FileSystem, run: RunFiles) -> tuple[dict[str, bytes], list[FileOutcome]]:
     """The files of a run (name -> bytes), and the ones too large to be metric files."""
     files: dict[str, bytes] = {}
@@ -540,7 +589,8 @@ def write_run(store: LakeStore, parsed: ParsedRun,
 
 
 def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_id: str,
-                  run_at: datetime | None = None, write: Write | None = None) -> IngestSummary:
+                  run_at: datetime | None = None, write: Write | None = None,
+                  local: LocalFolders | None = None) -> IngestSummary:
     """Load one run's DRAGEN output folder into the lake, as ``sample_id`` / ``run_id``.
 
     The run's time comes from its files (replay, time metrics), else ``run_at``. A folder that
@@ -548,9 +598,16 @@ def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_i
     merged into one), or gives no run time is refused: one quarantine row, and the summary's
     ``error`` says why. Loading the same folder again writes nothing new. ``write``: where the
     rows go (by default ``store.write``, now, in each table's :func:`file_layout`).
+    ``local``: the batch's local folders looked at so far (many runs finished at once).
     """
     given, write = write, write or store.write
-    fs, root = run_filesystem(store, folder)
+    text = str(folder).removeprefix("file://")
+    missing = False
+    if local is not None and not text.startswith("s3://"):
+        root, exists = local.resolve(text)
+        fs, missing = _LOCAL, not exists
+    else:
+        fs, root = run_filesystem(store, folder)
     # Quarantine rows are keyed by source: one spelling of the folder, however it was given.
     source_root = f"s3://{root}" if str(folder).startswith("s3://") else root
     when = run_at or datetime.now(UTC)
@@ -563,6 +620,8 @@ def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_i
                              error=error.reason)
 
     try:
+        if missing:  # what list_files says of it, without looking again
+            raise ParseError(root, None, "run folder not found")
         paths = list_files(fs, root)
     except ParseError as e:
         return refuse(e)

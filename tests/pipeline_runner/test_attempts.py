@@ -156,3 +156,47 @@ def test_naive_times_are_refused():
     with pytest.raises(ValueError, match="naive"):
         apply(None, JobStateChange(job_id="j", job_name="n", status="RUNNABLE",
                                    status_at=datetime(2026, 1, 5)), CTX)
+
+
+_ROW_STATUSES = st.sampled_from(JOB_STATES)
+_INSTANCES = st.sampled_from([None, "", "i-0aaaaaaaaaaaaaaaa", "i-0bbbbbbbbbbbbbbbb"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.fixed_dictionaries({
+    "status": _ROW_STATUSES, "minutes": st.integers(0, 50),
+    "started": st.one_of(st.none(), st.integers(0, 50)),
+    "stopped": st.one_of(st.none(), st.integers(0, 50)),
+    "instance_id": _INSTANCES, "instance_type": st.sampled_from([None, "f1.4xlarge", "f2.6x"]),
+    "reason": st.sampled_from([None, "Essential container in task exited"]),
+    "exit_code": st.sampled_from([None, 0, 1, 143]),
+}), min_size=1, max_size=10))
+def test_a_history_rebuilt_from_rows_is_the_one_apply_folds(drawn):
+    """``history_from_rows`` (one mutable fold) gives exactly what ``apply`` folds row by row,
+    whatever the rows: repeated statuses, contradicting terminal states, any order, times and
+    instances that disagree."""
+    from pipeline_runner.attempts import _applied
+
+    def at(m):
+        return None if m is None else T0 + timedelta(minutes=m)
+
+    rows = [{**TAGS, "job_id": "job-1", "job_name": "S1-abc-a2", "attempt": 2,
+             "capacity": "spot", "job_queue": "dragen-spot", "vcpus": 16, "memory_mib": 234496,
+             "status": d["status"], "status_at": at(d["minutes"]), "started_at": at(d["started"]),
+             "stopped_at": at(d["stopped"]), "instance_id": d["instance_id"],
+             "instance_type": d["instance_type"], "status_reason": d["reason"],
+             "exit_code": d["exit_code"], "event_id": None} for d in drawn]
+    rebuilt, applied = history_from_rows(rows), _applied(rows)
+    assert rebuilt == applied
+    assert rebuilt.instance_from == applied.instance_from  # not in ==
+    assert list(rebuilt.times) == list(applied.times)
+
+
+def test_rows_apply_refuses_are_refused_as_apply_does():
+    row = {**TAGS, "job_id": "job-1", "job_name": "S1-abc-a2", "attempt": 2, "status": "GONE",
+           "status_at": T0}
+    with pytest.raises(InvalidEvent, match="unknown status 'GONE'"):
+        history_from_rows([row])
+    with pytest.raises(ValueError, match="applied to the history of job-1"):
+        history_from_rows([{**row, "status": "RUNNABLE"}, {**row, "job_id": "job-2",
+                                                             "status": "RUNNING"}])

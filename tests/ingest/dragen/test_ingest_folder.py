@@ -49,3 +49,51 @@ def test_ingest_from_an_s3_prefix(s3_settings, dragen_ref) -> None:
     assert store.read("qc_metrics").num_rows == 887
     again = ingest_folder(store, f"s3://{prefix}/", sample_id="T1", run_id="run-1", run_at=RUN_AT)
     assert sum(again.rows_written.values()) == 0
+
+
+def test_local_folders_resolve_as_path_resolve_does(tmp_path, monkeypatch) -> None:
+    """The batch's folder lookup gives ``Path.resolve``'s spelling (the quarantine key) and
+    whether the folder is there, through links, missing parents, files, ``..`` and relative
+    paths."""
+    import os
+    from pathlib import Path
+
+    from ingest.dragen.service import LocalFolders
+
+    (tmp_path / "out" / "p" / "s" / "r" / "attempt-1").mkdir(parents=True)
+    (tmp_path / "out" / "p" / "file").write_text("x")
+    os.symlink(tmp_path / "out", tmp_path / "linked")
+    os.symlink(tmp_path / "gone", tmp_path / "dangling")
+    os.symlink(tmp_path / "out" / "p" / "s", tmp_path / "out" / "p" / "s-link")
+    monkeypatch.chdir(tmp_path / "out")
+    folders = [f"{tmp_path}/out/p/s/r/attempt-1/", f"{tmp_path}/out/p/s/r/attempt-2/",
+               f"{tmp_path}/nowhere/p/s/r/attempt-1/", f"{tmp_path}/linked/p/s/r/attempt-1",
+               f"{tmp_path}/linked/p/s/r/attempt-9", f"{tmp_path}/dangling/r",
+               f"{tmp_path}/dangling", f"{tmp_path}/out/p/s-link/r/attempt-1",
+               f"{tmp_path}/out/p/file", f"{tmp_path}/out/p/file/r",
+               f"{tmp_path}/out/p/s-link/../s/r", "p/s/r/attempt-1", "p/missing/r", "../out/p",
+               f"{tmp_path}//out/./p/s"]
+    local = LocalFolders()
+    for folder in folders * 2:  # twice: the second time from what was seen
+        expected = Path(folder).resolve()
+        assert local.resolve(folder) == (str(expected), expected.exists()), folder
+    assert sum(local.resolve(f)[1] for f in folders) == 8
+
+
+def test_a_batch_refuses_missing_folders_with_the_same_row(lake_settings, tmp_path) -> None:
+    """Looked up through the batch's ``LocalFolders``, a missing folder is refused with the
+    quarantine row a lone ``ingest_folder`` call makes, and a present one is read as before."""
+    from ingest.dragen.service import LocalFolders
+
+    (tmp_path / "empty").mkdir()
+    alone, batched = LakeStore(lake_settings), []
+    local = LocalFolders()
+    for folder in (tmp_path / "nowhere" / "a", tmp_path / "nowhere" / "b", tmp_path / "empty"):
+        summary = ingest_folder(alone, folder, sample_id="S", run_id="R", run_at=RUN_AT)
+        again = ingest_folder(alone, folder, sample_id="S", run_id="R", run_at=RUN_AT,
+                              write=lambda name, rows: batched.extend(rows), local=local)
+        assert (again.error, again.quarantined) == (summary.error, summary.quarantined)
+    rows = alone.read("quarantine").to_pylist()
+    assert sorted((r["quarantine_id"], r["source"], r["reason"]) for r in rows) == \
+        sorted((r["quarantine_id"], r["source"], r["reason"]) for r in batched)
+    assert [r["reason"] for r in batched] == ["run folder not found"] * 2  # "empty" is read
