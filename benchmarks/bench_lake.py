@@ -72,6 +72,17 @@ def _reset_peak_rss() -> None:
         Path("/proc/self/clear_refs").write_text("5")
 
 
+def _peak_rss_mb() -> float:
+    """The process's peak RSS since the last reset: ``VmHWM`` (getrusage's ``ru_maxrss`` also
+    keeps the parent's RSS at the fork that started this process, so a benchmark run as a child
+    of a large process, as bench_year runs bench_compact, reported the parent's 5.3 GB)."""
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        status = Path("/proc/self/status").read_text().splitlines()
+        line = next(x for x in status if x.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
 def _rss_mb() -> float:
     with contextlib.suppress(OSError, ValueError, IndexError):
         pages = int(Path("/proc/self/statm").read_text().split()[1])
@@ -100,7 +111,7 @@ def measured() -> Iterator[Phase]:
         yield phase
     finally:
         phase.seconds, phase.cpu_s = time.perf_counter() - t0, time.process_time() - c0
-        phase.peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        phase.peak_mb = _peak_rss_mb()
 
 
 class Progress:
