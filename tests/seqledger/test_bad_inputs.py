@@ -161,11 +161,19 @@ def test_debug_shows_the_traceback(place):
     assert "Traceback" in out.stderr
 
 
+def _hear_ctrl_c() -> None:
+    """The child hears ^C as a terminal's command does, even when the suite was started in the
+    background (``make test &``: a shell without job control starts background jobs with SIGINT
+    ignored, children inherit that, and the ^C these tests send would never arrive)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_interrupt_is_one_line_and_130(tmp_path):
     environ = {k: v for k, v in os.environ.items() if not k.startswith("SEQLEDGER_")}
     environ.update(SEQLEDGER_LAKE=str(tmp_path / "lake"), NO_COLOR="1")
     proc = subprocess.Popen([SEQLEDGER, "demo", "--samples", "40"], cwd=tmp_path, env=environ,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_hear_ctrl_c)
     assert proc.stdout is not None
     assert proc.stdout.readline().startswith("lake: ")  # the month is being played now
     time.sleep(0.5)
@@ -203,7 +211,7 @@ main(["work"], prog_name="toy")
 
 def test_a_ctrl_c_that_duckdb_swallowed_still_ends_as_interrupted():
     proc = subprocess.run([sys.executable, "-c", _SWALLOWS_CTRL_C], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, preexec_fn=_hear_ctrl_c)
     assert proc.stdout.strip() == "handled: Query interrupted"
     assert proc.returncode == EXIT_INTERRUPTED, proc.stderr
     assert proc.stderr.strip().splitlines() == [
