@@ -491,22 +491,25 @@ def _with_phenotypes(block: Block, key: str, phenotype_of: Mapping[str, str]) ->
 # --- I/O ------------------------------------------------------------------------------------------
 
 
-def run_filesystem(store: LakeStore, folder: str | Path) -> tuple[pafs.FileSystem, str]:
+_LOCAL = pafs.LocalFileSystem()
+
+
+def run_filesystem(store: LakeStore, folder: str | Path, local: LocalFolders | None = None,
+                   ) -> tuple[pafs.FileSystem, str]:
     """The filesystem and path of a run folder: a local path, ``file://`` or ``s3://`` URI.
 
     An ``s3://`` folder is read with the lake's S3 settings (region, endpoint, keys): run
-    outputs live on the same S3 service as the lake.
+    outputs live on the same S3 service as the lake. A local folder is resolved through
+    ``local`` when given (a batch's folders, each directory looked at once).
     """
-    text = str(folder)
-    if text.startswith("file://"):
-        text = text[len("file://"):]
+    text = str(folder).removeprefix("file://")
     if text.startswith("s3://"):
         fs, _ = filesystem(replace(store.settings, lake_uri=text.rstrip("/")))
         return fs, text[len("s3://"):].rstrip("/")
-    return pafs.LocalFileSystem(), str(Path(text).resolve())
+    if local is not None:
+        return _LOCAL, local.resolve(text)[0]
+    return _LOCAL, str(Path(text).resolve())
 
-
-_LOCAL = pafs.LocalFileSystem()
 
 
 class LocalFolders:
@@ -601,13 +604,7 @@ def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_i
     ``local``: the batch's local folders looked at so far (many runs finished at once).
     """
     given, write = write, write or store.write
-    text = str(folder).removeprefix("file://")
-    missing = False
-    if local is not None and not text.startswith("s3://"):
-        root, exists = local.resolve(text)
-        fs, missing = _LOCAL, not exists
-    else:
-        fs, root = run_filesystem(store, folder)
+    fs, root = run_filesystem(store, folder, local)
     # Quarantine rows are keyed by source: one spelling of the folder, however it was given.
     source_root = f"s3://{root}" if str(folder).startswith("s3://") else root
     when = run_at or datetime.now(UTC)
@@ -620,8 +617,6 @@ def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_i
                              error=error.reason)
 
     try:
-        if missing:  # what list_files says of it, without looking again
-            raise ParseError(root, None, "run folder not found")
         paths = list_files(fs, root)
     except ParseError as e:
         return refuse(e)
