@@ -329,36 +329,40 @@ def adhoc_sql(lake: Path, last: str) -> dict[str, tuple[str, str]]:
     }
 
 
+def _script(name: str, *args: str) -> str:
+    """The stdout of ``benchmarks/<name>`` run as a process of its own (a fresh interpreter:
+    its memory is its own, not this process's)."""
+    return subprocess.run([sys.executable, str(ROOT / "benchmarks" / name), *args],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def _numbers(pattern: str, out: str) -> list[float] | None:
+    """The groups of ``pattern``'s first match in ``out`` as numbers (``1,234`` read as 1234)."""
+    found = re.search(pattern, out, re.MULTILINE)
+    return None if found is None else [float(g.replace(",", "")) for g in found.groups()]
+
+
 def batch_ingest(runs: int) -> dict[str, float] | None:
     """``bench_batch_ingest.py``'s columnar path at ``runs`` runs (one process, batches of
     20,000): events per second wall and CPU, peak MiB; None when its output has no such line."""
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_batch_ingest.py"), "--runs", str(runs),
-         "--batch", "20000", "--paths", "columns"],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    found = re.search(r"^columns\s+([\d,]+)\s+([\d,]+)\s.*?([\d,]+)\s*$", out, re.MULTILINE)
-    if found is None:
-        return None
-    wall, cpu, peak = (float(g.replace(",", "")) for g in found.groups())
-    return {"wall": wall, "cpu": cpu, "peak_mib": peak}
+    out = _script("bench_batch_ingest.py", "--runs", str(runs), "--batch", "20000",
+                  "--paths", "columns")
+    found = _numbers(r"^columns\s+([\d,]+)\s+([\d,]+)\s.*?([\d,]+)\s*$", out)
+    return None if found is None else dict(zip(("wall", "cpu", "peak_mib"), found, strict=True))
 
 
-def compaction(lake: Path) -> dict[str, float] | None:
-    """``bench_compact.py`` in a process of its own (the build's process holds other months'
-    memory, so its peak says little): the largest month of ``job_attempts`` delivered again
-    into a fresh lake and compacted; wall and CPU seconds, peak RSS MB."""
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_compact.py"), "--lake", str(lake)],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    found = re.search(r"^\| compact \| ([\d.]+) \| ([\d.]+) \| ([\d,]+) \|", out, re.MULTILINE)
+def compaction(lake: Path) -> dict | None:
+    """``bench_compact.py`` (the build's process holds other months' memory, so its peak says
+    little): the largest month of ``job_attempts`` delivered again into a fresh lake and
+    compacted; wall and CPU seconds, peak RSS MB, the month and its rows."""
+    out = _script("bench_compact.py", "--lake", str(lake))
+    found = _numbers(r"^\| compact \| ([\d.]+) \| ([\d.]+) \| ([\d,]+) \|", out)
     if found is None:
         return None
-    wall, cpu, peak = (float(g.replace(",", "")) for g in found.groups())
     head = re.search(r"^## compaction of job_attempts (\S+): ([\d,]+) rows", out, re.MULTILINE)
     month, rows = head.groups() if head else ("?", "?")
-    return {"wall": wall, "cpu": cpu, "peak_mb": peak, "month": month, "rows": rows}
+    return dict(zip(("wall", "cpu", "peak_mb"), found, strict=True)) | {"month": month,
+                                                                         "rows": rows}
 
 
 def goals(rows: list, adhoc: list, comp: dict | None, ingest: dict | None) -> list[tuple]:
