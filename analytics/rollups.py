@@ -380,13 +380,14 @@ def months_of(
     con: duckdb.DuckDBPyConnection, store: LakeStore
 ) -> dict[Rollup, tuple[list[str], list[str]]]:
     """Per rollup, its current months (stored rows match the facts) and its stale ones."""
-    return {r: split for rollups in _groups() for r, split in _group_months(con, store, rollups)}
+    return {r: split for rollups in rollup_groups()
+            for r, split in _group_months(con, store, rollups)}
 
 
 def _group_months(
     con: duckdb.DuckDBPyConnection, store: LakeStore, rollups: list[Rollup]
 ) -> list[tuple[Rollup, tuple[list[str], list[str]]]]:
-    """``months_of`` for one group of ``_groups``: their facts are globbed once."""
+    """``months_of`` for one group of ``rollup_groups``: their facts are globbed once."""
     files = fact_files(con, store, rollups[0].facts)
     return [(r, _months(con, store, r, files)) for r in rollups]
 
@@ -427,12 +428,8 @@ def stale_months(con: duckdb.DuckDBPyConnection, store: LakeStore) -> dict[str, 
 
 
 def rollup_groups() -> list[list[Rollup]]:
-    """The rollups that read the same facts in the same months (their fact files are the same)."""
-    return _groups()
-
-
-def _groups() -> list[list[Rollup]]:
-    """The rollups that read the same facts in the same months, each group in ``ROLLUPS``' order."""
+    """The rollups that read the same facts in the same months (their fact files are the same),
+    each group in ``ROLLUPS``' order."""
     groups: dict[tuple, list[Rollup]] = {}
     for r in ROLLUPS:
         groups.setdefault((r.facts, r.reach, r.views, r.earlier, r.later), []).append(r)
@@ -451,32 +448,22 @@ def stored_view_sql(r: Rollup) -> str:
     Athena cannot decide which months are current (that takes the fact files' names, which a
     view cannot list), so its views read what ``seqledger lake rollup`` (or compaction, which
     runs it) last wrote: a month whose facts changed since is stale there until the rollup runs
-    again, and ``seqledger status`` names such months. DuckDB's views (``create_views``) give
+    again, and ``seqledger status`` names such months. DuckDB's views (``create_view``) give
     the facts' answer either way.
     """
     return f"SELECT {', '.join(stored_columns(r))} FROM {r.table}"
-
-
-def create_views(con: duckdb.DuckDBPyConnection, store: LakeStore) -> None:
-    """The read side: per rollup, its stored months that are current, the others from facts.
-
-    Which months are current is decided from the names of the fact files (nothing is opened) when
-    the view is made: a connection answers for the lake as it was then, like its table views.
-    When every month is current, a view is a plain read of the rollup table.
-    """
-    for rollups in _groups():
-        files = fact_files(con, store, rollups[0].facts)  # once for the rollups of the same facts
-        for r in rollups:
-            create_view(con, store, r, files)
 
 
 def create_view(
     con: duckdb.DuckDBPyConnection, store: LakeStore, r: Rollup,
     files: dict[str, list[str]] | None = None,
 ) -> None:
-    """The view of one rollup (``create_views``), and the views over the facts of its stale
-    months; ``files`` is ``fact_files`` of its facts, when already listed. ``con`` must have, or
-    make as named (``analytics.lazy_views``), the views they read."""
+    """The read side of one rollup: its stored months that are current, the others from facts
+    (and the views over the facts of its stale months). Which months are current is decided
+    from the names of the fact files (nothing is opened) when the view is made: a connection
+    answers for the lake as it was then, like its table views. ``files`` is ``fact_files`` of
+    its facts, when already listed. ``con`` must have, or make as named
+    (``analytics.lazy_views``), the views they read."""
     files = fact_files(con, store, r.facts) if files is None else files
     fresh, stale = _months(con, store, r, files)
     spec = table(r.table)
