@@ -7,16 +7,27 @@ command line and the demo.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lake.store import LakeStore, WriteResult
-from pipeline_runner.cost import AttemptUsage, estimate_attempt_cost
+from lake.schemas import table
+from lake.store import LakeStore, WriteResult, columns_table
+from pipeline_runner.cost import (
+    COST_COLUMNS,
+    AttemptUsage,
+    CostValues,
+    attempt_cost_values,
+    estimate_attempt_cost,
+)
 from pipeline_runner.licence import LicenceTerms
 from pipeline_runner.prices import PriceBook
 from pipeline_runner.service import AttemptSummary, FinishedRun, Runner
 from pipeline_runner.workflows import input_bases
+
+if TYPE_CHECKING:
+    from ingest.dragen.service import LocalFolders
 
 # DRAGEN reads and writes on the instance's NVMe; the EBS root and scratch volume each job gets.
 SCRATCH_GB = 500.0
@@ -27,7 +38,7 @@ DEFAULT_LICENCE = LicenceTerms()  # per Gbase, failed attempts metered (pipeline
 class RunResults:
     run_id: str
     status: str
-    cost_rows: list[dict[str, Any]]
+    cost_rows: int  # rows of the ``costs`` table written for the run's attempts
     metric_rows: int = 0
     quarantined: int = 0
     dragen_version: str | None = None
@@ -59,18 +70,26 @@ def attempt_usage_for(
 
 
 def cost_rows(run: FinishedRun, prices: PriceBook, bases: int | None,
-              licence: LicenceTerms = DEFAULT_LICENCE) -> list[dict[str, Any]]:
-    """The estimated cost components of every attempt of a finished run.
+              licence: LicenceTerms = DEFAULT_LICENCE) -> list[CostValues]:
+    """The estimated cost components of every attempt of a finished run, as values in
+    ``COST_COLUMNS`` order (``as_row`` names them; a batch gathers them as columns).
 
     Attempts that never started (failed while RUNNABLE) cost nothing and are skipped; a reclaimed
     Spot attempt costs what it ran.
     """
-    rows: list[dict[str, Any]] = []
+    rows: list[CostValues] = []
     for a in run.attempts:
         if a.started_at is None:
             continue
-        rows += estimate_attempt_cost(attempt_usage_for(run.tags, a, bases, licence), prices)
+        rows += attempt_cost_values(attempt_usage_for(run.tags, a, bases, licence), prices)
     return rows
+
+
+def costs_table(values: list[CostValues]) -> Any:
+    """Cost rows' values as columns of the ``costs`` table (an Arrow table; ``LakeStore.write``
+    adds the bookkeeping columns)."""
+    columns = zip(*values, strict=True)
+    return columns_table(table("costs"), dict(zip(COST_COLUMNS, columns, strict=True)))
 
 
 def spend_estimator(runner: Runner, prices: PriceBook,
@@ -113,15 +132,17 @@ def finish_runs(
     from ingest.dragen.service import LocalFolders, ingest_folder
     from ingest.happy import ingest_happy, is_happy_file
 
-    results, all_costs = [], []
+    results: list[RunResults] = []
+    all_costs: list[CostValues] = []
     batch = BatchWrites(store)  # one write per table for the whole batch, not per run
     local = LocalFolders()  # the runs' output folders share their parents: each looked at once
+    absent = absent_folders(local, [r.output_uri for r in runs if r.status == "SUCCEEDED"])
     for run in runs:
         bases = input_bases(*inputs.get(run.run_id, (None, None)))
         costs = cost_rows(run, prices, bases, licence)
         all_costs += costs
         if run.status != "SUCCEEDED":
-            results.append(RunResults(run.run_id, run.status, costs))
+            results.append(RunResults(run.run_id, run.status, len(costs)))
             continue
         summary = ingest_folder(
             store,
@@ -131,6 +152,7 @@ def finish_runs(
             run_at=run.finished_at,
             write=batch.add,
             local=local,
+            absent=absent.get(run.output_uri),
         )
         # A validation job runs hap.py after DRAGEN: its accuracy files sit beside the metrics.
         if any(is_happy_file(f.name) for f in summary.files):
@@ -141,16 +163,38 @@ def finish_runs(
             RunResults(
                 run.run_id,
                 run.status,
-                costs,
+                len(costs),
                 metric_rows=sum(summary.rows.values()),
                 quarantined=summary.quarantined,
                 dragen_version=summary.dragen_version,
-                objects_tagged=tag_run(run) if tag_run is not None else 0,
+                # a local folder that is not there holds nothing to tag
+                objects_tagged=tag_run(run) if tag_run is not None
+                and run.output_uri not in absent else 0,
             )
         )
     batch.flush()
-    store.write("costs", all_costs)
+    if all_costs:
+        store.write("costs", costs_table(all_costs))
     return results
+
+
+def absent_folders(local: LocalFolders, folders: list[str]) -> dict[str, str]:
+    """The local ``folders`` that are not there -> each one resolved (as ``LocalFolders``
+    resolves it), from one look at the folder all of them are under.
+
+    A batch's runs write under one output prefix: when that is not there (runs that wrote no
+    outputs, or wrote them elsewhere), no folder under it is, and each run's folder needs no
+    look of its own. Otherwise none is named here and each is looked at as usual.
+    """
+    texts = {f: f.removeprefix("file://") for f in folders if not f.startswith("s3://")}
+    paths = {f: os.path.abspath(t) for f, t in texts.items() if ".." not in t.split("/")}
+    if not paths:
+        return {}
+    under = os.path.commonpath(list(paths.values()))
+    real, exists = local.resolve(under)
+    if exists:
+        return {}
+    return {f: real + p[len(under):] for f, p in paths.items()}
 
 
 class BatchWrites:

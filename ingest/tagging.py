@@ -122,9 +122,10 @@ def tag_local_run(output_uri: str, policy: RetentionPolicy, at: datetime) -> Tag
     """Write the tags of a local run's outputs into ``.seqledger-tags.json`` of each folder,
     with ``at`` (the run's end) as the objects' creation for the local inventory."""
     done = Tagged()
-    root = Path(run_folder(output_uri))
-    if not root.is_dir():
+    folder = run_folder(output_uri)
+    if not os.path.isdir(folder):  # one stat: a batch's runs that wrote nothing are most runs
         return done
+    root = Path(folder)
     for folder, _, names in os.walk(root):
         tags = {n: policy.tags_for(n) for n in sorted(names) if n != LOCAL_TAGS_FILE}
         if not tags:

@@ -56,6 +56,16 @@ COMPUTE, LICENCE, SCRATCH = "compute", "licence", "scratch_storage"
 INSTANCE_BOOT, INSTANCE_IDLE = "compute:instance-boot", "compute:instance-idle"
 
 TAG_KEYS = REQUIRED_TAGS
+# A row of the ``costs`` table: its values in this order (``CostValues``); ``as_row`` names them.
+COST_COLUMNS = (*TAG_KEYS, "job_id", "attempt", "component", "usage_start_at", "usage_end_at",
+                "quantity", "quantity_unit", "rate_usd", "cost_usd", "capacity", "instance_type",
+                "price_source", "price_status")
+CostValues = tuple[Any, ...]
+
+
+def as_row(values: CostValues) -> dict[str, Any]:
+    """A cost row's values as the ``costs`` row (a dict)."""
+    return dict(zip(COST_COLUMNS, values, strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,24 +167,10 @@ def _row(
     cost: float | None,
     source: str,
     status: str,
-) -> dict[str, Any]:
-    row: dict[str, Any] = {k: a.tags.get(k) for k in TAG_KEYS}
-    row.update(
-        job_id=a.job_id,
-        attempt=a.attempt,
-        component=component,
-        usage_start_at=start,
-        usage_end_at=end,
-        quantity=quantity,
-        quantity_unit=unit,
-        rate_usd=rate,
-        cost_usd=cost,
-        capacity=a.capacity,
-        instance_type=a.instance_type,
-        price_source=source,
-        price_status=status,
-    )
-    return row
+) -> CostValues:
+    # values, not a dict: a batch of attempts is gathered as columns (``attempt_cost_values``)
+    return (*map(a.tags.get, TAG_KEYS), a.job_id, a.attempt, component, start, end, quantity,
+            unit, rate, cost, a.capacity, a.instance_type, source, status)
 
 
 def _unpriced(
@@ -185,7 +181,7 @@ def _unpriced(
     unit: str,
     reason: str,
     quantity: float | None = None,
-) -> dict[str, Any]:
+) -> CostValues:
     return _row(
         a,
         component,
@@ -212,6 +208,14 @@ def compute_row(
     a: AttemptUsage, prices: PriceBook, sole: InstanceLife | None = None,
     shared: bool = False,
 ) -> dict[str, Any]:
+    """The compute cost row of a started attempt's container window (``_compute``)."""
+    return as_row(_compute(a, prices, sole, shared))
+
+
+def _compute(
+    a: AttemptUsage, prices: PriceBook, sole: InstanceLife | None = None,
+    shared: bool = False,
+) -> CostValues:
     """The compute cost row of a started attempt's container window (priced, or unpriced).
 
     ``sole``: the attempt was the only job on this instance for its whole life; the container
@@ -272,7 +276,7 @@ def _window_row(
     end: datetime,
     share: float,
     rule: str,
-) -> dict[str, Any]:
+) -> CostValues:
     """``share`` of the attempt's instance over [start, end), at the prices in effect then."""
     assert a.instance_type is not None
     seconds = (end - start).total_seconds()
@@ -340,6 +344,13 @@ def _window_row(
 def instance_idle_rows(
     a: AttemptUsage, prices: PriceBook, life: InstanceLife, sole: bool
 ) -> list[dict[str, Any]]:
+    """The boot and idle compute rows of an attempt's instance (``_idle``)."""
+    return [as_row(v) for v in _idle(a, prices, life, sole)]
+
+
+def _idle(
+    a: AttemptUsage, prices: PriceBook, life: InstanceLife, sole: bool
+) -> list[CostValues]:
     """The instance's time around the attempt's container: boot (launch → container start) and
     idle (container stop → termination, Batch's scale-down), as two compute rows.
 
@@ -383,6 +394,12 @@ def instance_compute_rows(
 
 
 def licence_row(a: AttemptUsage, prices: PriceBook) -> dict[str, Any] | None:
+    """The DRAGEN licence row of a started, licensed attempt (``_licence``)."""
+    values = _licence(a, prices)
+    return None if values is None else as_row(values)
+
+
+def _licence(a: AttemptUsage, prices: PriceBook) -> CostValues | None:
     """The DRAGEN licence row of a started, licensed attempt, by the licence model in force."""
     if not a.licensed or a.started_at is None:
         return None
@@ -430,6 +447,12 @@ def licence_row(a: AttemptUsage, prices: PriceBook) -> dict[str, Any] | None:
 
 
 def scratch_row(a: AttemptUsage, prices: PriceBook) -> dict[str, Any] | None:
+    """The scratch volume row of a started attempt with scratch (``_scratch``)."""
+    values = _scratch(a, prices)
+    return None if values is None else as_row(values)
+
+
+def _scratch(a: AttemptUsage, prices: PriceBook) -> CostValues | None:
     """The scratch volume row of a started attempt with scratch, prorated per second."""
     if a.scratch_gb <= 0 or a.started_at is None:
         return None
@@ -471,12 +494,18 @@ def estimate_attempt_cost(attempt: AttemptUsage, prices: PriceBook) -> list[dict
 
     An attempt that never started (no ``started_at``) ran nothing and has no rows.
     """
+    return [as_row(v) for v in attempt_cost_values(attempt, prices)]
+
+
+def attempt_cost_values(attempt: AttemptUsage, prices: PriceBook) -> list[CostValues]:
+    """``estimate_attempt_cost`` as values in ``COST_COLUMNS`` order: a batch's attempts are
+    gathered as columns, not as a dict per row."""
     if attempt.started_at is None:
         return []
     rows = [
-        compute_row(attempt, prices),
-        licence_row(attempt, prices),
-        scratch_row(attempt, prices),
+        _compute(attempt, prices),
+        _licence(attempt, prices),
+        _scratch(attempt, prices),
     ]
     return [r for r in rows if r is not None]
 

@@ -15,7 +15,7 @@ import io
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from importlib.abc import Traversable
@@ -60,12 +60,18 @@ class Price:
     status: str  # list | approximate
     source: str
     availability_zone: str = ""
+    # ``ref``, made once: every cost row priced with this price names it
+    _ref: str = field(default="", init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        zone = f"/{self.availability_zone}" if self.availability_zone else ""
+        object.__setattr__(self, "_ref", f"{self.kind}:{self.region}{zone}:{self.item}"
+                                         f"@{self.effective_from:%Y-%m-%d}")
 
     @property
     def ref(self) -> str:
         """A short reference for cost rows: kind, region, item and the date it took effect."""
-        zone = f"/{self.availability_zone}" if self.availability_zone else ""
-        return f"{self.kind}:{self.region}{zone}:{self.item}@{self.effective_from:%Y-%m-%d}"
+        return self._ref
 
 
 @dataclass(frozen=True, slots=True)

@@ -593,7 +593,8 @@ def write_run(store: LakeStore, parsed: ParsedRun,
 
 def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_id: str,
                   run_at: datetime | None = None, write: Write | None = None,
-                  local: LocalFolders | None = None) -> IngestSummary:
+                  local: LocalFolders | None = None, absent: str | None = None,
+                  ) -> IngestSummary:
     """Load one run's DRAGEN output folder into the lake, as ``sample_id`` / ``run_id``.
 
     The run's time comes from its files (replay, time metrics), else ``run_at``. A folder that
@@ -602,9 +603,11 @@ def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_i
     ``error`` says why. Loading the same folder again writes nothing new. ``write``: where the
     rows go (by default ``store.write``, now, in each table's :func:`file_layout`).
     ``local``: the batch's local folders looked at so far (many runs finished at once).
+    ``absent``: the resolved path of a local folder the caller has seen is not there (a batch
+    of runs that wrote no outputs, looked at once); refused as a missing folder is, unlooked.
     """
     given, write = write, write or store.write
-    fs, root = run_filesystem(store, folder, local)
+    fs, root = (_LOCAL, absent) if absent is not None else run_filesystem(store, folder, local)
     # Quarantine rows are keyed by source: one spelling of the folder, however it was given.
     source_root = f"s3://{root}" if str(folder).startswith("s3://") else root
     when = run_at or datetime.now(UTC)
@@ -616,6 +619,8 @@ def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_i
                              [FileOutcome(str(folder), None, None, error=error.reason)],
                              error=error.reason)
 
+    if absent is not None:  # the words list_files refuses a missing folder with
+        return refuse(ParseError(root, None, "run folder not found"))
     try:
         paths = list_files(fs, root)
     except ParseError as e:
