@@ -149,6 +149,9 @@ def packing_share(
 
 
 def _status(prices: list[Price]) -> str:
+    if len(prices) == 1:  # most rows: one price, no set to make
+        status = prices[0].status
+        return status if status in ("assumed", "list") else "approximate"
     statuses = {p.status for p in prices}
     if "assumed" in statuses:
         return "assumed"
