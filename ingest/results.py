@@ -127,16 +127,21 @@ def finish_runs(
     """Price every finished run, load the metrics of the successful ones, write costs once.
 
     ``inputs`` maps run id to (input kind, input size) for the licence estimate. ``tag_run``
-    tags a succeeded run's inputs and outputs for the archival lifecycle and says how many.
+    tags a succeeded run's inputs and outputs for the archival lifecycle and says how many; a
+    run whose local run folder is not there has nothing to tag and is not asked.
     """
     from ingest.dragen.service import LocalFolders, ingest_folder
     from ingest.happy import ingest_happy, is_happy_file
+    from ingest.tagging import run_folder
 
     results: list[RunResults] = []
     all_costs: list[CostValues] = []
     batch = BatchWrites(store)  # one write per table for the whole batch, not per run
     local = LocalFolders()  # the runs' output folders share their parents: each looked at once
-    absent = absent_folders(local, [r.output_uri for r in runs if r.status == "SUCCEEDED"])
+    succeeded = [r.output_uri for r in runs if r.status == "SUCCEEDED"]
+    absent = absent_folders(local, succeeded)
+    # A run is tagged in its run folder (every attempt's outputs): none there, nothing to tag.
+    untagged = absent_folders(local, [run_folder(f) for f in succeeded]) if absent else {}
     for run in runs:
         bases = input_bases(*inputs.get(run.run_id, (None, None)))
         costs = cost_rows(run, prices, bases, licence)
@@ -167,9 +172,8 @@ def finish_runs(
                 metric_rows=sum(summary.rows.values()),
                 quarantined=summary.quarantined,
                 dragen_version=summary.dragen_version,
-                # a local folder that is not there holds nothing to tag
                 objects_tagged=tag_run(run) if tag_run is not None
-                and run.output_uri not in absent else 0,
+                and run_folder(run.output_uri) not in untagged else 0,
             )
         )
     batch.flush()

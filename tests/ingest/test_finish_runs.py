@@ -76,3 +76,17 @@ def test_a_present_output_prefix_is_looked_at_run_by_run_and_tagged(lake_setting
     assert [(r.quarantined, r.cost_rows) for r in results] == [(1, 6), (0, 6)]
     (q,) = store.read("quarantine").to_pylist()
     assert (q["source"], q["reason"]) == (f"{tmp_path}/out/S1/R1", "run folder not found")
+
+
+def test_a_run_whose_last_attempt_wrote_nothing_is_still_tagged_in_its_run_folder(
+        lake_settings, tmp_path) -> None:
+    """Tagging covers every attempt's outputs: the run folder is there (attempt 1 wrote into
+    it) though the last attempt's folder is not."""
+    (tmp_path / "out" / "S1" / "R1" / "attempt-1").mkdir(parents=True)
+    tagged = []
+    results = finish_runs(LakeStore(lake_settings),
+                          [_run(1, "SUCCEEDED", f"{tmp_path}/out/S1/R1/attempt-3/")],
+                          PriceBook.load_default(), {},
+                          tag_run=lambda run: tagged.append(run.run_id) or 4)
+    assert tagged == ["R1"]
+    assert (results[0].quarantined, results[0].objects_tagged) == (1, 4)
