@@ -113,13 +113,14 @@ def parse_fastqc(source: str, data: bytes, *, family: str, file_type: str,
     return out
 
 
-def _derive_bins(keys: list[str]) -> tuple[pa.Array, ...] | None:
+def _derive_bins(sections: list[str], rgs: list[str], names: list[str],
+                 ) -> tuple[pa.Array, ...] | None:
     """Per-row bin columns for a file's (section, read group, name) keys; None if a key repeats."""
+    keys = list(zip(sections, rgs, names, strict=True))
     if len(set(keys)) != len(keys):
         return None
     hists, series, xs, ends, units = [], [], [], [], []
-    for key in keys:
-        section, rg, name = key.split("\x1f", 2)
+    for section, rg, name in keys:
         histogram, suffix, x, x_end, unit = bin_of(section, name)
         hists.append(histogram)
         series.append(f"{rg} {suffix}" if suffix else rg)
@@ -147,8 +148,7 @@ def _fast(text: bytes, phenotype: str | None) -> Block | None:
             or not pc.all(pc.greater(pc.utf8_length(names), 0)).as_py():
         return None
     numbers = columnar.as_number_or_missing(texts, columnar.FLOAT, pa.float64(), MISSING)
-    derived = _LAYOUTS(pc.binary_join_element_wise(sections, rgs, names, "\x1f")) \
-        if numbers is not None else None
+    derived = _LAYOUTS(sections, rgs, names) if numbers is not None else None
     if derived is None:
         return None
     values, value_texts = numbers

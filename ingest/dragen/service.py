@@ -67,12 +67,27 @@ def dictionary_columns(name: str) -> list[str] | None:
     return None if plain is None else [c for c in table(name).columns if c not in plain]
 
 
+@dataclass(frozen=True, slots=True)
+class _BatchedLayout(FileLayout):
+    """A layout whose writer takes ``write_batch_size`` rows of a column at a time.
+
+    Parquet's default (1,024) makes the writer check its page size and encode a column's values
+    in 1,024-row pieces; a histogram batch of 1.7 M rows is 1,700 of them per column (8 % of the
+    write). Pages still close at the default page size, at the end of a piece.
+    """
+
+    write_batch_size: int = 65_536
+
+    def options(self) -> dict[str, Any]:
+        return {**FileLayout.options(self), "write_batch_size": self.write_batch_size}
+
+
 def file_layout(name: str) -> FileLayout | None:
     """How a DRAGEN table's Parquet files store its columns (None: Parquet's defaults)."""
     if name not in _PLAIN:
         return None
-    return FileLayout(dictionary=tuple(dictionary_columns(name) or ()),
-                      statistics=_STATISTICS.get(name), encodings=_ENCODINGS.get(name, ()))
+    return _BatchedLayout(dictionary=tuple(dictionary_columns(name) or ()),
+                          statistics=_STATISTICS.get(name), encodings=_ENCODINGS.get(name, ()))
 
 
 @dataclass(frozen=True, slots=True)
