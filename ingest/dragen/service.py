@@ -366,14 +366,42 @@ class _Column:
         return pa.chunked_array(self.chunks, type=kind)
 
 
+def _one_value(value: Any, value_type: pa.DataType) -> pa.Array:
+    """The dictionary of a column with one value (none for None), made once per value: a
+    run's and a file's names recur on every one of its files and tables."""
+    return _once(_ONE_VALUE, pa.array, [] if value is None else [value], value, value_type)
+
+
+# (type, value, column type) -> the one-value dictionary, or None: the value fits its column.
+# The value's type is in the key: 1, 1.0 and True are one dict key but not one column value.
+_ONE_VALUE: dict[tuple, pa.Array] = {}
+_FITS: dict[tuple, None] = {}
+
+
+def _once(memo: dict[tuple, Any], make: Callable[..., Any], arg: Any, value: Any,
+          value_type: pa.DataType) -> Any:
+    """``make(arg, value_type)``, remembered in ``memo`` by the value (raised errors are not)."""
+    try:
+        key = (type(value), value, value_type)
+        return memo[key]
+    except KeyError:
+        pass
+    except TypeError:  # not hashable: made each time
+        return make(arg, value_type)
+    if len(memo) >= 4096:
+        memo.clear()
+    memo[key] = out = make(arg, value_type)
+    return out
+
+
 def _encoded(column: Any, n: int, value_type: pa.DataType) -> pa.DictionaryArray:
     """``n`` rows of a column (None, Same, list or array) as a dictionary array."""
     if column is None or isinstance(column, Same):
         value = None if column is None else column.value
         if value is None:
             return pa.DictionaryArray.from_arrays(pa.nulls(n, pa.int32()),
-                                                  pa.array([], value_type))
-        return pa.DictionaryArray.from_arrays(columnar.zeros(n), pa.array([value], value_type),
+                                                  _one_value(None, value_type))
+        return pa.DictionaryArray.from_arrays(columnar.zeros(n), _one_value(value, value_type),
                                               safe=False)  # the indices are all 0: valid
     arr = column if isinstance(column, pa.Array) else pa.array(column, value_type)
     if pa.types.is_dictionary(arr.type):
@@ -381,6 +409,15 @@ def _encoded(column: Any, n: int, value_type: pa.DataType) -> pa.DictionaryArray
             return arr  # built as one already (a sample name per block of bins)
         arr = arr.dictionary_decode()
     return (arr if arr.type == value_type else arr.cast(value_type)).dictionary_encode()
+
+
+def _fits(value: Any, value_type: pa.DataType) -> None:
+    """Raises if ``value`` does not fit a column of ``value_type``; each value checked once."""
+    _once(_FITS, _check, value, value, value_type)
+
+
+def _check(value: Any, value_type: pa.DataType) -> None:
+    pa.scalar(value, type=value_type)  # raises when it does not fit
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,7 +450,7 @@ class _Table:
         for name, column in self.columns.items():
             value = merged.get(name)
             if isinstance(value, Same):
-                pa.scalar(value.value, type=column.type)
+                _fits(value.value, column.type)
             elif value is not None and not isinstance(value, pa.Array):
                 value = pa.array(value, type=column.type)
             out[name] = value
