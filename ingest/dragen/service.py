@@ -212,45 +212,61 @@ def parse_run_files(files: Mapping[str, bytes], *, sample_id: str, run_id: str,
     version = facts.get("dragen_version")
     phenotype_of = _phenotypes(facts)
 
-    tables = {name: _Table(name, (sample_id, run_id, run_at, version)) for name in TABLES}
-    with_ga4gh = "ga4gh_id" in tables["qc_metrics"].spec.columns
-    for parsed in parses:
-        file_values = (parsed.source, parsed.file_type)
-        problems = list(parsed.problems)
-        try:
-            # Every table's arrays are built before any is added: a file adds all its rows or
-            # none, so a value that does not fit its column refuses this file, not the run.
-            n, columns = _metric_columns(parsed, catalogue, phenotype_of, problems, with_ga4gh)
-            pending = [(tables["qc_metrics"], tables["qc_metrics"].arrays(n, columns,
-                                                                           file_values))]
-            if parsed.bins is not None:
-                bins = _with_phenotypes(parsed.bins, "series", phenotype_of)
-                pending.append((tables["qc_histograms"],
-                                tables["qc_histograms"].arrays(bins.n, bins.columns, file_values)))
-            if parsed.contigs is not None:
-                pending.append((tables["qc_contig_coverage"], tables["qc_contig_coverage"].arrays(
-                    parsed.contigs.n, parsed.contigs.columns, file_values)))
-        except _VALUE_ERRORS as e:
-            refuse(parsed.source, ParseError(parsed.source, None, f"a value does not fit the "
-                                             f"lake's column: {_brief(e)}"),
-                   files[parsed.source][:4096], parsed.family, parsed.file_type)
-            continue
-        count = sum(rows.n for _, rows in pending)
-        if not count and not problems and not parsed.facts:
-            # A header and nothing else (a file cut short): not loaded, so said so.
-            refuse(parsed.source, ParseError(parsed.source, None, "no data rows (a header only: "
-                                             "the file is probably truncated)"),
-                   files[parsed.source][:4096], parsed.family, parsed.file_type)
-            continue
-        for tbl, rows in pending:
-            tbl.extend(rows)
-        problems.sort(key=lambda p: p.error.line or 0)
-        quarantine.extend(_problem_rows(root, parsed.source, problems, run_at))
-        outcomes.append(FileOutcome(parsed.source, parsed.family, parsed.file_type, count,
-                                    len(problems)))
+    def build(check: bool) -> dict[str, pa.Table]:
+        """The run's tables from its parsed files; ``check``: each file's values converted
+        (and so checked) on their own, else a run's at once when its tables are made."""
+        tables = {name: _Table(name, (sample_id, run_id, run_at, version)) for name in TABLES}
+        with_ga4gh = "ga4gh_id" in tables["qc_metrics"].spec.columns
+        for parsed in parses:
+            file_values = (parsed.source, parsed.file_type)
+            problems = list(parsed.problems)
+            try:
+                # Every table's arrays are built before any is added: a file adds all its rows
+                # or none, so a value that does not fit its column refuses this file, not the run.
+                n, columns = _metric_columns(parsed, catalogue, phenotype_of, problems,
+                                             with_ga4gh)
+                metrics = tables["qc_metrics"]
+                pending = [(metrics, metrics.arrays(n, columns, file_values, check))]
+                if parsed.bins is not None:
+                    bins = _with_phenotypes(parsed.bins, "series", phenotype_of)
+                    hists = tables["qc_histograms"]
+                    pending.append((hists, hists.arrays(bins.n, bins.columns, file_values, check)))
+                if parsed.contigs is not None:
+                    contigs = tables["qc_contig_coverage"]
+                    pending.append((contigs, contigs.arrays(parsed.contigs.n,
+                                                            parsed.contigs.columns, file_values,
+                                                            check)))
+            except _VALUE_ERRORS as e:
+                refuse(parsed.source, ParseError(parsed.source, None, f"a value does not fit "
+                                                 f"the lake's column: {_brief(e)}"),
+                       files[parsed.source][:4096], parsed.family, parsed.file_type)
+                continue
+            count = sum(rows.n for _, rows in pending)
+            if not count and not problems and not parsed.facts:
+                # A header and nothing else (a file cut short): not loaded, so said so.
+                refuse(parsed.source, ParseError(parsed.source, None, "no data rows (a header "
+                                                 "only: the file is probably truncated)"),
+                       files[parsed.source][:4096], parsed.family, parsed.file_type)
+                continue
+            for tbl, rows in pending:
+                tbl.extend(rows)
+            problems.sort(key=lambda p: p.error.line or 0)
+            quarantine.extend(_problem_rows(root, parsed.source, problems, run_at))
+            outcomes.append(FileOutcome(parsed.source, parsed.family, parsed.file_type, count,
+                                        len(problems)))
+        return {name: t.table() for name, t in tables.items() if t.n}
+
+    # Every file's values in one conversion per column: one call, not one per file and column
+    # (a run's dozen metric files). A value that does not fit its column (rare) is then looked
+    # for file by file, and refuses its file only.
+    kept = len(outcomes), len(quarantine)
+    try:
+        built = build(check=False)
+    except _VALUE_ERRORS:
+        del outcomes[kept[0]:], quarantine[kept[1]:]
+        built = build(check=True)
     outcomes.sort(key=lambda o: o.name)
-    return ParsedRun(sample_id, run_id, run_at, version,
-                     {name: t.table() for name, t in tables.items() if t.n}, quarantine, outcomes)
+    return ParsedRun(sample_id, run_id, run_at, version, built, quarantine, outcomes)
 
 
 def gunzip(name: str, data: bytes) -> bytes:
@@ -439,10 +455,12 @@ class _Table:
                         if f.name not in _RUN_COLUMNS + _COMMON}
         self.n = 0
 
-    def arrays(self, n: int, columns: Mapping[str, Any], file_values: tuple) -> _FileRows:
+    def arrays(self, n: int, columns: Mapping[str, Any], file_values: tuple,
+               check: bool = True) -> _FileRows:
         """``n`` rows of one file: ``columns`` (list, Arrow array or Same) with the file name and
-        type. Lists are converted here, so a value that does not fit its column raises before
-        any of the file's rows are added; constants stay ``Same`` (checked once)."""
+        type. Lists are converted here (``check``), so a value that does not fit its column
+        raises before any of the file's rows are added, else when the table is made;
+        constants stay ``Same`` (checked once)."""
         if not n:
             return _FileRows(0, {})
         merged = {**dict(zip(_FILE_COLUMNS, map(Same, file_values), strict=True)), **columns}
@@ -451,7 +469,7 @@ class _Table:
             value = merged.get(name)
             if isinstance(value, Same):
                 _fits(value.value, column.type)
-            elif value is not None and not isinstance(value, pa.Array):
+            elif check and value is not None and not isinstance(value, pa.Array):
                 value = pa.array(value, type=column.type)
             out[name] = value
         return _FileRows(n, out)
