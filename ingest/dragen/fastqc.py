@@ -13,7 +13,6 @@ import re
 from functools import lru_cache
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ingest.dragen import columnar
 from ingest.dragen.records import Block, FileParse, Same
@@ -113,21 +112,34 @@ def parse_fastqc(source: str, data: bytes, *, family: str, file_type: str,
     return out
 
 
-def _derive_bins(keys: list[str]) -> tuple[pa.Array, ...] | None:
-    """Per-row bin columns for a file's (section, read group, name) keys; None if a key repeats."""
+def _derive_bins(sections: list[str], rgs: list[str], names: list[str],
+                 ) -> tuple[pa.Array, ...] | None:
+    """Per-row bin columns for a file's (section, read group, name) keys, and its sections and
+    read groups; None if a section is not in the SECTION shape, a name is empty or a key repeats.
+
+    The text columns come dictionary-encoded (a few distinct values each, in the order of
+    first appearance, as the lake's table builder would encode them): once per layout, not
+    once per file.
+    """
+    if any(shape_problem([s, "", "name", ""], False) for s in set(sections)) or not all(names):
+        return None
+    keys = list(zip(sections, rgs, names, strict=True))
     if len(set(keys)) != len(keys):
         return None
     hists, series, xs, ends, units = [], [], [], [], []
-    for key in keys:
-        section, rg, name = key.split("\x1f", 2)
+    for section, rg, name in keys:
         histogram, suffix, x, x_end, unit = bin_of(section, name)
         hists.append(histogram)
         series.append(f"{rg} {suffix}" if suffix else rg)
         xs.append(x)
         ends.append(x_end)
         units.append(unit)
-    return (pa.array(hists, pa.string()), pa.array(series, pa.string()),
-            pa.array(xs, pa.float64()), pa.array(ends, pa.float64()), pa.array(units, pa.string()))
+
+    def coded(values: list[str | None]) -> pa.Array:
+        return pa.array(values, pa.string()).dictionary_encode()
+
+    return (coded(hists), coded(series), pa.array(xs, pa.float64()), pa.array(ends, pa.float64()),
+            coded(units), coded(sections), coded(rgs))
 
 
 _LAYOUTS = columnar.LayoutMemo(_derive_bins)
@@ -143,16 +155,12 @@ def _fast(text: bytes, phenotype: str | None) -> Block | None:
     if cols is None:
         return None
     sections, rgs, names, texts = cols
-    if any(shape_problem([s, "", "name", ""], False) for s in pc.unique(sections).to_pylist()) \
-            or not pc.all(pc.greater(pc.utf8_length(names), 0)).as_py():
-        return None
     numbers = columnar.as_number_or_missing(texts, columnar.FLOAT, pa.float64(), MISSING)
-    derived = _LAYOUTS(pc.binary_join_element_wise(sections, rgs, names, "\x1f")) \
-        if numbers is not None else None
+    derived = _LAYOUTS(sections, rgs, names) if numbers is not None else None
     if derived is None:
         return None
     values, value_texts = numbers
-    hists, series, xs, ends, units = derived
+    hists, series, xs, ends, units, sections, rgs = derived
     return Block(len(names), {
         "line": columnar.line_numbers(1, len(names)), "histogram": hists, "section": sections,
         "read_group": rgs, "series": series, "label": names, "x": xs, "x_end": ends,

@@ -232,7 +232,7 @@ def _fragment_fast(text: bytes, phenotype: str | None) -> Block | None:
     if not text.startswith(_SAMPLE):
         return None
     samples: list[str] = []
-    labels, counts, blocks, nos = [], [], [], []
+    labels, counts, blocks, nos, xs = [], [], [], [], []
     line = 1
     view = memoryview(text)  # each block's lines as a slice, newline kept: no copy of a block
     start = len(_SAMPLE)
@@ -247,6 +247,10 @@ def _fragment_fast(text: bytes, phenotype: str | None) -> Block | None:
         if cols is None:
             return None
         n = len(cols[0])
+        x = columnar.as_number(cols[0], columnar.INT, pa.int64())
+        if x is None or not columnar.increasing(x):
+            return None  # (the line parser reports a repeated or unordered length exactly)
+        xs.append(x)
         labels.append(cols[0])
         counts.append(cols[1])
         blocks.append(columnar.filled(len(samples), n))
@@ -255,14 +259,16 @@ def _fragment_fast(text: bytes, phenotype: str | None) -> Block | None:
         line += 2 + n
     if len(set(samples)) != len(samples):
         return None
-    labels_, counts_ = pa.concat_arrays(labels), pa.concat_arrays(counts)
-    block = pa.concat_arrays(blocks)
-    xs = columnar.as_number(labels_, columnar.INT, pa.int64())
-    values = columnar.as_number(counts_, columnar.INT, pa.int64())
-    if xs is None or values is None or not columnar.increasing_within(xs, block):
-        return None  # (the line parser reports a repeated or unordered length exactly)
+    values = columnar.as_number(_joined(counts), columnar.INT, pa.int64())
+    if values is None:
+        return None
     # one sample name per block: a dictionary column, not the name repeated per row
-    series = pa.DictionaryArray.from_arrays(block, pa.array(samples, pa.string()))
-    xs = pc.cast(xs, pa.float64())
-    return _bins("fragment_length", phenotype, "fragments", pa.concat_arrays(nos), series,
+    series = pa.DictionaryArray.from_arrays(_joined(blocks), pa.array(samples, pa.string()))
+    labels_, xs = _joined(labels), pc.cast(_joined(xs), pa.float64())
+    return _bins("fragment_length", phenotype, "fragments", _joined(nos), series,
                  labels_, xs, pc.add(xs, 1.0), pc.cast(values, pa.float64()), Same(None))
+
+
+def _joined(arrays: list[pa.Array]) -> pa.Array:
+    """The blocks' arrays as one (most files hold one sample: no copy)."""
+    return arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)

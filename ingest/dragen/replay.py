@@ -16,7 +16,7 @@ import shlex
 from typing import Any
 
 from ingest.dragen.records import FileParse, Metric
-from ingest.dragen.text import Problem, check_bytes
+from ingest.dragen.text import BOM, Problem, check_bytes
 from ingest.dragen.values import number
 from lake.errors import ParseError
 
@@ -84,8 +84,11 @@ def parse_replay(source: str, data: bytes, *, family: str, file_type: str,
         ParseError: not UTF-8 JSON, or not an object with the replay keys.
     """
     data = check_bytes(source, data)
+    # the document its run's ids and date were read from (the same text, as no BOM is left),
+    # else read again here for the reason it is not one
+    doc = None if data.startswith(BOM) else replay_document(data)
     try:
-        doc = json.loads(data.decode("utf-8"))
+        doc = json.loads(data.decode("utf-8")) if doc is None else doc
     except UnicodeDecodeError as e:
         raise ParseError(source, data.count(b"\n", 0, e.start) + 1, "invalid UTF-8") from None
     except json.JSONDecodeError as e:

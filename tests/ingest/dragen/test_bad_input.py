@@ -259,3 +259,23 @@ def test_clock_like_values_outside_run_time_stay_text(good) -> None:
     run = run_with(good, "TEST.new_metrics.csv", b"NEW SUMMARY,,Ratio of things,1:2\n")
     (row,) = [r for r in run.rows("qc_metrics") if r["source_file"] == "TEST.new_metrics.csv"]
     assert (row["value"], row["value_text"], row["unit"]) == (None, "1:2", "text")
+
+
+def test_a_value_that_does_not_fit_its_column_refuses_its_file_only(dragen_ref) -> None:
+    # A replay setting holding a lone surrogate (valid JSON, not storable text): the run's
+    # values are converted at once, and this one sends the conversion back file by file.
+    files = read_folder(dragen_ref / "T_SRR7890936_50pc")
+    name = "T_SRR7890936_50pc-replay.json"
+    clean = parse_run_files(files, sample_id="S", run_id="R", run_at=RUN_AT)
+    files[name] = files[name].replace(b'"dragen_config": [', b'"dragen_config": '
+                                      b'[{"name": "odd-setting", "value": "\\ud800"}, ', 1)
+    run = parse_run_files(files, sample_id="S", run_id="R", run_at=RUN_AT, source_root="/runs/R")
+    (q,) = run.quarantine
+    assert q["source"] == f"/runs/R/{name}"
+    assert q["reason"].startswith("a value does not fit the lake's column")
+    assert [f.name for f in run.files if f.error] == [name]
+    replay_rows = sum(f.rows for f in clean.files if f.name == name)
+    assert run.row_counts["qc_metrics"] == clean.row_counts["qc_metrics"] - replay_rows
+    assert run.row_counts["qc_histograms"] == clean.row_counts["qc_histograms"] == 80453
+    assert {f.name: f.rows for f in run.files if f.name != name} == \
+        {f.name: f.rows for f in clean.files if f.name != name}
