@@ -323,12 +323,10 @@ def _columns(tbl: pa.Table) -> tuple[dict[str, pa.Array], pa.Array]:
     last_reason = text(field(last, "statusReason"))
     reason = _joined([text(job["statusReason"]), last_reason,
                       text(field(container, "reason")), text(field(last_container, "reason"))])
-    queue = text(job["jobQueue"])
     values = {
         "job_id": job["jobId"], "job_name": job["jobName"], "status": job["status"],
         "status_at": pc.add(at, pc.cast(micros, pa.duration("us"))),
-        "job_queue": pc.struct_field(pc.extract_regex(queue, r"(?s)^(?:.*job-queue/)?(?P<q>.*)$"),
-                                     "q"),
+        "job_queue": _queue_names(text(job["jobQueue"])),
         "status_reason": reason, "exit_code": exit_code, "attempt_count": lengths,
         "started_at": _ms(pc.coalesce(job["startedAt"], field(last, "startedAt"))),
         "stopped_at": _ms(pc.coalesce(job["stoppedAt"], field(last, "stoppedAt"))),
@@ -345,6 +343,16 @@ def _columns(tbl: pa.Table) -> tuple[dict[str, pa.Array], pa.Array]:
     for t in EVENT_TAGS:
         values[f"tag_{t}"] = field(tags, t)
     return values, ok
+
+
+def _queue_names(queues: pa.Array) -> pa.Array:
+    """The part after the last ``job-queue/`` (all of it when there is none), as the row
+    reader's ``rsplit``: a split, not a regex (a regex with a capture took 0.8 us a row)."""
+    import pyarrow.compute as pc
+
+    parts = pc.split_pattern(queues, "job-queue/", max_splits=1, reverse=True)
+    ends = pc.if_else(parts.is_valid(), pc.subtract(parts.offsets[1:], 1), None)
+    return pc.list_flatten(parts).take(ends)
 
 
 def _ms(epoch_ms: pa.Array) -> pa.Array:
