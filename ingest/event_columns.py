@@ -2,17 +2,19 @@
 
 The row reader (``ingest.batch_events``) parses one payload at a time in Python (``json.loads``,
 a walk over every string, a check per field). In a replay or a backfill (thousands of files),
-the common shape — an EventBridge "Batch Job State Change" as Batch sends it — is read here as
-one newline-delimited JSON document by ``pyarrow.json`` with an explicit schema of the fields
-the lake uses, and turned into the same values ``batch_events._job`` gives with Arrow compute
-kernels over whole columns (no Python value per event). The text checks that need a scan
-(UTF-8, the tags' types) run once over the chunk's joined text, not once per payload.
+the common shape — an EventBridge "Batch Job State Change" as Batch sends it — is read here
+by ``pyarrow.json`` with an explicit schema of the fields the lake uses, a few MB of payloads
+joined into one document at a time, and turned into the same values ``batch_events._job``
+gives with Arrow compute kernels over the batch's whole columns (no Python value per event).
+The text checks that need a scan (UTF-8, the tags' types) run once over each piece's joined
+text, not once per payload. Pretty-printed payloads are parsed as they are: each piece is one
+block to Arrow, so ``newlines_in_values`` costs nothing (it changes only how blocks are cut).
 
 Everything this reader is not sure about goes back to the row reader, which names and
 quarantines it one by one exactly as before: a payload that is not valid UTF-8, holds a lone
 surrogate escape, uses a PascalCase field or a list envelope (SNS/SQS ``Records``, DescribeJobs
 ``jobs``), has a tag that is not a string, or any value whose type the schema refuses (a parse
-error sends the chunk's payloads back in halves until the bad one is alone); and rows whose
+error sends the piece's payloads back in halves until the bad one is alone); and rows whose
 values the row reader would refuse (an unknown status, a time that is not
 ``YYYY-MM-DDTHH:MM:SS[.ffffff]Z`` or not a real date, an epoch out of range, a null in a list
 of objects, a resource requirement that is not plain digits).
