@@ -258,7 +258,11 @@ def _normalize(parts: list[tuple[pa.Table, list]]) -> tuple[pa.Table, list[int]]
     index = pa.array([i for _, where in parts for i in where], pa.int64())
     refused = pc.filter(index, pc.invert(keep)).to_pylist()
     values["seq"] = pc.multiply(index, SEQ_STRIDE)
-    return pa.table([pc.filter(values[f.name], keep).cast(f.type) for f in CHANGE_SCHEMA],
+
+    def kept(column: pa.Array) -> pa.Array:  # every row, as usual: no copy of the batch
+        return pc.filter(column, keep) if refused else column
+
+    return pa.table([kept(values[f.name]).cast(f.type) for f in CHANGE_SCHEMA],
                     schema=CHANGE_SCHEMA), refused
 
 
