@@ -124,7 +124,7 @@ def read_job_changes(payloads: Sequence[tuple[str, Any]],
     rest: list[int] = []
     for i, (_, payload) in enumerate(payloads):
         line = payload if type(payload) is bytes else _as_bytes(payload)
-        if line is not None and _BATCH in line:  # a line break inside: whitespace (or bad)
+        if line is not None and _BATCH in line:  # else not a Batch job-state change here
             lines.append(line)
             where.append(i)
         else:
