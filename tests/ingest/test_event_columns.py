@@ -17,7 +17,7 @@ from ingest.event_columns import read_job_changes
 from ingest.service import EventService
 from lake.settings import Settings
 from lake.store import LakeStore
-from pipeline_runner.change_columns import EVENT_TAGS, changes_from_table
+from pipeline_runner.change_columns import EVENT_TAGS, SEQ_STRIDE, changes_from_table
 from pipeline_runner.executors.simulated import SimulatedBatch
 from pipeline_runner.prices import PriceBook
 from pipeline_runner.projects import ProjectRegistry, ProjectTags
@@ -247,3 +247,134 @@ def test_the_turns_of_the_state_machine_give_the_same_rows_on_both_paths(tmp_pat
     assert len(running) == 5  # A's late RUNNING recorded too (4 first attempts, C's second)
     for table in TABLES:
         assert cols[table] == rows[table], table
+
+
+# --- the reader against the row reader, payload by payload ----------------------------------
+
+def _row_change(name: str, payload: bytes):
+    """The row reader's change for one payload, or None when it refuses it."""
+    from ingest.batch_events import job_state_changes
+    from ingest.s3_events import parse_event_text
+    from lake.errors import InvalidEvent
+
+    try:
+        return job_state_changes(parse_event_text(payload, name), name).changes[0]
+    except InvalidEvent:
+        return None
+
+
+def _event_tags(change):
+    return change.__class__(**{**{f: getattr(change, f) for f in change.__slots__},
+                               "tags": {k: v for k, v in change.tags.items() if k in EVENT_TAGS}})
+
+
+def _variants() -> list[tuple[str, bytes, bool | None]]:
+    """(name, payload, whether the columns must take it: True, leave it: False, either: None),
+    each a change of one field of a plain event, pretty-printed as the benchmark's are."""
+    at = T0 + timedelta(minutes=5)
+    event = job_event("job-v", "run-v-a1", "FAILED", at, queue="dragen-spot",
+                      tags={"project": "cardio", "run_id": "run-v"}, created_at=T0,
+                      started_at=T0, stopped_at=at, reason="Essential container in task exited",
+                      attempt_reason="Host EC2 (instance i-0282b396e52b4c95d) terminated.",
+                      exit_code=143)
+    text = json.dumps(event, indent=2)
+    stamp = '"2026-03-02T09:05:00Z"'
+
+    def at_time(value: str) -> str:
+        return text.replace(stamp, f'"{value}"')
+
+    def tags(value: str) -> str:
+        start = text.index('"tags": {')
+        return text[:start] + f'"tags": {value}' + text[text.index("}", start) + 1:]
+
+    def requirements(pairs: list[tuple[str, str]]) -> str:
+        changed = json.loads(text)
+        changed["detail"]["container"].update(vcpus=4, memory=8000, resourceRequirements=[
+            {"value": value, "type": kind} for kind, value in pairs])
+        return json.dumps(changed, indent=2)
+
+    def detail(extra: str) -> str:
+        return text.replace('"jobName"', f'{extra}, "jobName"', 1)
+
+    cases = [
+        ("plain", text, True),
+        ("compact", json.dumps(event, separators=(",", ":")), True),
+        # times: what strptime would move on (an impossible day, second 60) the row reader
+        # refuses; a real leap day and fractions it takes
+        ("february-30", at_time("2026-02-30T09:05:00Z"), False),
+        ("february-29-2025", at_time("2025-02-29T09:05:00Z"), False),
+        ("april-31", at_time("2026-04-31T09:05:00Z"), False),
+        ("second-60", at_time("2026-03-02T09:05:60Z"), False),
+        ("second-61", at_time("2026-03-02T23:59:61Z"), False),
+        ("hour-24", at_time("2026-03-02T24:00:00Z"), False),
+        ("minute-60", at_time("2026-03-02T09:60:00Z"), False),
+        ("february-29-2024", at_time("2024-02-29T09:05:00Z"), True),
+        ("fraction-1", at_time("2026-03-02T09:05:00.5Z"), True),
+        ("fraction-6", at_time("2026-03-02T09:05:00.123456Z"), True),
+        ("fraction-7", at_time("2026-03-02T09:05:00.1234567Z"), None),
+        # tags: any value not a string is the row reader's to refuse
+        ("tag-number", tags('{"project": "cardio", "cost": 5}'), False),
+        ("tag-true", tags('{"cost": true, "project": "cardio"}'), False),
+        ("tag-null", tags('{"project": "cardio", "cost": null}'), False),
+        ("tag-list", tags('{"project": "cardio", "cost": ["5"]}'), False),
+        ("tag-object", tags('{"project": "cardio", "cost": {"a": "5"}}'), False),
+        ("tags-list", tags('["cardio"]'), False),
+        ("tags-twice", tags('{"project": "x"}, "tags": {"project": "cardio"}'), False),
+        ("tags-null", tags("null"), True),
+        ("tag-unknown-string", tags('{"project": "cardio", "owner": "a.lee"}'), True),
+        ("tag-escapes", tags('{"project": "car\\"dio\\" \\"tags\\": 5", "run_id": "r\\\\un"}'),
+         True),
+        ("tag-value-tags", tags('{"project": "tags", "run_id": "run-v"}'), True),
+        ("tags-elsewhere", text.replace('"version": "0"', '"version": "0", "tags": {"a": "b"}'),
+         True),
+        ("tags-elsewhere-odd", text.replace('"version": "0"', '"version": "0", "tags": [1]'),
+         None),
+        # queues, requirements: the row reader's rsplit and its last requirement of a kind
+        ("queue-twice", text.replace("job-queue/dragen-spot", "job-queue/a/job-queue/b"), True),
+        ("queue-name", text.replace("arn:aws:batch:us-east-1:123456789012:job-queue/", ""),
+         True),
+        ("queue-trailing", text.replace("job-queue/dragen-spot", "job-queue/"), True),
+        ("requirements-twice", requirements([("VCPU", "16"), ("MEMORY", "234496"),
+                                             ("VCPU", "2.5"), ("GPU", "7")]), True),
+        ("requirements-none", requirements([]), True),
+        ("requirements-memory", requirements([("MEMORY", "100"), ("MEMORY", "2000")]), True),
+        ("pascal-job", detail('"JobQueue": "q"'), False),
+        ("bom", "\ufeff" + text, True),
+    ]
+    return [(name, value.encode(), taken) for name, value, taken in cases]
+
+
+def test_the_reader_takes_what_the_row_reader_takes_with_its_values():
+    variants = _variants()
+    batch = read_job_changes([(name, payload) for name, payload, _ in variants])
+    taken = dict(zip([seq // SEQ_STRIDE for seq in batch.changes.column("seq").to_pylist()],
+                     changes_from_table(batch.changes), strict=True))
+    assert sorted([*taken, *batch.rest]) == list(range(len(variants)))
+    for i, (name, payload, must) in enumerate(variants):
+        row = _row_change(name, payload)
+        if must is not None:
+            assert (i in taken) is must, name
+        if row is None:
+            assert i in batch.rest, name
+        if i in taken:
+            assert taken[i] == _event_tags(row), name
+    assert {name for i, (name, _, _) in enumerate(variants) if i in taken} >= {
+        "fraction-6", "february-29-2024", "tag-escapes", "requirements-twice"}
+    names = [name for name, _, _ in variants]
+    sizes = [(taken[names.index(n)].vcpus, taken[names.index(n)].memory_mib)
+             for n in ("requirements-twice", "requirements-none", "requirements-memory")]
+    assert sizes == [(3, 234496), (4, 8000), (4, 2000)]
+    queues = [taken[names.index(n)].job_queue for n in ("queue-twice", "queue-trailing")]
+    assert queues == ["b", ""]  # as the row reader's rsplit
+
+
+@pytest.mark.parametrize("piece_bytes", [1, 5_000, 50_000])
+def test_the_batch_read_in_pieces_is_the_batch_read_whole(reference, piece_bytes):
+    """Pieces of any size (one payload each, a few, many) give the same table and the same
+    payloads left to the row reader, bad payloads among them wherever they fall."""
+    payloads = [(name, payload) for name, payload, _ in _variants()] + _bad_payloads(reference)
+    random.Random(5).shuffle(payloads)
+    whole = read_job_changes(payloads, piece_bytes=1 << 30)
+    pieces = read_job_changes(payloads, piece_bytes=piece_bytes)
+    assert pieces.changes.equals(whole.changes) and pieces.rest == whole.rest
+    assert whole.changes.num_rows > 15 and len(whole.rest) > 15
