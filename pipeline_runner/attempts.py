@@ -204,6 +204,11 @@ def context_from_row(row: Mapping[str, Any]) -> AttemptContext:
     )
 
 
+# A status row's own values, in the order ``_fold_rows`` takes them.
+ROW_VALUES = ("status", "status_at", "status_reason", "exit_code", "started_at", "stopped_at",
+              "instance_id", "instance_type")
+
+
 def history_from_rows(rows: Iterable[Mapping[str, Any]]) -> AttemptHistory | None:
     """Rebuild one job's history from its ``job_attempts`` rows (any order).
 
@@ -218,39 +223,79 @@ def history_from_rows(rows: Iterable[Mapping[str, Any]]) -> AttemptHistory | Non
     job_id = rows[0]["job_id"]
     if any(r["status"] not in RANK or r["job_id"] != job_id for r in rows):
         return _applied(rows)
-    first = context_from_row(rows[0])
+    return _fold_rows(job_id, rows[0].get("job_name") or "", context_from_row(rows[0]),
+                      [tuple(r.get(n) for n in ROW_VALUES) for r in rows])
+
+
+def histories_from_columns(
+    columns: Mapping[str, list[Any]],
+) -> list[tuple[AttemptHistory, AttemptContext, int]]:
+    """``history_from_rows`` of every job in ``job_attempts`` rows held as columns (a
+    batch's lake read: thousands of jobs, no dict per row). Per job, in order of first row:
+    its history, the context of its SUBMITTED row (else its first), and its first row's
+    index."""
+    rows_of: dict[str, list[int]] = {}
+    for i, job_id in enumerate(columns["job_id"]):
+        rows_of.setdefault(job_id, []).append(i)
+    absent = [None] * len(columns["job_id"])
+    own = [columns.get(n, absent) for n in ROW_VALUES]
+    statuses = columns["status"]
+    out = []
+    for job_id, index in rows_of.items():
+        first = index[0]
+        if any(statuses[i] not in RANK for i in index):
+            history = _applied([{n: c[i] for n, c in columns.items()} for i in index])
+        else:
+            history = _fold_rows(job_id, columns["job_name"][first] or "",
+                                 _context_at(columns, first),
+                                 [tuple(c[i] for c in own) for i in index])
+        sub = next((i for i in index if statuses[i] == "SUBMITTED"), first)
+        out.append((history, _context_at(columns, sub), first))
+    return out
+
+
+def _context_at(columns: Mapping[str, list[Any]], i: int) -> AttemptContext:
+    """``context_from_row`` of row ``i`` of ``columns``."""
+    return context_from_row({n: columns[n][i] for n in _CONTEXT_COLUMNS if n in columns})
+
+
+_CONTEXT_COLUMNS = ("attempt", "capacity", "job_queue", "vcpus", "memory_mib", *REQUIRED_TAGS)
+
+
+def _fold_rows(job_id: str, job_name: str, first: AttemptContext,
+               rows: Iterable[tuple[Any, ...]]) -> AttemptHistory:
+    """The history ``apply`` folds from one job's status rows (``ROW_VALUES`` tuples, each
+    status known), in one mutable state."""
     statuses: set[str] = set()
     times: dict[str, datetime] = {}
     sources: dict[str, str] = {}
     got: dict[str, Any] = {"status": None, "status_at": None, "status_reason": None,
                            "exit_code": None, "started_at": None, "stopped_at": None,
                            "instance_id": None, "instance_type": None}
-    for row in rows:
-        status = row["status"]
+    for status, at, reason, exit_code, started, stopped, instance_id, instance_type in rows:
         current = got["status"]
         terminal = current in TERMINAL_STATES
         if status in statuses or (terminal and status in TERMINAL_STATES):
             continue  # recorded already, or a terminal state contradicting the first one
-        at = _utc(row["status_at"])
+        at = _utc(at)
         statuses.add(status)
         times[status] = at
-        started, stopped = _utc(row.get("started_at")), _utc(row.get("stopped_at"))
+        started, stopped = _utc(started), _utc(stopped)
         if started and (got["started_at"] is None or started < got["started_at"]):
             got["started_at"] = started
         if stopped and (got["stopped_at"] is None or stopped > got["stopped_at"]):
             got["stopped_at"] = stopped
-        for name in ("instance_id", "instance_type"):
-            value, source = row.get(name), sources.get(name)
+        for name, value in (("instance_id", instance_id), ("instance_type", instance_type)):
+            source = sources.get(name)
             if value and (source is None or RANK[status] > RANK[source]):
                 got[name] = value
                 sources[name] = status
         if not terminal and (current is None or RANK[status] > RANK[current]):
             got["status"], got["status_at"] = status, at
             if status in TERMINAL_STATES:
-                got["status_reason"], got["exit_code"] = row.get("status_reason"), \
-                    row.get("exit_code")
+                got["status_reason"], got["exit_code"] = reason, exit_code
     return AttemptHistory(
-        job_id=job_id, job_name=rows[0].get("job_name") or "", attempt=first.attempt,
+        job_id=job_id, job_name=job_name, attempt=first.attempt,
         capacity=first.capacity, tags=dict(first.tags), job_queue=first.job_queue,
         vcpus=first.vcpus, memory_mib=first.memory_mib, statuses=frozenset(statuses),
         instance_from=sources, times=times, **got)
