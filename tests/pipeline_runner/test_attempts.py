@@ -242,3 +242,24 @@ def test_histories_from_columns_refuse_an_unknown_status_as_apply_does():
            "status_at": T0}
     with pytest.raises(InvalidEvent, match="unknown status 'GONE'"):
         histories_from_columns(_columns([row]))
+
+
+def test_evolved_is_dataclasses_replace_of_the_folded_fields():
+    """``evolved`` builds the history positionally: it must name every field in order, and a
+    field added to AttemptHistory must be added to it (or FOLDED) too."""
+    import dataclasses
+
+    from pipeline_runner.attempts import FOLDED, AttemptHistory, evolved
+
+    names = [f.name for f in dataclasses.fields(AttemptHistory)]
+    assert names[-len(FOLDED):] == list(FOLDED)
+    history, _ = fold([change("RUNNABLE", 1), change("RUNNING", 9, instance_id="i-1")])
+    updates = {"statuses": frozenset({"RUNNING", "FAILED"}), "status": "FAILED",
+               "status_at": T0 + timedelta(minutes=30), "status_reason": "Host EC2 terminated",
+               "exit_code": None, "instance_from": {"instance_id": "FAILED"},
+               "times": {"FAILED": T0}}
+    got = evolved(history, updates)
+    assert got == dataclasses.replace(history, **updates)
+    assert (got.instance_from, got.instance_id, got.job_queue) == \
+        ({"instance_id": "FAILED"}, "i-1", "dragen-spot")
+    assert evolved(history, {}) == history
