@@ -262,23 +262,30 @@ def histories_from_columns(
     out = []
     for job_id, index in rows_of.items():
         first = index[0]
+        history_ctx = None
         if any(statuses[i] not in RANK for i in index):
             history = _applied([{n: c[i] for n, c in columns.items()} for i in index])
         else:
-            history = _fold_rows(job_id, columns["job_name"][first] or "",
-                                 _context_at(columns, first),
+            history_ctx = _context_at(columns, first)
+            history = _fold_rows(job_id, columns["job_name"][first] or "", history_ctx,
                                  [tuple(c[i] for c in own) for i in index])
         sub = next((i for i in index if statuses[i] == "SUBMITTED"), first)
-        out.append((history, _context_at(columns, sub), first))
+        ctx = history_ctx if sub == first and history_ctx is not None else \
+            _context_at(columns, sub)
+        out.append((history, ctx, first))
     return out
 
 
 def _context_at(columns: Mapping[str, list[Any]], i: int) -> AttemptContext:
-    """``context_from_row`` of row ``i`` of ``columns``."""
-    return context_from_row({n: columns[n][i] for n in _CONTEXT_COLUMNS if n in columns})
+    """``context_from_row`` of row ``i`` of ``columns``, without making the row."""
+    def at(name: str) -> Any:
+        column = columns.get(name)
+        return None if column is None else column[i]
 
-
-_CONTEXT_COLUMNS = ("attempt", "capacity", "job_queue", "vcpus", "memory_mib", *REQUIRED_TAGS)
+    tags = {k: v for k in REQUIRED_TAGS if (v := at(k)) is not None}
+    return AttemptContext(attempt=int(at("attempt")), capacity=at("capacity"), tags=tags,
+                          job_queue=at("job_queue"), vcpus=at("vcpus"),
+                          memory_mib=at("memory_mib"))
 
 
 def _fold_rows(job_id: str, job_name: str, first: AttemptContext,

@@ -922,7 +922,10 @@ class Runner:
             return None
         spec = lake_table(name)
         dataset = ds.dataset(files, schema=spec.schema, format="parquet", filesystem=self.store.fs)
-        tbl = dataset.to_table(filter=pc.field(column).isin(values))
+        read = None if columns is None else list(dict.fromkeys(
+            (*columns, *((*spec.key, spec.order_by, *spec.tie_break, "recorded_at")
+                         if latest else ()))))
+        tbl = dataset.to_table(columns=read, filter=pc.field(column).isin(values))
         if latest:
             tbl = latest_by_key(tbl, spec)
         return tbl if columns is None else tbl.select(list(columns))
