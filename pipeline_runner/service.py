@@ -1101,10 +1101,15 @@ class Runner:
             and run.statuses & FINAL_RUN_STATUSES
             and all(j in self._decided for j in run.jobs.values())
         ]
+        histories, job_run, contexts, decisions = (self._histories, self._job_run,
+                                                   self._contexts, self._decisions)
         for run_id in over:
-            for job_id in self._runs.pop(run_id).jobs.values():
-                for cache in (self._histories, self._job_run, self._contexts, self._decisions):
-                    cache.pop(job_id, None)
-                self._decided.discard(job_id)
-            self._finished_runs.discard(run_id)
+            jobs = self._runs.pop(run_id).jobs.values()
+            for job_id in jobs:
+                histories.pop(job_id, None)
+                job_run.pop(job_id, None)
+                contexts.pop(job_id, None)
+                decisions.pop(job_id, None)
+            self._decided.difference_update(jobs)
+        self._finished_runs.difference_update(over)
         return len(over)
