@@ -129,7 +129,8 @@ def fast_changes(
             new.append(i)
     if not new:
         return FastPlan(None, {}, {}, slow)
-    picked = changes.take(pa.array(new, pa.int64()))
+    # only the columns a row or a history takes from the event (the tags are the attempt's)
+    picked = changes.select(_PICKED).take(pa.array(new, pa.int64()))
     cols = {n: values(picked.column(n)) for n in
             ("job_id", "status", "status_at", "started_at", "stopped_at", "instance_id",
              "instance_type")}
@@ -152,6 +153,8 @@ def fast_changes(
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_PICKED = ["job_id", "status", "status_at", "status_reason", "exit_code", "instance_type",
+           "instance_id", "started_at", "stopped_at", "event_id"]
 # the statuses the columnar part records: known, and not finishing the attempt
 _MOVING = frozenset(s for s in RANK if s not in TERMINAL_STATES)
 
