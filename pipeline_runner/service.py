@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import pyarrow as pa
@@ -155,6 +156,21 @@ class _Run:
     executor: str | None
     statuses: set[str] = field(default_factory=set)
     jobs: dict[int, str] = field(default_factory=dict)  # attempt -> job id
+
+    @cached_property
+    def row_values(self) -> dict[str, Any]:
+        """What every ``runs`` row of the run repeats: its tags, inputs, executor, prefix
+        (made once: a batch writes two or three rows a run)."""
+        req = self.request
+        return {
+            **req.tags,
+            "input_kind": req.input_kind,
+            "input_uris": list(req.input_uris),
+            "input_size_bytes": req.input_size_bytes,
+            "input_bases": input_bases(req.input_kind, req.input_size_bytes),
+            "executor": self.executor,
+            "output_prefix": req.output_prefix,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -997,19 +1013,7 @@ class Runner:
     def _run_row(
         self, run: _Run, status: str, at: datetime, reason: str | None = None
     ) -> dict[str, Any]:
-        req = run.request
-        return {
-            **req.tags,
-            "status": status,
-            "status_at": at,
-            "input_kind": req.input_kind,
-            "input_uris": list(req.input_uris),
-            "input_size_bytes": req.input_size_bytes,
-            "input_bases": input_bases(req.input_kind, req.input_size_bytes),
-            "executor": run.executor,
-            "reason": reason,
-            "output_prefix": req.output_prefix,
-        }
+        return {**run.row_values, "status": status, "status_at": at, "reason": reason}
 
     def _finished(
         self, run: _Run, last: AttemptHistory, status: str, at: datetime, reason: str
