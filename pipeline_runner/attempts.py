@@ -160,8 +160,13 @@ def apply(history: AttemptHistory | None, change: JobStateChange,
     updates: dict[str, Any] = {
         "statuses": history.statuses | {change.status},
         "times": {**history.times, change.status: status_at},
-        "started_at": min((t for t in (history.started_at, started) if t), default=None),
-        "stopped_at": max((t for t in (history.stopped_at, stopped) if t), default=None),
+        # the earliest start and the latest stop any event gave
+        "started_at": started if started and (history.started_at is None
+                                              or started < history.started_at)
+        else history.started_at,
+        "stopped_at": stopped if stopped and (history.stopped_at is None
+                                              or stopped > history.stopped_at)
+        else history.stopped_at,
     }
     sources = dict(history.instance_from)
     for name in ("instance_id", "instance_type"):
@@ -176,30 +181,32 @@ def apply(history: AttemptHistory | None, change: JobStateChange,
         if change.status in TERMINAL_STATES:
             updates.update(status_reason=change.status_reason, exit_code=change.exit_code)
     new = evolved(history, updates)
-    return new, [_row(new, change)]
+    return new, [_row(new, change, status_at, started, stopped)]
 
 
-def _row(history: AttemptHistory, change: JobStateChange) -> dict[str, Any]:
-    row: dict[str, Any] = {k: history.tags.get(k) for k in REQUIRED_TAGS}
-    row.update(
-        job_id=history.job_id,
-        job_name=history.job_name,
-        attempt=history.attempt,
-        status=change.status,
-        status_at=_utc(change.status_at),
-        status_reason=change.status_reason,
-        exit_code=change.exit_code,
-        job_queue=history.job_queue,
-        capacity=history.capacity,
-        instance_type=change.instance_type,
-        instance_id=change.instance_id,
-        vcpus=history.vcpus,
-        memory_mib=history.memory_mib,
-        started_at=_utc(change.started_at),
-        stopped_at=_utc(change.stopped_at),
-        event_id=change.event_id,
-    )
-    return row
+def _row(history: AttemptHistory, change: JobStateChange, status_at: datetime | None,
+         started: datetime | None, stopped: datetime | None) -> dict[str, Any]:
+    """The change's ``job_attempts`` row (its times already in UTC)."""
+    tags = history.tags
+    return {
+        **{k: tags.get(k) for k in REQUIRED_TAGS},
+        "job_id": history.job_id,
+        "job_name": history.job_name,
+        "attempt": history.attempt,
+        "status": change.status,
+        "status_at": status_at,
+        "status_reason": change.status_reason,
+        "exit_code": change.exit_code,
+        "job_queue": history.job_queue,
+        "capacity": history.capacity,
+        "instance_type": change.instance_type,
+        "instance_id": change.instance_id,
+        "vcpus": history.vcpus,
+        "memory_mib": history.memory_mib,
+        "started_at": started,
+        "stopped_at": stopped,
+        "event_id": change.event_id,
+    }
 
 
 def change_from_row(row: Mapping[str, Any]) -> JobStateChange:
