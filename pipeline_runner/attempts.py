@@ -24,7 +24,7 @@ never from what happened to arrive before, which is what makes them order-indepe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -264,8 +264,9 @@ def histories_from_columns(
     for i, job_id in enumerate(columns["job_id"]):
         rows_of.setdefault(job_id, []).append(i)
     absent = [None] * len(columns["job_id"])
-    own = [columns.get(n, absent) for n in ROW_VALUES]
+    own = list(zip(*(columns.get(n, absent) for n in ROW_VALUES), strict=True))  # per row
     statuses = columns["status"]
+    context_at = _contexts(columns)
     out = []
     for job_id, index in rows_of.items():
         first = index[0]
@@ -273,26 +274,31 @@ def histories_from_columns(
         if any(statuses[i] not in RANK for i in index):
             history = _applied([{n: c[i] for n, c in columns.items()} for i in index])
         else:
-            history_ctx = _context_at(columns, first)
+            history_ctx = context_at(first)
             history = _fold_rows(job_id, columns["job_name"][first] or "", history_ctx,
-                                 [tuple(c[i] for c in own) for i in index])
+                                 [own[i] for i in index])
         sub = next((i for i in index if statuses[i] == "SUBMITTED"), first)
-        ctx = history_ctx if sub == first and history_ctx is not None else \
-            _context_at(columns, sub)
+        ctx = history_ctx if sub == first and history_ctx is not None else context_at(sub)
         out.append((history, ctx, first))
     return out
 
 
-def _context_at(columns: Mapping[str, list[Any]], i: int) -> AttemptContext:
-    """``context_from_row`` of row ``i`` of ``columns``, without making the row."""
-    def at(name: str) -> Any:
-        column = columns.get(name)
-        return None if column is None else column[i]
+def _contexts(columns: Mapping[str, list[Any]]) -> Callable[[int], AttemptContext]:
+    """``context_from_row`` of row ``i`` of ``columns``, without making the row (each column
+    looked up once, not once per row)."""
+    absent = [None] * len(columns["job_id"])
+    attempt, capacity, queue, vcpus, memory = (
+        columns.get(n, absent) for n in ("attempt", "capacity", "job_queue", "vcpus",
+                                          "memory_mib"))
+    tags = [(k, columns[k]) for k in REQUIRED_TAGS if k in columns]
 
-    tags = {k: v for k in REQUIRED_TAGS if (v := at(k)) is not None}
-    return AttemptContext(attempt=int(at("attempt")), capacity=at("capacity"), tags=tags,
-                          job_queue=at("job_queue"), vcpus=at("vcpus"),
-                          memory_mib=at("memory_mib"))
+    def context(i: int) -> AttemptContext:
+        return AttemptContext(
+            attempt=int(attempt[i]), capacity=capacity[i],
+            tags={k: v for k, column in tags if (v := column[i]) is not None},
+            job_queue=queue[i], vcpus=vcpus[i], memory_mib=memory[i])
+
+    return context
 
 
 def _fold_rows(job_id: str, job_name: str, first: AttemptContext,
