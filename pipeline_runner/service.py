@@ -31,7 +31,6 @@ from lake.claims import ClaimState, ClaimStore
 from lake.errors import InvalidEvent, SeqledgerError, SubmitError, TransientError
 from lake.schemas import table as lake_table
 from lake.store import LakeStore, latest_by_key, month_of, months_between, to_table
-from pipeline_runner.arrow_values import rows as arrow_rows
 from pipeline_runner.arrow_values import values as arrow_values
 from pipeline_runner.attempts import (
     ROW_VALUES,
@@ -852,8 +851,7 @@ class Runner:
         through the rest of the table for runs not found there (a job event more than a month
         away from its run's dispatch: rare, and then the only lookup that reads history).
         """
-        known = self._runs
-        missing = sorted({r for r in run_ids if r not in known})  # per run, not per known run
+        missing = sorted({r for r in run_ids if r not in self._runs})  # per run, not per known run
         if not missing:
             return
         tbl = self._read_table("runs", "run_id", missing, months=months)
@@ -901,22 +899,14 @@ class Runner:
         name: str,
         column: str,
         values: Iterable[str],
-        columns: list[str] | None = None,
+        columns: list[str],
         months: list[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Rows of a table whose ``column`` is one of ``values`` (deduplicated by key), with
-        the month of each row; only the partitions of ``months`` (YYYY-MM) if given."""
-        if columns is not None:
-            tbl = self._read_table(name, column, values, months=months, latest=False)
-            return [] if tbl is None else tbl.select(columns).to_pylist()
-        tbl = self._read_table(name, column, values, months=months)
-        if tbl is None:
-            return []
-        time_column = lake_table(name).time_column
-        rows = arrow_rows(tbl)
-        for r in rows:
-            r["month"] = f"{r[time_column]:%Y-%m}" if r.get(time_column) else None
-        return rows
+        """The ``columns`` of a table's rows whose ``column`` is one of ``values`` (every row,
+        not one per key); only the partitions of ``months`` (YYYY-MM) if given."""
+        tbl = self._read_table(name, column, values, months=months, columns=columns,
+                               latest=False)
+        return [] if tbl is None else tbl.to_pylist()
 
     def _read_table(
         self,
