@@ -24,8 +24,8 @@ never from what happened to arrive before, which is what makes them order-indepe
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,6 +92,25 @@ class AttemptHistory:
         )
 
 
+# The fields a state change updates; the others are the submission's, fixed at the first change.
+FOLDED = ("statuses", "status", "status_at", "status_reason", "exit_code", "started_at",
+          "stopped_at", "instance_id", "instance_type", "instance_from", "times")
+
+
+def evolved(h: AttemptHistory, updates: Mapping[str, Any]) -> AttemptHistory:
+    """``dataclasses.replace(h, **updates)`` for the ``FOLDED`` fields, without its per-field
+    introspection: a batch makes a history per finished job and per job it moves on, and
+    ``replace`` was most of that."""
+    get = updates.get
+    return AttemptHistory(
+        h.job_id, h.job_name, h.attempt, h.capacity, h.tags, h.job_queue, h.vcpus, h.memory_mib,
+        get("statuses", h.statuses), get("status", h.status), get("status_at", h.status_at),
+        get("status_reason", h.status_reason), get("exit_code", h.exit_code),
+        get("started_at", h.started_at), get("stopped_at", h.stopped_at),
+        get("instance_id", h.instance_id), get("instance_type", h.instance_type),
+        get("instance_from", h.instance_from), get("times", h.times))
+
+
 def _utc(ts: datetime | None) -> datetime | None:
     if ts is None:
         return None
@@ -141,8 +160,13 @@ def apply(history: AttemptHistory | None, change: JobStateChange,
     updates: dict[str, Any] = {
         "statuses": history.statuses | {change.status},
         "times": {**history.times, change.status: status_at},
-        "started_at": min((t for t in (history.started_at, started) if t), default=None),
-        "stopped_at": max((t for t in (history.stopped_at, stopped) if t), default=None),
+        # the earliest start and the latest stop any event gave
+        "started_at": started if started and (history.started_at is None
+                                              or started < history.started_at)
+        else history.started_at,
+        "stopped_at": stopped if stopped and (history.stopped_at is None
+                                              or stopped > history.stopped_at)
+        else history.stopped_at,
     }
     sources = dict(history.instance_from)
     for name in ("instance_id", "instance_type"):
@@ -156,31 +180,33 @@ def apply(history: AttemptHistory | None, change: JobStateChange,
         updates.update(status=change.status, status_at=status_at)
         if change.status in TERMINAL_STATES:
             updates.update(status_reason=change.status_reason, exit_code=change.exit_code)
-    new = replace(history, **updates)
-    return new, [_row(new, change)]
+    new = evolved(history, updates)
+    return new, [_row(new, change, status_at, started, stopped)]
 
 
-def _row(history: AttemptHistory, change: JobStateChange) -> dict[str, Any]:
-    row: dict[str, Any] = {k: history.tags.get(k) for k in REQUIRED_TAGS}
-    row.update(
-        job_id=history.job_id,
-        job_name=history.job_name,
-        attempt=history.attempt,
-        status=change.status,
-        status_at=_utc(change.status_at),
-        status_reason=change.status_reason,
-        exit_code=change.exit_code,
-        job_queue=history.job_queue,
-        capacity=history.capacity,
-        instance_type=change.instance_type,
-        instance_id=change.instance_id,
-        vcpus=history.vcpus,
-        memory_mib=history.memory_mib,
-        started_at=_utc(change.started_at),
-        stopped_at=_utc(change.stopped_at),
-        event_id=change.event_id,
-    )
-    return row
+def _row(history: AttemptHistory, change: JobStateChange, status_at: datetime | None,
+         started: datetime | None, stopped: datetime | None) -> dict[str, Any]:
+    """The change's ``job_attempts`` row (its times already in UTC)."""
+    tags = history.tags
+    return {
+        **{k: tags.get(k) for k in REQUIRED_TAGS},
+        "job_id": history.job_id,
+        "job_name": history.job_name,
+        "attempt": history.attempt,
+        "status": change.status,
+        "status_at": status_at,
+        "status_reason": change.status_reason,
+        "exit_code": change.exit_code,
+        "job_queue": history.job_queue,
+        "capacity": history.capacity,
+        "instance_type": change.instance_type,
+        "instance_id": change.instance_id,
+        "vcpus": history.vcpus,
+        "memory_mib": history.memory_mib,
+        "started_at": started,
+        "stopped_at": stopped,
+        "event_id": change.event_id,
+    }
 
 
 def change_from_row(row: Mapping[str, Any]) -> JobStateChange:
@@ -204,6 +230,11 @@ def context_from_row(row: Mapping[str, Any]) -> AttemptContext:
     )
 
 
+# A status row's own values, in the order ``_fold_rows`` takes them.
+ROW_VALUES = ("status", "status_at", "status_reason", "exit_code", "started_at", "stopped_at",
+              "instance_id", "instance_type")
+
+
 def history_from_rows(rows: Iterable[Mapping[str, Any]]) -> AttemptHistory | None:
     """Rebuild one job's history from its ``job_attempts`` rows (any order).
 
@@ -218,39 +249,92 @@ def history_from_rows(rows: Iterable[Mapping[str, Any]]) -> AttemptHistory | Non
     job_id = rows[0]["job_id"]
     if any(r["status"] not in RANK or r["job_id"] != job_id for r in rows):
         return _applied(rows)
-    first = context_from_row(rows[0])
+    return _fold_rows(job_id, rows[0].get("job_name") or "", context_from_row(rows[0]),
+                      [tuple(r.get(n) for n in ROW_VALUES) for r in rows])
+
+
+def histories_from_columns(
+    columns: Mapping[str, list[Any]],
+) -> list[tuple[AttemptHistory, AttemptContext, int]]:
+    """``history_from_rows`` of every job in ``job_attempts`` rows held as columns (a
+    batch's lake read: thousands of jobs, no dict per row). Per job, in order of first row:
+    its history, the context of its SUBMITTED row (else its first), and its first row's
+    index."""
+    rows_of: dict[str, list[int]] = {}
+    for i, job_id in enumerate(columns["job_id"]):
+        rows_of.setdefault(job_id, []).append(i)
+    absent = [None] * len(columns["job_id"])
+    own = list(zip(*(columns.get(n, absent) for n in ROW_VALUES), strict=True))  # per row
+    statuses = columns["status"]
+    context_at = _contexts(columns)
+    out = []
+    for job_id, index in rows_of.items():
+        first = index[0]
+        history_ctx = None
+        if any(statuses[i] not in RANK for i in index):
+            history = _applied([{n: c[i] for n, c in columns.items()} for i in index])
+        else:
+            history_ctx = context_at(first)
+            history = _fold_rows(job_id, columns["job_name"][first] or "", history_ctx,
+                                 [own[i] for i in index])
+        sub = next((i for i in index if statuses[i] == "SUBMITTED"), first)
+        ctx = history_ctx if sub == first and history_ctx is not None else context_at(sub)
+        out.append((history, ctx, first))
+    return out
+
+
+def _contexts(columns: Mapping[str, list[Any]]) -> Callable[[int], AttemptContext]:
+    """``context_from_row`` of row ``i`` of ``columns``, without making the row (each column
+    looked up once, not once per row)."""
+    absent = [None] * len(columns["job_id"])
+    attempt, capacity, queue, vcpus, memory = (
+        columns.get(n, absent) for n in ("attempt", "capacity", "job_queue", "vcpus",
+                                          "memory_mib"))
+    tags = [(k, columns[k]) for k in REQUIRED_TAGS if k in columns]
+
+    def context(i: int) -> AttemptContext:
+        return AttemptContext(
+            attempt=int(attempt[i]), capacity=capacity[i],
+            tags={k: v for k, column in tags if (v := column[i]) is not None},
+            job_queue=queue[i], vcpus=vcpus[i], memory_mib=memory[i])
+
+    return context
+
+
+def _fold_rows(job_id: str, job_name: str, first: AttemptContext,
+               rows: Iterable[tuple[Any, ...]]) -> AttemptHistory:
+    """The history ``apply`` folds from one job's status rows (``ROW_VALUES`` tuples, each
+    status known), in one mutable state."""
     statuses: set[str] = set()
     times: dict[str, datetime] = {}
     sources: dict[str, str] = {}
     got: dict[str, Any] = {"status": None, "status_at": None, "status_reason": None,
                            "exit_code": None, "started_at": None, "stopped_at": None,
                            "instance_id": None, "instance_type": None}
-    for row in rows:
-        status = row["status"]
+    for status, at, reason, exit_code, started, stopped, instance_id, instance_type in rows:
         current = got["status"]
         terminal = current in TERMINAL_STATES
         if status in statuses or (terminal and status in TERMINAL_STATES):
             continue  # recorded already, or a terminal state contradicting the first one
-        at = _utc(row["status_at"])
+        at = _utc(at)
         statuses.add(status)
         times[status] = at
-        started, stopped = _utc(row.get("started_at")), _utc(row.get("stopped_at"))
+        started, stopped = _utc(started), _utc(stopped)
         if started and (got["started_at"] is None or started < got["started_at"]):
             got["started_at"] = started
         if stopped and (got["stopped_at"] is None or stopped > got["stopped_at"]):
             got["stopped_at"] = stopped
-        for name in ("instance_id", "instance_type"):
-            value, source = row.get(name), sources.get(name)
+        for name, value in (("instance_id", instance_id), ("instance_type", instance_type)):
+            source = sources.get(name)
             if value and (source is None or RANK[status] > RANK[source]):
                 got[name] = value
                 sources[name] = status
         if not terminal and (current is None or RANK[status] > RANK[current]):
             got["status"], got["status_at"] = status, at
             if status in TERMINAL_STATES:
-                got["status_reason"], got["exit_code"] = row.get("status_reason"), \
-                    row.get("exit_code")
+                got["status_reason"], got["exit_code"] = reason, exit_code
     return AttemptHistory(
-        job_id=job_id, job_name=rows[0].get("job_name") or "", attempt=first.attempt,
+        job_id=job_id, job_name=job_name, attempt=first.attempt,
         capacity=first.capacity, tags=dict(first.tags), job_queue=first.job_queue,
         vcpus=first.vcpus, memory_mib=first.memory_mib, statuses=frozenset(statuses),
         instance_from=sources, times=times, **got)

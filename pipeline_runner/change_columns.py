@@ -8,14 +8,14 @@ sorted, deduplicated and turned into ``job_attempts`` rows without a Python obje
 from __future__ import annotations
 
 from collections.abc import Callable, Container, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 
 from pipeline_runner.arrow_values import values
-from pipeline_runner.attempts import RANK, AttemptHistory
+from pipeline_runner.attempts import RANK, AttemptHistory, evolved
 from pipeline_runner.records import REQUIRED_TAGS, TERMINAL_STATES, JobStateChange
 
 # The tags a lake row or the runner reads from an event (attempt rows, adoption, run lookup).
@@ -51,13 +51,18 @@ def changes_from_table(tbl: pa.Table) -> list[JobStateChange]:
     """The rows of a ``CHANGE_SCHEMA`` table as ``JobStateChange`` values, in row order."""
     cols = [values(tbl.column(n)) for n in CHANGE_FIELDS]
     tags = [tbl.column(f"tag_{t}").to_pylist() for t in EVENT_TAGS]
+    # positionally (a batch makes thousands): the fields before ``tags``, tags, the rest
+    cut = _FIELDS.index("tags")
     out = []
-    for i, row in enumerate(zip(*cols, strict=True)):
-        kw = dict(zip(CHANGE_FIELDS, row, strict=True))
-        kw["tags"] = {t: col[i] for t, col in zip(EVENT_TAGS, tags, strict=True)
-                      if col[i] is not None}
-        out.append(JobStateChange(**kw))
+    for row, held in zip(zip(*cols, strict=True), zip(*tags, strict=True), strict=True):
+        found = {t: v for t, v in zip(EVENT_TAGS, held, strict=True) if v is not None}
+        out.append(JobStateChange(*row[:cut], found, *row[cut:]))
     return out
+
+
+# JobStateChange's fields in order: CHANGE_FIELDS with ``tags`` in its place
+_FIELDS = tuple(f.name for f in fields(JobStateChange))
+assert tuple(n for n in _FIELDS if n != "tags") == CHANGE_FIELDS
 
 
 @dataclass
@@ -91,19 +96,24 @@ def fast_changes(
     statuses = changes.column("status").to_pylist()
     slow_runs: set[str] = set()
     checked: set[str] = set()
-    seen: dict[str, set[str]] = {}
+    # per job, once: its run, whether its attempt is open, the statuses it has (and will have)
+    jobs: dict[str, tuple[str | None, bool, set[str]]] = {}
     slow: list[int] = []
     new: list[int] = []
     names = tags = None
     for i, (job_id, status) in enumerate(zip(job_ids, statuses, strict=True)):
-        run_id = job_run.get(job_id)
-        history = histories.get(job_id)
-        if run_id is not None and run_id not in checked:
-            checked.add(run_id)
-            if _running_unrecorded(runs[run_id], histories):
-                slow_runs.add(run_id)
-        if (run_id is None or history is None or history.is_terminal or run_id in slow_runs
-                or status in TERMINAL_STATES or status not in RANK):
+        job = jobs.get(job_id)
+        if job is None:
+            run_id = job_run.get(job_id)
+            history = histories.get(job_id)
+            if run_id is not None and run_id not in checked:
+                checked.add(run_id)
+                if _running_unrecorded(runs[run_id], histories):
+                    slow_runs.add(run_id)
+            job = jobs[job_id] = (run_id, history is not None and not history.is_terminal,
+                                  set(history.statuses) if history is not None else set())
+        run_id, open_attempt, known = job
+        if run_id is None or not open_attempt or run_id in slow_runs or status not in _MOVING:
             if run_id is None:  # a job the row loop may adopt into the run its name gives
                 names = names or changes.column("job_name").to_pylist()
                 tags = tags or changes.column("tag_run_id").to_pylist()
@@ -114,15 +124,13 @@ def fast_changes(
                 slow_runs.add(run_id)
             slow.append(i)
             continue
-        known = seen.get(job_id)
-        if known is None:
-            known = seen[job_id] = set(history.statuses)
         if status not in known:
             known.add(status)
             new.append(i)
     if not new:
         return FastPlan(None, {}, {}, slow)
-    picked = changes.take(pa.array(new, pa.int64()))
+    # only the columns a row or a history takes from the event (the tags are the attempt's)
+    picked = changes.select(_PICKED).take(pa.array(new, pa.int64()))
     cols = {n: values(picked.column(n)) for n in
             ("job_id", "status", "status_at", "started_at", "stopped_at", "instance_id",
              "instance_type")}
@@ -139,12 +147,16 @@ def fast_changes(
         if status == "RUNNING" and run_id not in running and \
                 "RUNNING" not in runs[run_id].statuses:
             running[run_id] = at
-    updated = {j: replace(histories[j], **{**f, "statuses": frozenset(f["statuses"])})
+    updated = {j: evolved(histories[j], {**f, "statuses": frozenset(f["statuses"])})
                for j, f in folds.items()}
     return FastPlan(_attempt_rows(picked, cols["job_id"], histories), updated, running, slow)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_PICKED = ["job_id", "status", "status_at", "status_reason", "exit_code", "instance_type",
+           "instance_id", "started_at", "stopped_at", "event_id"]
+# the statuses the columnar part records: known, and not finishing the attempt
+_MOVING = frozenset(s for s in RANK if s not in TERMINAL_STATES)
 
 
 def runs_to_load(
@@ -204,8 +216,10 @@ def _fold(state: dict[str, Any], status: str, at: datetime, started: datetime | 
     each job's history is rebuilt once per batch, not once per change."""
     state["statuses"].add(status)
     state["times"][status] = at
-    state["started_at"] = min((t for t in (state["started_at"], started) if t), default=None)
-    state["stopped_at"] = max((t for t in (state["stopped_at"], stopped) if t), default=None)
+    if started and (state["started_at"] is None or started < state["started_at"]):
+        state["started_at"] = started
+    if stopped and (state["stopped_at"] is None or stopped > state["stopped_at"]):
+        state["stopped_at"] = stopped
     sources = state["instance_from"]
     for name, value in (("instance_id", instance_id), ("instance_type", instance_type)):
         source = sources.get(name)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import pyarrow as pa
@@ -30,14 +31,14 @@ from lake.claims import ClaimState, ClaimStore
 from lake.errors import InvalidEvent, SeqledgerError, SubmitError, TransientError
 from lake.schemas import table as lake_table
 from lake.store import LakeStore, latest_by_key, month_of, months_between, to_table
-from pipeline_runner.arrow_values import rows as arrow_rows
+from pipeline_runner.arrow_values import values as arrow_values
 from pipeline_runner.attempts import (
+    ROW_VALUES,
     AttemptContext,
     AttemptHistory,
     adoption_refusal,
     apply,
-    context_from_row,
-    history_from_rows,
+    histories_from_columns,
     is_conflicting_terminal,
 )
 from pipeline_runner.executors.base import ClockedExecutor, Executor, JobFinder
@@ -155,6 +156,21 @@ class _Run:
     statuses: set[str] = field(default_factory=set)
     jobs: dict[int, str] = field(default_factory=dict)  # attempt -> job id
 
+    @cached_property
+    def row_values(self) -> dict[str, Any]:
+        """What every ``runs`` row of the run repeats: its tags, inputs, executor, prefix
+        (made once: a batch writes two or three rows a run)."""
+        req = self.request
+        return {
+            **req.tags,
+            "input_kind": req.input_kind,
+            "input_uris": list(req.input_uris),
+            "input_size_bytes": req.input_size_bytes,
+            "input_bases": input_bases(req.input_kind, req.input_size_bytes),
+            "executor": self.executor,
+            "output_prefix": req.output_prefix,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class _Resubmission:
@@ -166,6 +182,15 @@ class _Resubmission:
     spec: JobSpec
     at: datetime
 
+
+# What a run's request is rebuilt from (``_request_from_row``)
+_REQUEST_COLUMNS = ("project", "sample_id", "run_id", "input_kind", "input_uris",
+                    "input_size_bytes", "pipeline_release", "requested_by", "cost_centre",
+                    "output_prefix")
+# What a job's history is rebuilt from (``histories_from_columns``)
+_HISTORY_COLUMNS = tuple(dict.fromkeys(
+    ("job_id", "job_name", "run_id", "attempt", "capacity", "job_queue", "vcpus", "memory_mib",
+     *REQUIRED_TAGS, *ROW_VALUES)))
 
 # How far back the lake is read for one event: the event's month and the one before (a job's
 # events come within days of its submission, a redelivered arrival within days of the first).
@@ -829,44 +854,38 @@ class Runner:
         missing = sorted({r for r in run_ids if r not in self._runs})  # per run, not per known run
         if not missing:
             return
-        rows = self._read_where("runs", "run_id", missing, months=months)
-        not_found = sorted(set(missing) - {r["run_id"] for r in rows})
+        tbl = self._read_table("runs", "run_id", missing, months=months)
+        found = set(tbl.column("run_id").to_pylist()) if tbl is not None else set()
+        not_found = sorted(set(missing) - found)
         if or_anywhere and months is not None and not_found:
             # before the window (a late event) or after it (a run recorded at processing time
             # later than its events' own times, e.g. a replay)
             others = [m for m in self.store.months("runs") if m not in months]
-            if others:
-                rows += self._read_where("runs", "run_id", not_found, months=others)
-        runs: dict[str, _Run] = {}
-        first_month = last_month = None
-        for row in rows:
-            state = runs.get(row["run_id"])
-            if state is None:
-                state = runs[row["run_id"]] = _Run(self._request_from_row(row), row.get("executor"))
-            state.statuses.add(row["status"])
-            month = row.get("month")
-            if month:
-                first_month = min(first_month or month, month)
-                last_month = max(last_month or month, month)
-        if not runs:
+            more = self._read_table("runs", "run_id", not_found, months=others) \
+                if others else None
+            if more is not None:
+                tbl = more if tbl is None else pa.concat_tables([tbl, more])
+        if tbl is None or not tbl.num_rows:
             return
+        runs = self._runs_from(tbl)
         # A run's jobs and decisions are recorded from its dispatch on: read only those months
         # of the big tables, not years of history (benchmarks/bench_lake.py, "lookup").
         # (and the months of the events being handled, which may precede a replay's dispatch)
+        at = pc.min_max(tbl.column("status_at"))
+        first_month = f"{at['min'].as_py():%Y-%m}" if at["min"].is_valid else None
+        last_month = f"{at['max'].as_py():%Y-%m}" if at["max"].is_valid else None
         since = min([first_month, *(months or [])]) if first_month else None
         until = max([last_month or first_month, *(months or [])]) if first_month else None
         span = months_between(since, until) if since else None
-        by_job: dict[str, list[dict[str, Any]]] = {}
-        for row in self._read_where("job_attempts", "run_id", list(runs), months=span):
-            by_job.setdefault(row["job_id"], []).append(row)
-        for job_id, rows in by_job.items():
-            history = history_from_rows(rows)
-            if history is None:
-                continue
-            run_id = rows[0]["run_id"]
-            runs[run_id].jobs.setdefault(history.attempt, job_id)
-            sub = next((r for r in rows if r["status"] == "SUBMITTED"), rows[0])
-            self._remember(history, run_id, context_from_row(sub))
+        attempts = self._read_table("job_attempts", "run_id", list(runs), months=span,
+                                    columns=_HISTORY_COLUMNS)
+        if attempts is not None:
+            cols = {n: arrow_values(attempts.column(n)) for n in _HISTORY_COLUMNS}
+            run_of = cols["run_id"]
+            for history, ctx, first in histories_from_columns(cols):
+                run_id = run_of[first]
+                runs[run_id].jobs.setdefault(history.attempt, history.job_id)
+                self._remember(history, run_id, ctx)
         decided = self._read_where(
             "decisions", "run_id", list(runs), columns=["job_id", "action", "reason"],
             months=span
@@ -880,26 +899,55 @@ class Runner:
         name: str,
         column: str,
         values: Iterable[str],
-        columns: list[str] | None = None,
+        columns: list[str],
         months: list[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Rows of a table whose ``column`` is one of ``values`` (deduplicated by key), with
-        the month of each row; only the partitions of ``months`` (YYYY-MM) if given."""
+        """The ``columns`` of a table's rows whose ``column`` is one of ``values`` (every row,
+        not one per key); only the partitions of ``months`` (YYYY-MM) if given."""
+        tbl = self._read_table(name, column, values, months=months, columns=columns,
+                               latest=False)
+        return [] if tbl is None else tbl.to_pylist()
+
+    def _read_table(
+        self,
+        name: str,
+        column: str,
+        values: Iterable[str],
+        months: list[str] | None = None,
+        columns: Sequence[str] | None = None,
+        latest: bool = True,
+    ) -> pa.Table | None:
+        """The rows of a table whose ``column`` is one of ``values``, one per key if
+        ``latest`` (then ``columns`` are those kept after); only the partitions of ``months``
+        (YYYY-MM) if given. None when there is nothing to read."""
         values = list(values)
         if not values:
-            return []
+            return None
         files = self.store.files(name, months)
         if not files:
-            return []
+            return None
         spec = lake_table(name)
         dataset = ds.dataset(files, schema=spec.schema, format="parquet", filesystem=self.store.fs)
-        tbl = dataset.to_table(filter=pc.field(column).isin(values))
-        if columns is None:
-            rows = arrow_rows(latest_by_key(tbl, spec))
-            for r in rows:
-                r["month"] = f"{r[spec.time_column]:%Y-%m}" if r.get(spec.time_column) else None
-            return rows
-        return tbl.select(columns).to_pylist()
+        read = None if columns is None else list(dict.fromkeys(
+            (*columns, *((*spec.key, spec.order_by, *spec.tie_break, "recorded_at")
+                         if latest else ()))))
+        tbl = dataset.to_table(columns=read, filter=pc.field(column).isin(values))
+        if latest:
+            tbl = latest_by_key(tbl, spec)
+        return tbl if columns is None else tbl.select(list(columns))
+
+    def _runs_from(self, tbl: pa.Table) -> dict[str, _Run]:
+        """The runs of ``runs`` rows (one per status): each run's request and statuses."""
+        names = ("run_id", "status", "executor", *_REQUEST_COLUMNS)
+        cols = [tbl.column(n).to_pylist() for n in names]
+        runs: dict[str, _Run] = {}
+        for run_id, status, executor, *request in zip(*cols, strict=True):
+            state = runs.get(run_id)
+            if state is None:
+                row = dict(zip(_REQUEST_COLUMNS, request, strict=True))
+                state = runs[run_id] = _Run(self._request_from_row(row), executor)
+            state.statuses.add(status)
+        return runs
 
     def _request_from_row(self, row: dict[str, Any]) -> RunRequest:
         return RunRequest(
@@ -955,19 +1003,7 @@ class Runner:
     def _run_row(
         self, run: _Run, status: str, at: datetime, reason: str | None = None
     ) -> dict[str, Any]:
-        req = run.request
-        return {
-            **req.tags,
-            "status": status,
-            "status_at": at,
-            "input_kind": req.input_kind,
-            "input_uris": list(req.input_uris),
-            "input_size_bytes": req.input_size_bytes,
-            "input_bases": input_bases(req.input_kind, req.input_size_bytes),
-            "executor": run.executor,
-            "reason": reason,
-            "output_prefix": req.output_prefix,
-        }
+        return {**run.row_values, "status": status, "status_at": at, "reason": reason}
 
     def _finished(
         self, run: _Run, last: AttemptHistory, status: str, at: datetime, reason: str
@@ -1013,22 +1049,27 @@ class Runner:
         return tuple(attempts)
 
     # -- read access for callers ---------------------------------------------------------------
+    def _run(self, run_id: str) -> _Run | None:
+        """The run from memory, else from the lake (a results stage asks once per run)."""
+        run = self._runs.get(run_id)
+        if run is None:
+            self._load_runs([run_id])
+            run = self._runs.get(run_id)
+        return run
+
     def attempts(self, run_id: str) -> tuple[AttemptSummary, ...]:
         """The run's attempts known to this Runner, in order (empty if the run is unknown)."""
-        self._load_runs([run_id])
-        run = self._runs.get(run_id)
+        run = self._run(run_id)
         return self._attempt_summaries(run) if run else ()
 
     def run_request(self, run_id: str) -> RunRequest | None:
         """The request a run was dispatched with (None if unknown)."""
-        self._load_runs([run_id])
-        run = self._runs.get(run_id)
+        run = self._run(run_id)
         return run.request if run else None
 
     def run_status(self, run_id: str) -> str | None:
         """The run's furthest status known to this Runner (None if unknown)."""
-        self._load_runs([run_id])
-        run = self._runs.get(run_id)
+        run = self._run(run_id)
         if run is None:
             return None
         for status in ("SUCCEEDED", "FAILED", "RUNNING", "DISPATCHED"):
@@ -1054,10 +1095,15 @@ class Runner:
             and run.statuses & FINAL_RUN_STATUSES
             and all(j in self._decided for j in run.jobs.values())
         ]
+        histories, job_run, contexts, decisions = (self._histories, self._job_run,
+                                                   self._contexts, self._decisions)
         for run_id in over:
-            for job_id in self._runs.pop(run_id).jobs.values():
-                for cache in (self._histories, self._job_run, self._contexts, self._decisions):
-                    cache.pop(job_id, None)
-                self._decided.discard(job_id)
-            self._finished_runs.discard(run_id)
+            jobs = self._runs.pop(run_id).jobs.values()
+            for job_id in jobs:
+                histories.pop(job_id, None)
+                job_run.pop(job_id, None)
+                contexts.pop(job_id, None)
+                decisions.pop(job_id, None)
+            self._decided.difference_update(jobs)
+        self._finished_runs.difference_update(over)
         return len(over)

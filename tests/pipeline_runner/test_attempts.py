@@ -14,6 +14,7 @@ from pipeline_runner.attempts import (
     RANK,
     AttemptContext,
     apply,
+    histories_from_columns,
     history_from_rows,
     is_conflicting_terminal,
 )
@@ -200,3 +201,65 @@ def test_rows_apply_refuses_are_refused_as_apply_does():
     with pytest.raises(ValueError, match="applied to the history of job-1"):
         history_from_rows([{**row, "status": "RUNNABLE"}, {**row, "job_id": "job-2",
                                                              "status": "RUNNING"}])
+
+
+def _columns(rows):
+    names = dict.fromkeys(k for r in rows for k in r)
+    return {n: [r.get(n) for r in rows] for n in names}
+
+
+def test_histories_from_columns_are_history_from_rows_per_job():
+    """A batch's lake read rebuilds each job's history as ``history_from_rows`` does from that
+    job's rows alone, with the context of its SUBMITTED row and where its first row is."""
+    base = {**TAGS, "job_name": "S1-abc-a2", "attempt": 2, "capacity": "spot",
+            "job_queue": "dragen-spot", "vcpus": 16, "memory_mib": 234496, "status_reason": None,
+            "exit_code": None, "started_at": None, "stopped_at": None, "instance_id": None,
+            "instance_type": None, "event_id": None}
+    rows = [
+        {**base, "job_id": "job-1", "status": "RUNNING", "status_at": T0 + timedelta(minutes=9),
+         "started_at": T0 + timedelta(minutes=8), "instance_type": "f1.4xlarge"},
+        {**base, "job_id": "job-2", "job_name": "S1-abc-a3", "attempt": 3, "capacity":
+         "on_demand", "status": "SUBMITTED", "status_at": T0 + timedelta(minutes=20)},
+        {**base, "job_id": "job-1", "status": "SUBMITTED", "status_at": T0, "vcpus": 8},
+        {**base, "job_id": "job-1", "status": "FAILED", "status_at": T0 + timedelta(minutes=30),
+         "status_reason": "Host EC2 terminated", "exit_code": 143},
+        {**base, "job_id": "job-1", "status": "SUCCEEDED", "status_at": T0 + timedelta(minutes=31)},
+    ]
+    got = histories_from_columns(_columns(rows))
+    assert [(h.job_id, first) for h, _, first in got] == [("job-1", 0), ("job-2", 1)]
+    one, two = got[0][0], got[1][0]
+    assert one == history_from_rows([rows[0], rows[2], rows[3], rows[4]])
+    assert (one.status, one.status_reason, one.exit_code) == ("FAILED", "Host EC2 terminated", 143)
+    assert one.statuses == {"RUNNING", "SUBMITTED", "FAILED"}  # the late SUCCEEDED contradicts
+    assert one.vcpus == 16  # the history's context is its first row's, as history_from_rows
+    assert got[0][1].vcpus == 8  # the context remembered is the SUBMITTED row's
+    assert (two.attempt, two.capacity, two.status) == (3, "on_demand", "SUBMITTED")
+    assert two == history_from_rows([rows[1]])
+
+
+def test_histories_from_columns_refuse_an_unknown_status_as_apply_does():
+    row = {**TAGS, "job_id": "job-1", "job_name": "S1-abc-a2", "attempt": 2, "status": "GONE",
+           "status_at": T0}
+    with pytest.raises(InvalidEvent, match="unknown status 'GONE'"):
+        histories_from_columns(_columns([row]))
+
+
+def test_evolved_is_dataclasses_replace_of_the_folded_fields():
+    """``evolved`` builds the history positionally: it must name every field in order, and a
+    field added to AttemptHistory must be added to it (or FOLDED) too."""
+    import dataclasses
+
+    from pipeline_runner.attempts import FOLDED, AttemptHistory, evolved
+
+    names = [f.name for f in dataclasses.fields(AttemptHistory)]
+    assert names[-len(FOLDED):] == list(FOLDED)
+    history, _ = fold([change("RUNNABLE", 1), change("RUNNING", 9, instance_id="i-1")])
+    updates = {"statuses": frozenset({"RUNNING", "FAILED"}), "status": "FAILED",
+               "status_at": T0 + timedelta(minutes=30), "status_reason": "Host EC2 terminated",
+               "exit_code": None, "instance_from": {"instance_id": "FAILED"},
+               "times": {"FAILED": T0}}
+    got = evolved(history, updates)
+    assert got == dataclasses.replace(history, **updates)
+    assert (got.instance_from, got.instance_id, got.job_queue) == \
+        ({"instance_id": "FAILED"}, "i-1", "dragen-spot")
+    assert evolved(history, {}) == history
