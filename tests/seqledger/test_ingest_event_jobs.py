@@ -137,3 +137,30 @@ def test_a_folder_is_read_whole_in_name_order(env, tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     assert "objects: 2 new, 0 already known (2 event payloads)" in out.stdout
     assert "samples dispatched: 1" in out.stdout
+
+
+def test_runs_in_flight_across_batches_stay_with_their_worker(env, tmp_path, monkeypatch):
+    """Batches of 45 files: a run's events span several batches, its worker remembers it."""
+    from click.testing import CliRunner
+
+    from seqledger.cli import main  # first: it registers the command modules
+
+    events = tmp_path / "events"
+    _stream(env, events, 10)
+    monkeypatch.setattr(sys.modules["seqledger.commands.events"], "FILES_PER_BATCH", 45)
+    pristine = tmp_path / "out-pristine"
+    shutil.copytree(env["SEQLEDGER_OUTPUT_PREFIX"], pristine)
+    results, rows = {}, {}
+    for jobs in ("1", "2"):
+        shutil.rmtree(env["SEQLEDGER_OUTPUT_PREFIX"])
+        shutil.copytree(pristine, env["SEQLEDGER_OUTPUT_PREFIX"])
+        lake = tmp_path / f"lake-{jobs}"
+        results[jobs] = CliRunner().invoke(
+            main, ["ingest", "event", "--no-follow", "--jobs", jobs, str(events)],
+            env={**env, "SEQLEDGER_LAKE": str(lake)})
+        rows[jobs] = _rows(lake)
+    assert results["1"].exit_code == results["2"].exit_code == 1, results["1"].output
+    assert results["2"].output.replace("lake-2", "lake-1") == results["1"].output
+    lines = results["1"].output.splitlines()
+    assert "runs finished: 9" in lines and "runs given up: 1" in lines  # 3 batches
+    assert {**rows["2"], "instances": []} == {**rows["1"], "instances": []}
