@@ -106,6 +106,16 @@ def _serve(conn, service) -> None:
     conn.close()
 
 
+class WorkerDied(Exception):
+    """A worker process ended without answering: the command ends as that process did (a
+    killed process's status), and a re-run does what it left (nothing is done twice)."""
+
+    def __init__(self, worker: int, status: int) -> None:
+        super().__init__(f"event worker {worker} died (exit status {status}): run the same "
+                         "files again, nothing is done twice")
+        self.status = status
+
+
 class WorkerPool:
     """``workers`` forked processes, each with its own copy of ``service`` (built by the parent,
     used only by them from then on)."""
@@ -147,10 +157,12 @@ class WorkerPool:
     def _answer(self, worker: int) -> EventSummary:
         try:
             status, value = self.conns[worker].recv()
-        except EOFError:
-            raise RuntimeError(f"event worker {worker} died (exit code "
-                               f"{self.procs[worker].exitcode}); run the same files again: "
-                               "nothing is done twice") from None
+        except EOFError:  # killed (the OOM killer, kill -9) or exited without a word
+            proc = self.procs[worker]
+            proc.join(timeout=10)
+            code = proc.exitcode
+            raise WorkerDied(worker, 128 - code if code is not None and code < 0 else
+                             code if code else 1) from None
         if status == "error":
             raise value
         return value

@@ -56,7 +56,7 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool,
     does not exist or a setting that cannot work (nothing is processed).
     """
     from ingest.assembly import build_event_service
-    from ingest.parallel import WorkerPool, latest_time, route
+    from ingest.parallel import WorkerDied, WorkerPool, latest_time, route
     from ingest.summary import EventSummary
     from lake.errors import ConfigError
     from pipeline_runner.service import recent_months
@@ -88,14 +88,18 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool,
             summary.add(service.process(_read(chunk, summary), now=now))
             service.forget_finished()  # memory holds the open runs, not all the month's
     else:
-        with WorkerPool(service, workers) as pool:
-            chunks = _chunks(roots)
-            ahead = [_read(c, summary) for c in _first(chunks)]
-            while ahead:
-                routed = route(ahead.pop(), workers)
-                for part in pool.process(routed, now, lambda: ahead.extend(
-                        _read(c, summary) for c in _first(chunks))):
-                    summary.merge(part)
+        try:
+            with WorkerPool(service, workers) as pool:
+                chunks = _chunks(roots)
+                ahead = [_read(c, summary) for c in _first(chunks)]
+                while ahead:
+                    routed = route(ahead.pop(), workers)
+                    for part in pool.process(routed, now, lambda: ahead.extend(
+                            _read(c, summary) for c in _first(chunks))):
+                        summary.merge(part)
+        except WorkerDied as e:  # as if this process had been killed: the same status
+            click.secho(f"Error: {e}", fg="red", err=True)
+            ctx.exit(e.status)
     if follow:
         while (at := executor.next_event_at()) is not None:
             events = executor.advance(at + timedelta(minutes=30))
