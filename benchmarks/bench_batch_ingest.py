@@ -332,6 +332,19 @@ def _kib(pid: int, field: str) -> int:
     return 0
 
 
+# The command, its simulated executor without the DRAGEN outputs it renders when it plans a
+# job (12 ms a resubmission, the simulator's own work: on AWS a submission is an API call), as
+# the in-process paths' simulator (write_outputs=False).
+_CLI = """
+import functools, sys
+from pipeline_runner.executors.simulated import SimulatedBatch
+SimulatedBatch.__init__ = functools.partialmethod(SimulatedBatch.__init__, write_outputs=False)
+from seqledger.cli import main
+sys.argv = ["seqledger", *sys.argv[1:]]
+main()
+"""
+
+
 def cli(root: Path, files: Path, jobs: int) -> dict:
     """``seqledger ingest event FILES --no-follow --jobs N`` on ``root``'s lake as a process:
     wall, CPU of the process tree (the workers are waited for, so their CPU is in it), peak
@@ -343,8 +356,8 @@ def cli(root: Path, files: Path, jobs: int) -> dict:
     projects.write_text('[projects.cardio]\ncost_centre = "CC-1"\nrequested_by = "a.lee"\n')
     env = {**os.environ, "SEQLEDGER_LAKE": str(root / "lake"), "SEQLEDGER_EXECUTOR": "simulated",
            "SEQLEDGER_PROJECTS": str(projects), "SEQLEDGER_OUTPUT_PREFIX": str(root / "out")}
-    command = [str(Path(sys.executable).parent / "seqledger"), "ingest", "event", "--no-follow",
-               "--jobs", str(jobs), str(files)]
+    command = [sys.executable, "-c", _CLI, "ingest", "event", "--no-follow", "--jobs", str(jobs),
+               str(files)]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
