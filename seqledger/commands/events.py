@@ -116,7 +116,10 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool,
 # Files per batch: memory holds one batch's payloads and rows, whatever the number of files.
 FILES_PER_BATCH = 20_000
 def default_jobs() -> int:
-    return max(1, min(MAX_JOBS, len(os.sched_getaffinity(0))))
+    """The cores this process may use (its affinity, where the system has one), at most
+    MAX_JOBS."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(MAX_JOBS, cores or 1))
 
 
 def _files(roots: list[Path]) -> Iterator[str]:
