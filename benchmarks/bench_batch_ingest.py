@@ -245,6 +245,7 @@ def run(root: Path, columnar: bool, batch: int, remember: bool = False,
     cpu = wall = 0.0
     events = 0
     peaks = []  # the high-water mark after each batch: flat when bounded by the batch
+    held = []
     for payloads in _batches(root / "events.jsonl", batch):
         c, w = time.process_time(), time.perf_counter()
         service.process(payloads, now=T0 + timedelta(days=3))
@@ -253,9 +254,13 @@ def run(root: Path, columnar: bool, batch: int, remember: bool = False,
         cpu, wall = cpu + time.process_time() - c, wall + time.perf_counter() - w
         events += len(payloads)
         peaks.append(round(_peak_mib()))
+        # what memory holds after the batch (private counts, read for the benchmark only):
+        # the runs in the Runner's memory, the simulator's planned events of the jobs the
+        # replay resubmitted (never delivered: the replay does not follow them)
+        held.append((len(service.runner._runs), len(service.runner.executor._heap)))
     return {"events": events, "wall_s": wall, "cpu_s": cpu, "results_s": spent[0],
             "peak_mib": _peak_mib(), "imports_s": imports,
-            "stages": spent_in, "peaks": peaks}
+            "stages": spent_in, "peaks": peaks, "held": held}
 
 
 def _peak_mib() -> float:
@@ -531,6 +536,10 @@ def main() -> None:
                 print(f"{size:>8,} {f['events'] / f['wall_s']:>14,.0f} "
                       f"{f['events'] / f['cpu_s']:>13,.0f} {f['peak_mib']:>9,.0f}  "
                       + ", ".join(map(str, after)))
+                held = f["held"] if len(f["held"]) <= 12 else [*f["held"][:6], "…",
+                                                                *f["held"][-6:]]
+                print(f"{'':>47}runs in the Runner's memory / simulator's undelivered events: "
+                      + ", ".join(h if isinstance(h, str) else f"{h[0]}/{h[1]}" for h in held))
         if "columns" in figures:
             c = figures["columns"]
             wall_rate, cpu_rate = c["events"] / c["wall_s"], c["events"] / c["cpu_s"]
