@@ -27,7 +27,7 @@ def register(groups: Groups) -> None:
               help="Do not run dispatched jobs to completion on the simulated or local executor.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Processes sharing the work (default: the machine's cores, at most "
-                   f"{MAX_JOBS}); 1 processes everything here.")
+                   f"{MAX_JOBS}, for 1,000 files or more); 1 processes everything here.")
 @click.pass_context
 @handle_errors
 def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool,
@@ -68,6 +68,8 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool,
     follow = not no_follow and in_process
     # the executor's jobs live in the process that submitted them: followed there
     workers = 1 if follow else (jobs or default_jobs())
+    if jobs is None and workers > 1 and len(next(_chunks(roots), [])) < FORK_FROM:
+        workers = 1  # a few files: forking and importing in the workers would cost more
     # One clock: the simulator starts at the files' own latest time, and so do the rows it
     # causes (read chunk by chunk, as they are processed: memory holds one chunk).
     now = None
@@ -115,6 +117,10 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool,
 
 # Files per batch: memory holds one batch's payloads and rows, whatever the number of files.
 FILES_PER_BATCH = 20_000
+# Fewer files than this are processed in one process unless --jobs says otherwise.
+FORK_FROM = 1_000
+
+
 def default_jobs() -> int:
     """The cores this process may use (its affinity, where the system has one), at most
     MAX_JOBS."""
