@@ -164,3 +164,37 @@ def test_runs_in_flight_across_batches_stay_with_their_worker(env, tmp_path, mon
     lines = results["1"].output.splitlines()
     assert "runs finished: 9" in lines and "runs given up: 1" in lines  # 3 batches
     assert {**rows["2"], "instances": []} == {**rows["1"], "instances": []}
+
+
+_KILLED = """
+import os, sys
+from lake.store import LakeStore
+real = LakeStore.write
+def write(self, name, rows, recorded_at=None):
+    if name == "decisions":  # in a worker, tracking: as kill -9, nothing flushed
+        os._exit(137)
+    return real(self, name, rows, recorded_at)
+LakeStore.write = write
+from seqledger.cli import main
+sys.argv = ["seqledger", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_killed_worker_ends_the_command_as_killed_and_a_rerun_finishes(env, tmp_path):
+    events = tmp_path / "events"
+    _stream(env, events, 8)
+    args = ["ingest", "event", "--no-follow", "--jobs", "2", str(events)]
+    clean = subprocess.run([SEQLEDGER, *args], env={**env, "SEQLEDGER_LAKE": str(tmp_path / "a")},
+                           capture_output=True, text=True, timeout=300)
+    env = {**env, "SEQLEDGER_LAKE": str(tmp_path / "b")}
+    killed = subprocess.run([sys.executable, "-c", _KILLED, *args], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert killed.returncode == 137, killed.stderr
+    assert "event worker" in killed.stderr and "run the same files again" in killed.stderr
+    rerun = subprocess.run([SEQLEDGER, *args], env=env, capture_output=True, text=True,
+                           timeout=300)
+    assert rerun.returncode == clean.returncode == 1, rerun.stderr  # the bad file
+    finished = [line for line in clean.stdout.splitlines() if line.startswith("runs ")]
+    assert finished == [line for line in rerun.stdout.splitlines() if line.startswith("runs ")]
+    assert _rows(tmp_path / "b")["decisions"] == _rows(tmp_path / "a")["decisions"]
