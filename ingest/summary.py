@@ -33,7 +33,8 @@ OK, PROBLEMS, USAGE, TEMPFAIL = 0, 1, 2, 75
 
 @dataclass
 class EventSummary:
-    """The sum of several ``EventOutcome``s."""
+    """The sum of several ``EventOutcome``s. The lists it prints are sorted: the same report
+    whatever the batches or the processes (``ingest.parallel``) that found them."""
 
     payloads: int = 0
     followed: int = 0  # job events of the simulated or local executor, followed to the end
@@ -69,9 +70,7 @@ class EventSummary:
         for d in out.dispatched:
             if d.dispatched:
                 self.dispatched[d.run_id] = samples.get(d.run_id, d.run_id)
-        for label in list(self.waiting):
-            if any(label.startswith(f"{s} (") for s in self.dispatched.values()):
-                del self.waiting[label]  # completed by a later object of the same command
+        self._drop_dispatched_waiting()
         self.job_events += out.job_changes
         if out.track is not None:
             self.retried.update(s.capacity for s in out.track.submitted)
@@ -89,6 +88,30 @@ class EventSummary:
                 self.problems.append(reason if reason.startswith(f"{where}:") else
                                      f"{where}: {reason}")
         self.transient += out.transient
+
+    def merge(self, other: EventSummary) -> None:
+        """Fold in the summary of a later part of the same command (``ingest.parallel``: what
+        a worker process did), as ``add`` folds an outcome."""
+        self.payloads += other.payloads
+        self.followed += other.followed
+        self.objects_known |= other.objects_known - self.objects_new
+        self.objects_new |= other.objects_new
+        self.non_inputs.update(other.non_inputs)
+        self.waiting.update(other.waiting)
+        self.dispatched.update(other.dispatched)
+        self._drop_dispatched_waiting()
+        self.job_events += other.job_events
+        self.retried.update(other.retried)
+        self.ignored += other.ignored
+        self.finished.update(other.finished)
+        self.given_up.update(other.given_up)
+        self.problems += other.problems
+        self.transient += other.transient
+
+    def _drop_dispatched_waiting(self) -> None:
+        for label in list(self.waiting):
+            if any(label.startswith(f"{s} (") for s in self.dispatched.values()):
+                del self.waiting[label]  # completed by a later object of the same command
 
     @property
     def exit_code(self) -> int:
@@ -119,10 +142,10 @@ class EventSummary:
                    f"{self.retried['on-demand']} on On-Demand")
         out.append(f"runs finished: {len(self.finished)}")
         out.append(f"runs given up: {len(self.given_up)}")
-        out += [f"  {why}" for why in self.given_up.values()]
+        out += [f"  {why}" for why in sorted(self.given_up.values())]
         out.append(f"inputs quarantined or refused: {len(self.problems)}")
-        out += [f"  {p}" for p in self.problems]
+        out += [f"  {p}" for p in sorted(self.problems)]
         if self.transient:
             out.append(f"transient errors (run the same files again): {len(self.transient)}")
-            out += [f"  {t}" for t in self.transient]
+            out += [f"  {t}" for t in sorted(self.transient)]
         return out
