@@ -155,7 +155,7 @@ STAGES = [
     ("pipeline_runner.change_columns", None, "runs_to_load"),
     ("pipeline_runner.service", "Runner", "_load_runs"),
     ("pipeline_runner.service", "Runner", "_read_where"),
-    ("pipeline_runner.attempts", None, "history_from_rows"),
+    ("pipeline_runner.attempts", None, "histories_from_columns"),
     ("pipeline_runner.change_columns", None, "fast_changes"),
     ("pipeline_runner.change_columns", None, "changes_from_table"),
     ("pipeline_runner.service", "Runner", "_track"),
@@ -175,7 +175,7 @@ STAGES = [
 # inside read_job_changes, Runner._track, Runner._load_runs, finish_runs; to_table is
 # inside several
 NESTED = {"_screened", "_parse", "_normalize", "Runner._resubmit", "Runner._read_where",
-          "history_from_rows", "cost_rows", "ingest_folder", "EventService._tag_run",
+          "histories_from_columns", "cost_rows", "ingest_folder", "EventService._tag_run",
           "BatchWrites.flush", "to_table"}
 
 

@@ -37,7 +37,7 @@ Rules, in order:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -139,10 +139,12 @@ def _describe(outcome: AttemptOutcome) -> str:
 
 
 def decide(attempts_so_far: Sequence[AttemptOutcome], config: RunnerConfig,
-           spent_usd: float = 0.0) -> Decision:
+           spent_usd: float | Callable[[], float] = 0.0) -> Decision:
     """Decide on the run's latest attempt (the last of ``attempts_so_far``, in attempt order).
 
-    ``spent_usd`` is the run's estimated spend so far, compared with ``config.spend_cap_usd``.
+    ``spent_usd`` is the run's estimated spend so far, compared with ``config.spend_cap_usd``,
+    or a function giving it: called only when a retry would otherwise follow (pricing every
+    attempt of the run is the dearest part of a decision, and most decisions do not need it).
     """
     if not attempts_so_far:
         raise ValueError("decide needs at least one attempt")
@@ -165,8 +167,9 @@ def decide(attempts_so_far: Sequence[AttemptOutcome], config: RunnerConfig,
         return decision("give_up", f"{what}: {len(attempts_so_far)} of {config.max_attempts} "
                                    "attempts used")
     cap = config.spend_cap_usd
-    if cap is not None and spent_usd >= cap:
-        return decision("give_up", f"{what}: estimated spend ${spent_usd:,.2f} reached the run's "
+    spent = spent_usd() if cap is not None and callable(spent_usd) else spent_usd
+    if cap is not None and spent >= cap:
+        return decision("give_up", f"{what}: estimated spend ${spent:,.2f} reached the run's "
                                    f"cap of ${cap:,.2f}")
     if kind == "spot_reclaim":
         reclaims = sum(1 for a in attempts_so_far if failure_kind(a) == "spot_reclaim")

@@ -734,8 +734,9 @@ class Runner:
         ]
         if not outcomes or outcomes[-1].job_id != history.job_id:
             outcomes.append(history.outcome())
-        spent = float(self.estimate_spend(run.request.run_id)) if self.estimate_spend else 0.0
-        decision = decide(outcomes, self.config, spent)
+        estimate, run_id = self.estimate_spend, run.request.run_id
+        decision = decide(outcomes, self.config,
+                          (lambda: float(estimate(run_id))) if estimate else 0.0)
         decided_at = history.status_at or datetime.now(UTC)
         next_attempt = history.attempt + 1
         run_open = not run.statuses & FINAL_RUN_STATUSES

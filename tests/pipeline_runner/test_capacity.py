@@ -57,6 +57,25 @@ def test_the_attempt_limit_and_the_spend_cap_apply_as_to_a_reclaim():
     assert decide([attempt(1)], CONFIG, spent_usd=60.0).action == "give_up"
 
 
+def test_the_spend_is_priced_only_when_a_retry_would_follow():
+    asked: list[int] = []
+
+    def spent() -> float:
+        asked.append(1)
+        return 75.0
+
+    succeeded = AttemptOutcome(job_id="job-1", attempt=1, capacity="spot", status="SUCCEEDED",
+                               status_reason=None, exit_code=0)
+    assert decide([succeeded], CONFIG, spent).action == "complete"
+    assert decide([attempt(1, "Essential container in task exited", code=1)], CONFIG,
+                  spent).action == "give_up"
+    assert asked == []  # neither needed the spend: the run was not priced again
+    d = decide([attempt(1)], CONFIG, spent)
+    assert (d.action, asked) == ("give_up", [1])
+    assert "estimated spend $75.00 reached the run's cap of $60.00" in d.reason
+    assert decide([attempt(1)], CONFIG, lambda: 12.5).action == "retry_on_demand"
+
+
 def test_a_capacity_reason_with_an_exit_code_is_not_a_capacity_failure():
     # the container ran and exited: whatever the text says, the application decided
     assert failure_kind(attempt(1, CANCELLED, code=1)) == "application_error"
