@@ -45,6 +45,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import process_tree  # noqa: E402  (benchmarks/: a command measured as a process tree)
+
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SEED_MONTH_EVENTS = 3_000_000  # the seed center's month of job-state events (issue 15)
 GOAL_EVENTS_S = 50_000
@@ -313,31 +315,6 @@ def write_files(root: Path, per_folder: int = 1000) -> Path:
     return folder
 
 
-def _tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (Linux /proc)."""
-    out, i = [pid], 0
-    while i < len(out):
-        try:
-            for task in os.listdir(f"/proc/{out[i]}/task"):
-                with open(f"/proc/{out[i]}/task/{task}/children") as f:
-                    out += map(int, f.read().split())
-        except OSError:
-            pass
-        i += 1
-    return out
-
-
-def _kib(pid: int, field: str) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(field):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 # The command, its simulated executor without the DRAGEN outputs it renders when it plans a
 # job (12 ms a resubmission, the simulator's own work: on AWS a submission is an API call), as
 # the in-process paths' simulator (write_outputs=False).
@@ -356,39 +333,18 @@ def cli(root: Path, files: Path, jobs: int) -> dict:
     wall, CPU of the process tree (the workers are waited for, so their CPU is in it), peak
     memory (the tree's RSS summed, and its largest process's VmHWM: /proc sampled every 50 ms),
     its report and exit status."""
-    import threading
-
     projects = root / "projects.toml"
     projects.write_text('[projects.cardio]\ncost_centre = "CC-1"\nrequested_by = "a.lee"\n')
     env = {**os.environ, "SEQLEDGER_LAKE": str(root / "lake"), "SEQLEDGER_EXECUTOR": "simulated",
            "SEQLEDGER_PROJECTS": str(projects), "SEQLEDGER_OUTPUT_PREFIX": str(root / "out")}
     command = [sys.executable, "-c", _CLI, "ingest", "event", "--no-follow", "--jobs", str(jobs),
                str(files)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t = time.perf_counter()
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    peak = {"sum": 0, "largest": 0}
-
-    def sample() -> None:
-        while proc.poll() is None:
-            pids = _tree(proc.pid)
-            peak["sum"] = max(peak["sum"], sum(_kib(p, "VmRSS:") for p in pids))
-            peak["largest"] = max([peak["largest"], *(_kib(p, "VmHWM:") for p in pids)])
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, err = proc.communicate()
-    wall = time.perf_counter() - t
-    sampler.join()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    if proc.returncode not in (0, 1):
-        sys.exit(f"{' '.join(command)} exited {proc.returncode}:\n{err}")
-    report = [line for line in out.splitlines() if not line.startswith("lake: ")]
-    return {"wall_s": wall, "cpu_s": cpu, "sum_mib": peak["sum"] / 1024,
-            "largest_mib": peak["largest"] / 1024, "report": report, "exit": proc.returncode}
+    m = process_tree.measure(command, env, every_s=0.05)
+    if m.returncode not in (0, 1):
+        sys.exit(f"{' '.join(command)} exited {m.returncode}:\n{m.err}")
+    report = [line for line in m.out.splitlines() if not line.startswith("lake: ")]
+    return {"wall_s": m.wall_s, "cpu_s": m.cpu_s, "sum_mib": m.tree_mib,
+            "largest_mib": m.largest_mib, "report": report, "exit": m.returncode}
 
 
 def end_to_end(tmp: Path, base: Path, n: int, jobs: list[int]) -> None:

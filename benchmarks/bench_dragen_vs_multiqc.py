@@ -48,9 +48,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
+
+import process_tree  # benchmarks/: a command measured as a process tree
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = Path(os.environ.get("SEQLEDGER_REFERENCE_DATA")
@@ -78,47 +78,12 @@ def build_month(root: Path, runs: int) -> int:
     return total
 
 
-def _tree_rss_kb(pid: int) -> int:
-    """RSS of a process and all its descendants, from /proc (kB)."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            with open(f"/proc/{p}/status") as f:
-                total += next((int(line.split()[1]) for line in f if line.startswith("VmRSS:")),
-                              0)
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as f:
-                    todo += [int(c) for c in f.read().split()]
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-    return total
-
-
 def measure(cmd: list[str], env: dict[str, str]) -> dict[str, float]:
     """Wall time, CPU time of the process tree, peak tree RSS; raises if the command fails."""
-    before = os.times()
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    peak = [0]
-
-    def sample() -> None:
-        while proc.poll() is None:
-            peak[0] = max(peak[0], _tree_rss_kb(proc.pid))
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, err = proc.communicate()
-    wall = time.perf_counter() - start
-    sampler.join()
-    after = os.times()
-    if proc.returncode != 0:
-        raise SystemExit(f"{cmd[0]} failed ({proc.returncode}):\n{out[-2000:]}\n{err[-2000:]}")
-    cpu = (after.children_user - before.children_user) + (after.children_system
-                                                          - before.children_system)
-    return {"wall": wall, "cpu": cpu, "rss_mb": peak[0] / 1024, "out": out}
+    m = process_tree.measure(cmd, env)
+    if m.returncode != 0:
+        raise SystemExit(f"{cmd[0]} failed ({m.returncode}):\n{m.out[-2000:]}\n{m.err[-2000:]}")
+    return {"wall": m.wall_s, "cpu": m.cpu_s, "rss_mb": m.tree_mib, "out": m.out}
 
 
 def export(ref: str, into: Path) -> Path:

@@ -1,0 +1,80 @@
+"""A command run as a process and measured as a whole tree: wall, CPU, peak memory.
+
+Shared by the benchmarks that time what a user runs (``seqledger ingest dragen``, MultiQC,
+``seqledger ingest event --jobs N``). The tree matters: worker processes do most of the work,
+and ``os.times`` counts their CPU once they are waited for, but their memory only shows while
+they live, so ``/proc`` is sampled as the command runs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Measured:
+    wall_s: float
+    cpu_s: float  # the tree's user + system time
+    tree_mib: float  # the largest sum of the tree's RSS seen
+    largest_mib: float  # the largest high-water mark (VmHWM) of one process of the tree
+    out: str
+    err: str
+    returncode: int
+
+
+def measure(command: list[str], env: dict[str, str] | None = None,
+            every_s: float = 0.02) -> Measured:
+    """Run ``command`` to its end, sampling its tree's memory every ``every_s`` seconds."""
+    before = os.times()
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    peak = {"tree": 0, "largest": 0}
+
+    def sample() -> None:
+        while proc.poll() is None:
+            pids = descendants(proc.pid)
+            peak["tree"] = max(peak["tree"], sum(status_kib(p, "VmRSS:") for p in pids))
+            peak["largest"] = max([peak["largest"], *(status_kib(p, "VmHWM:") for p in pids)])
+            time.sleep(every_s)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    sampler.join()
+    after = os.times()
+    cpu = (after.children_user - before.children_user) + (after.children_system
+                                                          - before.children_system)
+    return Measured(wall, cpu, peak["tree"] / 1024, peak["largest"] / 1024, out, err,
+                    proc.returncode)
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (Linux /proc; none found elsewhere)."""
+    out, i = [pid], 0
+    while i < len(out):
+        try:
+            for task in os.listdir(f"/proc/{out[i]}/task"):
+                with open(f"/proc/{out[i]}/task/{task}/children") as f:
+                    out += map(int, f.read().split())
+        except OSError:  # gone meanwhile, or no /proc
+            pass
+        i += 1
+    return out
+
+
+def status_kib(pid: int, field: str) -> int:
+    """A ``/proc/PID/status`` figure in KiB (``"VmRSS:"``, ``"VmHWM:"``); 0 if unreadable."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
