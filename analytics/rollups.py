@@ -20,6 +20,9 @@ of every month up to the one after it (``earlier``: a run re-gated long after it
 counted on its own day). Its digest covers the same files: a re-gate in month 3 makes month 1 stale,
 and ``seqledger lake rollup --stale`` recounts it. Billed spend is summed per month of usage from
 ``billed_allocated`` (split rows share an hour with their instance: never across a month).
+Savings are summed per month of usage, and net of retries needs each attempt's reclaim decision,
+recorded when the attempt ended: a savings month reads ``decisions`` of the month after too
+(``next_month``), so a reclaim decided just past the month's end makes that month stale.
 
 A month that gives no row keeps a zero-row file named by its digest
 (``LakeStore.mark_empty_month``), so it reads as current rather than as never computed.
@@ -56,6 +59,7 @@ class Rollup:
     views: tuple[str, ...] = ()  # views of analytics/sql it reads, over the same months' facts
     earlier: tuple[str, ...] = ()  # facts it reads in every month before too
     later: tuple[str, ...] = ()  # facts it reads in every month after too
+    next_month: tuple[str, ...] = ()  # facts it reads in the month after too
     needs: str | None = None  # a fact without which it has no row (no file: no month to keep)
 
 
@@ -268,8 +272,11 @@ ROLLUPS = (
     Rollup("rollup_billed_daily", "billed_daily", ("billed_costs",), 0, cost_rollups.BILLED_DAILY,
            _BILLED_VIEWS, needs="billed_costs"),
     # Reads the savings view (analytics/sql), so connect() makes the rollup views after those.
+    # Net of retries joins an attempt's costs (the month its usage started) with its reclaim
+    # decision, recorded when the attempt ended: in the month after, for one that ran across.
     Rollup("rollup_savings_monthly", "savings_monthly",
-           ("costs", "decisions", "billed_costs", "storage", "prices"), 0, cost_rollups.SAVINGS),
+           ("costs", "decisions", "billed_costs", "storage", "prices"), 0, cost_rollups.SAVINGS,
+           next_month=("decisions",)),
 )
 BY_TABLE = {r.table: r for r in ROLLUPS}
 
@@ -296,6 +303,7 @@ def reads(r: Rollup, fact: str, month: str, targets: Iterable[str]) -> bool:
     return (
         month in around(targets, r.reach)
         or (fact in r.later and month > targets[-1])
+        or (fact in r.next_month and month in {shift(t, 1) for t in targets})
         or (fact in r.earlier and month < targets[0])
     )
 
@@ -303,6 +311,8 @@ def reads(r: Rollup, fact: str, month: str, targets: Iterable[str]) -> bool:
 def _scope(r: Rollup, fact: str, targets: list[str]) -> str:
     """``reads`` as a SQL condition on the ``month`` column (matches nothing without targets)."""
     conds = [f"month IN ({_in(around(targets, r.reach))})"]
+    if targets and fact in r.next_month:
+        conds.append(f"month IN ({_in({shift(t, 1) for t in targets})})")
     if targets and fact in r.later:
         conds.append(f"month > '{max(targets)}'")
     if targets and fact in r.earlier:
@@ -432,7 +442,8 @@ def rollup_groups() -> list[list[Rollup]]:
     each group in ``ROLLUPS``' order."""
     groups: dict[tuple, list[Rollup]] = {}
     for r in ROLLUPS:
-        groups.setdefault((r.facts, r.reach, r.views, r.earlier, r.later), []).append(r)
+        key = (r.facts, r.reach, r.views, r.earlier, r.later, r.next_month)
+        groups.setdefault(key, []).append(r)
     return list(groups.values())
 
 

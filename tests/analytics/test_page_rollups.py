@@ -129,3 +129,36 @@ def test_the_failures_page_answers_from_rollups_as_from_the_facts(history, asked
                 # Current after a refresh, a month with nothing to count included.
                 stale = rollups.stale_months(connect(lake, store), store)
                 assert not set(stale) & set(OURS), stale
+
+
+def test_savings_of_a_month_see_the_reclaim_decided_in_the_month_after(tmp_path):
+    """A Spot attempt that started on 31 January and was reclaimed on 1 February: January's
+    stored savings net of retries count it as reclaimed, as the facts do. Found by the property
+    above: the stored January read only January's decisions, and a decision written later did
+    not make it stale."""
+    job = {"run_id": "run-0", "sample_id": "S0", "project": "a", "job_id": "job-0-1",
+           "attempt": 1}
+    started = EDGE - timedelta(hours=2)
+    cost = {**job, "capacity": "spot", "usage_start_at": started, "price_status": "list",
+            "instance_type": "f1.2xlarge"}
+    lake, store = played(str(tmp_path), [
+        ("write", "costs", [{**cost, "component": "compute", "cost_usd": 4.0, "quantity": 2.0},
+                            {**cost, "component": "licence:dragen", "cost_usd": None}]),
+        ("refresh", None, None),
+        ("write", "decisions", [{**job, "decided_at": EDGE + timedelta(hours=1),
+                                 "action": "retry", "failure_kind": "spot_reclaim"}]),
+    ])
+    assert rollups.stale_months(connect(lake, store), store)["rollup_savings_monthly"] == [
+        "2026-01", "2026-02"]
+    rollups.refresh(connect(lake, store), store)
+    con = connect(lake, store)
+    january = Filters(start=date(2026, 1, 1), end=date(2026, 1, 31))
+    stored, computed = (
+        [r for r in module.savings(con, january).to_pylist()
+         if r["scenario"] == "spot vs on-demand, net of retries (estimated)"]
+        for module in (cost_trends, facts))
+    # No On-Demand price in this lake: both of the reclaimed attempt's lines (its compute and its
+    # licence, spent again by the retry) enter net of retries unpriced; not reclaimed, only the
+    # compute would (1).
+    assert computed[0]["unpriced_rows"] == 2
+    assert stored == computed
