@@ -81,7 +81,9 @@ def route(payloads: Iterable[Payload], workers: int) -> Routed:
     out = Routed(jobs=[[] for _ in range(workers)])
     for item in payloads:
         data = item[1]
-        if b"Batch Job State Change" in data or b"obId" in data:  # jobId, JobId
+        # a job id as a JSON key ("jobId", "JobId"; \"jobId\" in an SNS or SQS body), not in
+        # an object's name
+        if b"Batch Job State Change" in data or b'obId"' in data or b'obId\\"' in data:
             key = run_key(data) or b""
             out.jobs[zlib.crc32(key) % workers].append(item)
         elif _EC2 in data:

@@ -52,8 +52,11 @@ def test_arrivals_and_other_files_come_first_instance_events_last():
                              "source": "aws.ec2", "detail": {"instance-id": "i-1"}}))
     junk = ("j", b"not json")
     job = ("b", _bytes(_job("r-a1")))
-    routed = route([instance, job, arrival, junk], 3)
-    assert routed.first == [arrival, junk]
+    # an object whose name holds "jobId" is still an arrival (keys are URL-encoded: no quote)
+    named = ("n", _bytes(object_created("eventbridge", "in", "cardio/S2/jobId_S2_R1.fastq.gz", 10,
+                                        "e", AT, "02")))
+    routed = route([instance, job, arrival, junk, named], 3)
+    assert routed.first == [arrival, junk, named]
     assert routed.last == [instance]
     assert sum(routed.jobs, []) == [job]
 
