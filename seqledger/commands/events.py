@@ -111,6 +111,9 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool,
         click.echo(line)
     for problem in sorted(summary.problems):
         click.secho(f"not processed: {problem}", fg="yellow", err=True)
+    if not summary.payloads and not summary.problems:  # an empty inbox is no error, but said
+        click.secho(f"no event files in {', '.join(map(str, files))} (names starting with "
+                    "\".\" are skipped)", fg="yellow", err=True)
     click.echo(f"lake: {settings.lake_uri}")
     ctx.exit(summary.exit_code)
 

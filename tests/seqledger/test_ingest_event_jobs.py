@@ -139,6 +139,17 @@ def test_a_folder_is_read_whole_in_name_order(env, tmp_path):
     assert "samples dispatched: 1" in out.stdout
 
 
+def test_a_folder_without_event_files_is_said_on_stderr_and_is_no_error(env, tmp_path):
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    (folder / ".partial").write_text("{")
+    out = subprocess.run([SEQLEDGER, "ingest", "event", "--no-follow", str(folder)], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stderr == f'no event files in {folder} (names starting with "." are skipped)\n'
+    assert "(0 event payloads)" in out.stdout
+
+
 def test_runs_in_flight_across_batches_stay_with_their_worker(env, tmp_path, monkeypatch):
     """Batches of 45 files: a run's events span several batches, its worker remembers it."""
     from click.testing import CliRunner
