@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ import pytest
 from lake.settings import Settings
 from lake.store import LakeStore
 from seqledger.envelopes import object_created
+from tests.seqledger.cli_env import cli_env
 
 AT = datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
 SEQLEDGER = str(Path(sys.executable).parent / "seqledger")
@@ -21,11 +21,7 @@ SEQLEDGER = str(Path(sys.executable).parent / "seqledger")
 
 @pytest.fixture
 def env(tmp_path) -> dict[str, str]:
-    projects = tmp_path / "projects.toml"
-    projects.write_text('[projects.cardio]\ncost_centre = "CC-1"\nrequested_by = "a.lee"\n')
-    return {"PATH": os.environ["PATH"], "HOME": str(tmp_path),
-            "SEQLEDGER_LAKE": str(tmp_path / "lake"), "SEQLEDGER_PROJECTS": str(projects),
-            "SEQLEDGER_OUTPUT_PREFIX": str(tmp_path / "out")}
+    return cli_env(tmp_path)
 
 
 def _files(folder: Path, keys: list[str], envelope: str = "sns") -> list[str]:

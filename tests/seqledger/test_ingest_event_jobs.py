@@ -4,7 +4,6 @@ status on a stream with everything a replay holds, read from a folder."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -17,6 +16,7 @@ import pytest
 from lake.settings import Settings
 from lake.store import LakeStore
 from seqledger.envelopes import object_created
+from tests.seqledger.cli_env import cli_env
 
 AT = datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
 SEQLEDGER = str(Path(sys.executable).parent / "seqledger")
@@ -25,11 +25,7 @@ TABLES = ("arrivals", "runs", "job_attempts", "decisions", "costs", "instances",
 
 @pytest.fixture
 def env(tmp_path) -> dict[str, str]:
-    projects = tmp_path / "projects.toml"
-    projects.write_text('[projects.cardio]\ncost_centre = "CC-1"\nrequested_by = "a.lee"\n')
-    return {"PATH": os.environ["PATH"], "HOME": str(tmp_path),
-            "SEQLEDGER_LAKE": str(tmp_path / "scratch-lake"), "SEQLEDGER_PROJECTS": str(projects),
-            "SEQLEDGER_OUTPUT_PREFIX": str(tmp_path / "out"), "SEQLEDGER_EXECUTOR": "simulated"}
+    return cli_env(tmp_path, "scratch-lake", SEQLEDGER_EXECUTOR="simulated")
 
 
 def _stream(env: dict[str, str], folder: Path, samples: int) -> dict[str, int]:
