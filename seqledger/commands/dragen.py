@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from seqledger.cli import Groups, handle_errors, settings_from
+from seqledger.progress import progress_bar
 
 if TYPE_CHECKING:
     from ingest.dragen.bulk import BulkSummary
@@ -178,28 +176,12 @@ def _bulk(ctx: click.Context, roots: tuple[str, ...], run_at: datetime | None,
                             "S1-replay.json, …)")
     jobs, refused = plan(found, mapping=mapping, pattern=pattern, run_at=run_at)
     refuse(store, refused)
-    with _progress_bar(len(found), len(refused), progress) as advance:
+    with progress_bar(progress, "run", "DRAGEN runs", len(found), len(refused)) as advance:
         summary = ingest_runs(store, jobs, workers=workers, max_batch_runs=batch_runs,
                               progress=advance)
     summary.runs = sorted([*refused, *summary.runs], key=lambda r: r.label)
     summary.orphans = orphans
     _print_bulk(summary, len(roots))
-
-
-@contextmanager
-def _progress_bar(total: int, done: int, show: bool | None) -> Iterator[Callable[[int], object]]:
-    """A tqdm bar on stderr, advanced by the callback; by default shown only on a terminal."""
-    if show is False or (show is None and not sys.stderr.isatty()):
-        yield lambda _n: None  # no bar: tqdm is not even imported (0.015-0.04 s of a call)
-        return
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, initial=done, unit="run", desc="DRAGEN runs", leave=True,
-               dynamic_ncols=True, file=sys.stderr)
-    try:
-        yield bar.update
-    finally:
-        bar.close()
 
 
 def _print_bulk(summary: BulkSummary, n_roots: int) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from seqledger.cli import Groups, handle_errors, settings_from
+from seqledger.progress import progress_bar
 
 # Processes by default: what this machine's cores give, measured (benchmarks/README.md).
 MAX_JOBS = 2
@@ -28,10 +29,13 @@ def register(groups: Groups) -> None:
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
               help="Processes sharing the work (default: the machine's cores, at most "
                    f"{MAX_JOBS}, for 1,000 files or more); 1 processes everything here.")
+@click.option("--progress/--no-progress", default=None,
+              help="Show the files processed and their rate on stderr (default: when stderr is "
+                   "a terminal).")
 @click.pass_context
 @handle_errors
 def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool,
-          jobs: int | None) -> None:
+          jobs: int | None, progress: bool | None) -> None:
     """Process S3 object-created and Batch job-state event files (any AWS envelope).
 
     FILES are event files or folders of them: a folder is read whole (its sub-folders too,
@@ -85,23 +89,26 @@ def event(ctx: click.Context, files: tuple[Path, ...], no_follow: bool,
     if follow:  # first the jobs a killed earlier run of this command left (before new ones
         # take the DRAGEN server's slot): adopted, or failed and retried
         service.runner.resume_lost_jobs(recent_months(now or datetime.now(UTC)))
-    if workers == 1:
-        for chunk in _chunks(roots):
-            summary.add(service.process(_read(chunk, summary), now=now))
-            service.forget_finished()  # memory holds the open runs, not all the month's
-    else:
-        try:
-            with WorkerPool(service, workers) as pool:
-                chunks = _chunks(roots)
-                ahead = [_read(c, summary) for c in _first(chunks)]
-                while ahead:
-                    routed = route(ahead.pop(), workers)
-                    for part in pool.process(routed, now, lambda: ahead.extend(
-                            _read(c, summary) for c in _first(chunks))):
-                        summary.merge(part)
-        except WorkerDied as e:  # as if this process had been killed: the same status
-            click.secho(f"Error: {e}", fg="red", err=True)
-            ctx.exit(e.status)
+    with progress_bar(progress, " files", "events") as advance:
+        if workers == 1:
+            for chunk in _chunks(roots):
+                summary.add(service.process(_read(chunk, summary), now=now))
+                service.forget_finished()  # memory holds the open runs, not all the month's
+                advance(len(chunk))
+        else:
+            try:
+                with WorkerPool(service, workers) as pool:
+                    chunks = _chunks(roots)
+                    ahead = [_read(c, summary) for c in _first(chunks)]
+                    while ahead:
+                        batch = ahead.pop()
+                        for part in pool.process(route(batch, workers), now, lambda: ahead.extend(
+                                _read(c, summary) for c in _first(chunks))):
+                            summary.merge(part)
+                        advance(len(batch))
+            except WorkerDied as e:  # as if this process had been killed: the same status
+                click.secho(f"Error: {e}", fg="red", err=True)
+                ctx.exit(e.status)
     if follow:
         while (at := executor.next_event_at()) is not None:
             events = executor.advance(at + timedelta(minutes=30))

@@ -140,3 +140,14 @@ def test_files_processed_in_batches_give_the_lake_one_batch_gives(env, tmp_path,
     runs = {json.loads(r)["run_id"] for r in lakes[1]["runs"]}
     assert len(runs) == 1 and len(lakes[1]["arrivals"]) == len(STREAM)
     assert lakes[1] == lakes[1000]
+
+
+def test_progress_is_shown_on_stderr_when_asked(env, tmp_path):
+    files = _files(tmp_path / "ev", ["cardio/S1/S1_R1.fastq.gz", "cardio/S1/S1_R2.fastq.gz"])
+    out = subprocess.run([SEQLEDGER, "ingest", "event", "--no-follow", "--progress", *files],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "events: 2 files [" in out.stderr and " files/s]" in out.stderr
+    quiet = subprocess.run([SEQLEDGER, "ingest", "event", "--no-follow", *files], env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert quiet.returncode == 0 and quiet.stderr == ""  # not a terminal: no bar by default
