@@ -32,7 +32,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import shutil
 import statistics
 import subprocess
@@ -255,28 +254,14 @@ def run(root: Path, columnar: bool, batch: int, remember: bool = False,
             service.forget_finished()
         cpu, wall = cpu + time.process_time() - c, wall + time.perf_counter() - w
         events += len(payloads)
-        peaks.append(round(_peak_mib()))
+        peaks.append(round(process_tree.own_peak_mib()))
         # what memory holds after the batch (private counts, read for the benchmark only):
         # the runs in the Runner's memory, the simulator's planned events of the jobs the
         # replay resubmitted (never delivered: the replay does not follow them)
         held.append((len(service.runner._runs), len(service.runner.executor._heap)))
     return {"events": events, "wall_s": wall, "cpu_s": cpu, "results_s": spent[0],
-            "peak_mib": _peak_mib(), "imports_s": imports,
+            "peak_mib": process_tree.own_peak_mib(), "imports_s": imports,
             "stages": spent_in, "peaks": peaks, "held": held}
-
-
-def _peak_mib() -> float:
-    """This process's peak RSS. Linux's ru_maxrss carries the parent's peak across fork and
-    exec (the parent holds the whole built month), so the kernel's high-water mark of this
-    process's own memory is read instead where there is one."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _child(root: Path, path: str, batch: int, remember: bool = False,

@@ -36,7 +36,6 @@ import gc
 import hashlib
 import os
 import re
-import resource
 import shutil
 import sys
 import tempfile
@@ -54,6 +53,7 @@ import pyarrow.fs as pafs
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]  # lake, tests.servers and synth, from anywhere
 
+import process_tree  # noqa: E402  (a process's peak RSS)
 import synth  # noqa: E402
 
 from lake.schemas import TableSpec, table  # noqa: E402
@@ -70,17 +70,6 @@ def _reset_peak_rss() -> None:
     """Reset the kernel's peak-RSS mark (Linux >= 4.0): getrusage then reports this step's peak."""
     with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
-
-
-def _peak_rss_mb() -> float:
-    """The process's peak RSS since the last reset: ``VmHWM`` (getrusage's ``ru_maxrss`` also
-    keeps the parent's RSS at the fork that started this process, so a benchmark run as a child
-    of a large process, as bench_year runs bench_compact, reported the parent's 5.3 GB)."""
-    with contextlib.suppress(OSError, ValueError, StopIteration):
-        status = Path("/proc/self/status").read_text().splitlines()
-        line = next(x for x in status if x.startswith("VmHWM:"))
-        return int(line.split()[1]) / 1024  # kB
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def _rss_mb() -> float:
@@ -111,7 +100,7 @@ def measured() -> Iterator[Phase]:
         yield phase
     finally:
         phase.seconds, phase.cpu_s = time.perf_counter() - t0, time.process_time() - c0
-        phase.peak_mb = _peak_rss_mb()
+        phase.peak_mb = process_tree.own_peak_mib()
 
 
 class Progress:
