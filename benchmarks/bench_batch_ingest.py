@@ -212,17 +212,14 @@ def run(root: Path, columnar: bool, batch: int, remember: bool = False,
         stages: bool = False) -> dict:
     """Process the events in batches; figures as a dict (called in a fresh process). Only
     ``EventService.process`` is timed, not the reading of the benchmark's own event file."""
-    import importlib
-
     import ingest.results as results
 
     # What the batch path imports on first use, imported before the clock starts: a replay of
     # a month pays it once (the figure is printed apart), not once per batch.
     t = time.process_time()
-    for module in ("pyarrow.json", "pyarrow.compute", "pyarrow.dataset", "pyarrow.parquet",
-                   "ingest.event_columns", "ingest.dragen.service", "ingest.happy",
-                   "ingest.tagging", "pipeline_runner.change_columns", "lake.claims"):
-        importlib.import_module(module)
+    from ingest.parallel import import_batch_modules
+
+    import_batch_modules()
     import pyarrow.compute as pc
 
     pc.add(1, 1)  # the compute registry's first call

@@ -112,9 +112,15 @@ def _serve(conn, service) -> None:
 
 # imported by the batch path on first use (ingest.service, the columnar reader and tracker,
 # the results stage): in each worker, without this, ~0.3 s of CPU
-_BATCH_MODULES = ("pyarrow.json", "pyarrow.compute", "pyarrow.dataset", "pyarrow.parquet",
-                  "ingest.event_columns", "ingest.dragen.service", "ingest.happy",
-                  "ingest.tagging", "pipeline_runner.change_columns", "lake.claims")
+BATCH_MODULES = ("pyarrow.json", "pyarrow.compute", "pyarrow.dataset", "pyarrow.parquet",
+                 "ingest.event_columns", "ingest.dragen.service", "ingest.happy",
+                 "ingest.tagging", "pipeline_runner.change_columns", "lake.claims")
+
+
+def import_batch_modules() -> None:
+    """What a large batch imports on first use, imported now (once a process)."""
+    for module in BATCH_MODULES:
+        importlib.import_module(module)
 
 
 class WorkerDied(Exception):
@@ -133,8 +139,7 @@ class WorkerPool:
 
     def __init__(self, service, workers: int) -> None:
         # What a batch imports on first use, imported once here: the workers share it
-        for module in _BATCH_MODULES:
-            importlib.import_module(module)
+        import_batch_modules()
         gc.freeze()  # the parent's objects out of the collector's sight: no copy on a pass
         ctx = mp.get_context("fork")
         self.conns = []
