@@ -211,9 +211,11 @@ def _dict_columns(
     """
     first = tuple(rows[0]) if rows else ()
     if rows and all(tuple(r) == first for r in rows):
-        values = dict(zip(first, zip(*map(dict.values, rows), strict=True), strict=True)) \
-            if all(type(r) is dict for r in rows) else \
-            {k: [r[k] for r in rows] for k in first}
+        if all(type(r) is dict for r in rows):  # a dict's values come in its keys' order
+            columns = zip(*map(dict.values, rows), strict=True)
+        else:
+            columns = ([r[k] for r in rows] for k in first)
+        values = dict(zip(first, columns, strict=True))
         return {name: values[name] for name in names if name in values}, set(first) - set(names)
     unknown = {k for r in rows for k in r} - set(names)
     return {name: [r.get(name) for r in rows] for name in names}, unknown
