@@ -139,9 +139,10 @@ def finish_runs(
     batch = BatchWrites(store)  # one write per table for the whole batch, not per run
     local = LocalFolders()  # the runs' output folders share their parents: each looked at once
     succeeded = [r.output_uri for r in runs if r.status == "SUCCEEDED"]
-    absent = absent_folders(local, succeeded)
-    # A run is tagged in its run folder (every attempt's outputs): none there, nothing to tag.
-    untagged = absent_folders(local, [run_folder(f) for f in succeeded]) if absent else {}
+    # A run is tagged in its run folder (every attempt's outputs): when the batch's output
+    # folders are under one that is not there, none is, and none is asked.
+    untagged = absent_folders(local, [run_folder(f) for f in succeeded]) \
+        if absent_folders(local, succeeded) else {}
     for run in runs:
         bases = input_bases(*inputs.get(run.run_id, (None, None)))
         costs = cost_rows(run, prices, bases, licence)
@@ -156,8 +157,7 @@ def finish_runs(
             run_id=run.run_id,
             run_at=run.finished_at,
             write=batch.add,
-            local=local,
-            absent=absent.get(run.output_uri),
+            local=local,  # a folder it found missing is refused without a listing
         )
         # A validation job runs hap.py after DRAGEN: its accuracy files sit beside the metrics.
         if any(is_happy_file(f.name) for f in summary.files):

@@ -121,6 +121,11 @@ def group_runs(root: str, paths: Iterable[str], *, whole_folder: bool = False) -
     return Discovery(runs, orphans, other)
 
 
+def folder_not_found(root: str) -> ParseError:
+    """The refusal of a run folder that is not there."""
+    return ParseError(root, None, "run folder not found")
+
+
 def list_files(fs: pafs.FileSystem, root: str) -> list[str]:
     """Every file path under ``root`` (a pyarrow filesystem path), sorted.
 
@@ -137,6 +142,6 @@ def list_stats(fs: pafs.FileSystem, root: str) -> dict[str, tuple[int, int]]:
         ParseError: ``root`` is not a folder.
     """
     if fs.get_file_info(root).type != pafs.FileType.Directory:
-        raise ParseError(root, None, "run folder not found")
+        raise folder_not_found(root)
     infos = fs.get_file_info(pafs.FileSelector(root, recursive=True))
     return {i.path: (i.size, i.mtime_ns) for i in infos if i.type == pafs.FileType.File}

@@ -26,7 +26,14 @@ import pyarrow.fs as pafs
 
 from ingest.dragen import columnar
 from ingest.dragen.catalogue import Catalogue, default_catalogue
-from ingest.dragen.discovery import GZ, RunFiles, group_runs, is_metric_name, list_files
+from ingest.dragen.discovery import (
+    GZ,
+    RunFiles,
+    folder_not_found,
+    group_runs,
+    is_metric_name,
+    list_files,
+)
 from ingest.dragen.records import Block, FileParse, Same
 from ingest.dragen.registry import recognise
 from ingest.dragen.run_date import run_date
@@ -593,14 +600,19 @@ class LocalFolders:
 
     def __init__(self) -> None:
         self._seen: dict[str, tuple[str, bool]] = {}  # absolute path -> (resolved, exists)
+        self.missing: set[str] = set()  # resolved paths found not there
 
     def resolve(self, folder: str) -> tuple[str, bool]:
         """``folder`` resolved (symbolic links followed, as ``Path.resolve``), and whether
         it is there."""
         if ".." in folder.split("/"):  # ".." after a link is not lexical: the slow way
             real = os.path.realpath(folder)
-            return real, os.path.lexists(real)
-        return self._resolved(os.path.abspath(folder))
+            found = real, os.path.lexists(real)
+        else:
+            found = self._resolved(os.path.abspath(folder))
+        if not found[1]:
+            self.missing.add(found[0])
+        return found
 
     def _resolved(self, path: str) -> tuple[str, bool]:
         known = self._seen.get(path)
@@ -682,8 +694,7 @@ def write_run(store: LakeStore, parsed: ParsedRun,
 
 def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_id: str,
                   run_at: datetime | None = None, write: Write | None = None,
-                  local: LocalFolders | None = None, absent: str | None = None,
-                  ) -> IngestSummary:
+                  local: LocalFolders | None = None) -> IngestSummary:
     """Load one run's DRAGEN output folder into the lake, as ``sample_id`` / ``run_id``.
 
     The run's time comes from its files (replay, time metrics), else ``run_at``. A folder that
@@ -691,12 +702,11 @@ def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_i
     merged into one), or gives no run time is refused: one quarantine row, and the summary's
     ``error`` says why. Loading the same folder again writes nothing new. ``write``: where the
     rows go (by default ``store.write``, now, in each table's :func:`file_layout`).
-    ``local``: the batch's local folders looked at so far (many runs finished at once).
-    ``absent``: the resolved path of a local folder the caller has seen is not there (a batch
-    of runs that wrote no outputs, looked at once); refused as a missing folder is, unlooked.
+    ``local``: the batch's local folders looked at so far (many runs finished at once); one it
+    found missing is refused without a listing (a batch of runs that wrote no outputs).
     """
     given, write = write, write or store.write
-    fs, root = (_LOCAL, absent) if absent is not None else run_filesystem(store, folder, local)
+    fs, root = run_filesystem(store, folder, local)
     # Quarantine rows are keyed by source: one spelling of the folder, however it was given.
     source_root = f"s3://{root}" if str(folder).startswith("s3://") else root
     when = run_at or datetime.now(UTC)
@@ -708,8 +718,8 @@ def ingest_folder(store: LakeStore, folder: str | Path, *, sample_id: str, run_i
                              [FileOutcome(str(folder), None, None, error=error.reason)],
                              error=error.reason)
 
-    if absent is not None:  # the words list_files refuses a missing folder with
-        return refuse(ParseError(root, None, "run folder not found"))
+    if local is not None and root in local.missing:
+        return refuse(folder_not_found(root))  # as list_files would, without looking again
     try:
         paths = list_files(fs, root)
     except ParseError as e:
